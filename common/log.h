@@ -1,0 +1,29 @@
+/*
+ * log.h - structured logs on stderr, one line per event.
+ *
+ *   ts=2026-11-21T05:01:02.345Z level=info event=rpc.done method=/ecluse.v1.Health/Check
+ *     caller=spiffe://fi/researcher/alice status=OK ms=0.4
+ *
+ * Values are given as key/value string pairs ending in NULL; a value with a
+ * space, a quote or an '=' is written in double quotes with \" and \\ escaped,
+ * so each line splits unambiguously into key=value fields.
+ * Safe to call from any thread; each line is written with one write(2).
+ */
+#ifndef ECLUSE_COMMON_LOG_H
+#define ECLUSE_COMMON_LOG_H
+
+typedef enum {
+    ECL_LOG_DEBUG = 0,
+    ECL_LOG_INFO = 1,
+    ECL_LOG_WARN = 2,
+    ECL_LOG_ERROR = 3,
+} ecl_log_level;
+
+/* Lines below `level` are dropped (default ECL_LOG_INFO; ECLUSE_LOG=debug
+ * in the environment lowers it at the first call). */
+void ecl_log_set_level(ecl_log_level level);
+
+/* ecl_log(ECL_LOG_INFO, "gateway.start", "site", "fi", "listen", addr, NULL); */
+void ecl_log(ecl_log_level level, const char *event, ...) __attribute__((sentinel));
+
+#endif
