@@ -9,6 +9,7 @@ void ecl_err_clear(ecl_err *err)
     if (err == NULL)
         return;
     err->code = ECL_OK;
+    err->remote_status = 0;
     err->msg[0] = '\0';
 }
 
@@ -21,6 +22,7 @@ int ecl_fail(ecl_err *err, ecl_code code, const char *fmt, ...)
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
     err->code = code;
+    err->remote_status = 0;
     return -1;
 }
 

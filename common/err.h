@@ -35,6 +35,7 @@ typedef enum {
 
 typedef struct ecl_err {
     ecl_code code;
+    int remote_status; /* the gRPC status code when the error came from a call; else 0 */
     char msg[ECL_ERR_MSG_MAX];
 } ecl_err;
 

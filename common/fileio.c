@@ -103,8 +103,8 @@ int ecl_write_file(const char *path, const void *data, size_t len, mode_t mode, 
         if (link(tmp, path) != 0) {
             int saved = errno;
             unlink(tmp);
-            return ecl_fail(err, saved == EEXIST ? ECL_E_EXISTS : ECL_E_IO,
-                            "%s: cannot create: %s", path, strerror(saved));
+            return ecl_fail(err, saved == EEXIST ? ECL_E_EXISTS : ECL_E_IO, "%s: cannot create: %s",
+                            path, strerror(saved));
         }
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {
@@ -128,8 +128,7 @@ int ecl_mkdirs(const char *path, mode_t mode, ecl_err *err)
             continue;
         *p = '\0';
         if (mkdir(buf, mode) != 0 && errno != EEXIST)
-            return ecl_fail(err, ECL_E_IO, "%s: cannot create directory: %s", buf,
-                            strerror(errno));
+            return ecl_fail(err, ECL_E_IO, "%s: cannot create directory: %s", buf, strerror(errno));
         *p = '/';
     }
     if (mkdir(buf, mode) != 0 && errno != EEXIST)
@@ -148,8 +147,8 @@ int ecl_path_exists(const char *path)
 
 int ecl_path_join(char *out, size_t cap, const char *dir, const char *name, ecl_err *err)
 {
-    int n = name[0] == '/' ? snprintf(out, cap, "%s", name)
-                           : snprintf(out, cap, "%s/%s", dir, name);
+    int n =
+        name[0] == '/' ? snprintf(out, cap, "%s", name) : snprintf(out, cap, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= cap)
         return ecl_fail(err, ECL_E_LIMIT, "path too long: %s/%s", dir, name);
     return 0;

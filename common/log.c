@@ -83,9 +83,10 @@ void ecl_log(ecl_log_level level, const char *event, ...)
     struct tm tm;
     gmtime_r(&now.tv_sec, &tm);
     char stamp[128];
-    snprintf(stamp, sizeof(stamp), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             now.tv_nsec / 1000000, level_name(level));
+    snprintf(stamp, sizeof(stamp),
+             "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
+             level_name(level));
     put_raw(&line, stamp, strlen(stamp));
     put_value(&line, event);
 

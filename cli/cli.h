@@ -1,0 +1,40 @@
+/*
+ * cli.h - the `ecluse` command: one binary, subcommands.
+ *
+ * Each subcommand is a cli_command in the table of main.c: its words
+ * ("site init"), a one-line summary, its full help (usage, options,
+ * examples) and the function that runs it. `ecluse help` and `--help`
+ * print from that table, so the help cannot drift from the commands.
+ *
+ * Exit codes (docs/cli.md), from the error category in one place:
+ *   0 success; 1 internal error; 2 usage; 3 bad input; 4 file or I/O;
+ *   5 not found; 6 already exists; 7 authentication/permission;
+ *   8 unavailable (gateway/peer/audit); 9 refused by policy or precondition;
+ *   10 a signature or digest does not verify; 11 a limit was reached.
+ */
+#ifndef ECLUSE_CLI_CLI_H
+#define ECLUSE_CLI_CLI_H
+
+#include "common/err.h"
+
+typedef struct cli_command {
+    const char *words;                               /* "site init" */
+    const char *summary;                             /* one line */
+    const char *help;                                /* usage, options and examples */
+    int (*run)(int argc, char **argv, ecl_err *err); /* argv[0] is the last word */
+} cli_command;
+
+/* Exit status for an error category. */
+int cli_exit_code(ecl_code code);
+
+/* Print a failure as "ecluse <words>: error: <message>" on stderr and return
+ * its exit status. */
+int cli_report(const char *words, const ecl_err *err);
+
+/* Commands, one file each. */
+extern const cli_command cli_site_init;
+extern const cli_command cli_pki_issue;
+extern const cli_command cli_gateway;
+extern const cli_command cli_health;
+
+#endif

@@ -1,0 +1,113 @@
+/* main.c - `ecluse`: find the subcommand, run it, turn its error into an exit code. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/version.h"
+
+static const cli_command *const commands[] = {
+    &cli_site_init,
+    &cli_pki_issue,
+    &cli_gateway,
+    &cli_health,
+};
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static void print_overview(FILE *out)
+{
+    fprintf(out,
+            "ecluse %s - a federated data-access gateway for AI factories\n\n"
+            "Usage: ecluse <command> [options]     ecluse help <command>\n\n"
+            "Commands:\n",
+            ECLUSE_VERSION);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-16s %s\n", commands[i]->words, commands[i]->summary);
+    fprintf(out, "\nEvery command takes --help. Exit codes are listed in docs/cli.md.\n");
+}
+
+/* How many argv words a command's name takes, if argv starts with it. */
+static int match(const cli_command *cmd, int argc, char **argv)
+{
+    char words[64];
+    snprintf(words, sizeof(words), "%s", cmd->words);
+    int n = 0;
+    char *save = NULL;
+    for (char *w = strtok_r(words, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        if (n >= argc || strcmp(argv[n], w) != 0)
+            return 0;
+        n++;
+    }
+    return n;
+}
+
+static const cli_command *find(int argc, char **argv, int *used)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        int n = match(commands[i], argc, argv);
+        if (n > 0) {
+            *used = n;
+            return commands[i];
+        }
+    }
+    return NULL;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static int unknown(int argc, char **argv)
+{
+    fprintf(stderr, "ecluse: error: unknown command '%s'", argv[0]);
+    if (argc > 1 && argv[1][0] != '-')
+        fprintf(stderr, " '%s'", argv[1]);
+    fprintf(stderr, "\n\n");
+    print_overview(stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_overview(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("ecluse %s\n", ECLUSE_VERSION);
+        return 0;
+    }
+    int used = 0;
+    if (strcmp(argv[1], "help") == 0) {
+        if (argc == 2) {
+            print_overview(stdout);
+            return 0;
+        }
+        const cli_command *cmd = find(argc - 2, argv + 2, &used);
+        if (cmd == NULL)
+            return unknown(argc - 2, argv + 2);
+        fputs(cmd->help, stdout);
+        return 0;
+    }
+    const cli_command *cmd = find(argc - 1, argv + 1, &used);
+    if (cmd == NULL)
+        return unknown(argc - 1, argv + 1);
+    int sub_argc = argc - used;
+    char **sub_argv = argv + used;
+    if (wants_help(sub_argc, sub_argv)) {
+        fputs(cmd->help, stdout);
+        return 0;
+    }
+    ecl_err err;
+    ecl_err_clear(&err);
+    if (cmd->run(sub_argc, sub_argv, &err) != 0)
+        return cli_report(cmd->words, &err);
+    return 0;
+}

@@ -1,0 +1,245 @@
+#include "gateway/config.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "gateway/country.h"
+#include "gateway/pki.h"
+#include "gateway/sitekey.h"
+
+#define CONFIG_MAX_BYTES (1 << 20)
+
+/* Reading one object's fields with errors that name the field. */
+typedef struct {
+    const char *file;
+    const char *section; /* "" for the top level */
+    json_t *obj;
+    ecl_err *err;
+} fields;
+
+static int field_fail(const fields *f, const char *key, const char *fmt, const char *detail)
+{
+    char why[256];
+    snprintf(why, sizeof(why), fmt, detail);
+    return ecl_fail(f->err, ECL_E_INPUT, "%s: field '%s%s%s': %s", f->file, f->section,
+                    f->section[0] ? "." : "", key, why);
+}
+
+static int get_string(const fields *f, const char *key, int required, char *out, size_t cap)
+{
+    json_t *v = json_object_get(f->obj, key);
+    if (v == NULL) {
+        if (required)
+            return field_fail(f, key, "%s", "is required");
+        return 0;
+    }
+    if (!json_is_string(v))
+        return field_fail(f, key, "%s", "must be a string");
+    const char *s = json_string_value(v);
+    if (strlen(s) == 0)
+        return field_fail(f, key, "%s", "must not be empty");
+    if (strlen(s) >= cap)
+        return field_fail(f, key, "%s", "is too long");
+    memcpy(out, s, strlen(s) + 1);
+    return 0;
+}
+
+static int get_uint(const fields *f, const char *key, unsigned long long min,
+                    unsigned long long max, unsigned long long *out)
+{
+    json_t *v = json_object_get(f->obj, key);
+    if (v == NULL)
+        return 0; /* keeps the default already in *out */
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return field_fail(f, key, "%s", "must be a non-negative integer");
+    unsigned long long n = (unsigned long long)json_integer_value(v);
+    if (n < min || n > max) {
+        char range[96];
+        snprintf(range, sizeof(range), "must be between %llu and %llu", min, max);
+        return field_fail(f, key, "%s", range);
+    }
+    *out = n;
+    return 0;
+}
+
+static int reject_unknown(const fields *f, const char *const *known)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach(f->obj, key, value)
+    {
+        (void)value;
+        int ok = 0;
+        for (size_t i = 0; known[i] != NULL; i++)
+            ok |= strcmp(key, known[i]) == 0;
+        if (!ok)
+            return field_fail(f, key, "%s", "is not a known setting (misspelt?)");
+    }
+    return 0;
+}
+
+static int get_path(const fields *f, const gateway_config *cfg, const char *key, char *out)
+{
+    char raw[PATH_MAX];
+    if (get_string(f, key, 1, raw, sizeof(raw)) != 0)
+        return -1;
+    return ecl_path_join(out, PATH_MAX, cfg->dir, raw, f->err);
+}
+
+/* host:port with a port in 1..65535; IPv6 hosts in brackets. */
+static int check_address(const fields *f, const char *key, const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || colon == addr)
+        return field_fail(f, key, "'%s' is not host:port", addr);
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535)
+        return field_fail(f, key, "'%s' has no valid port (1-65535)", addr);
+    return 0;
+}
+
+static int load_top(const fields *top, gateway_config *cfg)
+{
+    static const char *const known[] = {"site", "country",     "listen", "endpoint", "data_dir",
+                                        "tls",  "signing_key", "server", NULL};
+    if (reject_unknown(top, known) != 0 ||
+        get_string(top, "site", 1, cfg->site, sizeof(cfg->site)) != 0)
+        return -1;
+    if (!site_id_is_valid(cfg->site))
+        return field_fail(top, "site", "'%s' is not a valid site id (a-z, 0-9, '-')", cfg->site);
+    char country[16];
+    if (get_string(top, "country", 1, country, sizeof(country)) != 0)
+        return -1;
+    if (strlen(country) != 2)
+        return field_fail(top, "country", "'%s' is not an ISO 3166-1 alpha-2 code", country);
+    memcpy(cfg->country, country, 3);
+    if (!country_is_valid(cfg->country))
+        return field_fail(top, "country", "'%s' is not an ISO 3166-1 alpha-2 code", cfg->country);
+    if (get_string(top, "listen", 1, cfg->listen, sizeof(cfg->listen)) != 0 ||
+        check_address(top, "listen", cfg->listen) != 0)
+        return -1;
+    memcpy(cfg->endpoint, cfg->listen, sizeof(cfg->endpoint));
+    if (get_string(top, "endpoint", 0, cfg->endpoint, sizeof(cfg->endpoint)) != 0 ||
+        check_address(top, "endpoint", cfg->endpoint) != 0)
+        return -1;
+    if (get_path(top, cfg, "data_dir", cfg->data_dir) != 0 ||
+        get_path(top, cfg, "signing_key", cfg->signing_key) != 0)
+        return -1;
+    return 0;
+}
+
+static int load_tls(const fields *top, gateway_config *cfg)
+{
+    json_t *tls = json_object_get(top->obj, "tls");
+    if (tls == NULL || !json_is_object(tls))
+        return field_fail(top, "tls", "%s", "is required: an object with cert, key and ca");
+    fields f = {top->file, "tls", tls, top->err};
+    static const char *const known[] = {"cert", "key", "ca", NULL};
+    if (reject_unknown(&f, known) != 0 || get_path(&f, cfg, "cert", cfg->tls_cert) != 0 ||
+        get_path(&f, cfg, "key", cfg->tls_key) != 0 || get_path(&f, cfg, "ca", cfg->tls_ca) != 0)
+        return -1;
+    return 0;
+}
+
+static int load_server(const fields *top, gateway_config *cfg)
+{
+    cfg->threads = 2;
+    cfg->max_message_bytes = 16u << 20;
+    cfg->max_concurrent_calls = 2048;
+    cfg->shutdown_grace_ms = 300;
+    json_t *server = json_object_get(top->obj, "server");
+    if (server == NULL)
+        return 0;
+    if (!json_is_object(server))
+        return field_fail(top, "server", "%s", "must be an object");
+    fields f = {top->file, "server", server, top->err};
+    static const char *const known[] = {"threads", "max_message_bytes", "max_concurrent_calls",
+                                        "shutdown_grace_ms", NULL};
+    unsigned long long threads = cfg->threads, msg = cfg->max_message_bytes,
+                       calls = cfg->max_concurrent_calls, grace = cfg->shutdown_grace_ms;
+    if (reject_unknown(&f, known) != 0 || get_uint(&f, "threads", 1, 64, &threads) != 0 ||
+        get_uint(&f, "max_message_bytes", 1 << 16, 64u << 20, &msg) != 0 ||
+        get_uint(&f, "max_concurrent_calls", 1, 100000, &calls) != 0 ||
+        get_uint(&f, "shutdown_grace_ms", 0, 60000, &grace) != 0)
+        return -1;
+    cfg->threads = (unsigned)threads;
+    cfg->max_message_bytes = (size_t)msg;
+    cfg->max_concurrent_calls = (unsigned)calls;
+    cfg->shutdown_grace_ms = (unsigned)grace;
+    return 0;
+}
+
+int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    char *text = NULL;
+    size_t len = 0;
+    if (ecl_read_file(path, CONFIG_MAX_BYTES, &text, &len, err) != 0)
+        return ecl_err_prefix(err, "config");
+    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    ecl_path_dirname(cfg->dir, sizeof(cfg->dir), path, NULL);
+
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (root == NULL)
+        return ecl_fail(err, ECL_E_INPUT, "%s: line %d, column %d: %s", path, jerr.line,
+                        jerr.column, jerr.text);
+    int rc = -1;
+    if (!json_is_object(root)) {
+        ecl_fail(err, ECL_E_INPUT, "%s: the configuration must be a JSON object", path);
+        goto out;
+    }
+    fields top = {path, "", root, err};
+    if (load_top(&top, cfg) != 0 || load_tls(&top, cfg) != 0 || load_server(&top, cfg) != 0)
+        goto out;
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+int gateway_config_check_files(const gateway_config *cfg, ecl_err *err)
+{
+    ecl_identity want;
+    if (identity_make(cfg->site, ECL_ROLE_GATEWAY, NULL, &want, err) != 0)
+        return -1;
+    if (pki_check_identity_files(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, want.spiffe, err) != 0)
+        return -1;
+    site_key key;
+    if (site_key_load(cfg->signing_key, &key, err) != 0)
+        return -1;
+    site_key_wipe(&key);
+    return 0;
+}
+
+int gateway_config_write_new(const char *path, const char *site, const char *country,
+                             const char *listen, ecl_err *err)
+{
+    json_t *root = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:{s:i, s:i, s:i, s:i}}", "site", site,
+        "country", country, "listen", listen, "endpoint", listen, "data_dir", "data", "tls", "cert",
+        "gateway/gateway.crt", "key", "gateway/gateway.key", "ca", "ca/ca.crt", "signing_key",
+        "keys/site.key", "server", "threads", 2, "max_message_bytes", 16 << 20,
+        "max_concurrent_calls", 2048, "shutdown_grace_ms", 300);
+    if (root == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot build the configuration");
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (text == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot encode the configuration");
+    size_t n = strlen(text);
+    char *with_newline = realloc(text, n + 2);
+    if (with_newline == NULL) {
+        free(text);
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
+    with_newline[n] = '\n';
+    int rc = ecl_write_file(path, with_newline, n + 1, 0644, ECL_WRITE_EXCLUSIVE, err);
+    free(with_newline);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/*
+ * config.h - a gateway's configuration file.
+ *
+ * The file is JSON (docs/operations.md has the reference). Relative paths in
+ * it are relative to the directory of the file, so a site directory can be
+ * moved as a whole. Unknown keys are errors: a misspelt key must not be
+ * silently ignored on a border gateway.
+ *
+ *   {
+ *     "site": "fi",
+ *     "country": "FI",
+ *     "listen": "127.0.0.1:7443",
+ *     "endpoint": "127.0.0.1:7443",
+ *     "data_dir": "data",
+ *     "tls": {"cert": "gateway/gateway.crt", "key": "gateway/gateway.key", "ca": "ca/ca.crt"},
+ *     "signing_key": "keys/site.key",
+ *     "server": {"threads": 2, "max_message_bytes": 16777216,
+ *                "max_concurrent_calls": 2048, "shutdown_grace_ms": 300}
+ *   }
+ */
+#ifndef ECLUSE_GATEWAY_CONFIG_H
+#define ECLUSE_GATEWAY_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "gateway/identity.h"
+
+#define ECL_ADDR_MAX 256
+
+typedef struct gateway_config {
+    char path[PATH_MAX]; /* the file it was read from */
+    char dir[PATH_MAX];  /* its directory: base of relative paths */
+    char site[ECL_SITE_ID_MAX];
+    char country[3];
+    char listen[ECL_ADDR_MAX];   /* host:port the gateway binds */
+    char endpoint[ECL_ADDR_MAX]; /* host:port peers dial; defaults to listen */
+    char data_dir[PATH_MAX];
+    char tls_cert[PATH_MAX];
+    char tls_key[PATH_MAX];
+    char tls_ca[PATH_MAX];
+    char signing_key[PATH_MAX];
+    unsigned threads;              /* completion-queue threads */
+    size_t max_message_bytes;      /* largest message received or sent */
+    unsigned max_concurrent_calls; /* calls beyond are RESOURCE_EXHAUSTED */
+    unsigned shutdown_grace_ms;    /* in-flight calls get this long on SIGTERM */
+} gateway_config;
+
+/* Read and validate `path` into `cfg` (all paths made absolute-or-relative to
+ * cfg->dir). Fails with ECL_E_NOT_FOUND/ECL_E_IO if the file cannot be read,
+ * ECL_E_INPUT naming the field and the problem otherwise. Does not touch the
+ * files it names: gateway_config_check_files does that. */
+int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err);
+
+/* Check what the config names: the certificate, key and CA load, the key
+ * matches the certificate, the certificate is this site's gateway identity,
+ * issued by the CA and valid now; the signing key loads. One error, naming
+ * the file and the problem. */
+int gateway_config_check_files(const gateway_config *cfg, ecl_err *err);
+
+/* Write a config for a new site, with the layout `ecluse site init` creates,
+ * into `path` (refuses to overwrite). */
+int gateway_config_write_new(const char *path, const char *site, const char *country,
+                             const char *listen, ecl_err *err);
+
+#endif

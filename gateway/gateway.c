@@ -1,0 +1,117 @@
+/* gateway.c - open, serve until told to stop, close. */
+#include "gateway/gateway.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "gateway/pki.h"
+
+#define PEM_MAX (256 * 1024)
+
+static int read_pem(const char *path, char **out, ecl_err *err)
+{
+    size_t len = 0;
+    if (ecl_read_file(path, PEM_MAX, out, &len, err) != 0)
+        return -1;
+    return 0;
+}
+
+int gateway_open(gateway *gw, const char *config_path, ecl_err *err)
+{
+    memset(gw, 0, sizeof(*gw));
+    if (gateway_config_load(config_path, &gw->cfg, err) != 0 ||
+        gateway_config_check_files(&gw->cfg, err) != 0)
+        return -1;
+    if (ecl_mkdirs(gw->cfg.data_dir, 0700, err) != 0 ||
+        pki_load_cert(gw->cfg.tls_ca, &gw->ca, err) != 0 ||
+        read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 ||
+        read_pem(gw->cfg.tls_cert, &gw->cert_pem, err) != 0 ||
+        read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0) {
+        gateway_close(gw);
+        return -1;
+    }
+    return 0;
+}
+
+void gateway_close(gateway *gw)
+{
+    X509_free(gw->ca);
+    free(gw->ca_pem);
+    free(gw->cert_pem);
+    if (gw->key_pem != NULL) {
+        OPENSSL_cleanse(gw->key_pem, strlen(gw->key_pem));
+        free(gw->key_pem);
+    }
+    memset(gw, 0, sizeof(*gw));
+}
+
+static void fill_rpc_options(gateway *gw)
+{
+    rpc_server_options *o = &gw->rpc_options;
+    o->listen = gw->cfg.listen;
+    o->cert_pem = gw->cert_pem;
+    o->key_pem = gw->key_pem;
+    o->threads = gw->cfg.threads;
+    o->max_concurrent_calls = gw->cfg.max_concurrent_calls;
+    o->shutdown_grace_ms = gw->cfg.shutdown_grace_ms;
+    o->max_message_bytes = gw->cfg.max_message_bytes;
+    o->methods = gateway_methods(&o->method_count);
+    o->handler_ctx = gw;
+    o->authenticate = gateway_authenticate;
+    o->auth_ctx = gw;
+    o->trust = gateway_trust;
+    o->trust_ctx = gw;
+}
+
+/* Wait for SIGTERM or SIGINT (blocked in every thread, so they queue here). */
+static int wait_for_stop_signal(const sigset_t *set)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+    }
+}
+
+int gateway_serve(gateway *gw, ecl_err *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Before any thread exists, so that every thread inherits the mask. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    clock_gettime(CLOCK_MONOTONIC, &gw->started);
+    fill_rpc_options(gw);
+    rpc_library_init();
+    if (rpc_server_start(&gw->rpc_options, &gw->server, err) != 0) {
+        rpc_library_shutdown();
+        return -1;
+    }
+    char port[16];
+    snprintf(port, sizeof(port), "%d", rpc_server_port(gw->server));
+    ecl_log(ECL_LOG_INFO, "gateway.ready", "site", gw->cfg.site, "country", gw->cfg.country,
+            "listen", gw->cfg.listen, "port", port, "version", ECLUSE_VERSION, NULL);
+
+    int sig = wait_for_stop_signal(&set);
+    char active[16];
+    snprintf(active, sizeof(active), "%u", rpc_server_active_calls(gw->server));
+    ecl_log(ECL_LOG_INFO, "gateway.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+            "active_calls", active, NULL);
+    rpc_server_stop(gw->server);
+    gw->server = NULL;
+    rpc_library_shutdown();
+    ecl_log(ECL_LOG_INFO, "gateway.stopped", "site", gw->cfg.site, NULL);
+    return 0;
+}

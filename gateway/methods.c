@@ -1,0 +1,65 @@
+/* methods.c - every method of ecluse.v1, who may call it, who serves it.
+ *
+ * The roles here are the authorisation policy of the protocol: the server
+ * checks them before any handler runs. A NULL handler means the method is
+ * part of the protocol but not served by this build: callers get
+ * UNIMPLEMENTED with that said, never a hang. */
+#include "gateway/gateway.h"
+#include "proto/ecluse.pb-c.h"
+
+#define ROLES_ALL ECL_ROLES_ANY
+#define R         ECL_ROLE_RESEARCHER
+#define A         ECL_ROLE_AUDITOR
+#define ADM       ECL_ROLE_ADMIN
+#define GW        ECL_ROLE_GATEWAY
+
+#define UNARY(svc, name, req, roles, fn)                                                           \
+    {                                                                                              \
+        "/ecluse.v1." svc "/" name, RPC_UNARY, &ecluse__v1__##req##__descriptor, (roles), (fn)     \
+    }
+#define STREAM(svc, name, req, roles, fn)                                                          \
+    {                                                                                              \
+        "/ecluse.v1." svc "/" name, RPC_SERVER_STREAMING, &ecluse__v1__##req##__descriptor,        \
+            (roles), (fn)                                                                          \
+    }
+
+static const rpc_method methods[] = {
+    UNARY("Health", "Check", health_check_request, ROLES_ALL, svc_health_check),
+
+    UNARY("Federation", "GetPeerInfo", peer_info_request, GW | ADM, NULL),
+    STREAM("Federation", "GetCatalog", get_catalog_request, GW, NULL),
+    UNARY("Federation", "GetKeyRotations", key_rotations_request, GW, NULL),
+    UNARY("Federation", "PushCheckpoint", signed_checkpoint, GW, NULL),
+    UNARY("Federation", "GetWitnessedCheckpoints", witness_request, GW | A, NULL),
+    UNARY("Federation", "ForwardAccess", forwarded_access_request, GW, NULL),
+    STREAM("Federation", "ForwardRead", forwarded_read_request, GW, NULL),
+
+    STREAM("Catalog", "List", catalog_query, R | A | ADM, NULL),
+    UNARY("Catalog", "Get", get_dataset_request, R | A | ADM, NULL),
+    UNARY("Catalog", "Refresh", refresh_request, R | ADM, NULL),
+
+    UNARY("Access", "Request", access_request, R, NULL),
+    UNARY("Access", "Check", access_request, R | A | ADM, NULL),
+
+    STREAM("Data", "Read", read_request, R, NULL),
+
+    STREAM("Audit", "Query", audit_query, A, NULL),
+    UNARY("Audit", "Verify", verify_request, A, NULL),
+    UNARY("Audit", "Head", head_request, A | GW, NULL),
+    STREAM("Audit", "Processing", processing_query, A, NULL),
+
+    UNARY("Admin", "AddDataset", add_dataset_request, ADM, NULL),
+    UNARY("Admin", "RemoveDataset", remove_dataset_request, ADM, NULL),
+    STREAM("Admin", "ListDatasets", list_datasets_request, ADM, NULL),
+    UNARY("Admin", "AddPeer", peer_bundle, ADM, NULL),
+    UNARY("Admin", "RemovePeer", remove_peer_request, ADM, NULL),
+    STREAM("Admin", "ListPeers", list_peers_request, ADM, NULL),
+    UNARY("Admin", "RotateKey", rotate_key_request, ADM, NULL),
+    UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, NULL),
+};
+
+const rpc_method *gateway_methods(size_t *count)
+{
+    *count = sizeof(methods) / sizeof(methods[0]);
+    return methods;
+}

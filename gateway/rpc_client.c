@@ -1,0 +1,303 @@
+/* rpc_client.c - blocking gRPC calls from C (see rpc_client.h). */
+#include "gateway/rpc_client.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <openssl/pem.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/pki.h"
+#include "gateway/rpc.h"
+
+struct rpc_channel {
+    grpc_channel *channel;
+    size_t max_message_bytes;
+};
+
+struct rpc_stream {
+    grpc_call *call;
+    grpc_completion_queue *cq;
+    grpc_metadata_array initial_md;
+    grpc_metadata_array trailing_md;
+    grpc_status_code status;
+    grpc_slice details;
+    int finished; /* status received */
+    char tag_start, tag_recv, tag_status, tag_drain;
+};
+
+/* Runs inside gRPC's handshake: 0 accepts the server, non-zero refuses. */
+static int check_server_identity(const char *target, const char *peer_pem, void *userdata)
+{
+    (void)target;
+    const char *expect = userdata;
+    X509 *cert = NULL;
+    if (pki_cert_from_pem(peer_pem, strlen(peer_pem), &cert, NULL) != 0)
+        return 1;
+    char spiffe[ECL_SPIFFE_MAX];
+    int ok =
+        pki_cert_spiffe(cert, spiffe, sizeof(spiffe), NULL) == 0 && strcmp(spiffe, expect) == 0;
+    X509_free(cert);
+    return ok ? 0 : 1;
+}
+
+static void free_expect(void *userdata)
+{
+    free(userdata);
+}
+
+int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err)
+{
+    rpc_channel *ch = calloc(1, sizeof(*ch));
+    if (ch == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    ch->max_message_bytes = opts->max_message_bytes ? opts->max_message_bytes : 16u << 20;
+    grpc_ssl_pem_key_cert_pair pair = {opts->key_pem, opts->cert_pem};
+    grpc_ssl_verify_peer_options verify = {0};
+    if (opts->expect_spiffe != NULL) {
+        verify.verify_peer_callback = check_server_identity;
+        verify.verify_peer_callback_userdata = strdup(opts->expect_spiffe);
+        verify.verify_peer_destruct = free_expect;
+    }
+    grpc_channel_credentials *creds = grpc_ssl_credentials_create_ex(
+        opts->ca_pem, opts->cert_pem != NULL ? &pair : NULL, &verify, NULL);
+    grpc_arg args[2];
+    memset(args, 0, sizeof(args));
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = (int)ch->max_message_bytes;
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[1].value.integer = (int)ch->max_message_bytes;
+    grpc_channel_args channel_args = {2, args};
+    ch->channel = grpc_channel_create(opts->target, creds, &channel_args);
+    grpc_channel_credentials_release(creds);
+    if (ch->channel == NULL) {
+        free(ch);
+        return ecl_fail(err, ECL_E_USAGE, "cannot make a channel to '%s'", opts->target);
+    }
+    *out = ch;
+    return 0;
+}
+
+void rpc_channel_close(rpc_channel *ch)
+{
+    if (ch == NULL)
+        return;
+    grpc_channel_destroy(ch->channel);
+    free(ch);
+}
+
+static gpr_timespec deadline_in(int timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return gpr_inf_future(GPR_CLOCK_REALTIME);
+    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+                        gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+}
+
+static int wait_tag(rpc_stream *st, void *tag)
+{
+    grpc_event ev =
+        grpc_completion_queue_pluck(st->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
+}
+
+/* The call's status as an error (or 0 if OK). */
+static int status_error(rpc_stream *st, ecl_err *err)
+{
+    if (st->status == GRPC_STATUS_OK)
+        return 0;
+    char *text = grpc_slice_to_c_string(st->details);
+    ecl_code code = rpc_code_from_status(st->status);
+    if (st->status == GRPC_STATUS_UNAVAILABLE && text[0] == '\0')
+        ecl_fail(err, code, "the gateway cannot be reached (UNAVAILABLE)");
+    else
+        ecl_fail(err, code, "%s (%s)", text[0] ? text : "no detail", rpc_status_name(st->status));
+    gpr_free(text);
+    if (err != NULL)
+        err->remote_status = (int)st->status;
+    return -1;
+}
+
+int rpc_stream_status(const rpc_stream *st)
+{
+    return st->finished ? (int)st->status : -1;
+}
+
+static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    grpc_slice slice = grpc_slice_malloc(n);
+    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(slice));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    return bb;
+}
+
+int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req, int timeout_ms,
+                    rpc_stream **out, ecl_err *err)
+{
+    rpc_stream *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    st->cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_slice method = grpc_slice_from_copied_string(path);
+    st->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, st->cq, method,
+                                        NULL, deadline_in(timeout_ms), NULL);
+    grpc_slice_unref(method);
+    grpc_metadata_array_init(&st->initial_md);
+    grpc_metadata_array_init(&st->trailing_md);
+    st->details = grpc_empty_slice();
+
+    grpc_byte_buffer *bb = pack(req);
+    grpc_op ops[4];
+    memset(ops, 0, sizeof(ops));
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &st->initial_md;
+    grpc_call_error e = grpc_call_start_batch(st->call, ops, 4, &st->tag_start, NULL);
+    /* The status batch goes in at once: it completes when the call ends, for
+     * whatever reason, and is what tells us why. */
+    grpc_op status_op;
+    memset(&status_op, 0, sizeof(status_op));
+    status_op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    status_op.data.recv_status_on_client.trailing_metadata = &st->trailing_md;
+    status_op.data.recv_status_on_client.status = &st->status;
+    status_op.data.recv_status_on_client.status_details = &st->details;
+    if (e == GRPC_CALL_OK)
+        e = grpc_call_start_batch(st->call, &status_op, 1, &st->tag_status, NULL);
+    int started = e == GRPC_CALL_OK && wait_tag(st, &st->tag_start) == 0;
+    grpc_byte_buffer_destroy(bb);
+    if (!started) {
+        wait_tag(st, &st->tag_status);
+        st->finished = 1;
+        if (status_error(st, err) == 0)
+            ecl_fail(err, ECL_E_UNAVAILABLE, "the call to %s could not start", path);
+        rpc_stream_close(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
+static int recv_buffer(rpc_stream *st, grpc_byte_buffer **bb, ecl_err *err)
+{
+    *bb = NULL;
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = bb;
+    if (grpc_call_start_batch(st->call, &op, 1, &st->tag_recv, NULL) != GRPC_CALL_OK ||
+        wait_tag(st, &st->tag_recv) != 0 || *bb == NULL) {
+        if (*bb != NULL)
+            grpc_byte_buffer_destroy(*bb);
+        /* No message: the stream is over; its status says how. */
+        wait_tag(st, &st->tag_status);
+        st->finished = 1;
+        return status_error(st, err) == 0 ? 0 : -1;
+    }
+    return 1;
+}
+
+static grpc_slice join_buffer(grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader reader;
+    grpc_byte_buffer_reader_init(&reader, bb);
+    grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    grpc_byte_buffer_destroy(bb);
+    return all;
+}
+
+int rpc_stream_next(rpc_stream *st, const ProtobufCMessageDescriptor *type, ProtobufCMessage **msg,
+                    ecl_err *err)
+{
+    if (st->finished)
+        return status_error(st, err) == 0 ? 0 : -1;
+    grpc_byte_buffer *bb = NULL;
+    int rc = recv_buffer(st, &bb, err);
+    if (rc != 1)
+        return rc;
+    grpc_slice all = join_buffer(bb);
+    *msg = protobuf_c_message_unpack(type, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+    grpc_slice_unref(all);
+    if (*msg == NULL)
+        return ecl_fail(err, ECL_E_INPUT, "the gateway sent a message that is not a valid %s",
+                        type->name);
+    return 1;
+}
+
+int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_err *err)
+{
+    if (st->finished)
+        return status_error(st, err) == 0 ? 0 : -1;
+    grpc_byte_buffer *bb = NULL;
+    int rc = recv_buffer(st, &bb, err);
+    if (rc != 1)
+        return rc;
+    grpc_slice all = join_buffer(bb);
+    *len = GRPC_SLICE_LENGTH(all);
+    *data = malloc(*len ? *len : 1);
+    if (*data != NULL)
+        memcpy(*data, GRPC_SLICE_START_PTR(all), *len);
+    grpc_slice_unref(all);
+    return *data != NULL ? 1 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+}
+
+void rpc_stream_close(rpc_stream *st)
+{
+    if (st == NULL)
+        return;
+    if (!st->finished) {
+        grpc_call_cancel(st->call, NULL);
+        wait_tag(st, &st->tag_status);
+    }
+    grpc_metadata_array_destroy(&st->initial_md);
+    grpc_metadata_array_destroy(&st->trailing_md);
+    grpc_slice_unref(st->details);
+    grpc_call_unref(st->call);
+    grpc_completion_queue_shutdown(st->cq);
+    grpc_completion_queue_pluck(st->cq, &st->tag_drain, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_completion_queue_destroy(st->cq);
+    free(st);
+}
+
+int rpc_unary(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **resp, int timeout_ms,
+              ecl_err *err)
+{
+    rpc_stream *st = NULL;
+    if (rpc_stream_open(ch, path, req, timeout_ms, &st, err) != 0)
+        return -1;
+    ProtobufCMessage *msg = NULL;
+    int rc = rpc_stream_next(st, resp_type, &msg, err);
+    if (rc == 1) {
+        /* Read to the end so the status is known: OK is what makes it a reply. */
+        ProtobufCMessage *extra = NULL;
+        int end = rpc_stream_next(st, resp_type, &extra, err);
+        if (end != 0) {
+            if (end == 1) {
+                protobuf_c_message_free_unpacked(extra, NULL);
+                ecl_fail(err, ECL_E_INPUT, "%s answered with more than one message", path);
+            }
+            protobuf_c_message_free_unpacked(msg, NULL);
+            rpc_stream_close(st);
+            return -1;
+        }
+        *resp = msg;
+    } else if (rc == 0) {
+        ecl_fail(err, ECL_E_INPUT, "%s answered OK without a message", path);
+        rc = -1;
+    }
+    rpc_stream_close(st);
+    return rc == 1 ? 0 : -1;
+}

@@ -1,0 +1,61 @@
+/*
+ * rpc_client.h - calling an ecluse gateway, over the gRPC C core.
+ *
+ * Used by the CLI, the C client library and by gateways calling their peers.
+ * Calls block the calling thread; a channel may be shared by threads.
+ * The server must present a certificate issued by `ca_pem` whose SPIFFE id
+ * is `expect_spiffe` (e.g. "spiffe://lu/gateway"): talking to the wrong
+ * gateway is an error before any request is sent.
+ */
+#ifndef ECLUSE_GATEWAY_RPC_CLIENT_H
+#define ECLUSE_GATEWAY_RPC_CLIENT_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+#include "common/err.h"
+
+typedef struct rpc_channel rpc_channel;
+typedef struct rpc_stream rpc_stream;
+
+typedef struct rpc_channel_options {
+    const char *target;        /* host:port */
+    const char *ca_pem;        /* CA(s) that may have issued the server's certificate */
+    const char *cert_pem;      /* our certificate and key */
+    const char *key_pem;       /* NULL cert/key: connect with no client certificate */
+    const char *expect_spiffe; /* the server's identity; NULL: any from ca_pem */
+    size_t max_message_bytes;  /* 0: 16 MiB */
+} rpc_channel_options;
+
+/* Make a channel (connection is lazy: errors show on the first call). */
+int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err);
+void rpc_channel_close(rpc_channel *ch);
+
+/* One request, one response. *resp is protobuf-c's, freed with
+ * protobuf_c_message_free_unpacked. The error carries the server's status
+ * message; ECL_E_UNAVAILABLE if the server cannot be reached. */
+int rpc_unary(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **resp, int timeout_ms,
+              ecl_err *err);
+
+/* A server stream: open, then next until it returns 0 (clean end) or -1. */
+int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req, int timeout_ms,
+                    rpc_stream **out, ecl_err *err);
+
+/* 1 with *msg set, 0 at the end of a stream that ended OK, -1 on error
+ * (the stream's status). */
+int rpc_stream_next(rpc_stream *st, const ProtobufCMessageDescriptor *type, ProtobufCMessage **msg,
+                    ecl_err *err);
+
+/* The next message's raw bytes, joined into one malloc'd buffer (*data,
+ * *len); same returns as rpc_stream_next. */
+int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_err *err);
+
+/* Cancel if still running, and free. */
+void rpc_stream_close(rpc_stream *st);
+
+/* The gRPC status of a finished stream (-1 while it runs). A failed call also
+ * leaves its exact status in err->remote_status (e.g. 12, UNIMPLEMENTED). */
+int rpc_stream_status(const rpc_stream *st);
+
+#endif

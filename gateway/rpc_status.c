@@ -1,0 +1,90 @@
+/* The one place where ecluse error categories meet gRPC status codes. */
+#include <grpc/status.h>
+
+#include "gateway/rpc.h"
+
+int rpc_status_from_code(ecl_code code)
+{
+    switch (code) {
+    case ECL_OK:
+        return GRPC_STATUS_OK;
+    case ECL_E_USAGE:
+    case ECL_E_INPUT:
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    case ECL_E_NOT_FOUND:
+        return GRPC_STATUS_NOT_FOUND;
+    case ECL_E_EXISTS:
+        return GRPC_STATUS_ALREADY_EXISTS;
+    case ECL_E_AUTH:
+        return GRPC_STATUS_UNAUTHENTICATED;
+    case ECL_E_DENIED:
+        return GRPC_STATUS_PERMISSION_DENIED;
+    case ECL_E_PRECONDITION:
+    case ECL_E_CRYPTO:
+        return GRPC_STATUS_FAILED_PRECONDITION;
+    case ECL_E_LIMIT:
+        return GRPC_STATUS_RESOURCE_EXHAUSTED;
+    case ECL_E_UNAVAILABLE:
+    case ECL_E_IO:
+        return GRPC_STATUS_UNAVAILABLE;
+    case ECL_E_INTERNAL:
+        return GRPC_STATUS_INTERNAL;
+    }
+    return GRPC_STATUS_UNKNOWN;
+}
+
+ecl_code rpc_code_from_status(int grpc_status)
+{
+    switch (grpc_status) {
+    case GRPC_STATUS_OK:
+        return ECL_OK;
+    case GRPC_STATUS_INVALID_ARGUMENT:
+    case GRPC_STATUS_OUT_OF_RANGE:
+        return ECL_E_INPUT;
+    case GRPC_STATUS_NOT_FOUND:
+        return ECL_E_NOT_FOUND;
+    case GRPC_STATUS_ALREADY_EXISTS:
+        return ECL_E_EXISTS;
+    case GRPC_STATUS_UNAUTHENTICATED:
+        return ECL_E_AUTH;
+    case GRPC_STATUS_PERMISSION_DENIED:
+        return ECL_E_DENIED;
+    case GRPC_STATUS_FAILED_PRECONDITION:
+    case GRPC_STATUS_ABORTED:
+        return ECL_E_PRECONDITION;
+    case GRPC_STATUS_RESOURCE_EXHAUSTED:
+        return ECL_E_LIMIT;
+    case GRPC_STATUS_UNAVAILABLE:
+    case GRPC_STATUS_DEADLINE_EXCEEDED:
+    case GRPC_STATUS_CANCELLED:
+        return ECL_E_UNAVAILABLE;
+    default:
+        return ECL_E_INTERNAL;
+    }
+}
+
+const char *rpc_status_name(int grpc_status)
+{
+    static const char *names[] = {
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    };
+    if (grpc_status >= 0 && grpc_status < (int)(sizeof(names) / sizeof(names[0])))
+        return names[grpc_status];
+    return "UNKNOWN";
+}

@@ -1,0 +1,54 @@
+/*
+ * site.h - creating a site and issuing identities to its people.
+ *
+ * A site directory, as `ecluse site init` lays it out:
+ *   ecluse.json            the gateway configuration (config.h)
+ *   ca/ca.crt, ca/ca.key   the site CA (key 0600, directory 0700)
+ *   gateway/gateway.crt    the gateway's certificate: spiffe://<site>/gateway
+ *   gateway/gateway.key
+ *   keys/site.key(.pub)    the Ed25519 signing key (sitekey.h)
+ *   data/                  LMDB environments and datasets (0700)
+ *   identities/<role>-<name>/   what `ecluse pki issue` hands to a person:
+ *       cert.pem key.pem ca.pem identity.json
+ * identity.json says who it is and where its gateway is:
+ *   {"spiffe": "spiffe://fi/researcher/alice", "site": "fi",
+ *    "role": "researcher", "name": "alice", "gateway": "127.0.0.1:7443",
+ *    "not_after": 1795000000}
+ */
+#ifndef ECLUSE_GATEWAY_SITE_H
+#define ECLUSE_GATEWAY_SITE_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+#include "gateway/identity.h"
+
+typedef struct site_init_options {
+    const char *site;
+    const char *country;
+    const char *dir;
+    const char *listen;            /* host:port; default 127.0.0.1:7443 */
+    const char *const *host_names; /* extra DNS/IP SANs for the gateway; NULL-terminated */
+    long ca_days;                  /* default 3650 */
+    long gateway_days;             /* default 365 */
+} site_init_options;
+
+/* Create a new site in `dir` (created if missing). ECL_E_EXISTS if a site is
+ * already there: keys are never overwritten. */
+int site_init(const site_init_options *opts, ecl_err *err);
+
+typedef struct person_issue_options {
+    const char *site_dir;
+    ecl_role role; /* researcher, auditor or admin */
+    const char *name;
+    long days;
+    long valid_from_offset_s; /* 0: now; negative back-dates (tests of expiry) */
+    const char *out_dir;      /* NULL: <site_dir>/identities/<role>-<name> */
+} person_issue_options;
+
+/* Issue a certificate to a person of the site and write their identity
+ * directory; its path goes to `out` (cap bytes). ECL_E_EXISTS if there is
+ * already an identity at that path. */
+int site_issue_person(const person_issue_options *opts, char *out, size_t cap, ecl_err *err);
+
+#endif
