@@ -19,10 +19,13 @@ static const char *ossl_reason(void)
 {
     static __thread char buf[256];
     unsigned long e = ERR_get_error();
+    ERR_clear_error();
     if (e == 0)
         return "no detail from OpenSSL";
-    ERR_error_string_n(e, buf, sizeof(buf));
-    ERR_clear_error();
+    const char *lib = ERR_lib_error_string(e);
+    const char *reason = ERR_reason_error_string(e);
+    snprintf(buf, sizeof(buf), "%s%s%s", lib ? lib : "", lib && reason ? ": " : "",
+             reason ? reason : "unknown reason");
     return buf;
 }
 

@@ -17,8 +17,13 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,14 +92,29 @@ struct rpc_call {
     char tag_close, tag_send, tag_status, tag_drain;
 };
 
+/* gRPC's own log lines join ours, as key=value lines on stderr. Its errors
+ * (a failed handshake, a bind that failed) are warnings here: the gateway
+ * reports what they mean to a person in its own words. */
+static void forward_grpc_log(gpr_log_func_args *args)
+{
+    char where[64], *line;
+    snprintf(where, sizeof(where), "%s:%d", args->file, args->line);
+    line = (char *)args->message;
+    ecl_log(args->severity == GPR_LOG_SEVERITY_ERROR ? ECL_LOG_WARN : ECL_LOG_DEBUG, "grpc",
+            "where", where, "msg", line, NULL);
+}
+
 void rpc_library_init(void)
 {
+    gpr_set_log_function(forward_grpc_log);
     grpc_init();
 }
 
 void rpc_library_shutdown(void)
 {
-    grpc_shutdown();
+    /* Blocking, so that nothing of gRPC's is still alive when the process
+     * exits (leak checkers run then). */
+    grpc_shutdown_blocking();
 }
 
 static gpr_timespec forever(void)
@@ -581,8 +601,48 @@ static grpc_server *create_core_server(const rpc_server_options *opts)
     return grpc_server_create(&channel_args, NULL);
 }
 
+/* Try the bind ourselves first: the OS's reason ("Address already in use")
+ * is what a person needs, and gRPC would only log it in its own words. */
+static int probe_listen_address(const char *listen, ecl_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+        return ecl_fail(err, ECL_E_USAGE, "cannot listen on '%s': not host:port", listen);
+    size_t n = (size_t)(colon - listen);
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int gai = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+    if (gai != 0)
+        return ecl_fail(err, ECL_E_UNAVAILABLE, "cannot listen on %s: %s", listen,
+                        gai_strerror(gai));
+    int rc = 0;
+    for (struct addrinfo *ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+            rc = ecl_fail(err, ECL_E_UNAVAILABLE, "cannot listen on %s: %s", listen,
+                          strerror(errno));
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
 static int bind_port(rpc_server *srv, ecl_err *err)
 {
+    if (probe_listen_address(srv->opts->listen, err) != 0)
+        return -1;
     grpc_ssl_server_credentials_options *options =
         grpc_ssl_server_credentials_create_options_using_config_fetcher(
             GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, fetch_certificates, srv);

@@ -1,0 +1,226 @@
+#include "tests/support/harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* snprintf that aborts rather than truncate a path. */
+#define PATHF(buf, ...)                                                                            \
+    do {                                                                                           \
+        if (snprintf((buf), sizeof(buf), __VA_ARGS__) >= (int)sizeof(buf))                         \
+            abort();                                                                               \
+    } while (0)
+
+static void die(const char *what)
+{
+    fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
+    abort();
+}
+
+const char *th_ecluse(void)
+{
+    static char path[PATH_MAX];
+    if (path[0] != '\0')
+        return path;
+    const char *candidates[] = {"cli/ecluse", "bazel-bin/cli/ecluse"};
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+        if (access(candidates[i], X_OK) == 0) {
+            if (realpath(candidates[i], path) == NULL)
+                die("realpath");
+            return path;
+        }
+    }
+    fprintf(stderr, "harness: the ecluse binary is not in the test's runfiles\n");
+    abort();
+}
+
+double th_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void th_tmpdir(char *out, size_t cap)
+{
+    const char *base = getenv("TEST_TMPDIR");
+    if (snprintf(out, cap, "%s/ecluse-test-XXXXXX", base ? base : "/tmp") >= (int)cap)
+        abort();
+    if (mkdtemp(out) == NULL)
+        die("mkdtemp");
+}
+
+int th_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
+        die("free port");
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+static int run_argv(char *out, size_t cap, char *const argv[])
+{
+    char tmpl[] = "/tmp/ecluse-run-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        die("mkstemp");
+    unlink(tmpl);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        execv(th_ecluse(), argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = out != NULL ? read(fd, out, cap - 1) : 0;
+    if (out != NULL)
+        out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int th_run(char *out, size_t cap, const char *arg, ...)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = "ecluse";
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a != NULL && n < 63; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return run_argv(out, cap, argv);
+}
+
+void th_site_create(th_site *s, const char *root, const char *id, const char *country)
+{
+    memset(s, 0, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    snprintf(s->country, sizeof(s->country), "%s", country);
+    PATHF(s->dir, "%s/%s", root, id);
+    PATHF(s->config, "%s/ecluse.json", s->dir);
+    s->port = th_free_port();
+    char listen[64], out[4096];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
+    int rc = th_run(out, sizeof(out), "site", "init", "--site", id, "--country", country, "--dir",
+                    s->dir, "--listen", listen, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "harness: site init failed (%d): %s\n", rc, out);
+        abort();
+    }
+    PATHF(s->log, "%s/%s-gateway.log", root, id);
+}
+
+void th_issue(const th_site *s, const char *role, const char *name, char *out, size_t cap)
+{
+    char text[4096];
+    int rc = th_run(text, sizeof(text), "pki", "issue", "--dir", s->dir, "--role", role, "--name",
+                    name, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "harness: pki issue failed (%d): %s\n", rc, text);
+        abort();
+    }
+    if (snprintf(out, cap, "%s/identities/%s-%s", s->dir, role, name) >= (int)cap)
+        abort();
+}
+
+int th_file_contains(const char *path, const char *needle)
+{
+    char *text = th_read(path);
+    int found = text != NULL && strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+char *th_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf != NULL && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    fclose(f);
+    if (buf != NULL)
+        buf[len] = '\0';
+    return buf;
+}
+
+void th_gateway_start(th_site *s)
+{
+    int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        die("open gateway log");
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        dup2(fd, STDERR_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        execl(th_ecluse(), "ecluse", "gateway", "--config", s->config, (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    s->pid = pid;
+    double give_up = th_now() + 20.0;
+    while (th_now() < give_up) {
+        if (th_file_contains(s->log, "event=gateway.ready"))
+            return;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            char *log = th_read(s->log);
+            fprintf(stderr, "harness: gateway %s exited at start:\n%s\n", s->id, log ? log : "");
+            free(log);
+            abort();
+        }
+        usleep(20 * 1000);
+    }
+    fprintf(stderr, "harness: gateway %s did not become ready in 20 s\n", s->id);
+    abort();
+}
+
+int th_gateway_stop(th_site *s, double *seconds)
+{
+    if (s->pid == 0)
+        return -1;
+    double start = th_now();
+    kill(s->pid, SIGTERM);
+    int status = 0;
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (seconds != NULL)
+        *seconds = th_now() - start;
+    s->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

@@ -1,0 +1,63 @@
+/*
+ * harness.h - real sites and real gateway processes for tests.
+ *
+ * Tests run the `ecluse` binary that Bazel built (declared as test data), in
+ * a fresh temporary directory, on free loopback ports. Nothing is mocked:
+ * sites are made by `ecluse site init`, identities by `ecluse pki issue`, and
+ * a gateway is a child process that the test stops with a real signal.
+ */
+#ifndef ECLUSE_TESTS_HARNESS_H
+#define ECLUSE_TESTS_HARNESS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct th_site {
+    char id[64];
+    char country[3];
+    char dir[PATH_MAX];
+    char config[PATH_MAX];
+    char log[PATH_MAX]; /* the gateway's stderr */
+    int port;
+    pid_t pid; /* 0 when not running */
+} th_site;
+
+/* Path of the ecluse binary under test (aborts the test if missing). */
+const char *th_ecluse(void);
+
+/* A new empty directory under $TEST_TMPDIR (or /tmp). */
+void th_tmpdir(char *out, size_t cap);
+
+/* A loopback port that was free a moment ago. */
+int th_free_port(void);
+
+/* Run `ecluse` with args (NULL-terminated); stdout+stderr go to `out`
+ * (NUL-terminated, truncated to cap). Returns the exit status, or -1 if it
+ * did not exit normally (e.g. killed by a sanitizer abort). */
+int th_run(char *out, size_t cap, const char *arg, ...) __attribute__((sentinel));
+
+/* `ecluse site init` in root/<id>, on a free port. Asserts success. */
+void th_site_create(th_site *s, const char *root, const char *id, const char *country);
+
+/* `ecluse pki issue`; the identity directory goes to `out`. Asserts success. */
+void th_issue(const th_site *s, const char *role, const char *name, char *out, size_t cap);
+
+/* Start `ecluse gateway --config` and wait (up to 20 s) for its ready line.
+ * Asserts that it came up. */
+void th_gateway_start(th_site *s);
+
+/* SIGTERM the gateway and wait for it; returns its exit status (-1 if killed
+ * by a signal) and the seconds it took in *seconds (may be NULL). */
+int th_gateway_stop(th_site *s, double *seconds);
+
+/* 1 if `needle` occurs in the file at `path`. */
+int th_file_contains(const char *path, const char *needle);
+
+/* Read a whole small file into a malloc'd string (NULL if unreadable). */
+char *th_read(const char *path);
+
+/* Monotonic seconds. */
+double th_now(void);
+
+#endif
