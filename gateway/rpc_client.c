@@ -115,8 +115,14 @@ static int status_error(rpc_stream *st, ecl_err *err)
         return 0;
     char *text = grpc_slice_to_c_string(st->details);
     ecl_code code = rpc_code_from_status(st->status);
-    if (st->status == GRPC_STATUS_UNAVAILABLE && text[0] == '\0')
-        ecl_fail(err, code, "the gateway cannot be reached (UNAVAILABLE)");
+    /* Transport failures come from gRPC itself, not from the gateway: say so. */
+    int transport = st->status == GRPC_STATUS_UNAVAILABLE &&
+                    (text[0] == '\0' || strstr(text, "connect") != NULL ||
+                     strstr(text, "andshake") != NULL || strstr(text, "Socket closed") != NULL ||
+                     strstr(text, "SSL") != NULL);
+    if (transport)
+        ecl_fail(err, code, "the gateway cannot be reached or refused the TLS connection%s%s",
+                 text[0] ? ": " : "", text);
     else
         ecl_fail(err, code, "%s (%s)", text[0] ? text : "no detail", rpc_status_name(st->status));
     gpr_free(text);
@@ -140,12 +146,14 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
-int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req, int timeout_ms,
-                    rpc_stream **out, ecl_err *err)
+static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer *bb,
+                            int timeout_ms, rpc_stream **out, ecl_err *err)
 {
     rpc_stream *st = calloc(1, sizeof(*st));
-    if (st == NULL)
+    if (st == NULL) {
+        grpc_byte_buffer_destroy(bb);
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
     st->cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_slice method = grpc_slice_from_copied_string(path);
     st->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, st->cq, method,
@@ -155,7 +163,6 @@ int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *r
     grpc_metadata_array_init(&st->trailing_md);
     st->details = grpc_empty_slice();
 
-    grpc_byte_buffer *bb = pack(req);
     grpc_op ops[4];
     memset(ops, 0, sizeof(ops));
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -187,6 +194,21 @@ int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *r
     }
     *out = st;
     return 0;
+}
+
+int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
+                    int timeout_ms, rpc_stream **out, ecl_err *err)
+{
+    return open_with_buffer(ch, path, pack(req), timeout_ms, out, err);
+}
+
+int rpc_stream_open_raw(rpc_channel *ch, const char *path, const void *req, size_t req_len,
+                        int timeout_ms, rpc_stream **out, ecl_err *err)
+{
+    grpc_slice slice = grpc_slice_from_copied_buffer(req, req_len);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    return open_with_buffer(ch, path, bb, timeout_ms, out, err);
 }
 
 static int recv_buffer(rpc_stream *st, grpc_byte_buffer **bb, ecl_err *err)

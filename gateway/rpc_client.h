@@ -38,6 +38,11 @@ int rpc_unary(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
               const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **resp, int timeout_ms,
               ecl_err *err);
 
+/* rpc_stream_open with the request given as raw bytes (tests of malformed
+ * input, fuzzing, relays that pass bytes on unparsed). */
+int rpc_stream_open_raw(rpc_channel *ch, const char *path, const void *req, size_t req_len,
+                        int timeout_ms, rpc_stream **out, ecl_err *err);
+
 /* A server stream: open, then next until it returns 0 (clean end) or -1. */
 int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req, int timeout_ms,
                     rpc_stream **out, ecl_err *err);

@@ -1,0 +1,35 @@
+#!/bin/bash
+# Installs the Debian 12 packages ecluse builds, tests and runs with, if any
+# are missing. Idempotent: with everything present it does nothing.
+set -euo pipefail
+
+packages=(
+    # build
+    bazel-bootstrap gcc libc6-dev
+    # gRPC C core, protobuf-c, and the code generators
+    libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler protobuf-compiler-grpc
+    # crypto, storage, formats
+    libssl-dev libsodium-dev liblmdb-dev lmdb-utils libjansson-dev zlib1g-dev
+    # tests
+    libcmocka-dev python3 python3-grpcio python3-protobuf python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "ecluse: all build and test dependencies are installed"
+    exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+    echo "ecluse: missing Debian packages: ${missing[*]}" >&2
+    echo "ecluse: run this as root (or install them with sudo apt-get install)" >&2
+    exit 1
+fi
+echo "ecluse: installing ${missing[*]}"
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"

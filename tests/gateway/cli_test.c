@@ -1,0 +1,164 @@
+/* cli_test.c - the ecluse command line: help, usage errors, site creation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "tests/support/harness.h"
+
+static char root[PATH_MAX - 256];
+static char out[16384];
+
+static int setup(void **state)
+{
+    (void)state;
+    th_tmpdir(root, sizeof(root));
+    return 0;
+}
+
+static void test_help_for_every_command(void **state)
+{
+    (void)state;
+    static char overview[8192];
+    assert_int_equal(th_run(overview, sizeof(overview), "--help", NULL), 0);
+    const char *commands[][2] = {
+        {"site", "init"}, {"pki", "issue"}, {"gateway", NULL}, {"health", NULL}};
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        assert_non_null(strstr(overview, commands[i][0]));
+        int rc = commands[i][1]
+                     ? th_run(out, sizeof(out), commands[i][0], commands[i][1], "--help", NULL)
+                     : th_run(out, sizeof(out), commands[i][0], "--help", NULL);
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(out, "Usage: ecluse"));
+        assert_non_null(strstr(out, "Example"));
+        assert_int_equal(th_run(out, sizeof(out), "help", commands[i][0], commands[i][1], NULL), 0);
+        assert_non_null(strstr(out, "Usage: ecluse"));
+    }
+}
+
+static void test_usage_errors_exit_2_and_say_what(void **state)
+{
+    (void)state;
+    assert_int_equal(th_run(out, sizeof(out), "frobnicate", NULL), 2);
+    assert_non_null(strstr(out, "unknown command 'frobnicate'"));
+    assert_int_equal(th_run(out, sizeof(out), "site", "init", "--bogus", NULL), 2);
+    assert_non_null(strstr(out, "unknown option '--bogus'"));
+    assert_int_equal(th_run(out, sizeof(out), "site", "init", "--site", NULL), 2);
+    assert_non_null(strstr(out, "needs a value"));
+    assert_int_equal(th_run(out, sizeof(out), "site", "init", "--site", "fi", NULL), 2);
+    assert_non_null(strstr(out, "--site, --country and --dir are required"));
+    assert_int_equal(th_run(out, sizeof(out), "pki", "issue", "--dir", root, "--role", "wizard",
+                            "--name", "x", NULL),
+                     2);
+    assert_non_null(strstr(out, "'wizard' is not one of researcher, auditor, admin"));
+    assert_int_equal(th_run(out, sizeof(out), "pki", "issue", "--dir", root, "--role", "researcher",
+                            "--name", "x", "--days", "ten", NULL),
+                     2);
+    assert_non_null(strstr(out, "--days must be a whole number"));
+    assert_int_equal(th_run(out, sizeof(out), "gateway", "extra", NULL), 2);
+    assert_non_null(strstr(out, "unexpected argument 'extra'"));
+}
+
+static void test_site_init_validates_and_refuses_to_overwrite(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/fi", root);
+    assert_int_equal(th_run(out, sizeof(out), "site", "init", "--site", "fi", "--country", "XX",
+                            "--dir", dir, NULL),
+                     2);
+    assert_non_null(strstr(out, "'XX' is not an ISO 3166-1 alpha-2 code"));
+    assert_int_equal(th_run(out, sizeof(out), "site", "init", "--site", "Fi!", "--country", "FI",
+                            "--dir", dir, NULL),
+                     2);
+    assert_non_null(strstr(out, "'Fi!' is not a valid site id"));
+    assert_int_equal(th_run(out, sizeof(out), "site", "init", "--site", "fi", "--country", "FI",
+                            "--dir", dir, NULL),
+                     0);
+    char key[2 * PATH_MAX];
+    struct stat st;
+    const char *secret[] = {"ca/ca.key", "gateway/gateway.key", "keys/site.key"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(key, sizeof(key), "%s/%s", dir, secret[i]);
+        assert_int_equal(stat(key, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
+    char *before = th_read(key);
+    assert_int_equal(th_run(out, sizeof(out), "site", "init", "--site", "fi", "--country", "FI",
+                            "--dir", dir, NULL),
+                     6);
+    assert_non_null(strstr(out, "already holds a site"));
+    char *after = th_read(key);
+    assert_string_equal(before, after); /* nothing was touched */
+    free(before);
+    free(after);
+}
+
+static void test_pki_issue_writes_an_identity_directory_once(void **state)
+{
+    (void)state;
+    th_site s;
+    th_site_create(&s, root, "lu", "LU");
+    char id[PATH_MAX];
+    th_issue(&s, "auditor", "olli", id, sizeof(id));
+    char path[2 * PATH_MAX];
+    snprintf(path, sizeof(path), "%s/identity.json", id);
+    assert_true(th_file_contains(path, "\"spiffe\": \"spiffe://lu/auditor/olli\""));
+    char gateway[64];
+    snprintf(gateway, sizeof(gateway), "\"gateway\": \"127.0.0.1:%d\"", s.port);
+    assert_true(th_file_contains(path, gateway));
+    snprintf(path, sizeof(path), "%s/key.pem", id);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(th_run(out, sizeof(out), "pki", "issue", "--dir", s.dir, "--role", "auditor",
+                            "--name", "olli", NULL),
+                     6);
+    assert_non_null(strstr(out, "refusing to replace it"));
+}
+
+static void test_health_without_identity_says_how_to_get_one(void **state)
+{
+    (void)state;
+    unsetenv("ECLUSE_IDENTITY");
+    assert_int_equal(th_run(out, sizeof(out), "health", NULL), 2);
+    assert_non_null(strstr(out, "pass --identity DIR or set ECLUSE_IDENTITY"));
+    char missing[PATH_MAX];
+    snprintf(missing, sizeof(missing), "%s/nobody", root);
+    assert_int_equal(th_run(out, sizeof(out), "health", "--identity", missing, NULL), 5);
+    assert_non_null(strstr(out, "ca.pem: cannot open"));
+}
+
+static void test_health_when_the_gateway_is_down(void **state)
+{
+    (void)state;
+    th_site s;
+    th_site_create(&s, root, "de", "DE");
+    char id[PATH_MAX];
+    th_issue(&s, "researcher", "carla", id, sizeof(id));
+    assert_int_equal(th_run(out, sizeof(out), "health", "--identity", id, NULL), 8);
+    assert_non_null(strstr(out, "cannot be reached"));
+    th_gateway_start(&s);
+    assert_int_equal(th_run(out, sizeof(out), "health", "--identity", id, NULL), 0);
+    assert_non_null(strstr(out, "gateway of site de (DE) is up"));
+    assert_non_null(strstr(out, "you are researcher carla of site de"));
+    assert_int_equal(th_gateway_stop(&s, NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_for_every_command),
+        cmocka_unit_test(test_usage_errors_exit_2_and_say_what),
+        cmocka_unit_test(test_site_init_validates_and_refuses_to_overwrite),
+        cmocka_unit_test(test_pki_issue_writes_an_identity_directory_once),
+        cmocka_unit_test(test_health_without_identity_says_how_to_get_one),
+        cmocka_unit_test(test_health_when_the_gateway_is_down),
+    };
+    return cmocka_run_group_tests_name("cli", tests, setup, NULL);
+}
