@@ -104,7 +104,7 @@ int ecl_client_open(const char *dir, const char *gateway, ecl_client **out, ecl_
 
     pthread_mutex_lock(&library_lock);
     if (library_users++ == 0)
-        rpc_library_init();
+        rpc_library_init(0);
     pthread_mutex_unlock(&library_lock);
 
     char expect[ECL_SPIFFE_MAX];

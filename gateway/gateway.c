@@ -94,7 +94,7 @@ int gateway_serve(gateway *gw, ecl_err *err)
 
     clock_gettime(CLOCK_MONOTONIC, &gw->started);
     fill_rpc_options(gw);
-    rpc_library_init();
+    rpc_library_init(1);
     if (rpc_server_start(&gw->rpc_options, &gw->server, err) != 0) {
         rpc_library_shutdown();
         return -1;

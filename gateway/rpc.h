@@ -86,8 +86,10 @@ typedef struct rpc_server_options {
 } rpc_server_options;
 
 /* Initialise gRPC core for this process (once, before anything else here)
- * and tear it down at the very end. */
-void rpc_library_init(void);
+ * and tear it down at the very end. A server passes 1 to log gRPC's own
+ * errors (failed handshakes...) as warnings; a client passes 0 (it reports
+ * the failure of its call in its own words, gRPC's lines are debug). */
+void rpc_library_init(int log_grpc_errors);
 void rpc_library_shutdown(void);
 
 /* Bind, register every method, start the acceptor threads. ECL_E_UNAVAILABLE

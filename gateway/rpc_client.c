@@ -116,10 +116,10 @@ static int status_error(rpc_stream *st, ecl_err *err)
     char *text = grpc_slice_to_c_string(st->details);
     ecl_code code = rpc_code_from_status(st->status);
     /* Transport failures come from gRPC itself, not from the gateway: say so. */
-    int transport = st->status == GRPC_STATUS_UNAVAILABLE &&
-                    (text[0] == '\0' || strstr(text, "connect") != NULL ||
-                     strstr(text, "andshake") != NULL || strstr(text, "Socket closed") != NULL ||
-                     strstr(text, "SSL") != NULL);
+    int transport =
+        st->status == GRPC_STATUS_UNAVAILABLE &&
+        (text[0] == '\0' || strstr(text, "connect") != NULL || strstr(text, "andshake") != NULL ||
+         strstr(text, "Socket closed") != NULL || strstr(text, "SSL") != NULL);
     if (transport)
         ecl_fail(err, code, "the gateway cannot be reached or refused the TLS connection%s%s",
                  text[0] ? ": " : "", text);
@@ -146,8 +146,8 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
-static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer *bb,
-                            int timeout_ms, rpc_stream **out, ecl_err *err)
+static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer *bb, int timeout_ms,
+                            rpc_stream **out, ecl_err *err)
 {
     rpc_stream *st = calloc(1, sizeof(*st));
     if (st == NULL) {
@@ -196,8 +196,8 @@ static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer 
     return 0;
 }
 
-int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
-                    int timeout_ms, rpc_stream **out, ecl_err *err)
+int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req, int timeout_ms,
+                    rpc_stream **out, ecl_err *err)
 {
     return open_with_buffer(ch, path, pack(req), timeout_ms, out, err);
 }

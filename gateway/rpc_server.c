@@ -95,17 +95,20 @@ struct rpc_call {
 /* gRPC's own log lines join ours, as key=value lines on stderr. Its errors
  * (a failed handshake, a bind that failed) are warnings here: the gateway
  * reports what they mean to a person in its own words. */
+static int grpc_errors_are_warnings;
+
 static void forward_grpc_log(gpr_log_func_args *args)
 {
     char where[64], *line;
     snprintf(where, sizeof(where), "%s:%d", args->file, args->line);
     line = (char *)args->message;
-    ecl_log(args->severity == GPR_LOG_SEVERITY_ERROR ? ECL_LOG_WARN : ECL_LOG_DEBUG, "grpc",
-            "where", where, "msg", line, NULL);
+    int warn = grpc_errors_are_warnings && args->severity == GPR_LOG_SEVERITY_ERROR;
+    ecl_log(warn ? ECL_LOG_WARN : ECL_LOG_DEBUG, "grpc", "where", where, "msg", line, NULL);
 }
 
-void rpc_library_init(void)
+void rpc_library_init(int log_grpc_errors)
 {
+    grpc_errors_are_warnings = log_grpc_errors;
     gpr_set_log_function(forward_grpc_log);
     grpc_init();
 }

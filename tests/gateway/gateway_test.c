@@ -42,7 +42,7 @@ static int setup(void **state)
     th_issue(&fx.fi, "admin", "root-fi", fx.admin, sizeof(fx.admin));
     th_issue(&fx.lu, "researcher", "bob", fx.foreigner, sizeof(fx.foreigner));
     th_gateway_start(&fx.fi);
-    rpc_library_init();
+    rpc_library_init(0);
     return 0;
 }
 

@@ -32,3 +32,13 @@ ECLUSE_RESEARCHER="$work/fi/identities/researcher-alice" \
 ECLUSE_AUDITOR="$work/fi/identities/auditor-olli" \
 ECLUSE_COUNTRY=FI \
     /usr/bin/python3 "$test_py"
+
+# The gateway must stop cleanly too (under the sanitizer build, a leak or an
+# error at exit makes this status non-zero).
+trap - EXIT
+kill -TERM "$gateway"
+if ! wait "$gateway"; then
+    echo "the gateway did not exit cleanly; its log:" >&2
+    cat "$work/gateway.log" >&2
+    exit 1
+fi
