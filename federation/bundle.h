@@ -1,0 +1,82 @@
+/*
+ * bundle.h - peering bundles and signing-key rotations.
+ *
+ * A peering bundle is how one site introduces itself to another: its id,
+ * country, gateway endpoint, CA certificate and Ed25519 public key, with an
+ * issue time, signed by that key (PeerBundle in proto/ecluse.proto, context
+ * "ecluse-peer-v1"). An admin exports it (`ecluse peer export`), sends it,
+ * and the other admin adds it after comparing its fingerprint out of band.
+ *
+ * On disk and in mail a bundle is text:
+ *   ecluse-peer-bundle-v1
+ *   <base64 of the PeerBundle encoding>
+ *
+ * A site rolls its signing key by signing a KeyRotation (old key signs the
+ * new one, context "ecluse-key-rotation-v1"); peers follow the chain from the
+ * key they pinned without re-peering.
+ */
+#ifndef ECLUSE_FEDERATION_BUNDLE_H
+#define ECLUSE_FEDERATION_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "gateway/identity.h"
+#include "gateway/sitekey.h"
+#include "proto/ecluse.pb-c.h"
+
+#define BUNDLE_SIGNING_CONTEXT   "ecluse-peer-v1"
+#define ROTATION_SIGNING_CONTEXT "ecluse-key-rotation-v1"
+#define BUNDLE_FINGERPRINT_MAX   48
+
+/* What a verified bundle says. */
+typedef struct peer_info {
+    char site[ECL_SITE_ID_MAX];
+    char country[3];
+    char endpoint[256];
+    char *ca_pem; /* malloc'd */
+    unsigned char signing_key[crypto_sign_PUBLICKEYBYTES];
+    int64_t issued_unix;
+    char fingerprint[BUNDLE_FINGERPRINT_MAX];
+} peer_info;
+
+void peer_info_clear(peer_info *p);
+
+/* Make and sign this site's bundle; *out is a malloc'd PeerBundle encoding. */
+int bundle_make(const char *site, const char *country, const char *endpoint, const char *ca_pem,
+                const site_key *key, int64_t issued_unix, unsigned char **out, size_t *len,
+                ecl_err *err) __attribute__((warn_unused_result));
+
+/* Verify a PeerBundle encoding: signed by the key it carries, a valid site id
+ * and country, an endpoint host:port, a CA certificate that is a CA whose URI
+ * SAN is spiffe://<site>. ECL_E_CRYPTO or ECL_E_INPUT naming the problem. */
+int bundle_verify(const unsigned char *bundle, size_t len, peer_info *out, ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* The stable fingerprint people compare: BLAKE2b-256 over
+ * site || 0x00 || signing key || CA certificate DER; first 16 bytes, hex,
+ * grouped by 4 with '-'. Re-exporting a bundle does not change it. */
+int bundle_fingerprint(const char *site, const unsigned char *signing_key, const char *ca_pem,
+                       char out[BUNDLE_FINGERPRINT_MAX], ecl_err *err);
+
+/* Text form <-> PeerBundle encoding. */
+int bundle_to_text(const unsigned char *bundle, size_t len, char **text, ecl_err *err);
+int bundle_from_text(const char *text, size_t len, unsigned char **bundle, size_t *out_len,
+                     ecl_err *err);
+
+/* Sign a rotation from `old_key` to `new_public`; *out is a KeyRotation encoding. */
+int rotation_make(const char *site, const site_key *old_key, const unsigned char *new_public,
+                  uint64_t sequence, int64_t issued_unix, unsigned char **out, size_t *len,
+                  ecl_err *err) __attribute__((warn_unused_result));
+
+/* Follow a chain of rotations (oldest first) from `pinned`: each must be for
+ * `site`, signed by the key before it, with sequences counting up by one.
+ * On success `current` holds the last new key (or `pinned` if the chain is
+ * empty or entirely before `pinned`). */
+int rotation_follow(const char *site, const unsigned char *pinned,
+                    Ecluse__V1__KeyRotation *const *chain, size_t count,
+                    unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * state.h - what a site knows about itself and its peers, in LMDB.
+ *
+ * One LMDB environment, <data_dir>/state, written only by the gateway
+ * process (people change it through the Admin RPCs). Sub-databases:
+ *   datasets       "<site>/<name>" -> DatasetEntry encoding (this site's)
+ *   peers          site -> PeerBundle encoding, as the admin added it
+ *   peer_keys      site -> the 32-byte key pinned now (follows rotations)
+ *   peer_catalogs  site -> u64le fetched_unix || catalog blob (catalog.h)
+ *   peer_status    site -> u64le attempt_unix || last refusal text ("" if OK)
+ *   rotations      u64be sequence -> KeyRotation encoding (this site's keys)
+ *   meta           "catalog_version" -> u64le; "trust_generation" -> u64le
+ * The catalog version grows with every change to `datasets`; the trust
+ * generation with every change to `peers`, so the TLS layer knows to reload.
+ */
+#ifndef ECLUSE_FEDERATION_STATE_H
+#define ECLUSE_FEDERATION_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "federation/bundle.h"
+#include "federation/catalog.h"
+
+typedef struct fed_state fed_state;
+
+typedef struct fed_peer {
+    peer_info info; /* from the bundle as added (info.ca_pem malloc'd) */
+    unsigned char pinned_key[crypto_sign_PUBLICKEYBYTES];
+    uint64_t catalog_version; /* 0 if none held */
+    int64_t fetched_unix;     /* when the held catalog was verified */
+    int64_t attempt_unix;     /* last fetch attempt */
+    char last_error[512];     /* why the last fetch was refused; "" if it was not */
+} fed_peer;
+
+void fed_peer_clear(fed_peer *p);
+
+/* Open (creating) the environment in `dir`. */
+int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
+    __attribute__((warn_unused_result));
+void fed_state_close(fed_state *st);
+
+uint64_t fed_state_trust_generation(fed_state *st);
+uint64_t fed_state_catalog_version(fed_state *st);
+
+/* This site's datasets. put/remove bump the catalog version (returned). */
+int fed_state_put_dataset(fed_state *st, const char *id, const void *entry, size_t len,
+                          int must_be_new, uint64_t *version, ecl_err *err);
+int fed_state_remove_dataset(fed_state *st, const char *id, uint64_t *version, ecl_err *err);
+int fed_state_get_dataset(fed_state *st, const char *id, unsigned char **entry, size_t *len,
+                          ecl_err *err);
+
+/* Every dataset, sorted by id, with the catalog version of that snapshot.
+ * Free with fed_state_free_list. */
+int fed_state_list_datasets(fed_state *st, ProtobufCBinaryData **entries, size_t *count,
+                            uint64_t *version, ecl_err *err);
+void fed_state_free_list(ProtobufCBinaryData *entries, size_t count);
+
+/* Peers. add verifies the bundle and refuses `own_site` and a site already
+ * added (ECL_E_EXISTS: remove it first). */
+int fed_state_add_peer(fed_state *st, const unsigned char *bundle, size_t len, const char *own_site,
+                       fed_peer *added, ecl_err *err);
+int fed_state_remove_peer(fed_state *st, const char *site, ecl_err *err);
+int fed_state_get_peer(fed_state *st, const char *site, fed_peer *out, ecl_err *err);
+int fed_state_list_peers(fed_state *st, fed_peer **peers, size_t *count, ecl_err *err);
+void fed_state_free_peers(fed_peer *peers, size_t count);
+
+/* After a verified rotation chain: pin the peer's new key. */
+int fed_state_set_peer_key(fed_state *st, const char *site, const unsigned char *key, ecl_err *err);
+
+/* A verified catalog of a peer becomes the one held; or a refusal is noted
+ * (the held catalog stays). */
+int fed_state_put_peer_catalog(fed_state *st, const char *site, const catalog *c,
+                               int64_t fetched_unix, ecl_err *err);
+int fed_state_note_fetch_error(fed_state *st, const char *site, int64_t attempt_unix,
+                               const char *error, ecl_err *err);
+
+/* The held catalog of a peer (re-verified against the pinned key; expiry is
+ * not checked here, callers show it). ECL_E_NOT_FOUND if none. */
+int fed_state_get_peer_catalog(fed_state *st, const char *site, catalog **out,
+                               int64_t *fetched_unix, ecl_err *err);
+
+/* This site's key rotations, oldest first. */
+int fed_state_add_rotation(fed_state *st, uint64_t sequence, const unsigned char *rotation,
+                           size_t len, ecl_err *err);
+int fed_state_list_rotations(fed_state *st, ProtobufCBinaryData **rotations, size_t *count,
+                             ecl_err *err);
+
+#endif
