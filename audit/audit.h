@@ -1,0 +1,285 @@
+/*
+ * audit.h - the tamper-evident audit trail of an ecluse gateway.
+ *
+ * Every access decision, every read (start and end), every peering and
+ * catalog change and every admin action is appended to an LMDB environment
+ * owned by this module, *before* the gateway acts on it. Each entry carries a
+ * sequence number (1, 2, 3, ...), a wall-clock time in nanoseconds, the
+ * BLAKE2b-256 hash of the previous entry and its own hash, so changing,
+ * inserting, removing or reordering any entry breaks the chain from there on.
+ * The byte format is in docs/audit-format.md; an auditor can check a log with
+ * a program of their own (tests/audit/verify_chain.py does so in Python).
+ *
+ * Write-ahead and fail-closed: audit_append() returns 0 only after the LMDB
+ * transaction holding the entry has been committed and fsync'd. When that is
+ * impossible (map full, disk full, I/O error, read-only files) it returns -1
+ * with ECL_E_UNAVAILABLE and the caller must not send the data. A failed
+ * append leaves the log as it was; appends succeed again once room returns
+ * (for a full map: reopen with a larger map_size).
+ *
+ * Group commit: appends from many threads are queued; one writer thread per
+ * log takes what is pending (waiting at most `group_deadline_us` for more),
+ * writes it in one transaction, commits once, and wakes every waiter.
+ *
+ * Handles are opaque. Every function returns 0 on success and -1 on failure,
+ * filling `err` (which may be NULL). Functions are thread-safe on one handle
+ * unless stated otherwise.
+ *
+ * Caveats (from LMDB): open a log directory at most once per process at a
+ * time; do not use a handle in a child after fork() (open a new one there).
+ */
+#ifndef ECLUSE_AUDIT_AUDIT_H
+#define ECLUSE_AUDIT_AUDIT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+
+#define AUDIT_WUR __attribute__((warn_unused_result))
+
+#define AUDIT_HASH_BYTES    32u    /* BLAKE2b-256 */
+#define AUDIT_FIELD_MAX     255u   /* bytes of each indexed string field */
+#define AUDIT_DETAIL_MAX    65536u /* bytes of the compact detail JSON */
+#define AUDIT_SITE_MAX      255u   /* bytes of a site id in a checkpoint */
+#define AUDIT_CKPT_BODY_MAX (1u + 2u + AUDIT_SITE_MAX + 8u + 32u + 8u + 32u)
+#define AUDIT_SIG_BYTES     64u /* Ed25519 detached signature */
+#define AUDIT_PK_BYTES      32u /* Ed25519 public key */
+#define AUDIT_SK_BYTES      64u /* Ed25519 secret key (libsodium layout) */
+
+/* Entry kinds (the `kind` field). Each kind states which fields it needs;
+ * audit_append() refuses an entry without them (ECL_E_USAGE naming the field).
+ *   access      a decision: actor, dataset, purpose, decision ("permit" or
+ *               "deny"); detail: {"reasons":[...]} (array), grant_id on permit
+ *   read-start  actor, dataset, grant_id, read_id; detail: {"tensors":[...],
+ *               "rows":[...]} (arrays: what was asked for)
+ *   read-end    actor, dataset, read_id; detail: {"bytes_sent":int>=0,
+ *               "chunks":int>=0, "digest":string, "outcome":string}
+ *   peer        actor; a peering change (detail says which)
+ *   catalog     actor; a catalog change
+ *   admin       actor; any other admin action
+ */
+#define AUDIT_KIND_ACCESS     "access"
+#define AUDIT_KIND_READ_START "read-start"
+#define AUDIT_KIND_READ_END   "read-end"
+#define AUDIT_KIND_PEER       "peer"
+#define AUDIT_KIND_CATALOG    "catalog"
+#define AUDIT_KIND_ADMIN      "admin"
+
+typedef struct audit_log audit_log;
+
+typedef struct audit_options {
+    size_t map_size;            /* LMDB map size in bytes; 0 = 1 GiB */
+    unsigned group_deadline_us; /* how long the writer waits for more; 0 = none */
+    unsigned batch_max;         /* entries per commit at most; 0 = 4096 */
+} audit_options;
+
+/* What a caller appends. Strings are UTF-8 without NUL bytes, at most
+ * AUDIT_FIELD_MAX bytes; NULL and "" both mean "not set" (not indexed).
+ * `detail` is a JSON object or NULL ({}); it is stored as compact JSON with
+ * sorted keys, at most AUDIT_DETAIL_MAX bytes. Nothing is kept after return. */
+typedef struct audit_entry {
+    const char *kind;           /* one of AUDIT_KIND_*; required */
+    const char *actor;          /* SPIFFE id of who caused it; required */
+    const char *dataset;        /* "<site>/<name>" */
+    const char *purpose;        /* data use code */
+    const char *decision;       /* "permit", "deny" or unset */
+    const char *lawful_basis;   /* e.g. "art6-1-e" */
+    const char *transfer_basis; /* e.g. "adequacy", "scc", "eea" */
+    const char *job_country;    /* ISO 3166 alpha-2 where the job runs */
+    const char *grant_id;
+    const char *read_id;
+    const json_t *detail;
+} audit_entry;
+
+/* An entry as stored. Strings are NUL-terminated ("" when unset); every
+ * pointer is valid only during the callback that receives the record. */
+typedef struct audit_record {
+    uint64_t seq;
+    int64_t time_ns; /* nanoseconds since 1970-01-01T00:00:00Z */
+    const char *kind, *actor, *dataset, *purpose, *decision, *lawful_basis;
+    const char *transfer_basis, *job_country, *grant_id, *read_id;
+    const char *detail_json;  /* compact JSON object */
+    const uint8_t *prev_hash; /* AUDIT_HASH_BYTES */
+    const uint8_t *hash;      /* AUDIT_HASH_BYTES */
+} audit_record;
+
+/* Open (creating if needed, mode 0700/0600) the log in directory `dir`.
+ * `opt` may be NULL for defaults. On success *out is a handle the caller
+ * closes with audit_close(). Errors: ECL_E_UNAVAILABLE when the directory
+ * or its files cannot be created, opened or written (the message names the
+ * path and the OS reason); ECL_E_INPUT when `dir` holds something that is
+ * not an ecluse audit log of a known format version. */
+int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_err *err) AUDIT_WUR;
+
+/* Let pending appends finish, stop the writer, close LMDB, free `log`.
+ * NULL is allowed. No other call on `log` may be running or follow. */
+void audit_close(audit_log *log);
+
+/* Append one entry and wait until it is durably committed. On success
+ * *seq_out (may be NULL) is its sequence number. Errors: ECL_E_USAGE for an
+ * entry that breaks the rules above (message names the field);
+ * ECL_E_UNAVAILABLE when it could not be written (nothing was written; the
+ * caller must not act as if it had been). */
+int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out,
+                 ecl_err *err) AUDIT_WUR;
+
+/* The number of committed entries and the hash of the last one (zeros for an
+ * empty log), as of the latest commit. `head` may be NULL. */
+int audit_head(audit_log *log, uint64_t *count, uint8_t head[AUDIT_HASH_BYTES], ecl_err *err);
+
+/* ---- queries -------------------------------------------------------------
+ * Every set filter must match (strings exactly; times inclusive). Results
+ * come oldest first. The callback returns 0 to go on, anything else to stop
+ * (audit_query then returns 0). Queries read one consistent snapshot and
+ * run concurrently with appends. */
+typedef struct audit_filter {
+    const char *dataset, *requester, *purpose, *decision, *kind; /* NULL/"" = any */
+    int64_t since_ns;                                            /* 0 = no bound */
+    int64_t until_ns;                                            /* 0 = no bound */
+    uint64_t limit;                                              /* 0 = no limit */
+} audit_filter;
+
+typedef int (*audit_record_fn)(const audit_record *rec, void *arg);
+
+/* Errors: ECL_E_USAGE (bad filter), ECL_E_INPUT (a stored entry does not
+ * decode: run audit_verify), ECL_E_IO (LMDB read failure). */
+int audit_query(audit_log *log, const audit_filter *filter, audit_record_fn fn, void *arg,
+                ecl_err *err) AUDIT_WUR;
+
+/* Write the matching entries to `out`, one JSON object per line:
+ *   {"seq":1,"time_unix_ns":...,"time":"2026-11-21T05:01:02.123456789Z",
+ *    "kind":...,"actor":...,"dataset":...,"purpose":...,"decision":...,
+ *    "lawful_basis":...,"transfer_basis":...,"job_country":...,
+ *    "grant_id":...,"read_id":...,"detail":{...},"prev_hash":"hex","hash":"hex"}
+ * `filter` may be NULL. Errors as audit_query, plus ECL_E_IO on write. */
+int audit_export_jsonl(audit_log *log, const audit_filter *filter, FILE *out,
+                       ecl_err *err) AUDIT_WUR;
+
+/* The same as CSV (RFC 4180: CRLF line ends, fields with , " CR LF quoted),
+ * a header line then 16 columns per row, in the JSON-lines order above
+ * ("detail" holds the compact JSON text). */
+#define AUDIT_CSV_COLUMNS 16
+int audit_export_csv(audit_log *log, const audit_filter *filter, FILE *out, ecl_err *err) AUDIT_WUR;
+
+/* ---- records of processing (raw material of a GDPR Art. 30 record) ------
+ * Reads grouped by (dataset, recipient, purpose, lawful basis, transfer
+ * basis, job country), taken from read-start entries; a read-end entry adds
+ * its bytes_sent to the group of the read-start with the same read_id.
+ * `recipient_site` is the trust domain of the recipient's SPIFFE id. Times
+ * are of the read-start and read-end entries. Groups come in order of their
+ * first read. Strings are valid during the callback only. */
+typedef struct audit_processing {
+    const char *dataset, *recipient, *recipient_site, *purpose;
+    const char *lawful_basis, *transfer_basis, *job_country;
+    uint64_t reads;
+    uint64_t bytes;
+    int64_t first_ns, last_ns;
+} audit_processing;
+
+typedef int (*audit_processing_fn)(const audit_processing *p, void *arg);
+
+/* `dataset` NULL or "" = every dataset. Errors as audit_query. */
+int audit_processing_summary(audit_log *log, const char *dataset, audit_processing_fn fn, void *arg,
+                             ecl_err *err) AUDIT_WUR;
+
+/* ---- verification ---------------------------------------------------------
+ * Check every entry (its encoding, its hash, its link to the one before, its
+ * sequence number against its key, time never going backwards), that the
+ * entries are exactly 1..count of the stored head, and every stored own
+ * checkpoint (signature by the key in its body; the entry at its count has
+ * its head hash). */
+typedef struct audit_verify_report {
+    int ok;                 /* 1 when everything verified */
+    uint64_t entries;       /* entries verified before the first bad one */
+    uint64_t checkpoints;   /* stored checkpoints verified */
+    uint64_t first_bad_seq; /* 0 when ok */
+    char reason[ECL_ERR_MSG_MAX];
+} audit_verify_report;
+
+/* Fills *rep in every case it can read the log. Returns 0 when the chain
+ * and checkpoints verify; -1 with ECL_E_CRYPTO ("seq N: why") when they do
+ * not (rep says where), or ECL_E_IO when LMDB cannot be read. */
+int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err) AUDIT_WUR;
+
+/* ---- checkpoints ----------------------------------------------------------
+ * A checkpoint says "site S's log had N entries, the last with hash H, at time
+ * T, signed with key K". Its body is a canonical byte string (see
+ * docs/audit-format.md), carried as-is in SignedCheckpoint.body; the
+ * signature is Ed25519 over "ecluse-checkpoint-v1" || 0x00 || body. */
+typedef struct audit_checkpoint {
+    char site[AUDIT_SITE_MAX + 1];
+    uint64_t entry_count;
+    uint8_t head_hash[AUDIT_HASH_BYTES];
+    int64_t time_unix;
+    uint8_t signing_key[AUDIT_PK_BYTES];
+} audit_checkpoint;
+
+typedef struct audit_signed_checkpoint {
+    uint8_t body[AUDIT_CKPT_BODY_MAX];
+    size_t body_len;
+    uint8_t sig[AUDIT_SIG_BYTES];
+} audit_signed_checkpoint;
+
+/* Sign the current head as site `site` with Ed25519 secret key `sk`
+ * (libsodium's 64-byte form; its public half goes into the body), store it
+ * among the log's own checkpoints, and return it in *out. The caller keeps
+ * and wipes `sk`. Errors: ECL_E_USAGE (bad site), ECL_E_UNAVAILABLE (cannot
+ * be stored), ECL_E_CRYPTO (signing failed). */
+int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t sk[AUDIT_SK_BYTES],
+                          audit_signed_checkpoint *out, ecl_err *err) AUDIT_WUR;
+
+/* The latest stored own checkpoint. ECL_E_NOT_FOUND if none was signed. */
+int audit_checkpoint_latest(audit_log *log, audit_signed_checkpoint *out, ecl_err *err) AUDIT_WUR;
+
+/* Parse a body (outside input). Errors: ECL_E_INPUT naming the field and the
+ * byte offset (truncated, unknown version, bad site, trailing bytes). */
+int audit_checkpoint_decode(const uint8_t *body, size_t len, audit_checkpoint *out,
+                            ecl_err *err) AUDIT_WUR;
+
+/* Verify the signature *before* parsing, then parse. With `pinned_pk` NULL
+ * the key named in the body is used; otherwise the signature must be by
+ * `pinned_pk` and the body must name that key. Errors: ECL_E_CRYPTO (bad
+ * signature, other key), ECL_E_INPUT (as audit_checkpoint_decode). */
+int audit_checkpoint_open(const audit_signed_checkpoint *sc, const uint8_t *pinned_pk,
+                          audit_checkpoint *out, ecl_err *err) AUDIT_WUR;
+
+/* audit_checkpoint_open, then check it against this log: it must not claim
+ * more entries than the log has, and the entry at its count must have its
+ * head hash. Errors: ECL_E_CRYPTO (signature, or a hash that differs: the
+ * log or the checkpoint was rewritten), ECL_E_PRECONDITION (the log is
+ * shorter than the checkpoint), ECL_E_INPUT. */
+int audit_checkpoint_check(audit_log *log, const audit_signed_checkpoint *sc,
+                           const uint8_t *pinned_pk, ecl_err *err) AUDIT_WUR;
+
+/* ---- witness store: checkpoints received from peers ---------------------- */
+
+/* Keep a checkpoint from peer `site`, whose pinned key is `peer_pk`. It is
+ * refused when the signature is not by `peer_pk` (ECL_E_CRYPTO), it names
+ * another site or key (ECL_E_CRYPTO), it is not well formed (ECL_E_INPUT), or
+ * it contradicts one already kept: same count with another head hash
+ * (ECL_E_CRYPTO), or a count lower than the highest kept that is not a copy
+ * of one kept (ECL_E_PRECONDITION: the peer's log went backwards). A copy of
+ * one already kept is accepted and changes nothing. ECL_E_UNAVAILABLE if it
+ * cannot be stored. */
+int audit_witness_add(audit_log *log, const char *site, const uint8_t peer_pk[AUDIT_PK_BYTES],
+                      const audit_signed_checkpoint *sc, ecl_err *err) AUDIT_WUR;
+
+/* A kept checkpoint: the signed bytes as received, what they say, and when
+ * this log received them. */
+typedef struct audit_witnessed {
+    const audit_signed_checkpoint *signed_ckpt;
+    const audit_checkpoint *ckpt;
+    int64_t received_unix;
+} audit_witnessed;
+
+typedef int (*audit_witness_fn)(const audit_witnessed *w, void *arg);
+
+/* Kept checkpoints of `site` (NULL or "" = every site), by site then count,
+ * lowest count first. The callback returns 0 to go on. */
+int audit_witness_list(audit_log *log, const char *site, audit_witness_fn fn, void *arg,
+                       ecl_err *err) AUDIT_WUR;
+
+#endif
