@@ -111,7 +111,7 @@ static int shape_lit(lex *l, store_npy_info *out)
 static int parse_descr(const char *d, const char *what, store_dtype *out, ecl_err *err)
 {
     size_t len = strlen(d);
-    if (len < 3 || strchr("<>|=", d[0]) == NULL)
+    if (len < 2 || strchr("<>|=", d[0]) == NULL)
         return ecl_fail(err, ECL_E_INPUT, "%s: unsupported dtype '%s'", what, d);
     char kind = d[1];
     long size = strtol(d + 2, NULL, 10);
@@ -196,7 +196,7 @@ static int parse_dict(lex *l, store_npy_info *out)
     return 0;
 }
 
-static int check_data(const store_npy_info *o, uint64_t len, const char *what, ecl_err *err)
+static int check_data(store_npy_info *o, uint64_t len, const char *what, ecl_err *err)
 {
     uint64_t want = store_dtype_size(o->dtype);
     for (size_t d = 0; d < o->ndim; d++) {
@@ -219,6 +219,7 @@ static int check_data(const store_npy_info *o, uint64_t len, const char *what, e
         return ecl_fail(err, ECL_E_INPUT, "%s: %llu unexpected bytes after the data (offset %llu)",
                         what, (unsigned long long)(have - want),
                         (unsigned long long)(o->data_offset + want));
+    o->byte_size = want;
     return 0;
 }
 
