@@ -201,6 +201,33 @@ static void test_import(void **state)
     assert_int_equal(tu_count_entries(dir), before);
 }
 
+/* Every truncation and random byte changes: accepted or refused, no crash. */
+static void test_mutations(void **state)
+{
+    (void)state;
+    static unsigned char orig[512];
+    float f[6] = {1, 2, 3, 4, 5, 6};
+    size_t n =
+        make_npy(1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }", f, sizeof(f));
+    memcpy(orig, buf, n);
+    ecl_err err;
+    store_npy_info info;
+    for (size_t len = 0; len < n; len++)
+        TU_ASSERT_ERR(store_npy_parse(orig, len, "m.npy", &info, &err), &err, ECL_E_INPUT, "m.npy");
+    srand(99);
+    for (int round = 0; round < 5000; round++) {
+        memcpy(buf, orig, n);
+        for (int k = 1 + rand() % 3; k > 0; k--)
+            buf[(size_t)rand() % 128] = rand() % 2
+                                            ? (unsigned char)rand()
+                                            : (unsigned char)"{}(),:' 0123456789"[rand() % 18];
+        if (store_npy_parse(buf, n, "m.npy", &info, &err) == 0)
+            assert_true(info.data_offset + info.byte_size == n);
+        else
+            assert_true(err.code == ECL_E_INPUT || err.code == ECL_E_LIMIT);
+    }
+}
+
 int main(void)
 {
     tu_tmpdir(dir, sizeof(dir));
@@ -208,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_accepts),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_import),
+        cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests_name("store_npy", tests, NULL, NULL);
 }

@@ -329,6 +329,58 @@ static void test_valid_edge_cases(void **state)
                   "x.safetensors");
 }
 
+/* Every truncation and thousands of random byte changes of a valid file:
+ * each is accepted or refused as input, never a crash (ASan runs this). */
+static void test_mutations(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], mut[PATH_MAX];
+    tu_path(path, sizeof(path), dir, "mut-src.safetensors");
+    tu_path(mut, sizeof(mut), dir, "mut.safetensors");
+    sample s;
+    fill(&s);
+    store_writer_free(write_sample(path, &s));
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static unsigned char orig[4096], buf[4096];
+    size_t n = fread(orig, 1, sizeof(orig), f);
+    fclose(f);
+    ecl_err err;
+    store_dataset *ds;
+    for (size_t len = 0; len < n; len++) {
+        tu_write(mut, orig, len);
+        TU_ASSERT_ERR(store_open(mut, &ds, &err), &err, ECL_E_INPUT, "mut.safetensors");
+    }
+    srand(1234);
+    size_t accepted = 0;
+    for (int round = 0; round < 3000; round++) {
+        memcpy(buf, orig, n);
+        for (int k = 1 + rand() % 3; k > 0; k--) {
+            /* Mostly the header, where the parser works. */
+            size_t at = rand() % 4 ? (size_t)rand() % (n < 400 ? n : 400) : (size_t)rand() % n;
+            buf[at] = rand() % 2 ? (unsigned char)rand()
+                                 : (unsigned char)"{}[]\",:0123456789"[rand() % 18];
+        }
+        tu_write(mut, buf, n);
+        if (store_open(mut, &ds, &err) == 0) {
+            accepted++;
+            for (size_t i = 0; i < store_tensor_count(ds); i++) {
+                const store_tensor *t = store_tensor_at(ds, i);
+                unsigned char d[32];
+                TU_OK(store_tensor_digest(ds, i, d, &err), &err);
+                /* Inside the data section of the file. */
+                assert_true(8 + store_header_size(ds) + t->data_offset + t->byte_size <=
+                            store_file_size(ds));
+            }
+            store_unref(ds);
+        } else {
+            assert_true(err.code == ECL_E_INPUT || err.code == ECL_E_LIMIT);
+            assert_non_null(strstr(err.msg, "mut.safetensors"));
+        }
+    }
+    assert_true(accepted < 3000);
+}
+
 int main(void)
 {
     tu_tmpdir(dir, sizeof(dir));
@@ -337,7 +389,7 @@ int main(void)
         cmocka_unit_test(test_refcount_and_replace), cmocka_unit_test(test_writer_refusals),
         cmocka_unit_test(test_bad_truncated),        cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_bad_entries),          cmocka_unit_test(test_bad_layout),
-        cmocka_unit_test(test_valid_edge_cases),
+        cmocka_unit_test(test_valid_edge_cases),     cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests_name("store_safetensors", tests, NULL, NULL);
 }
