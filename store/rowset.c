@@ -212,7 +212,7 @@ int store_rowset_parse(const char *json, size_t len, const char *what, store_row
     if (root == NULL)
         return ecl_fail(err, ECL_E_INPUT, "%s: not valid JSON at line %d column %d: %s", what,
                         je.line, je.column, je.text);
-    store_rowset *rs;
+    store_rowset *rs = NULL;
     if (store_rowset_new(&rs, err) != 0) {
         json_decref(root);
         return -1;
