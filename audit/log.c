@@ -14,6 +14,7 @@
 
 struct pending {
     rec_tail t;
+    pthread_cond_t wake; /* its own: a finished batch wakes only its waiters */
     int done;
     int rc;
     ecl_err err;
@@ -169,7 +170,6 @@ static int start_writer(audit_log *log, ecl_err *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines ignore wall-clock jumps */
     pthread_mutex_init(&log->mu, NULL);
     pthread_cond_init(&log->work, &ca);
-    pthread_cond_init(&log->done, NULL);
     pthread_condattr_destroy(&ca);
     if (pthread_create(&log->writer, NULL, writer_main, log) != 0)
         return ecl_fail(err, ECL_E_INTERNAL, "cannot start the audit writer thread");
@@ -224,7 +224,6 @@ void audit_close(audit_log *log)
         pthread_mutex_unlock(&log->mu);
         pthread_join(log->writer, NULL);
         pthread_cond_destroy(&log->work);
-        pthread_cond_destroy(&log->done);
         pthread_mutex_destroy(&log->mu);
     }
     if (log->env)
@@ -393,9 +392,9 @@ static void *writer_main(void *arg)
         for (struct pending *p = b; p;) {
             struct pending *next = p->next; /* p belongs to its waiter once done */
             p->done = 1;
+            pthread_cond_signal(&p->wake);
             p = next;
         }
-        pthread_cond_broadcast(&log->done);
     }
     pthread_mutex_unlock(&log->mu);
     return NULL;
@@ -409,9 +408,11 @@ int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out, ec
     memset(&p, 0, sizeof(p));
     if (rec_tail_build(entry, &p.t, err) != 0)
         return -1;
+    pthread_cond_init(&p.wake, NULL);
     pthread_mutex_lock(&log->mu);
     if (log->stopping || log->broken) {
         pthread_mutex_unlock(&log->mu);
+        pthread_cond_destroy(&p.wake);
         rec_tail_free(&p.t);
         return ecl_fail(err, ECL_E_UNAVAILABLE, "audit trail not written: the log at %s is %s",
                         log->dir, log->stopping ? "closing" : "broken and must be reopened");
@@ -424,8 +425,9 @@ int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out, ec
     log->npending++;
     pthread_cond_signal(&log->work);
     while (!p.done)
-        pthread_cond_wait(&log->done, &log->mu);
+        pthread_cond_wait(&p.wake, &log->mu);
     pthread_mutex_unlock(&log->mu);
+    pthread_cond_destroy(&p.wake);
     rec_tail_free(&p.t);
     if (p.rc != 0) {
         if (err)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PARALLEL_MIN 65536u /* below this one thread is faster than starting more */
+#define PARALLEL_MIN 8192u /* below this one thread is faster than starting more */
 #define MAX_WORKERS  4
 
 typedef struct vrange {
