@@ -36,5 +36,19 @@ extern const cli_command cli_site_init;
 extern const cli_command cli_pki_issue;
 extern const cli_command cli_gateway;
 extern const cli_command cli_health;
+extern const cli_command cli_peer_export;
+extern const cli_command cli_peer_add;
+extern const cli_command cli_peer_list;
+extern const cli_command cli_peer_remove;
+extern const cli_command cli_dataset_add;
+extern const cli_command cli_dataset_list;
+extern const cli_command cli_dataset_show;
+extern const cli_command cli_dataset_remove;
+extern const cli_command cli_catalog_list;
+extern const cli_command cli_catalog_search;
+extern const cli_command cli_catalog_show;
+extern const cli_command cli_catalog_refresh;
+extern const cli_command cli_catalog_export;
+extern const cli_command cli_key_rotate;
 
 #endif

@@ -14,7 +14,7 @@ int cli_getopt(int argc, char **argv, const struct option *longopts, ecl_err *er
         first_call = 0;
     }
     int idx = -1;
-    int c = getopt_long(argc, argv, "+:", longopts, &idx);
+    int c = getopt_long(argc, argv, ":", longopts, &idx);
     if (c == -1) {
         first_call = 1;
         return -1;

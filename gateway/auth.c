@@ -1,9 +1,32 @@
-/* auth.c - who may connect (the TLS trust set) and who a caller is. */
+/* auth.c - who may connect (the TLS trust set) and who a caller is.
+ *
+ * TLS lets in certificates from this site's CA and from every peer's CA.
+ * Then each identity is bound to the CA that may vouch for it: people to
+ * this site's CA, spiffe://<peer>/gateway to that peer's CA only. A
+ * certificate from LU's CA that claims to be FI's gateway is refused. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/gateway.h"
 #include "gateway/pki.h"
+
+static int authenticate_peer_gateway(gateway *gw, X509 *cert, const ecl_identity *id, ecl_err *err)
+{
+    pthread_mutex_lock(&gw->peers_lock);
+    int rc = gateway_peers_current(gw, err);
+    size_t i = 0;
+    while (rc == 0 && i < gw->peers.count && strcmp(gw->peers.peers[i].info.site, id->site) != 0)
+        i++;
+    if (rc == 0 && i == gw->peers.count)
+        rc = ecl_fail(err, ECL_E_DENIED, "%s: site '%s' is not a peer of this gateway", id->spiffe,
+                      id->site);
+    if (rc == 0 && pki_verify_issued_by(cert, gw->peers.cas[i], err) != 0) {
+        err->code = ECL_E_AUTH;
+        rc = ecl_err_prefix(err, "%s was not issued by site '%s''s CA", id->spiffe, id->site);
+    }
+    pthread_mutex_unlock(&gw->peers_lock);
+    return rc;
+}
 
 int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_identity *out,
                          ecl_err *err)
@@ -20,8 +43,7 @@ int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_i
         identity_parse_spiffe(spiffe, out, err) != 0)
         goto out;
     if (out->role == ECL_ROLE_GATEWAY) {
-        ecl_fail(err, ECL_E_DENIED, "%s: site '%s' is not a peer of this gateway", spiffe,
-                 out->site);
+        rc = authenticate_peer_gateway(gw, cert, out, err);
         goto out;
     }
     /* People are served only by their own site, and only as its CA says. */
@@ -45,7 +67,14 @@ out:
 int gateway_trust(void *ctx, char **pem, uint64_t *generation)
 {
     gateway *gw = ctx;
-    *pem = strdup(gw->ca_pem);
-    *generation = 1;
-    return *pem != NULL ? 0 : -1;
+    ecl_err err;
+    pthread_mutex_lock(&gw->peers_lock);
+    int rc = gateway_peers_current(gw, &err);
+    if (rc == 0) {
+        *pem = strdup(gw->peers.trust_pem);
+        *generation = gw->peers.generation + 1; /* never 0 */
+        rc = *pem != NULL ? 0 : -1;
+    }
+    pthread_mutex_unlock(&gw->peers_lock);
+    return rc;
 }

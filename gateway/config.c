@@ -104,8 +104,8 @@ static int check_address(const fields *f, const char *key, const char *addr)
 
 static int load_top(const fields *top, gateway_config *cfg)
 {
-    static const char *const known[] = {"site", "country",     "listen", "endpoint", "data_dir",
-                                        "tls",  "signing_key", "server", NULL};
+    static const char *const known[] = {"site", "country",     "listen", "endpoint",   "data_dir",
+                                        "tls",  "signing_key", "server", "federation", NULL};
     if (reject_unknown(top, known) != 0 ||
         get_string(top, "site", 1, cfg->site, sizeof(cfg->site)) != 0)
         return -1;
@@ -173,6 +173,39 @@ static int load_server(const fields *top, gateway_config *cfg)
     return 0;
 }
 
+static int load_federation(const fields *top, gateway_config *cfg)
+{
+    cfg->catalog_refresh_s = 300;
+    cfg->catalog_validity_s = 86400;
+    cfg->catalog_page_entries = 1000;
+    cfg->peer_timeout_ms = 10000;
+    json_t *fed = json_object_get(top->obj, "federation");
+    if (fed == NULL)
+        return 0;
+    if (!json_is_object(fed))
+        return field_fail(top, "federation", "%s", "must be an object");
+    fields f = {top->file, "federation", fed, top->err};
+    static const char *const known[] = {"catalog_refresh_seconds", "catalog_validity_seconds",
+                                        "catalog_page_entries", "peer_timeout_ms", NULL};
+    unsigned long long refresh = cfg->catalog_refresh_s, validity = cfg->catalog_validity_s,
+                       page = cfg->catalog_page_entries, timeout = cfg->peer_timeout_ms;
+    if (reject_unknown(&f, known) != 0 ||
+        get_uint(&f, "catalog_refresh_seconds", 1, 7 * 86400, &refresh) != 0 ||
+        get_uint(&f, "catalog_validity_seconds", 60, 365 * 86400, &validity) != 0 ||
+        get_uint(&f, "catalog_page_entries", 1, 100000, &page) != 0 ||
+        get_uint(&f, "peer_timeout_ms", 100, 600000, &timeout) != 0)
+        return -1;
+    if (validity <= refresh)
+        return field_fail(&f, "catalog_validity_seconds", "%s",
+                          "must be longer than catalog_refresh_seconds, or peers would see "
+                          "the catalog expire between refreshes");
+    cfg->catalog_refresh_s = (unsigned)refresh;
+    cfg->catalog_validity_s = (unsigned)validity;
+    cfg->catalog_page_entries = (unsigned)page;
+    cfg->peer_timeout_ms = (unsigned)timeout;
+    return 0;
+}
+
 int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -195,7 +228,8 @@ int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
         goto out;
     }
     fields top = {path, "", root, err};
-    if (load_top(&top, cfg) != 0 || load_tls(&top, cfg) != 0 || load_server(&top, cfg) != 0)
+    if (load_top(&top, cfg) != 0 || load_tls(&top, cfg) != 0 || load_server(&top, cfg) != 0 ||
+        load_federation(&top, cfg) != 0)
         goto out;
     rc = 0;
 out:
@@ -221,11 +255,14 @@ int gateway_config_write_new(const char *path, const char *site, const char *cou
                              const char *listen, ecl_err *err)
 {
     json_t *root = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:{s:i, s:i, s:i, s:i}}", "site", site,
-        "country", country, "listen", listen, "endpoint", listen, "data_dir", "data", "tls", "cert",
-        "gateway/gateway.crt", "key", "gateway/gateway.key", "ca", "ca/ca.crt", "signing_key",
-        "keys/site.key", "server", "threads", 2, "max_message_bytes", 16 << 20,
-        "max_concurrent_calls", 2048, "shutdown_grace_ms", 300);
+        "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:{s:i, s:i, s:i, s:i}, "
+        "s:{s:i, s:i, s:i, s:i}}",
+        "site", site, "country", country, "listen", listen, "endpoint", listen, "data_dir", "data",
+        "tls", "cert", "gateway/gateway.crt", "key", "gateway/gateway.key", "ca", "ca/ca.crt",
+        "signing_key", "keys/site.key", "server", "threads", 2, "max_message_bytes", 16 << 20,
+        "max_concurrent_calls", 2048, "shutdown_grace_ms", 300, "federation",
+        "catalog_refresh_seconds", 300, "catalog_validity_seconds", 86400, "catalog_page_entries",
+        1000, "peer_timeout_ms", 10000);
     if (root == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "cannot build the configuration");
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -15,7 +15,9 @@
  *     "tls": {"cert": "gateway/gateway.crt", "key": "gateway/gateway.key", "ca": "ca/ca.crt"},
  *     "signing_key": "keys/site.key",
  *     "server": {"threads": 2, "max_message_bytes": 16777216,
- *                "max_concurrent_calls": 2048, "shutdown_grace_ms": 300}
+ *                "max_concurrent_calls": 2048, "shutdown_grace_ms": 300},
+ *     "federation": {"catalog_refresh_seconds": 300, "catalog_validity_seconds": 86400,
+ *                    "catalog_page_entries": 1000, "peer_timeout_ms": 10000}
  *   }
  */
 #ifndef ECLUSE_GATEWAY_CONFIG_H
@@ -45,6 +47,10 @@ typedef struct gateway_config {
     size_t max_message_bytes;      /* largest message received or sent */
     unsigned max_concurrent_calls; /* calls beyond are RESOURCE_EXHAUSTED */
     unsigned shutdown_grace_ms;    /* in-flight calls get this long on SIGTERM */
+    unsigned catalog_refresh_s;    /* how often peers' catalogs are fetched */
+    unsigned catalog_validity_s;   /* how long this site's signed catalog is valid */
+    unsigned catalog_page_entries; /* entries per page when serving the catalog */
+    unsigned peer_timeout_ms;      /* deadline of a call to a peer */
 } gateway_config;
 
 /* Read and validate `path` into `cfg` (all paths made absolute-or-relative to

@@ -2,6 +2,7 @@
 #include "gateway/gateway.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,25 +24,55 @@ static int read_pem(const char *path, char **out, ecl_err *err)
     return 0;
 }
 
+static void init_locks(gateway *gw)
+{
+    pthread_mutex_init(&gw->key_lock, NULL);
+    pthread_mutex_init(&gw->catalog_lock, NULL);
+    pthread_mutex_init(&gw->peers_lock, NULL);
+    pthread_mutex_init(&gw->sync_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&gw->sync_wake, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 int gateway_open(gateway *gw, const char *config_path, ecl_err *err)
 {
     memset(gw, 0, sizeof(*gw));
+    init_locks(gw);
+    char state_dir[PATH_MAX + 8];
     if (gateway_config_load(config_path, &gw->cfg, err) != 0 ||
         gateway_config_check_files(&gw->cfg, err) != 0)
-        return -1;
+        goto fail;
+    snprintf(state_dir, sizeof(state_dir), "%s/state", gw->cfg.data_dir);
     if (ecl_mkdirs(gw->cfg.data_dir, 0700, err) != 0 ||
         pki_load_cert(gw->cfg.tls_ca, &gw->ca, err) != 0 ||
         read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 ||
         read_pem(gw->cfg.tls_cert, &gw->cert_pem, err) != 0 ||
-        read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0) {
-        gateway_close(gw);
-        return -1;
-    }
+        read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0 ||
+        site_key_load(gw->cfg.signing_key, &gw->key, err) != 0 ||
+        fed_state_open(state_dir, &gw->state, err) != 0)
+        goto fail;
     return 0;
+fail:
+    gateway_close(gw);
+    return -1;
 }
 
 void gateway_close(gateway *gw)
 {
+    gateway_sync_stop(gw);
+    if (gw->own_catalog != NULL)
+        gateway_catalog_release(gw, gw->own_catalog);
+    gateway_peers_free(gw);
+    fed_state_close(gw->state);
+    site_key_wipe(&gw->key);
+    pthread_mutex_destroy(&gw->key_lock);
+    pthread_mutex_destroy(&gw->catalog_lock);
+    pthread_mutex_destroy(&gw->peers_lock);
+    pthread_mutex_destroy(&gw->sync_lock);
+    pthread_cond_destroy(&gw->sync_wake);
     X509_free(gw->ca);
     free(gw->ca_pem);
     free(gw->cert_pem);
@@ -99,6 +130,11 @@ int gateway_serve(gateway *gw, ecl_err *err)
         rpc_library_shutdown();
         return -1;
     }
+    if (gateway_sync_start(gw, err) != 0) {
+        rpc_server_stop(gw->server);
+        rpc_library_shutdown();
+        return -1;
+    }
     char port[16];
     snprintf(port, sizeof(port), "%d", rpc_server_port(gw->server));
     ecl_log(ECL_LOG_INFO, "gateway.ready", "site", gw->cfg.site, "country", gw->cfg.country,
@@ -109,6 +145,7 @@ int gateway_serve(gateway *gw, ecl_err *err)
     snprintf(active, sizeof(active), "%u", rpc_server_active_calls(gw->server));
     ecl_log(ECL_LOG_INFO, "gateway.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
             "active_calls", active, NULL);
+    gateway_sync_stop(gw);
     rpc_server_stop(gw->server);
     gw->server = NULL;
     rpc_library_shutdown();

@@ -10,12 +10,35 @@
 #define ECLUSE_GATEWAY_GATEWAY_H
 
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "common/err.h"
+#include "federation/catalog.h"
+#include "federation/state.h"
 #include "gateway/config.h"
 #include "gateway/rpc.h"
+#include "gateway/rpc_client.h"
+#include "gateway/sitekey.h"
+
+/* This site's signed catalog, shared by the calls that serve it. */
+typedef struct shared_catalog {
+    catalog *catalog;
+    uint64_t state_version; /* the state's catalog version it was made from */
+    int refs;               /* under gateway.catalog_lock */
+} shared_catalog;
+
+/* What the gateway knows of its peers, rebuilt when the trust generation of
+ * the state changes (a peer added or removed). */
+typedef struct peer_cache {
+    int loaded;
+    uint64_t generation;
+    fed_peer *peers;
+    size_t count;
+    X509 **cas;      /* each peer's CA, parsed */
+    char *trust_pem; /* this site's CA and every peer's, for TLS */
+} peer_cache;
 
 /* Everything a running gateway holds; handlers receive it as their ctx. */
 typedef struct gateway {
@@ -27,6 +50,23 @@ typedef struct gateway {
     struct timespec started; /* CLOCK_MONOTONIC */
     rpc_server_options rpc_options;
     rpc_server *server;
+
+    fed_state *state;
+
+    pthread_mutex_t key_lock; /* the key changes on rotation */
+    site_key key;
+
+    pthread_mutex_t catalog_lock;
+    shared_catalog *own_catalog;
+
+    pthread_mutex_t peers_lock;
+    peer_cache peers;
+
+    pthread_mutex_t sync_lock; /* sync thread: sleeps on sync_wake */
+    pthread_cond_t sync_wake;
+    int sync_stop;
+    pthread_t sync_thread;
+    int sync_running;
 } gateway;
 
 /* Load the configuration and every file it names; nothing is served yet.
@@ -50,7 +90,62 @@ int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_i
 /* The TLS trust set callback (auth.c): this site's CA. */
 int gateway_trust(void *ctx, char **pem, uint64_t *generation);
 
+/* --- peers (peers.c) --- */
+
+/* Make sure gw->peers reflects the state (reloads if the generation moved).
+ * Call with peers_lock held. */
+int gateway_peers_current(gateway *gw, ecl_err *err);
+
+void gateway_peers_free(gateway *gw);
+
+/* A channel to a peer's gateway, checking it is spiffe://<site>/gateway
+ * issued by that peer's CA, presenting this gateway's certificate. */
+int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, ecl_err *err);
+
+/* --- this site's catalog (own_catalog.c) --- */
+
+/* The current signed catalog (re-signed when the datasets changed or half
+ * its validity has passed), with a reference the caller drops. */
+int gateway_catalog_acquire(gateway *gw, shared_catalog **out, ecl_err *err);
+void gateway_catalog_release(gateway *gw, shared_catalog *sc);
+
+/* This site's key, copied under its lock (wipe it after use). */
+void gateway_current_key(gateway *gw, site_key *out);
+
+/* --- fetching peers' catalogs (sync.c) --- */
+
+/* Fetch, verify and keep (or refuse and note) one peer's catalog. Fills
+ * `report`'s site/ok/version/error (strings malloc'd; free with
+ * gateway_refresh_report_clear). */
+void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh *report);
+void gateway_refresh_report_clear(Ecluse__V1__PeerRefresh *report);
+
+/* The thread that refreshes every peer each catalog_refresh_seconds. */
+int gateway_sync_start(gateway *gw, ecl_err *err);
+void gateway_sync_stop(gateway *gw);
+
 /* Handlers, one file per service. */
 int svc_health_check(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+
+int svc_federation_peer_info(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                             ecl_err *err);
+int svc_federation_get_catalog(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                               ecl_err *err);
+int svc_federation_key_rotations(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                 ecl_err *err);
+
+int svc_catalog_list(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_catalog_get(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_catalog_refresh(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+
+int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_admin_list_peers(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                             ecl_err *err);
+int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                            ecl_err *err);
 
 #endif

@@ -26,17 +26,17 @@
 static const rpc_method methods[] = {
     UNARY("Health", "Check", health_check_request, ROLES_ALL, svc_health_check),
 
-    UNARY("Federation", "GetPeerInfo", peer_info_request, GW | ADM, NULL),
-    STREAM("Federation", "GetCatalog", get_catalog_request, GW, NULL),
-    UNARY("Federation", "GetKeyRotations", key_rotations_request, GW, NULL),
+    UNARY("Federation", "GetPeerInfo", peer_info_request, GW | ADM, svc_federation_peer_info),
+    STREAM("Federation", "GetCatalog", get_catalog_request, GW, svc_federation_get_catalog),
+    UNARY("Federation", "GetKeyRotations", key_rotations_request, GW, svc_federation_key_rotations),
     UNARY("Federation", "PushCheckpoint", signed_checkpoint, GW, NULL),
     UNARY("Federation", "GetWitnessedCheckpoints", witness_request, GW | A, NULL),
     UNARY("Federation", "ForwardAccess", forwarded_access_request, GW, NULL),
     STREAM("Federation", "ForwardRead", forwarded_read_request, GW, NULL),
 
-    STREAM("Catalog", "List", catalog_query, R | A | ADM, NULL),
-    UNARY("Catalog", "Get", get_dataset_request, R | A | ADM, NULL),
-    UNARY("Catalog", "Refresh", refresh_request, R | ADM, NULL),
+    STREAM("Catalog", "List", catalog_query, R | A | ADM, svc_catalog_list),
+    UNARY("Catalog", "Get", get_dataset_request, R | A | ADM, svc_catalog_get),
+    UNARY("Catalog", "Refresh", refresh_request, R | ADM, svc_catalog_refresh),
 
     UNARY("Access", "Request", access_request, R, NULL),
     UNARY("Access", "Check", access_request, R | A | ADM, NULL),
@@ -48,13 +48,13 @@ static const rpc_method methods[] = {
     UNARY("Audit", "Head", head_request, A | GW, NULL),
     STREAM("Audit", "Processing", processing_query, A, NULL),
 
-    UNARY("Admin", "AddDataset", add_dataset_request, ADM, NULL),
-    UNARY("Admin", "RemoveDataset", remove_dataset_request, ADM, NULL),
-    STREAM("Admin", "ListDatasets", list_datasets_request, ADM, NULL),
-    UNARY("Admin", "AddPeer", peer_bundle, ADM, NULL),
-    UNARY("Admin", "RemovePeer", remove_peer_request, ADM, NULL),
-    STREAM("Admin", "ListPeers", list_peers_request, ADM, NULL),
-    UNARY("Admin", "RotateKey", rotate_key_request, ADM, NULL),
+    UNARY("Admin", "AddDataset", add_dataset_request, ADM, svc_admin_add_dataset),
+    UNARY("Admin", "RemoveDataset", remove_dataset_request, ADM, svc_admin_remove_dataset),
+    STREAM("Admin", "ListDatasets", list_datasets_request, ADM, svc_admin_list_datasets),
+    UNARY("Admin", "AddPeer", peer_bundle, ADM, svc_admin_add_peer),
+    UNARY("Admin", "RemovePeer", remove_peer_request, ADM, svc_admin_remove_peer),
+    STREAM("Admin", "ListPeers", list_peers_request, ADM, svc_admin_list_peers),
+    UNARY("Admin", "RotateKey", rotate_key_request, ADM, svc_admin_rotate_key),
     UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, NULL),
 };
 

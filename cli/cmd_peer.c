@@ -1,0 +1,219 @@
+/* cmd_peer.c - `ecluse peer export|add|list|remove`: peering between sites. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/options.h"
+#include "cli/remote.h"
+#include "common/fileio.h"
+#include "federation/bundle.h"
+
+static const struct option remote_only[] = {CLI_REMOTE_OPTIONS, {0, 0, 0, 0}};
+
+/* Parse the remote options and `want` positionals. */
+static int parse_remote(int argc, char **argv, cli_remote *r, int want, const char *what,
+                        ecl_err *err)
+{
+    cli_remote_init(r);
+    int c;
+    while ((c = cli_getopt(argc, argv, remote_only, err)) != -1)
+        if (c == -2 || !cli_remote_option(r, c, optarg))
+            return -1;
+    return cli_expect_positionals(argc, argv, want, what, err);
+}
+
+static int run_peer_export(int argc, char **argv, ecl_err *err)
+{
+    cli_remote r;
+    if (parse_remote(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
+        return -1;
+    Ecluse__V1__PeerInfoRequest req = ECLUSE__V1__PEER_INFO_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    int rc = cli_call(&r, "/ecluse.v1.Federation/GetPeerInfo", &req.base,
+                      &ecluse__v1__peer_bundle__descriptor, &resp, err);
+    cli_remote_close(&r);
+    if (rc != 0)
+        return -1;
+    size_t len = protobuf_c_message_get_packed_size(resp);
+    unsigned char *bytes = malloc(len ? len : 1);
+    protobuf_c_message_pack(resp, bytes);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    peer_info info;
+    char *text = NULL;
+    rc = bundle_verify(bytes, len, &info, err);
+    if (rc == 0)
+        rc = bundle_to_text(bytes, len, &text, err);
+    free(bytes);
+    if (rc != 0)
+        return -1;
+    fputs(text, stdout);
+    fprintf(stderr,
+            "Peering bundle of site %s (%s), gateway %s\nFingerprint: %s\n"
+            "Send it to the other site's admin, and tell them the fingerprint by another "
+            "channel.\n",
+            info.site, info.country, info.endpoint, info.fingerprint);
+    free(text);
+    peer_info_clear(&info);
+    return 0;
+}
+
+static int run_peer_add(int argc, char **argv, ecl_err *err)
+{
+    static const struct option opts[] = {
+        CLI_REMOTE_OPTIONS, {"expect-fingerprint", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+    cli_remote r;
+    cli_remote_init(&r);
+    const char *expect = NULL;
+    int c;
+    while ((c = cli_getopt(argc, argv, opts, err)) != -1) {
+        if (c == 'f')
+            expect = optarg;
+        else if (c == -2 || !cli_remote_option(&r, c, optarg))
+            return -1;
+    }
+    if (cli_expect_positionals(argc, argv, 1, "the bundle FILE", err) != 0)
+        return -1;
+    const char *path = argv[cli_optind()];
+    char *text = NULL;
+    size_t text_len = 0;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    peer_info info;
+    if (ecl_read_file(path, 1 << 20, &text, &text_len, err) != 0)
+        return -1;
+    int rc = bundle_from_text(text, text_len, &bytes, &len, err);
+    free(text);
+    if (rc != 0 || bundle_verify(bytes, len, &info, err) != 0) {
+        free(bytes);
+        return ecl_err_prefix(err, "%s", path);
+    }
+    printf("Bundle of site %s (%s), gateway %s\nFingerprint: %s\n", info.site, info.country,
+           info.endpoint, info.fingerprint);
+    if (expect != NULL && strcmp(expect, info.fingerprint) != 0) {
+        rc = ecl_fail(err, ECL_E_CRYPTO,
+                      "fingerprint %s is not the %s you were told: not adding this peer",
+                      info.fingerprint, expect);
+    } else if (cli_remote_open(&r, err) == 0) {
+        Ecluse__V1__PeerBundle *bundle = ecluse__v1__peer_bundle__unpack(NULL, len, bytes);
+        ProtobufCMessage *resp = NULL;
+        rc = cli_call(&r, "/ecluse.v1.Admin/AddPeer", &bundle->base,
+                      &ecluse__v1__peer_summary__descriptor, &resp, err);
+        if (rc == 0) {
+            printf("Added peer %s. Its catalog is fetched now and every refresh interval.\n",
+                   info.site);
+            protobuf_c_message_free_unpacked(resp, NULL);
+        }
+        ecluse__v1__peer_bundle__free_unpacked(bundle, NULL);
+        cli_remote_close(&r);
+    } else {
+        rc = -1;
+    }
+    free(bytes);
+    peer_info_clear(&info);
+    return rc;
+}
+
+static int print_peer(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
+{
+    (void)err;
+    const Ecluse__V1__PeerSummary *p = (const Ecluse__V1__PeerSummary *)msg;
+    int json = *(int *)ctx;
+    char age[32] = "never";
+    if (p->last_fetch_unix > 0)
+        cli_age((long long)time(NULL) - p->last_fetch_unix, age, sizeof(age));
+    if (json) {
+        json_t *doc =
+            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "site", p->site, "country", p->country,
+                      "endpoint", p->endpoint, "fingerprint", p->fingerprint, "catalog_version",
+                      (json_int_t)p->catalog_version, "last_fetch_unix",
+                      (json_int_t)p->last_fetch_unix, "last_error", p->last_error);
+        char *text = json_dumps(doc, JSON_PRESERVE_ORDER);
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        json_decref(doc);
+    } else
+        printf("%-10s %-3s %-24s catalog v%-4llu fetched %-12s %s%s\n", p->site, p->country,
+               p->endpoint, (unsigned long long)p->catalog_version, age,
+               p->last_error[0] ? "last refused: " : "", p->last_error);
+    return 0;
+}
+
+static int run_peer_list(int argc, char **argv, ecl_err *err)
+{
+    cli_remote r;
+    if (parse_remote(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
+        return -1;
+    Ecluse__V1__ListPeersRequest req = ECLUSE__V1__LIST_PEERS_REQUEST__INIT;
+    int rc = cli_stream(&r, "/ecluse.v1.Admin/ListPeers", &req.base,
+                        &ecluse__v1__peer_summary__descriptor, print_peer, &r.json, err);
+    cli_remote_close(&r);
+    return rc;
+}
+
+static int run_peer_remove(int argc, char **argv, ecl_err *err)
+{
+    cli_remote r;
+    if (parse_remote(argc, argv, &r, 1, "the peer SITE", err) != 0 || cli_remote_open(&r, err) != 0)
+        return -1;
+    Ecluse__V1__RemovePeerRequest req = ECLUSE__V1__REMOVE_PEER_REQUEST__INIT;
+    req.site = argv[cli_optind()];
+    ProtobufCMessage *resp = NULL;
+    int rc = cli_call(&r, "/ecluse.v1.Admin/RemovePeer", &req.base,
+                      &ecluse__v1__remove_peer_response__descriptor, &resp, err);
+    cli_remote_close(&r);
+    if (rc != 0)
+        return -1;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    printf("Removed peer %s: its gateway is refused from now on and its datasets are no longer "
+           "listed.\n",
+           req.site);
+    return 0;
+}
+
+#define REMOTE_HELP                                                                                \
+    "  --identity DIR   an admin identity of this site (default $ECLUSE_IDENTITY)\n"               \
+    "  --gateway H:P    override the gateway named in identity.json\n"
+
+const cli_command cli_peer_export = {
+    "peer export",
+    "print this site's signed peering bundle (and its fingerprint on stderr)",
+    "Usage: ecluse peer export [--identity DIR] > SITE.peer\n\n"
+    "Writes the site's peering bundle: site id, country, gateway endpoint, CA\n"
+    "certificate and Ed25519 public key, signed by that key. The fingerprint goes\n"
+    "to stderr: tell it to the other site's admin by a channel you trust.\n\n"
+    "Options:\n" REMOTE_HELP
+    "\nExample:\n  ecluse peer export --identity ~/.ecluse/admin-fi > fi.peer\n",
+    run_peer_export,
+};
+
+const cli_command cli_peer_add = {
+    "peer add",
+    "add a peer site from its bundle, after showing its fingerprint",
+    "Usage: ecluse peer add FILE [--expect-fingerprint FP] [--identity DIR]\n\n"
+    "Verifies the bundle's signature, prints the site and fingerprint, and adds the\n"
+    "peer: its gateway may then connect (with a certificate from its own CA only)\n"
+    "and its catalog is fetched. With --expect-fingerprint, nothing is added unless\n"
+    "the fingerprint is the one you were told.\n\n"
+    "Options:\n  --expect-fingerprint FP   refuse a bundle with another fingerprint\n" REMOTE_HELP
+    "\nExample:\n  ecluse peer add lu.peer --expect-fingerprint 3f2a-91c0-...\n",
+    run_peer_add,
+};
+
+const cli_command cli_peer_list = {
+    "peer list",
+    "list peer sites, their catalog versions and last refusals",
+    "Usage: ecluse peer list [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
+    "  --json           one JSON object per line\n\nExample:\n  ecluse peer list\n",
+    run_peer_list,
+};
+
+const cli_command cli_peer_remove = {
+    "peer remove",
+    "remove a peer: its gateway is cut off at once, its datasets unlisted",
+    "Usage: ecluse peer remove SITE [--identity DIR]\n\nOptions:\n" REMOTE_HELP
+    "\nExample:\n  ecluse peer remove lu\n",
+    run_peer_remove,
+};

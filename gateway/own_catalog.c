@@ -1,0 +1,96 @@
+/* own_catalog.c - this site's signed catalog, re-signed only when needed. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "gateway/gateway.h"
+
+void gateway_current_key(gateway *gw, site_key *out)
+{
+    pthread_mutex_lock(&gw->key_lock);
+    *out = gw->key;
+    pthread_mutex_unlock(&gw->key_lock);
+}
+
+static void drop(shared_catalog *sc)
+{
+    catalog_free(sc->catalog);
+    free(sc);
+}
+
+/* A catalog still good to serve: same datasets, same key, under half its
+ * validity used (so peers always get one with time left). */
+static int still_fresh(gateway *gw, const shared_catalog *sc, uint64_t version, int64_t now)
+{
+    if (sc == NULL || sc->state_version != version)
+        return 0;
+    const Ecluse__V1__CatalogHeader *h = catalog_header(sc->catalog);
+    pthread_mutex_lock(&gw->key_lock);
+    int same_key = memcmp(h->signing_key.data, gw->key.public_key, crypto_sign_PUBLICKEYBYTES) == 0;
+    pthread_mutex_unlock(&gw->key_lock);
+    return same_key && now < h->issued_unix + (int64_t)gw->cfg.catalog_validity_s / 2;
+}
+
+static int sign_current(gateway *gw, int64_t now, shared_catalog **out, ecl_err *err)
+{
+    ProtobufCBinaryData *entries = NULL;
+    size_t count = 0;
+    uint64_t version = 0;
+    if (fed_state_list_datasets(gw->state, &entries, &count, &version, err) != 0)
+        return -1;
+    shared_catalog *sc = calloc(1, sizeof(*sc));
+    site_key key;
+    gateway_current_key(gw, &key);
+    /* Catalog versions start at 1 (an empty catalog): 0 means "none held". */
+    int rc = sc == NULL ? ecl_fail(err, ECL_E_INTERNAL, "out of memory")
+                        : catalog_sign(gw->cfg.site, gw->cfg.country, version + 1, now,
+                                       now + gw->cfg.catalog_validity_s, entries, count, &key,
+                                       &sc->catalog, err);
+    site_key_wipe(&key);
+    fed_state_free_list(entries, count);
+    if (rc != 0) {
+        free(sc);
+        return -1;
+    }
+    sc->state_version = version;
+    *out = sc;
+    char v[24], n[24];
+    snprintf(v, sizeof(v), "%llu", (unsigned long long)version + 1);
+    snprintf(n, sizeof(n), "%zu", count);
+    ecl_log(ECL_LOG_INFO, "catalog.signed", "site", gw->cfg.site, "version", v, "entries", n, NULL);
+    return 0;
+}
+
+int gateway_catalog_acquire(gateway *gw, shared_catalog **out, ecl_err *err)
+{
+    int64_t now = (int64_t)time(NULL);
+    uint64_t version = fed_state_catalog_version(gw->state);
+    pthread_mutex_lock(&gw->catalog_lock);
+    if (!still_fresh(gw, gw->own_catalog, version, now)) {
+        shared_catalog *fresh = NULL;
+        if (sign_current(gw, now, &fresh, err) != 0) {
+            pthread_mutex_unlock(&gw->catalog_lock);
+            return -1;
+        }
+        if (gw->own_catalog != NULL && --gw->own_catalog->refs == 0)
+            drop(gw->own_catalog);
+        fresh->refs = 1; /* the gateway's own reference */
+        gw->own_catalog = fresh;
+    }
+    gw->own_catalog->refs++;
+    *out = gw->own_catalog;
+    pthread_mutex_unlock(&gw->catalog_lock);
+    return 0;
+}
+
+void gateway_catalog_release(gateway *gw, shared_catalog *sc)
+{
+    if (sc == NULL)
+        return;
+    pthread_mutex_lock(&gw->catalog_lock);
+    int last = --sc->refs == 0;
+    pthread_mutex_unlock(&gw->catalog_lock);
+    if (last)
+        drop(sc);
+}

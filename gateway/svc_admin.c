@@ -1,0 +1,386 @@
+/* svc_admin.c - the site admin's door: peers, signing key, datasets. */
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "federation/bundle.h"
+#include "gateway/gateway.h"
+#include "store/csv.h"
+#include "store/dataset.h"
+#include "store/npy.h"
+#include "store/writer.h"
+
+static void fill_summary(const fed_peer *p, Ecluse__V1__PeerSummary *s)
+{
+    s->site = (char *)p->info.site;
+    s->country = (char *)p->info.country;
+    s->endpoint = (char *)p->info.endpoint;
+    s->fingerprint = (char *)p->info.fingerprint;
+    s->catalog_version = p->catalog_version;
+    s->last_fetch_unix = p->attempt_unix;
+    s->last_error = (char *)p->last_error;
+}
+
+int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    gateway *gw = ctx;
+    size_t len = protobuf_c_message_get_packed_size(request);
+    unsigned char *bytes = malloc(len ? len : 1);
+    if (bytes == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    protobuf_c_message_pack(request, bytes);
+    fed_peer added;
+    int rc = fed_state_add_peer(gw->state, bytes, len, gw->cfg.site, &added, err);
+    free(bytes);
+    if (rc != 0)
+        return -1;
+    ecl_log(ECL_LOG_INFO, "peer.added", "site", added.info.site, "endpoint", added.info.endpoint,
+            "fingerprint", added.info.fingerprint, "by", rpc_call_identity(call)->spiffe, NULL);
+    Ecluse__V1__PeerSummary s = ECLUSE__V1__PEER_SUMMARY__INIT;
+    fill_summary(&added, &s);
+    rc = rpc_call_reply(call, &s.base, err);
+    fed_peer_clear(&added);
+    /* Fetch its catalog now rather than at the next tick. */
+    pthread_mutex_lock(&gw->sync_lock);
+    pthread_cond_broadcast(&gw->sync_wake);
+    pthread_mutex_unlock(&gw->sync_lock);
+    return rc;
+}
+
+int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    const Ecluse__V1__RemovePeerRequest *req = (const Ecluse__V1__RemovePeerRequest *)request;
+    gateway *gw = ctx;
+    if (fed_state_remove_peer(gw->state, req->site, err) != 0)
+        return -1;
+    ecl_log(ECL_LOG_INFO, "peer.removed", "site", req->site, "by", rpc_call_identity(call)->spiffe,
+            NULL);
+    Ecluse__V1__RemovePeerResponse resp = ECLUSE__V1__REMOVE_PEER_RESPONSE__INIT;
+    return rpc_call_reply(call, &resp.base, err);
+}
+
+int svc_admin_list_peers(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    (void)request;
+    gateway *gw = ctx;
+    fed_peer *peers = NULL;
+    size_t count = 0;
+    if (fed_state_list_peers(gw->state, &peers, &count, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        Ecluse__V1__PeerSummary s = ECLUSE__V1__PEER_SUMMARY__INIT;
+        fill_summary(&peers[i], &s);
+        rc = rpc_call_send(call, &s.base, err);
+    }
+    fed_state_free_peers(peers, count);
+    return rc;
+}
+
+/* Roll the site key: the old key signs the new one; peers follow the chain.
+ * Order for crashes: new key written aside, rotation recorded, then the key
+ * files swapped (the old one kept as site.key.<sequence>). */
+int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    (void)request;
+    gateway *gw = ctx;
+    site_key fresh;
+    if (site_key_generate(&fresh, err) != 0)
+        return -1;
+    pthread_mutex_lock(&gw->key_lock);
+    ProtobufCBinaryData *chain = NULL;
+    size_t count = 0;
+    unsigned char *rotation = NULL;
+    size_t rlen = 0;
+    char staged[PATH_MAX + 16], retired[PATH_MAX + 32];
+    snprintf(staged, sizeof(staged), "%s.new", gw->cfg.signing_key);
+    int rc = fed_state_list_rotations(gw->state, &chain, &count, err);
+    uint64_t sequence = count + 1;
+    snprintf(retired, sizeof(retired), "%s.%llu", gw->cfg.signing_key,
+             (unsigned long long)sequence - 1);
+    if (rc == 0)
+        rc = rotation_make(gw->cfg.site, &gw->key, fresh.public_key, sequence, (int64_t)time(NULL),
+                           &rotation, &rlen, err);
+    if (rc == 0) {
+        char staged_pub[PATH_MAX + 32];
+        snprintf(staged_pub, sizeof(staged_pub), "%s.pub", staged);
+        remove(staged);
+        remove(staged_pub);
+        rc = site_key_save(&fresh, staged, err);
+    }
+    if (rc == 0)
+        rc = fed_state_add_rotation(gw->state, sequence, rotation, rlen, err);
+    if (rc == 0) {
+        char pub[PATH_MAX + 8], staged_pub[PATH_MAX + 32], retired_pub[PATH_MAX + 40];
+        snprintf(pub, sizeof(pub), "%s.pub", gw->cfg.signing_key);
+        snprintf(staged_pub, sizeof(staged_pub), "%s.pub", staged);
+        snprintf(retired_pub, sizeof(retired_pub), "%s.pub", retired);
+        if (rename(gw->cfg.signing_key, retired) != 0 || rename(pub, retired_pub) != 0 ||
+            rename(staged, gw->cfg.signing_key) != 0 || rename(staged_pub, pub) != 0)
+            rc = ecl_fail(err, ECL_E_IO,
+                          "%s: the rotation is recorded but the key files could "
+                          "not be swapped; the new key is in %s",
+                          gw->cfg.signing_key, staged);
+    }
+    if (rc == 0) {
+        site_key_wipe(&gw->key);
+        gw->key = fresh;
+    }
+    pthread_mutex_unlock(&gw->key_lock);
+    site_key_wipe(&fresh);
+    fed_state_free_list(chain, count);
+    if (rc == 0) {
+        char fp[48], seq[24];
+        pthread_mutex_lock(&gw->key_lock);
+        site_key_fingerprint(gw->key.public_key, crypto_sign_PUBLICKEYBYTES, fp, sizeof(fp));
+        pthread_mutex_unlock(&gw->key_lock);
+        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)sequence);
+        ecl_log(ECL_LOG_INFO, "key.rotated", "sequence", seq, "new_key", fp, "by",
+                rpc_call_identity(call)->spiffe, NULL);
+        Ecluse__V1__KeyRotation *r = ecluse__v1__key_rotation__unpack(NULL, rlen, rotation);
+        rc = r != NULL ? rpc_call_reply(call, &r->base, err)
+                       : ecl_fail(err, ECL_E_INTERNAL, "cannot re-read the rotation");
+        if (r != NULL)
+            ecluse__v1__key_rotation__free_unpacked(r, NULL);
+    }
+    free(rotation);
+    return rc;
+}
+
+/* ---- datasets ---------------------------------------------------------------- */
+
+static int csv_options(const Ecluse__V1__AddDatasetRequest *req, store_csv_opts *o, ecl_err *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->delimiter = ',';
+    if (strcmp(req->csv_delimiter, "whitespace") == 0)
+        o->delimiter = ' ';
+    else if (strcmp(req->csv_delimiter, "\\t") == 0 || strcmp(req->csv_delimiter, "\t") == 0)
+        o->delimiter = '\t';
+    else if (strlen(req->csv_delimiter) == 1)
+        o->delimiter = req->csv_delimiter[0];
+    else if (req->csv_delimiter[0] != '\0')
+        return ecl_fail(err, ECL_E_INPUT,
+                        "csv delimiter '%s' is not one character, '\\t' or "
+                        "'whitespace'",
+                        req->csv_delimiter);
+    o->skip_lines = req->csv_skip_lines;
+    o->header = req->csv_has_header;
+    if (req->csv_labels_path[0] != '\0') {
+        o->label = STORE_LABEL_FILE;
+        o->labels_path = req->csv_labels_path;
+    } else if (req->csv_label_column[0] != '\0') {
+        char *end = NULL;
+        long index = strtol(req->csv_label_column, &end, 10);
+        if (*end == '\0') {
+            o->label = STORE_LABEL_INDEX;
+            o->label_index = index;
+        } else {
+            o->label = STORE_LABEL_NAME;
+            o->label_name = req->csv_label_column;
+        }
+    }
+    return 0;
+}
+
+static int import_source(const Ecluse__V1__AddDatasetRequest *req, const char *dst,
+                         store_dataset **out, ecl_err *err)
+{
+    if (req->source_path[0] != '/')
+        return ecl_fail(err, ECL_E_INPUT,
+                        "source path '%s' must be absolute (it is read by the "
+                        "gateway, on the gateway's host)",
+                        req->source_path);
+    if (strcmp(req->source_format, "safetensors") == 0)
+        return store_import_safetensors(req->source_path, dst, out, err);
+    if (strcmp(req->source_format, "csv") == 0) {
+        store_csv_opts o;
+        if (csv_options(req, &o, err) != 0)
+            return -1;
+        return store_import_csv(req->source_path, &o, dst, out, err);
+    }
+    if (strcmp(req->source_format, "npy") == 0) {
+        if (req->n_npy_paths == 0 || req->n_npy_paths != req->n_npy_names)
+            return ecl_fail(err, ECL_E_INPUT, "npy import needs one tensor name per file");
+        return store_import_npy(req->n_npy_paths, (const char *const *)req->npy_paths,
+                                (const char *const *)req->npy_names, dst, out, err);
+    }
+    return ecl_fail(err, ECL_E_INPUT, "source format '%s' is not safetensors, npy or csv",
+                    req->source_format);
+}
+
+/* The catalog's description of the tensors, from the stored file. */
+static int describe_tensors(store_dataset *ds, Ecluse__V1__DatasetEntry *e, ecl_err *err)
+{
+    size_t n = store_tensor_count(ds);
+    e->n_tensors = n;
+    e->tensors = calloc(n ? n : 1, sizeof(*e->tensors));
+    if (e->tensors == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const store_tensor *t = store_tensor_at(ds, i);
+        Ecluse__V1__TensorInfo *ti = calloc(1, sizeof(*ti));
+        uint64_t *shape = calloc(t->ndim ? t->ndim : 1, sizeof(uint64_t));
+        uint8_t *digest = malloc(STORE_DIGEST_BYTES);
+        if (ti == NULL || shape == NULL || digest == NULL) {
+            free(ti);
+            free(shape);
+            free(digest);
+            return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        }
+        ecluse__v1__tensor_info__init(ti);
+        e->tensors[i] = ti;
+        ti->name = (char *)t->name;
+        ti->dtype = (char *)store_dtype_name(t->dtype);
+        memcpy(shape, t->shape, t->ndim * sizeof(uint64_t));
+        ti->n_shape = t->ndim;
+        ti->shape = shape;
+        ti->byte_size = t->byte_size;
+        ti->digest.data = digest;
+        ti->digest.len = STORE_DIGEST_BYTES;
+        if (store_tensor_digest(ds, i, digest, err) != 0)
+            return -1;
+        if (i == 0 && t->ndim > 0)
+            e->rows = t->shape[0];
+    }
+    return 0;
+}
+
+static void free_tensors(Ecluse__V1__DatasetEntry *e)
+{
+    for (size_t i = 0; e->tensors != NULL && i < e->n_tensors; i++) {
+        if (e->tensors[i] == NULL)
+            continue;
+        free(e->tensors[i]->shape);
+        free(e->tensors[i]->digest.data);
+        free(e->tensors[i]);
+    }
+    free(e->tensors);
+}
+
+static int check_policy_text(const char *text, ecl_err *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL)
+        return ecl_fail(err, ECL_E_INPUT, "policy: line %d, column %d: %s", jerr.line, jerr.column,
+                        jerr.text);
+    int ok = json_is_object(doc);
+    json_decref(doc);
+    return ok ? 0 : ecl_fail(err, ECL_E_INPUT, "policy: must be a JSON object");
+}
+
+int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    const Ecluse__V1__AddDatasetRequest *req = (const Ecluse__V1__AddDatasetRequest *)request;
+    gateway *gw = ctx;
+    if (!person_name_is_valid(req->name))
+        return ecl_fail(err, ECL_E_INPUT,
+                        "dataset name '%s' is not valid: 1-63 of A-Z a-z 0-9 "
+                        ". _ -",
+                        req->name);
+    if (req->metadata == NULL || req->metadata->title[0] == '\0')
+        return ecl_fail(err, ECL_E_INPUT, "a dataset needs at least a title");
+    if (check_policy_text(req->policy_json, err) != 0)
+        return -1;
+    char id[ECL_SITE_ID_MAX + ECL_NAME_MAX + 1], dir[PATH_MAX], dst[PATH_MAX + 80];
+    snprintf(id, sizeof(id), "%s/%s", gw->cfg.site, req->name);
+    unsigned char *existing = NULL;
+    size_t existing_len = 0;
+    ecl_err ignored;
+    if (fed_state_get_dataset(gw->state, id, &existing, &existing_len, &ignored) == 0) {
+        free(existing);
+        return ecl_fail(err, ECL_E_EXISTS, "dataset '%s' already exists; remove it first", id);
+    }
+    if (ecl_path_join(dir, sizeof(dir), gw->cfg.data_dir, "datasets", err) != 0 ||
+        ecl_mkdirs(dir, 0700, err) != 0)
+        return -1;
+    snprintf(dst, sizeof(dst), "%s/%s.safetensors", dir, req->name);
+    store_dataset *ds = NULL;
+    if (import_source(req, dst, &ds, err) != 0)
+        return -1;
+
+    Ecluse__V1__DatasetEntry e = *req->metadata; /* borrow the strings */
+    e.id = id;
+    e.policy_json = req->policy_json;
+    e.issued_unix = e.modified_unix = (int64_t)time(NULL);
+    e.n_tensors = 0;
+    e.tensors = NULL;
+    int rc = describe_tensors(ds, &e, err);
+    uint64_t version = 0;
+    if (rc == 0) {
+        size_t len = ecluse__v1__dataset_entry__get_packed_size(&e);
+        unsigned char *bytes = malloc(len ? len : 1);
+        if (bytes == NULL)
+            rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        else {
+            ecluse__v1__dataset_entry__pack(&e, bytes);
+            rc = fed_state_put_dataset(gw->state, id, bytes, len, 1, &version, err);
+            free(bytes);
+        }
+    }
+    if (rc == 0) {
+        char v[24];
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)version + 1);
+        ecl_log(ECL_LOG_INFO, "dataset.added", "id", id, "file", dst, "catalog_version", v, "by",
+                rpc_call_identity(call)->spiffe, NULL);
+        rc = rpc_call_reply(call, &e.base, err);
+    } else {
+        remove(dst);
+    }
+    free_tensors(&e);
+    store_unref(ds);
+    return rc;
+}
+
+int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                             ecl_err *err)
+{
+    const Ecluse__V1__RemoveDatasetRequest *req = (const Ecluse__V1__RemoveDatasetRequest *)request;
+    gateway *gw = ctx;
+    size_t prefix = strlen(gw->cfg.site);
+    if (strncmp(req->id, gw->cfg.site, prefix) != 0 || req->id[prefix] != '/')
+        return ecl_fail(err, ECL_E_INPUT, "'%s' is not a dataset of this site ('%s/<name>')",
+                        req->id, gw->cfg.site);
+    uint64_t version = 0;
+    if (fed_state_remove_dataset(gw->state, req->id, &version, err) != 0)
+        return -1;
+    /* The file goes too; grants already streaming keep their mapping. */
+    char path[PATH_MAX + 96];
+    snprintf(path, sizeof(path), "%s/datasets/%s.safetensors", gw->cfg.data_dir,
+             req->id + prefix + 1);
+    remove(path);
+    ecl_log(ECL_LOG_INFO, "dataset.removed", "id", req->id, "by", rpc_call_identity(call)->spiffe,
+            NULL);
+    Ecluse__V1__RemoveDatasetResponse resp = ECLUSE__V1__REMOVE_DATASET_RESPONSE__INIT;
+    resp.catalog_version = version + 1;
+    return rpc_call_reply(call, &resp.base, err);
+}
+
+int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                            ecl_err *err)
+{
+    (void)request;
+    gateway *gw = ctx;
+    ProtobufCBinaryData *entries = NULL;
+    size_t count = 0;
+    uint64_t version = 0;
+    if (fed_state_list_datasets(gw->state, &entries, &count, &version, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        Ecluse__V1__DatasetEntry *e =
+            ecluse__v1__dataset_entry__unpack(NULL, entries[i].len, entries[i].data);
+        if (e == NULL)
+            continue;
+        rc = rpc_call_send(call, &e->base, err);
+        ecluse__v1__dataset_entry__free_unpacked(e, NULL);
+    }
+    fed_state_free_list(entries, count);
+    return rc;
+}

@@ -1,0 +1,115 @@
+/* svc_federation.c - what this site tells its peers' gateways. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "federation/bundle.h"
+#include "gateway/gateway.h"
+
+int svc_federation_peer_info(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                             ecl_err *err)
+{
+    (void)request;
+    gateway *gw = ctx;
+    site_key key;
+    gateway_current_key(gw, &key);
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    int rc = bundle_make(gw->cfg.site, gw->cfg.country, gw->cfg.endpoint, gw->ca_pem, &key,
+                         (int64_t)time(NULL), &bytes, &len, err);
+    site_key_wipe(&key);
+    if (rc != 0)
+        return -1;
+    Ecluse__V1__PeerBundle *bundle = ecluse__v1__peer_bundle__unpack(NULL, len, bytes);
+    free(bytes);
+    if (bundle == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot re-read this site's own bundle");
+    rc = rpc_call_reply(call, &bundle->base, err);
+    ecluse__v1__peer_bundle__free_unpacked(bundle, NULL);
+    return rc;
+}
+
+/* Pages never exceed the message limit, whatever the entries' sizes. */
+static int send_pages(rpc_call *call, gateway *gw, const catalog *c, size_t per_page, ecl_err *err)
+{
+    size_t count = catalog_entry_count(c), limit = gw->cfg.max_message_bytes / 2;
+    ProtobufCBinaryData *page = malloc((per_page ? per_page : 1) * sizeof(*page));
+    if (page == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count;) {
+        size_t n = 0, bytes = 0;
+        while (i < count && n < per_page) {
+            ProtobufCBinaryData e = catalog_entry_bytes(c, i);
+            if (n > 0 && bytes + e.len + 16 > limit)
+                break;
+            page[n++] = e;
+            bytes += e.len + 16;
+            i++;
+        }
+        Ecluse__V1__CatalogEntries entries = ECLUSE__V1__CATALOG_ENTRIES__INIT;
+        entries.n_entries = n;
+        entries.entries = page;
+        Ecluse__V1__CatalogPart part = ECLUSE__V1__CATALOG_PART__INIT;
+        part.part_case = ECLUSE__V1__CATALOG_PART__PART_PAGE;
+        part.page = &entries;
+        rc = rpc_call_send(call, &part.base, err);
+    }
+    free(page);
+    return rc;
+}
+
+int svc_federation_get_catalog(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                               ecl_err *err)
+{
+    const Ecluse__V1__GetCatalogRequest *req = (const Ecluse__V1__GetCatalogRequest *)request;
+    gateway *gw = ctx;
+    shared_catalog *sc = NULL;
+    if (gateway_catalog_acquire(gw, &sc, err) != 0)
+        return -1;
+    Ecluse__V1__SignedCatalogHeader header = ECLUSE__V1__SIGNED_CATALOG_HEADER__INIT;
+    header.body = catalog_header_bytes(sc->catalog);
+    header.signature = catalog_signature(sc->catalog);
+    Ecluse__V1__CatalogPart part = ECLUSE__V1__CATALOG_PART__INIT;
+    part.part_case = ECLUSE__V1__CATALOG_PART__PART_HEADER;
+    part.header = &header;
+    size_t per_page = req->page_entries > 0 && req->page_entries < gw->cfg.catalog_page_entries
+                          ? req->page_entries
+                          : gw->cfg.catalog_page_entries;
+    int rc = rpc_call_send(call, &part.base, err);
+    if (rc == 0)
+        rc = send_pages(call, gw, sc->catalog, per_page, err);
+    gateway_catalog_release(gw, sc);
+    return rc;
+}
+
+int svc_federation_key_rotations(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                 ecl_err *err)
+{
+    (void)request; /* the whole chain is short; the peer finds its place in it */
+    gateway *gw = ctx;
+    ProtobufCBinaryData *rows = NULL;
+    size_t count = 0;
+    if (fed_state_list_rotations(gw->state, &rows, &count, err) != 0)
+        return -1;
+    Ecluse__V1__KeyRotation **list = calloc(count ? count : 1, sizeof(*list));
+    int rc = list != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    size_t n = 0;
+    for (; rc == 0 && n < count; n++) {
+        list[n] = ecluse__v1__key_rotation__unpack(NULL, rows[n].len, rows[n].data);
+        if (list[n] == NULL)
+            rc = ecl_fail(err, ECL_E_INTERNAL, "stored key rotation %zu does not decode", n);
+    }
+    if (rc == 0) {
+        Ecluse__V1__KeyRotationList reply = ECLUSE__V1__KEY_ROTATION_LIST__INIT;
+        reply.n_rotations = count;
+        reply.rotations = list;
+        rc = rpc_call_reply(call, &reply.base, err);
+    }
+    for (size_t i = 0; list != NULL && i < n; i++)
+        if (list[i] != NULL)
+            ecluse__v1__key_rotation__free_unpacked(list[i], NULL);
+    free(list);
+    fed_state_free_list(rows, count);
+    return rc;
+}

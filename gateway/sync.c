@@ -1,0 +1,266 @@
+/* sync.c - fetching peers' catalogs: on a schedule, and when asked. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "federation/bundle.h"
+#include "gateway/gateway.h"
+
+/* What one GetCatalog stream delivered, before anything is trusted. */
+typedef struct fetched {
+    Ecluse__V1__SignedCatalogHeader *header; /* owned: from the first part */
+    ProtobufCBinaryData *entries;
+    size_t count, cap;
+    Ecluse__V1__CatalogPart **parts; /* kept so entry bytes stay valid */
+    size_t part_count, part_cap;
+} fetched;
+
+static void fetched_clear(fetched *f)
+{
+    for (size_t i = 0; i < f->part_count; i++)
+        ecluse__v1__catalog_part__free_unpacked(f->parts[i], NULL);
+    free(f->parts);
+    free(f->entries);
+    memset(f, 0, sizeof(*f));
+}
+
+static int keep_part(fetched *f, Ecluse__V1__CatalogPart *part, ecl_err *err)
+{
+    if (f->part_count == f->part_cap) {
+        size_t cap = f->part_cap ? 2 * f->part_cap : 16;
+        void *p = realloc(f->parts, cap * sizeof(*f->parts));
+        if (p == NULL)
+            return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        f->parts = p;
+        f->part_cap = cap;
+    }
+    f->parts[f->part_count++] = part;
+    return 0;
+}
+
+static int add_entries(fetched *f, const Ecluse__V1__CatalogEntries *page, ecl_err *err)
+{
+    if (f->count + page->n_entries > f->cap) {
+        size_t cap = f->cap ? f->cap : 1024;
+        while (cap < f->count + page->n_entries)
+            cap *= 2;
+        void *p = realloc(f->entries, cap * sizeof(*f->entries));
+        if (p == NULL)
+            return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        f->entries = p;
+        f->cap = cap;
+    }
+    for (size_t i = 0; i < page->n_entries; i++)
+        f->entries[f->count++] = page->entries[i];
+    return 0;
+}
+
+/* Read the whole stream: one header part first, then pages. */
+static int fetch_catalog(gateway *gw, rpc_channel *ch, uint64_t known, fetched *f, ecl_err *err)
+{
+    Ecluse__V1__GetCatalogRequest req = ECLUSE__V1__GET_CATALOG_REQUEST__INIT;
+    req.known_version = known;
+    rpc_stream *st = NULL;
+    if (rpc_stream_open(ch, "/ecluse.v1.Federation/GetCatalog", &req.base,
+                        (int)gw->cfg.peer_timeout_ms, &st, err) != 0)
+        return -1;
+    int rc;
+    for (;;) {
+        ProtobufCMessage *msg = NULL;
+        rc = rpc_stream_next(st, &ecluse__v1__catalog_part__descriptor, &msg, err);
+        if (rc <= 0)
+            break;
+        Ecluse__V1__CatalogPart *part = (Ecluse__V1__CatalogPart *)msg;
+        if (keep_part(f, part, err) != 0) {
+            ecluse__v1__catalog_part__free_unpacked(part, NULL);
+            rc = -1;
+            break;
+        }
+        if (part->part_case == ECLUSE__V1__CATALOG_PART__PART_HEADER && f->header == NULL &&
+            f->count == 0) {
+            f->header = part->header;
+        } else if (part->part_case == ECLUSE__V1__CATALOG_PART__PART_PAGE && f->header != NULL) {
+            if (add_entries(f, part->page, err) != 0) {
+                rc = -1;
+                break;
+            }
+        } else {
+            rc = ecl_fail(err, ECL_E_INPUT,
+                          "the catalog stream is out of order (a header must "
+                          "come first, and only once)");
+            break;
+        }
+    }
+    rpc_stream_close(st);
+    if (rc == 0 && f->header == NULL)
+        rc = ecl_fail(err, ECL_E_INPUT, "the catalog stream carried no signed header");
+    return rc;
+}
+
+/* The peer's key may have rolled: follow its rotations from the pinned key. */
+static int follow_rotations(gateway *gw, rpc_channel *ch, const fed_peer *peer,
+                            unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
+{
+    Ecluse__V1__KeyRotationsRequest req = ECLUSE__V1__KEY_ROTATIONS_REQUEST__INIT;
+    req.since_key.data = (uint8_t *)peer->pinned_key;
+    req.since_key.len = crypto_sign_PUBLICKEYBYTES;
+    ProtobufCMessage *resp = NULL;
+    if (rpc_unary(ch, "/ecluse.v1.Federation/GetKeyRotations", &req.base,
+                  &ecluse__v1__key_rotation_list__descriptor, &resp, (int)gw->cfg.peer_timeout_ms,
+                  err) != 0)
+        return -1;
+    Ecluse__V1__KeyRotationList *list = (Ecluse__V1__KeyRotationList *)resp;
+    int rc = rotation_follow(peer->info.site, peer->pinned_key, list->rotations, list->n_rotations,
+                             current, err);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return rc;
+}
+
+static int verify_with(const fed_peer *peer, const unsigned char *key, const fetched *f,
+                       const catalog *held, catalog **out, ecl_err *err)
+{
+    const Ecluse__V1__CatalogHeader *hh = held ? catalog_header(held) : NULL;
+    catalog_expect ex = {peer->info.site, key, hh ? hh->version : 0,
+                         hh ? hh->entries_digest.data : NULL, (int64_t)time(NULL)};
+    return catalog_verify(f->header->body.data, f->header->body.len, f->header->signature.data,
+                          f->header->signature.len, f->entries, f->count, &ex, out, err);
+}
+
+/* Fetch and judge one peer's catalog; the verdict is kept in the state. */
+static int refresh_one(gateway *gw, const fed_peer *peer, uint64_t *version, ecl_err *err)
+{
+    rpc_channel *ch = NULL;
+    if (gateway_peer_channel(gw, peer, &ch, err) != 0)
+        return -1;
+    catalog *held = NULL, *got = NULL;
+    int64_t fetched_at = 0;
+    ecl_err ignored;
+    if (fed_state_get_peer_catalog(gw->state, peer->info.site, &held, &fetched_at, &ignored) != 0)
+        held = NULL;
+    fetched f = {0};
+    int rc = fetch_catalog(gw, ch, peer->catalog_version, &f, err);
+    if (rc == 0) {
+        rc = verify_with(peer, peer->pinned_key, &f, held, &got, err);
+        /* Signed by another key: a rotation the pinned key signed may explain it. */
+        unsigned char next[crypto_sign_PUBLICKEYBYTES];
+        ecl_err rot_err;
+        if (rc != 0 && err->code == ECL_E_CRYPTO &&
+            follow_rotations(gw, ch, peer, next, &rot_err) == 0 &&
+            memcmp(next, peer->pinned_key, sizeof(next)) != 0 &&
+            verify_with(peer, next, &f, held, &got, err) == 0) {
+            rc = fed_state_set_peer_key(gw->state, peer->info.site, next, err);
+            char fp[48];
+            site_key_fingerprint(next, sizeof(next), fp, sizeof(fp));
+            ecl_log(ECL_LOG_INFO, "peer.key_rotated", "site", peer->info.site, "new_key", fp, NULL);
+        }
+    }
+    if (rc == 0)
+        rc = fed_state_put_peer_catalog(gw->state, peer->info.site, got, (int64_t)time(NULL), err);
+    if (rc == 0)
+        *version = catalog_header(got)->version;
+    catalog_free(got);
+    catalog_free(held);
+    fetched_clear(&f);
+    rpc_channel_close(ch);
+    return rc;
+}
+
+void gateway_refresh_report_clear(Ecluse__V1__PeerRefresh *report)
+{
+    free(report->site);
+    free(report->error);
+    ecluse__v1__peer_refresh__init(report);
+}
+
+void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh *report)
+{
+    ecluse__v1__peer_refresh__init(report);
+    report->site = strdup(site);
+    report->error = strdup("");
+    fed_peer peer;
+    ecl_err err;
+    uint64_t version = 0;
+    int rc = fed_state_get_peer(gw->state, site, &peer, &err);
+    if (rc == 0) {
+        rc = refresh_one(gw, &peer, &version, &err);
+        if (rc != 0) {
+            ecl_err note_err;
+            fed_state_note_fetch_error(gw->state, site, (int64_t)time(NULL), err.msg, &note_err);
+            version = peer.catalog_version;
+        }
+        fed_peer_clear(&peer);
+    }
+    char v[24];
+    snprintf(v, sizeof(v), "%" PRIu64, version);
+    if (rc == 0) {
+        ecl_log(ECL_LOG_INFO, "catalog.accepted", "site", site, "version", v, NULL);
+    } else {
+        ecl_log(ECL_LOG_WARN, "catalog.refused", "site", site, "held_version", v, "reason", err.msg,
+                NULL);
+        free(report->error);
+        report->error = strdup(err.msg);
+    }
+    report->ok = rc == 0;
+    report->version = version;
+}
+
+/* ---- the schedule ---------------------------------------------------------- */
+
+static void refresh_all(gateway *gw)
+{
+    fed_peer *peers = NULL;
+    size_t count = 0;
+    ecl_err err;
+    if (fed_state_list_peers(gw->state, &peers, &count, &err) != 0) {
+        ecl_log(ECL_LOG_ERROR, "catalog.sync", "error", err.msg, NULL);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        Ecluse__V1__PeerRefresh report;
+        gateway_refresh_peer(gw, peers[i].info.site, &report);
+        gateway_refresh_report_clear(&report);
+    }
+    fed_state_free_peers(peers, count);
+}
+
+static void *sync_main(void *arg)
+{
+    gateway *gw = arg;
+    pthread_mutex_lock(&gw->sync_lock);
+    while (!gw->sync_stop) {
+        pthread_mutex_unlock(&gw->sync_lock);
+        refresh_all(gw);
+        pthread_mutex_lock(&gw->sync_lock);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += gw->cfg.catalog_refresh_s;
+        while (!gw->sync_stop &&
+               pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&gw->sync_lock);
+    return NULL;
+}
+
+int gateway_sync_start(gateway *gw, ecl_err *err)
+{
+    if (pthread_create(&gw->sync_thread, NULL, sync_main, gw) != 0)
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot start the catalog sync thread");
+    gw->sync_running = 1;
+    return 0;
+}
+
+void gateway_sync_stop(gateway *gw)
+{
+    if (!gw->sync_running)
+        return;
+    pthread_mutex_lock(&gw->sync_lock);
+    gw->sync_stop = 1;
+    pthread_cond_broadcast(&gw->sync_wake);
+    pthread_mutex_unlock(&gw->sync_lock);
+    pthread_join(gw->sync_thread, NULL);
+    gw->sync_running = 0;
+}
