@@ -35,10 +35,15 @@ static int read_all(gzFile g, const char *path, char **buf, size_t *len, ecl_err
         int n = gzread(g, *buf + *len, 1 << 16);
         int zerr;
         const char *msg = gzerror(g, &zerr);
-        if (n < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
+        if (n < 0 || (zerr != Z_OK && zerr != Z_STREAM_END)) {
+            /* zlib names the descriptor ("<fd:3>: ..."); the path says more. */
+            const char *why = strstr(msg, ">: ");
+            why = why ? why + 3 : msg;
             return ecl_fail(err, zerr == Z_ERRNO ? ECL_E_IO : ECL_E_INPUT,
-                            "%s: corrupt or truncated gzip data after %zu bytes: %s", path, *len,
-                            zerr == Z_ERRNO ? strerror(errno) : msg);
+                            "%s: corrupt or truncated gzip data after %zu bytes: %s", path,
+                            *len + (size_t)(n > 0 ? n : 0),
+                            zerr == Z_ERRNO ? strerror(errno) : why);
+        }
         if (n == 0)
             return 0;
         *len += (size_t)n;
