@@ -181,10 +181,10 @@ static void rule_purpose(ctx *c)
     if (ecl_duo_parse_purpose(c->req->purpose, false, &c->purpose, &why) != 0) {
         rsn x = reason(c, "purpose", false);
         ecl_sb_str(&x.basis, "GA4GH DUO");
-        ecl_sb_str(&x.msg, "purpose ");
-        quoted(&x.msg, c->req->purpose);
-        ecl_sb_str(&x.msg, ": ");
+        ecl_sb_str(&x.msg, "purpose not understood: ");
         ecl_sb_str(&x.msg, why);
+        ecl_sb_ch(&x.msg, ' ');
+        quoted(&x.msg, c->req->purpose);
         ecl_sb_str(&x.remedy, "state a research purpose (GRU, HMB, POA or DS-<disease>) "
                               "covered by: ");
         ecl_sb_str(&x.remedy, pol->allowed_text);

@@ -77,16 +77,16 @@ int ecl_duo_parse_purpose(const char *s, bool dataset_side, ecl_duo_purpose *out
         const char *d = s + 3;
         size_t n = strlen(d);
         if (n == 0) {
-            *why = "DS needs a disease id after 'DS-'";
+            *why = "DS needs a disease id (DS-<disease>):";
             return -1;
         }
         if (n > ECL_DUO_DISEASE_MAX) {
-            *why = "disease id longer than 32 characters";
+            *why = "disease id longer than 32 characters in";
             return -1;
         }
         for (size_t i = 0; i < n; i++)
             if (!disease_char(d[i])) {
-                *why = "disease id may hold only letters, digits and ':._-'";
+                *why = "disease id may hold only letters, digits and ':._-', not";
                 return -1;
             }
         out->code = ECL_DUO_DS;
@@ -99,15 +99,15 @@ int ecl_duo_parse_purpose(const char *s, bool dataset_side, ecl_duo_purpose *out
         return -1;
     }
     if (info->kind != ECL_DUO_KIND_PRIMARY) {
-        *why = "a DUO modifier, not a research purpose";
+        *why = "a DUO modifier is not a research purpose:";
         return -1;
     }
     if (info->value == ECL_DUO_DS) {
-        *why = "DS needs a disease id: DS-<disease>";
+        *why = "DS needs a disease id (DS-<disease>):";
         return -1;
     }
     if (info->value == ECL_DUO_NRES && !dataset_side) {
-        *why = "NRES describes data, not a purpose";
+        *why = "NRES describes data, it is not a purpose:";
         return -1;
     }
     out->code = (ecl_duo_primary)info->value;

@@ -77,7 +77,8 @@ const ecl_duo_info *ecl_duo_modifier_info(ecl_duo_modifier m);
 
 /* Parse a purpose code. With `dataset_side`, NRES is accepted too (a dataset
  * can allow any use; a request must name its purpose). Returns 0, or -1 with
- * *why (static text) saying what is wrong. */
+ * *why (static text) saying what is wrong, worded to be followed by the
+ * quoted code: "unknown DUO code 'XYZ'". */
 int ecl_duo_parse_purpose(const char *s, bool dataset_side, ecl_duo_purpose *out, const char **why);
 
 /* 1 if a dataset allowing `allowed` covers a request for `req`, else 0. */

@@ -85,8 +85,9 @@ typedef struct ecl_policy ecl_policy;
 int ecl_policy_parse(const char *json, size_t len, const char *source, ecl_policy **out,
                      ecl_err *err) ECL_WARN_UNUSED;
 
-/* ecl_policy_parse of the file at `path` (at most ECL_POLICY_FILE_MAX bytes;
- * ECL_E_IO if it cannot be read, ECL_E_LIMIT if larger). */
+/* ecl_policy_parse of the file at `path`, which names it in errors. Besides
+ * the parse errors: ECL_E_NOT_FOUND (no such file), ECL_E_IO (unreadable),
+ * ECL_E_LIMIT (larger than ECL_POLICY_FILE_MAX). */
 int ecl_policy_load_file(const char *path, ecl_policy **out, ecl_err *err) ECL_WARN_UNUSED;
 
 /* Free a policy (NULL is fine). No decision may be running on it. */
