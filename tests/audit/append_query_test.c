@@ -378,6 +378,26 @@ static void test_reopen_continues(void **state)
     assert_int_equal(rep.entries, N + 1);
 }
 
+/* A directory holding another format is refused, not overwritten. */
+static void test_foreign_format_refused(void **state)
+{
+    fixture *f = *state;
+    audit_close(f->log);
+    f->log = NULL;
+    tu_raw r;
+    tu_raw_begin(&r, f->dir, "meta");
+    MDB_val k = {6, "format"}, v = {8, "other-v9"};
+    assert_int_equal(mdb_put(r.txn, r.dbi, &k, &v, 0), 0);
+    tu_raw_commit(&r);
+    audit_log *log = NULL;
+    ecl_err err;
+    assert_int_equal(audit_open(f->dir, NULL, &log, &err), -1);
+    assert_null(log);
+    assert_int_equal(err.code, ECL_E_INPUT);
+    assert_non_null(strstr(err.msg, "meta 'format' is 'other-v9'"));
+    assert_non_null(strstr(err.msg, f->dir));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_entry_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_continues, setup, teardown),
         cmocka_unit_test(test_concurrent_appends),
+        cmocka_unit_test_setup_teardown(test_foreign_format_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("audit_append_query", tests, NULL, NULL);
 }
