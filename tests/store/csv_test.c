@@ -333,6 +333,37 @@ static void test_truncated_gzip(void **state)
     TU_ASSERT_ERR(store_csv_read(cut, &o, &t, &err), &err, ECL_E_INPUT, "cut.csv.gz");
 }
 
+/* Random byte changes of a small CSV: read or refused as input, no crash. */
+static void test_mutations(void **state)
+{
+    (void)state;
+    const char *orig = "a,b,\"c d\",label\n1.5,2,3e1,4\n-5,6.25,7,8\n9,10,11,-12\n";
+    size_t n = strlen(orig);
+    char text[128], path[PATH_MAX];
+    store_csv_opts o;
+    store_csv_opts_init(&o);
+    o.header = 1;
+    o.label = STORE_LABEL_NAME;
+    o.label_name = "label";
+    srand(5);
+    for (int round = 0; round < 3000; round++) {
+        memcpy(text, orig, n + 1);
+        for (int k = 1 + rand() % 3; k > 0; k--)
+            text[(size_t)rand() % n] = "\",\n\r \t.e-+0123456789xa"[rand() % 22];
+        write_text("m.csv", text, path);
+        store_table t;
+        ecl_err err;
+        if (store_csv_read(path, &o, &t, &err) == 0) {
+            assert_true(t.rows >= 1 && t.cols >= 1);
+            assert_non_null(t.labels);
+            store_table_free(&t);
+        } else {
+            assert_true(err.code == ECL_E_INPUT || err.code == ECL_E_USAGE);
+            assert_non_null(strstr(err.msg, "m.csv"));
+        }
+    }
+}
+
 int main(void)
 {
     tu_tmpdir(dir, sizeof(dir));
@@ -340,7 +371,7 @@ int main(void)
         cmocka_unit_test(test_breast_cancer),      cmocka_unit_test(test_digits_gzip),
         cmocka_unit_test(test_diabetes_two_files), cmocka_unit_test(test_header_quotes_and_names),
         cmocka_unit_test(test_malformed),          cmocka_unit_test(test_labels_file_errors),
-        cmocka_unit_test(test_truncated_gzip),
+        cmocka_unit_test(test_truncated_gzip),     cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests_name("store_csv", tests, NULL, NULL);
 }
