@@ -65,6 +65,7 @@ typedef struct gateway {
     pthread_mutex_t sync_lock; /* sync thread: sleeps on sync_wake */
     pthread_cond_t sync_wake;
     int sync_stop;
+    int sync_kick; /* fetch now (a peer was just added) */
     pthread_t sync_thread;
     int sync_running;
 } gateway;

@@ -47,6 +47,7 @@ int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ct
     fed_peer_clear(&added);
     /* Fetch its catalog now rather than at the next tick. */
     pthread_mutex_lock(&gw->sync_lock);
+    gw->sync_kick = 1;
     pthread_cond_broadcast(&gw->sync_wake);
     pthread_mutex_unlock(&gw->sync_lock);
     return rc;

@@ -1,4 +1,5 @@
 /* sync.c - fetching peers' catalogs: on a schedule, and when asked. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,9 +238,11 @@ static void *sync_main(void *arg)
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += gw->cfg.catalog_refresh_s;
-        while (!gw->sync_stop &&
-               pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until) == 0) {
+        /* Sleep until the interval is over, or someone asks for a fetch now. */
+        while (!gw->sync_stop && !gw->sync_kick &&
+               pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until) != ETIMEDOUT) {
         }
+        gw->sync_kick = 0;
     }
     pthread_mutex_unlock(&gw->sync_lock);
     return NULL;
