@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A cursor into a caller's fixed buffer; the text stays NUL-terminated and is
  * cut, never overrun, when it does not fit. */
@@ -25,11 +26,15 @@ static inline void ecl_sb_init(ecl_sb *b, char *buf, size_t cap)
 
 static inline void ecl_sb_str(ecl_sb *b, const char *s)
 {
-    char *p = b->p;
-    while (*s != '\0' && p < b->end)
-        *p++ = *s++;
-    *p = '\0';
-    b->p = p;
+    /* strlen + memcpy run a word or a vector at a time: most of a decision's
+     * cost is copying its text, so this is the hot loop. */
+    size_t n = strlen(s);
+    size_t room = (size_t)(b->end - b->p);
+    if (n > room)
+        n = room;
+    memcpy(b->p, s, n);
+    b->p += n;
+    *b->p = '\0';
 }
 
 static inline void ecl_sb_ch(ecl_sb *b, char c)

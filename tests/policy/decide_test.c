@@ -19,6 +19,28 @@
 #include "policy/policy.h"
 #include "tests/policy/fixtures.h"
 
+/* Heap calls from the statically linked engine are counted (linkopts wrap
+ * malloc, calloc and realloc): a decision must make none. */
+static size_t g_allocs;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n)
+{
+    g_allocs++;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+    g_allocs++;
+    return __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    g_allocs++;
+    return __real_realloc(p, n);
+}
+
 enum { P_BASE, P_MODS, P_ANON, P_NOSCC, P_COUNT };
 
 typedef struct {
@@ -1003,6 +1025,27 @@ static void test_same_input_same_decision(void **state)
     }
 }
 
+static void test_no_allocation(void **state)
+{
+    const world *w = *state;
+    static ecl_policy_decision d;
+    built b[N_CASES];
+    for (size_t i = 0; i < N_CASES; i++)
+        build(&k_cases[i], &b[i]);
+    size_t before = g_allocs;
+    ecl_err err;
+    for (size_t i = 0; i < N_CASES; i++)
+        assert_int_equal(
+            ecl_policy_decide(w->pol[k_cases[i].policy], w->rules, w->sccs, &b[i].req, &d, &err),
+            0);
+    assert_int_equal(g_allocs - before, 0);
+    /* The counter works: loading a policy does allocate. */
+    ecl_policy *p;
+    assert_int_equal(ecl_policy_parse(ANON_JSON, strlen(ANON_JSON), "a.json", &p, &err), 0);
+    assert_true(g_allocs > before);
+    ecl_policy_free(p);
+}
+
 static void test_errors(void **state)
 {
     const world *w = *state;
@@ -1066,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_scc_obligation_and_clamp),
         cmocka_unit_test(test_anonymous_permit),
         cmocka_unit_test(test_same_input_same_decision),
+        cmocka_unit_test(test_no_allocation),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("policy_decide", tests, setup, teardown);
