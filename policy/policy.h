@@ -56,7 +56,7 @@
 #define ECL_POLICY_NAME_MAX        64 /* tensor names, incl. NUL */
 #define ECL_POLICY_RULE_MAX        32
 #define ECL_POLICY_BASIS_MAX       64
-#define ECL_POLICY_MESSAGE_MAX     320
+#define ECL_POLICY_MESSAGE_MAX     512
 #define ECL_POLICY_REMEDY_MAX      256
 #define ECL_POLICY_OBL_CODE_MAX    32
 #define ECL_POLICY_OBL_TEXT_MAX    256

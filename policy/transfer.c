@@ -115,7 +115,7 @@ static int load_adequacy_entry(ecl_transfer_rules *r, const json_t *v, const cha
         ecl_jv_date(v, "in_force", true, src, field, &a->from_unix, err) != 0 ||
         ecl_jv_date(v, "expires", false, src, field, &expires, err) != 0 ||
         ecl_jv_string(v, "scope", true, 16, src, field, &scope, err) != 0 ||
-        ecl_jv_string(v, "note", true, 400, src, field, &a->scope, err) != 0)
+        ecl_jv_string(v, "note", true, ECL_TRANSFER_NOTE_MAX, src, field, &a->scope, err) != 0)
         return -1;
     char sub[ECL_JV_PATH_MAX];
     if (strcmp(scope, "full") != 0 && strcmp(scope, "partial") != 0) {

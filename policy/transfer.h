@@ -29,7 +29,9 @@
 #define ECL_TRANSFER_MAX_COUNTRIES     64  /* EEA entries, adequacy entries */
 #define ECL_TRANSFER_MAX_SCCS          256 /* SCC records per site */
 #define ECL_TRANSFER_MAX_SCC_COUNTRIES 16
-#define ECL_TRANSFER_FILE_MAX          (1024 * 1024)
+/* An adequacy note is quoted in denials: short enough to fit a Reason message. */
+#define ECL_TRANSFER_NOTE_MAX 240
+#define ECL_TRANSFER_FILE_MAX (1024 * 1024)
 
 typedef struct ecl_transfer_rules ecl_transfer_rules;
 typedef struct ecl_scc_registry ecl_scc_registry;

@@ -422,6 +422,17 @@ static void test_examples_decide(void **state)
     assert_false(d.permit);
     assert_false(ecl_policy_decision_find(&d, "purpose.NPU")->satisfied);
     assert_true(ecl_policy_decision_find(&d, "transfer")->satisfied);
+    /* The longest shipped note (Canada, partial) fits the message whole. */
+    r.org_type = "academic";
+    r.job_country = "CA";
+    assert_int_equal(ecl_policy_decide(pol, rules, sccs, &r, &d, &err), 0);
+    assert_false(d.permit);
+    const char *m = ecl_policy_decision_find(&d, "transfer")->message;
+    assert_non_null(strstr(m, "is partial: covers only commercial organisations subject to "
+                              "PIPEDA"));
+    assert_non_null(strstr(m, "; SCCs LU-SCC-2025-004 with recipient site 'us-bos' do not cover "
+                              "processing in CA"));
+    assert_true(strlen(m) < ECL_POLICY_MESSAGE_MAX - 1);
     ecl_policy_free(pol);
 
     /* Diabetes: diabetes research in the EEA only. */

@@ -74,6 +74,11 @@ typedef struct {
     "{\"country\": \"JP\", \"name\": \"Japan\", \"decision\": \"(EU) 2019/419\", "                 \
     "\"in_force\": \"2019-01-23\", \"scope\": \"full\", \"note\": \"APPI\"" extra "}"
 
+#define NOTE10 "0123456789"
+#define NOTE241                                                                                    \
+    NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10     \
+        NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 NOTE10 "x"
+
 static const xcase k_rules[] = {
     {"not_json", "{",
      "r.json: line 1, column 1: not valid JSON: string or '}' expected near end "
@@ -114,6 +119,10 @@ static const xcase k_rules[] = {
      RULES(FI, "{\"country\": \"JP\", \"name\": \"Japan\", \"decision\": \"d\", \"in_force\": "
                "\"2019-01-23\", \"scope\": \"most\", \"note\": \"n\"}"),
      "r.json: adequacy[0].scope: must be \"full\" or \"partial\", not 'most'"},
+    {"adequacy_note_too_long",
+     RULES(FI, "{\"country\": \"JP\", \"name\": \"Japan\", \"decision\": \"d\", \"in_force\": "
+               "\"2019-01-23\", \"scope\": \"full\", \"note\": \"" NOTE241 "\"}"),
+     "r.json: adequacy[0].note: longer than 240 bytes"},
     {"adequacy_unknown_field", RULES(FI, JP(", \"sector\": \"private\"")),
      "r.json: adequacy[0].sector: unknown field"},
 };
