@@ -41,18 +41,21 @@ int gateway_open(gateway *gw, const char *config_path, ecl_err *err)
 {
     memset(gw, 0, sizeof(*gw));
     init_locks(gw);
-    char state_dir[PATH_MAX + 8];
+    char state_dir[PATH_MAX + 8], audit_dir[PATH_MAX + 8];
     if (gateway_config_load(config_path, &gw->cfg, err) != 0 ||
         gateway_config_check_files(&gw->cfg, err) != 0)
         goto fail;
     snprintf(state_dir, sizeof(state_dir), "%s/state", gw->cfg.data_dir);
+    snprintf(audit_dir, sizeof(audit_dir), "%s/audit", gw->cfg.data_dir);
+    audit_options audit_opts = {0, 0, 0}; /* defaults: 1 GiB map, group commit */
     if (ecl_mkdirs(gw->cfg.data_dir, 0700, err) != 0 ||
         pki_load_cert(gw->cfg.tls_ca, &gw->ca, err) != 0 ||
         read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 ||
         read_pem(gw->cfg.tls_cert, &gw->cert_pem, err) != 0 ||
         read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0 ||
         site_key_load(gw->cfg.signing_key, &gw->key, err) != 0 ||
-        fed_state_open(state_dir, &gw->state, err) != 0)
+        fed_state_open(state_dir, &gw->state, err) != 0 ||
+        audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0)
         goto fail;
     return 0;
 fail:
@@ -67,6 +70,7 @@ void gateway_close(gateway *gw)
         gateway_catalog_release(gw, gw->own_catalog);
     gateway_peers_free(gw);
     fed_state_close(gw->state);
+    audit_close(gw->audit);
     site_key_wipe(&gw->key);
     pthread_mutex_destroy(&gw->key_lock);
     pthread_mutex_destroy(&gw->catalog_lock);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "common/err.h"
 #include "federation/catalog.h"
 #include "federation/state.h"
@@ -52,6 +53,7 @@ typedef struct gateway {
     rpc_server *server;
 
     fed_state *state;
+    audit_log *audit; /* <data_dir>/audit: every decision and read, before data leaves */
 
     pthread_mutex_t key_lock; /* the key changes on rotation */
     site_key key;
