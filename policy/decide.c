@@ -916,6 +916,10 @@ static int check_args(const ecl_policy *pol, const ecl_transfer_rules *rules,
     for (size_t i = 0; i < req->n_tensors; i++)
         if (req->tensors == NULL || req->tensors[i] == NULL)
             return ecl_fail(err, ECL_E_USAGE, "ecl_policy_decide: NULL tensor name");
+    /* The clock is the gateway's; bounding it keeps date arithmetic exact. */
+    if (req->now_unix < 0 || req->now_unix > INT64_C(253402300799))
+        return ecl_fail(err, ECL_E_USAGE, "now_unix %lld is outside 1970..9999",
+                        (long long)req->now_unix);
     if (req->withdrawn_rows > req->dataset_rows)
         return ecl_fail(err, ECL_E_USAGE, "withdrawn rows (%llu) exceed the dataset's rows (%llu)",
                         (unsigned long long)req->withdrawn_rows,

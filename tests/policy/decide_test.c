@@ -1079,6 +1079,25 @@ static void test_errors(void **state)
     assert_string_equal(err.msg, "withdrawn rows (501) exceed the dataset's rows (500)");
     b.req.withdrawn_rows = 5;
 
+    b.req.now_unix = -1;
+    assert_int_equal(ecl_policy_decide(w->pol[P_BASE], w->rules, w->sccs, &b.req, &d, &err), -1);
+    assert_int_equal(err.code, ECL_E_USAGE);
+    assert_string_equal(err.msg, "now_unix -1 is outside 1970..9999");
+    b.req.now_unix = NOW;
+    /* An until far in the future is only a wish: the policy's limit wins. */
+    b.req.until_unix = INT64_MAX;
+    assert_int_equal(ecl_policy_decide(w->pol[P_BASE], w->rules, w->sccs, &b.req, &d, &err), 0);
+    assert_true(d.permit);
+    assert_int_equal(d.until_unix, NOW + 30 * DAY);
+    b.req.until_unix = INT64_MIN;
+    assert_int_equal(ecl_policy_decide(w->pol[P_BASE], w->rules, w->sccs, &b.req, &d, &err), 0);
+    assert_false(d.permit);
+    b.req.until_unix = 0;
+    b.req.rows = UINT64_MAX;
+    assert_int_equal(ecl_policy_decide(w->pol[P_BASE], w->rules, w->sccs, &b.req, &d, &err), 0);
+    assert_false(d.permit);
+    b.req.rows = 0;
+
     const char *many[ECL_POLICY_MAX_TENSORS + 1];
     for (size_t i = 0; i <= ECL_POLICY_MAX_TENSORS; i++)
         many[i] = "features";
