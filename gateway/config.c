@@ -104,8 +104,9 @@ static int check_address(const fields *f, const char *key, const char *addr)
 
 static int load_top(const fields *top, gateway_config *cfg)
 {
-    static const char *const known[] = {"site", "country",     "listen", "endpoint",   "data_dir",
-                                        "tls",  "signing_key", "server", "federation", NULL};
+    static const char *const known[] = {"site",       "country", "listen",      "endpoint",
+                                        "data_dir",   "tls",     "signing_key", "server",
+                                        "federation", "audit",   NULL};
     if (reject_unknown(top, known) != 0 ||
         get_string(top, "site", 1, cfg->site, sizeof(cfg->site)) != 0)
         return -1;
@@ -206,6 +207,31 @@ static int load_federation(const fields *top, gateway_config *cfg)
     return 0;
 }
 
+static int load_audit(const fields *top, gateway_config *cfg)
+{
+    cfg->audit_map_mb = 1024;
+    cfg->audit_group_us = 200;
+    cfg->checkpoint_s = 300;
+    json_t *audit = json_object_get(top->obj, "audit");
+    if (audit == NULL)
+        return 0;
+    if (!json_is_object(audit))
+        return field_fail(top, "audit", "%s", "must be an object");
+    fields f = {top->file, "audit", audit, top->err};
+    static const char *const known[] = {"map_size_mb", "group_commit_us", "checkpoint_seconds",
+                                        NULL};
+    unsigned long long map = cfg->audit_map_mb, group = cfg->audit_group_us,
+                       ckpt = cfg->checkpoint_s;
+    if (reject_unknown(&f, known) != 0 || get_uint(&f, "map_size_mb", 1, 1u << 20, &map) != 0 ||
+        get_uint(&f, "group_commit_us", 0, 100000, &group) != 0 ||
+        get_uint(&f, "checkpoint_seconds", 1, 7 * 86400, &ckpt) != 0)
+        return -1;
+    cfg->audit_map_mb = (unsigned)map;
+    cfg->audit_group_us = (unsigned)group;
+    cfg->checkpoint_s = (unsigned)ckpt;
+    return 0;
+}
+
 int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -229,7 +255,7 @@ int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
     }
     fields top = {path, "", root, err};
     if (load_top(&top, cfg) != 0 || load_tls(&top, cfg) != 0 || load_server(&top, cfg) != 0 ||
-        load_federation(&top, cfg) != 0)
+        load_federation(&top, cfg) != 0 || load_audit(&top, cfg) != 0)
         goto out;
     rc = 0;
 out:
@@ -256,13 +282,14 @@ int gateway_config_write_new(const char *path, const char *site, const char *cou
 {
     json_t *root = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:{s:i, s:i, s:i, s:i}, "
-        "s:{s:i, s:i, s:i, s:i}}",
+        "s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i}}",
         "site", site, "country", country, "listen", listen, "endpoint", listen, "data_dir", "data",
         "tls", "cert", "gateway/gateway.crt", "key", "gateway/gateway.key", "ca", "ca/ca.crt",
         "signing_key", "keys/site.key", "server", "threads", 2, "max_message_bytes", 16 << 20,
         "max_concurrent_calls", 2048, "shutdown_grace_ms", 300, "federation",
         "catalog_refresh_seconds", 300, "catalog_validity_seconds", 86400, "catalog_page_entries",
-        1000, "peer_timeout_ms", 10000);
+        1000, "peer_timeout_ms", 10000, "audit", "map_size_mb", 1024, "group_commit_us", 200,
+        "checkpoint_seconds", 300);
     if (root == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "cannot build the configuration");
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -17,7 +17,8 @@
  *     "server": {"threads": 2, "max_message_bytes": 16777216,
  *                "max_concurrent_calls": 2048, "shutdown_grace_ms": 300},
  *     "federation": {"catalog_refresh_seconds": 300, "catalog_validity_seconds": 86400,
- *                    "catalog_page_entries": 1000, "peer_timeout_ms": 10000}
+ *                    "catalog_page_entries": 1000, "peer_timeout_ms": 10000},
+ *     "audit": {"map_size_mb": 1024, "group_commit_us": 200, "checkpoint_seconds": 300}
  *   }
  */
 #ifndef ECLUSE_GATEWAY_CONFIG_H
@@ -51,6 +52,9 @@ typedef struct gateway_config {
     unsigned catalog_validity_s;   /* how long this site's signed catalog is valid */
     unsigned catalog_page_entries; /* entries per page when serving the catalog */
     unsigned peer_timeout_ms;      /* deadline of a call to a peer */
+    unsigned audit_map_mb;         /* LMDB map of the audit trail */
+    unsigned audit_group_us;       /* group commit: how long to wait for more entries */
+    unsigned checkpoint_s;         /* how often a checkpoint is signed and sent to peers */
 } gateway_config;
 
 /* Read and validate `path` into `cfg` (all paths made absolute-or-relative to

@@ -47,7 +47,7 @@ int gateway_open(gateway *gw, const char *config_path, ecl_err *err)
         goto fail;
     snprintf(state_dir, sizeof(state_dir), "%s/state", gw->cfg.data_dir);
     snprintf(audit_dir, sizeof(audit_dir), "%s/audit", gw->cfg.data_dir);
-    audit_options audit_opts = {0, 0, 0}; /* defaults: 1 GiB map, group commit */
+    audit_options audit_opts = {(size_t)gw->cfg.audit_map_mb << 20, gw->cfg.audit_group_us, 0};
     if (ecl_mkdirs(gw->cfg.data_dir, 0700, err) != 0 ||
         pki_load_cert(gw->cfg.tls_ca, &gw->ca, err) != 0 ||
         read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 ||

@@ -67,7 +67,9 @@ typedef struct gateway {
     pthread_mutex_t sync_lock; /* sync thread: sleeps on sync_wake */
     pthread_cond_t sync_wake;
     int sync_stop;
-    int sync_kick; /* fetch now (a peer was just added) */
+    int sync_kick;           /* fetch now (a peer was just added) */
+    int64_t next_checkpoint; /* monotonic seconds: when the sync thread signs one */
+    uint64_t checkpointed;   /* entries covered by the last checkpoint */
     pthread_t sync_thread;
     int sync_running;
 } gateway;
@@ -127,6 +129,19 @@ void gateway_refresh_report_clear(Ecluse__V1__PeerRefresh *report);
 int gateway_sync_start(gateway *gw, ecl_err *err);
 void gateway_sync_stop(gateway *gw);
 
+/* --- the audit trail (record.c, witness.c) --- */
+
+/* Append one entry (kind AUDIT_KIND_*) by `actor` (a SPIFFE id) about
+ * `dataset` (may be NULL) with `detail` (a JSON object; the reference is
+ * taken, may be NULL). ECL_E_UNAVAILABLE if the trail cannot be written: the
+ * caller must then not do what it was about to do. */
+int gateway_record(gateway *gw, const char *kind, const char *actor, const char *dataset,
+                   json_t *detail, uint64_t *seq, ecl_err *err);
+
+/* Sign a checkpoint of the trail's head and hand it to every peer; peers'
+ * answers are logged. Returns the checkpoint. */
+int gateway_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err);
+
 /* Handlers, one file per service. */
 int svc_health_check(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
 
@@ -140,6 +155,18 @@ int svc_federation_key_rotations(rpc_call *call, const ProtobufCMessage *request
 int svc_catalog_list(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
 int svc_catalog_get(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
 int svc_catalog_refresh(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+
+int svc_federation_push_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                   ecl_err *err);
+int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                             ecl_err *err);
+
+int svc_audit_query(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_audit_verify(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_audit_head(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_audit_processing(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_admin_sign_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                              ecl_err *err);
 
 int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
 int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);

@@ -29,8 +29,9 @@ static const rpc_method methods[] = {
     UNARY("Federation", "GetPeerInfo", peer_info_request, GW | ADM, svc_federation_peer_info),
     STREAM("Federation", "GetCatalog", get_catalog_request, GW, svc_federation_get_catalog),
     UNARY("Federation", "GetKeyRotations", key_rotations_request, GW, svc_federation_key_rotations),
-    UNARY("Federation", "PushCheckpoint", signed_checkpoint, GW, NULL),
-    UNARY("Federation", "GetWitnessedCheckpoints", witness_request, GW | A, NULL),
+    UNARY("Federation", "PushCheckpoint", signed_checkpoint, GW, svc_federation_push_checkpoint),
+    UNARY("Federation", "GetWitnessedCheckpoints", witness_request, GW | A,
+          svc_federation_witnessed),
     UNARY("Federation", "ForwardAccess", forwarded_access_request, GW, NULL),
     STREAM("Federation", "ForwardRead", forwarded_read_request, GW, NULL),
 
@@ -43,10 +44,10 @@ static const rpc_method methods[] = {
 
     STREAM("Data", "Read", read_request, R, NULL),
 
-    STREAM("Audit", "Query", audit_query, A, NULL),
-    UNARY("Audit", "Verify", verify_request, A, NULL),
-    UNARY("Audit", "Head", head_request, A | GW, NULL),
-    STREAM("Audit", "Processing", processing_query, A, NULL),
+    STREAM("Audit", "Query", audit_query, A, svc_audit_query),
+    UNARY("Audit", "Verify", verify_request, A, svc_audit_verify),
+    UNARY("Audit", "Head", head_request, A | GW, svc_audit_head),
+    STREAM("Audit", "Processing", processing_query, A, svc_audit_processing),
 
     UNARY("Admin", "AddDataset", add_dataset_request, ADM, svc_admin_add_dataset),
     UNARY("Admin", "RemoveDataset", remove_dataset_request, ADM, svc_admin_remove_dataset),
@@ -55,7 +56,7 @@ static const rpc_method methods[] = {
     UNARY("Admin", "RemovePeer", remove_peer_request, ADM, svc_admin_remove_peer),
     STREAM("Admin", "ListPeers", list_peers_request, ADM, svc_admin_list_peers),
     UNARY("Admin", "RotateKey", rotate_key_request, ADM, svc_admin_rotate_key),
-    UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, NULL),
+    UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, svc_admin_sign_checkpoint),
 };
 
 const rpc_method *gateway_methods(size_t *count)

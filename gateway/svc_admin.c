@@ -34,8 +34,21 @@ int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ct
     if (bytes == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     protobuf_c_message_pack(request, bytes);
+    const char *by = rpc_call_identity(call)->spiffe;
+    peer_info info;
+    int rc = bundle_verify(bytes, len, &info, err);
+    if (rc == 0) {
+        /* Write-ahead: no peering change without its entry. */
+        rc = gateway_record(gw, AUDIT_KIND_PEER, by, NULL,
+                            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "add", "site",
+                                      info.site, "country", info.country, "endpoint", info.endpoint,
+                                      "fingerprint", info.fingerprint),
+                            NULL, err);
+        peer_info_clear(&info);
+    }
     fed_peer added;
-    int rc = fed_state_add_peer(gw->state, bytes, len, gw->cfg.site, &added, err);
+    if (rc == 0)
+        rc = fed_state_add_peer(gw->state, bytes, len, gw->cfg.site, &added, err);
     free(bytes);
     if (rc != 0)
         return -1;
@@ -57,7 +70,10 @@ int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void 
 {
     const Ecluse__V1__RemovePeerRequest *req = (const Ecluse__V1__RemovePeerRequest *)request;
     gateway *gw = ctx;
-    if (fed_state_remove_peer(gw->state, req->site, err) != 0)
+    if (gateway_record(gw, AUDIT_KIND_PEER, rpc_call_identity(call)->spiffe, NULL,
+                       json_pack("{s:s, s:s}", "action", "remove", "site", req->site), NULL,
+                       err) != 0 ||
+        fed_state_remove_peer(gw->state, req->site, err) != 0)
         return -1;
     ecl_log(ECL_LOG_INFO, "peer.removed", "site", req->site, "by", rpc_call_identity(call)->spiffe,
             NULL);
@@ -93,6 +109,14 @@ int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *
     site_key fresh;
     if (site_key_generate(&fresh, err) != 0)
         return -1;
+    char new_fp[48];
+    site_key_fingerprint(fresh.public_key, crypto_sign_PUBLICKEYBYTES, new_fp, sizeof(new_fp));
+    if (gateway_record(gw, AUDIT_KIND_ADMIN, rpc_call_identity(call)->spiffe, NULL,
+                       json_pack("{s:s, s:s}", "action", "rotate-key", "new_key", new_fp), NULL,
+                       err) != 0) {
+        site_key_wipe(&fresh);
+        return -1;
+    }
     pthread_mutex_lock(&gw->key_lock);
     ProtobufCBinaryData *chain = NULL;
     size_t count = 0;
@@ -302,6 +326,12 @@ int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void 
         ecl_mkdirs(dir, 0700, err) != 0)
         return -1;
     snprintf(dst, sizeof(dst), "%s/%s.safetensors", dir, req->name);
+    if (gateway_record(gw, AUDIT_KIND_CATALOG, rpc_call_identity(call)->spiffe, id,
+                       json_pack("{s:s, s:s, s:s, s:s}", "action", "add-dataset", "source",
+                                 req->source_path, "format", req->source_format, "title",
+                                 req->metadata->title),
+                       NULL, err) != 0)
+        return -1;
     store_dataset *ds = NULL;
     if (import_source(req, dst, &ds, err) != 0)
         return -1;
@@ -349,7 +379,9 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
         return ecl_fail(err, ECL_E_INPUT, "'%s' is not a dataset of this site ('%s/<name>')",
                         req->id, gw->cfg.site);
     uint64_t version = 0;
-    if (fed_state_remove_dataset(gw->state, req->id, &version, err) != 0)
+    if (gateway_record(gw, AUDIT_KIND_CATALOG, rpc_call_identity(call)->spiffe, req->id,
+                       json_pack("{s:s}", "action", "remove-dataset"), NULL, err) != 0 ||
+        fed_state_remove_dataset(gw->state, req->id, &version, err) != 0)
         return -1;
     /* The file goes too; grants already streaming keep their mapping. */
     char path[PATH_MAX + 96];

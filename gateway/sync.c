@@ -1,6 +1,7 @@
 /* sync.c - fetching peers' catalogs: on a schedule, and when asked. */
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,7 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     ecl_err err;
     uint64_t version = 0;
     int rc = fed_state_get_peer(gw->state, site, &peer, &err);
+    uint64_t held_version = rc == 0 ? peer.catalog_version : 0;
     if (rc == 0) {
         rc = refresh_one(gw, &peer, &version, &err);
         if (rc != 0) {
@@ -196,6 +198,20 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     }
     char v[24];
     snprintf(v, sizeof(v), "%" PRIu64, version);
+    /* The trail records each catalog change and each refusal, not every
+     * fetch that found nothing new. */
+    if (rc != 0 || version != held_version) {
+        char actor[ECL_SPIFFE_MAX];
+        snprintf(actor, sizeof(actor), "spiffe://%s/gateway", site);
+        ecl_err audit_err;
+        if (gateway_record(gw, AUDIT_KIND_CATALOG, actor, NULL,
+                           json_pack("{s:s, s:s, s:I, s:s}", "action", "peer-catalog", "outcome",
+                                     rc == 0 ? "accepted" : "refused", "version",
+                                     (json_int_t)version, "reason", rc == 0 ? "" : err.msg),
+                           NULL, &audit_err) != 0 &&
+            rc == 0)
+            ecl_log(ECL_LOG_ERROR, "catalog.unaudited", "site", site, NULL);
+    }
     if (rc == 0) {
         ecl_log(ECL_LOG_INFO, "catalog.accepted", "site", site, "version", v, NULL);
     } else {
@@ -227,22 +243,57 @@ static void refresh_all(gateway *gw)
     fed_state_free_peers(peers, count);
 }
 
+/* Sign and push a checkpoint when one is due and the trail has grown. */
+static void checkpoint_if_due(gateway *gw, time_t now)
+{
+    if (now < gw->next_checkpoint)
+        return;
+    gw->next_checkpoint = now + (time_t)gw->cfg.checkpoint_s;
+    uint64_t count = 0;
+    uint8_t head[AUDIT_HASH_BYTES];
+    ecl_err err;
+    if (audit_head(gw->audit, &count, head, &err) != 0 || count == gw->checkpointed)
+        return;
+    audit_signed_checkpoint sc;
+    if (gateway_checkpoint(gw, &sc, &err) != 0) {
+        ecl_log(ECL_LOG_WARN, "checkpoint.failed", "error", err.msg, NULL);
+        return;
+    }
+    gw->checkpointed = count;
+}
+
+static time_t monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static void *sync_main(void *arg)
 {
     gateway *gw = arg;
+    time_t next_refresh = 0;
+    gw->next_checkpoint = monotonic_s() + (time_t)gw->cfg.checkpoint_s;
     pthread_mutex_lock(&gw->sync_lock);
     while (!gw->sync_stop) {
+        int kicked = gw->sync_kick;
+        gw->sync_kick = 0;
         pthread_mutex_unlock(&gw->sync_lock);
-        refresh_all(gw);
+        time_t now = monotonic_s();
+        if (kicked || now >= next_refresh) {
+            refresh_all(gw);
+            next_refresh = monotonic_s() + (time_t)gw->cfg.catalog_refresh_s;
+        }
+        checkpoint_if_due(gw, monotonic_s());
         pthread_mutex_lock(&gw->sync_lock);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += gw->cfg.catalog_refresh_s;
+        time_t wake = next_refresh < gw->next_checkpoint ? next_refresh : gw->next_checkpoint;
+        until.tv_sec = wake > until.tv_sec ? wake : until.tv_sec + 1;
         /* Sleep until the interval is over, or someone asks for a fetch now. */
         while (!gw->sync_stop && !gw->sync_kick &&
                pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until) != ETIMEDOUT) {
         }
-        gw->sync_kick = 0;
     }
     pthread_mutex_unlock(&gw->sync_lock);
     return NULL;
