@@ -1,0 +1,337 @@
+/* relay.c - reads across borders.
+ *
+ * Holding site: Federation.ForwardRead, called by a peer's gateway on behalf
+ * of one of its researchers. The grant must be this site's, issued to a
+ * person of the calling gateway's site, and equal to the requester the
+ * gateway names; then the read is served exactly as Data.Read.
+ *
+ * Home site: a researcher's Data.Read of a peer's dataset. The home gateway
+ * checks the grant with the peer's pinned key and that the caller is its
+ * requester, calls ForwardRead on the peer and passes every message on as it
+ * arrives, unparsed except for the header (its read_id goes into this
+ * site's audit entries), the chunk framing (to count bytes) and the trailer.
+ * One message is held at a time: a dataset is never buffered whole. */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "gateway/gateway.h"
+#include "gateway/grant.h"
+
+/* ---- holding site ---------------------------------------------------------- */
+
+static int same_identity(const Ecluse__V1__Identity *a, const Ecluse__V1__Identity *b)
+{
+    return a != NULL && b != NULL && strcmp(a->site, b->site) == 0 &&
+           strcmp(a->role, b->role) == 0 && strcmp(a->name, b->name) == 0;
+}
+
+static void spiffe_of(const Ecluse__V1__Identity *id, char *out, size_t cap)
+{
+    if (id == NULL)
+        snprintf(out, cap, "(none)");
+    else if (id->name[0] == '\0')
+        snprintf(out, cap, "spiffe://%s/%s", id->site, id->role);
+    else
+        snprintf(out, cap, "spiffe://%s/%s/%s", id->site, id->role, id->name);
+}
+
+int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                ecl_err *err)
+{
+    const Ecluse__V1__ForwardedReadRequest *fwd = (const Ecluse__V1__ForwardedReadRequest *)request;
+    gateway *gw = ctx;
+    const ecl_identity *caller = rpc_call_identity(call);
+    if (fwd->request == NULL)
+        return ecl_fail(err, ECL_E_INPUT, "ForwardRead: 'request' is missing");
+    site_key key;
+    gateway_current_key(gw, &key);
+    Ecluse__V1__GrantBody *g = NULL;
+    int rc =
+        grant_open(fwd->request->grant, key.public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
+    site_key_wipe(&key);
+    if (rc != 0)
+        return -1;
+    char requester[ECL_SPIFFE_MAX], named[ECL_SPIFFE_MAX];
+    spiffe_of(g->requester, requester, sizeof(requester));
+    spiffe_of(fwd->requester, named, sizeof(named));
+    if (g->requester == NULL || strcmp(g->requester->site, caller->site) != 0)
+        rc = ecl_fail(err, ECL_E_DENIED,
+                      "grant %s was issued to %s, who is not a person of site '%s' (the caller)",
+                      g->grant_id, requester, caller->site);
+    else if (!same_identity(g->requester, fwd->requester))
+        rc = ecl_fail(err, ECL_E_DENIED, "grant %s was issued to %s, not to %s", g->grant_id,
+                      requester, named);
+    if (rc == 0)
+        rc = data_serve_local(gw, call, fwd->request, g, requester, caller->spiffe, err);
+    ecluse__v1__grant_body__free_unpacked(g, NULL);
+    return rc;
+}
+
+/* ---- home site --------------------------------------------------------------- */
+
+/* Bounded reads of protobuf framing (the peer's bytes are outside input). */
+static int get_varint(const unsigned char *p, size_t len, size_t *at, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *at < len; shift += 7) {
+        unsigned char b = p[(*at)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* Kind of a ReadMessage (its oneof field number) and, for a chunk, the
+ * length of its data field. -1 if the framing does not hold. */
+static int scan_message(const unsigned char *p, size_t len, int *kind, uint64_t *data_len)
+{
+    size_t at = 0;
+    uint64_t key, n;
+    if (get_varint(p, len, &at, &key) != 0 || (key & 7) != 2 || get_varint(p, len, &at, &n) != 0 ||
+        n != len - at)
+        return -1;
+    *kind = (int)(key >> 3);
+    *data_len = 0;
+    if (*kind != 3)
+        return 0;
+    while (at < len) {
+        if (get_varint(p, len, &at, &key) != 0)
+            return -1;
+        if ((key & 7) == 0) {
+            if (get_varint(p, len, &at, &n) != 0)
+                return -1;
+        } else if ((key & 7) == 2) {
+            if (get_varint(p, len, &at, &n) != 0 || n > len - at)
+                return -1;
+            if ((key >> 3) == 15)
+                *data_len = n;
+            at += (size_t)n;
+        } else
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct relay {
+    gateway *gw;
+    rpc_call *call;
+    const Ecluse__V1__GrantBody *grant;
+    const char *actor;
+    const char *holder;
+    char read_id[64];
+    uint64_t resume_offset, bytes, chunks;
+    char digest_hex[65];
+    json_t *tensors, *rows;
+} relay;
+
+static int relay_audit(relay *r, const char *kind, const char *outcome, ecl_err *err)
+{
+    json_t *detail;
+    if (outcome == NULL)
+        detail =
+            json_pack("{s:O,s:O,s:I,s:s}", "tensors", r->tensors, "rows", r->rows, "resume_offset",
+                      (json_int_t)r->resume_offset, "relayed_from", r->holder);
+    else
+        detail = json_pack("{s:I,s:I,s:s,s:s,s:s}", "bytes_sent", (json_int_t)r->bytes, "chunks",
+                           (json_int_t)r->chunks, "digest", r->digest_hex, "outcome", outcome,
+                           "relayed_from", r->holder);
+    if (detail == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    const Ecluse__V1__GrantBody *g = r->grant;
+    audit_entry e = {kind,
+                     r->actor,
+                     g->dataset,
+                     g->purpose,
+                     NULL,
+                     g->lawful_basis,
+                     g->transfer_basis,
+                     g->job_country,
+                     g->grant_id,
+                     r->read_id,
+                     detail};
+    int rc = audit_append(r->gw->audit, &e, NULL, err);
+    json_decref(detail);
+    return rc;
+}
+
+/* The header: its read_id and selection go into this site's read-start. */
+static int take_header(relay *r, const unsigned char *p, size_t len, ecl_err *err)
+{
+    Ecluse__V1__ReadMessage *m = ecluse__v1__read_message__unpack(NULL, len, p);
+    if (m == NULL || m->kind_case != ECLUSE__V1__READ_MESSAGE__KIND_HEADER) {
+        if (m != NULL)
+            ecluse__v1__read_message__free_unpacked(m, NULL);
+        return ecl_fail(err, ECL_E_UNAVAILABLE,
+                        "site '%s' did not start its stream with a ReadHeader", r->holder);
+    }
+    const Ecluse__V1__ReadHeader *h = m->header;
+    snprintf(r->read_id, sizeof(r->read_id), "%s", h->read_id);
+    r->resume_offset = h->resume_offset;
+    r->tensors = json_array();
+    r->rows = json_array();
+    for (size_t i = 0; i < h->n_tensors; i++)
+        json_array_append_new(r->tensors, json_string(h->tensors[i]->name));
+    for (size_t i = 0; i < h->n_row_ranges; i++)
+        json_array_append_new(r->rows, json_pack("[II]", (json_int_t)h->row_ranges[i]->begin,
+                                                 (json_int_t)h->row_ranges[i]->end));
+    ecluse__v1__read_message__free_unpacked(m, NULL);
+    return 0;
+}
+
+static void take_trailer(relay *r, const unsigned char *p, size_t len)
+{
+    Ecluse__V1__ReadMessage *m = ecluse__v1__read_message__unpack(NULL, len, p);
+    if (m == NULL)
+        return;
+    if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_TRAILER && m->trailer->digest.len == 32)
+        sodium_bin2hex(r->digest_hex, sizeof(r->digest_hex), m->trailer->digest.data, 32);
+    ecluse__v1__read_message__free_unpacked(m, NULL);
+}
+
+static void free_bytes(void *p)
+{
+    free(p);
+}
+
+/* Pass one message on without copying it again: gRPC frees it when sent. */
+static int pass_on(relay *r, unsigned char *p, size_t len, ecl_err *err)
+{
+    return rpc_call_send_zero_copy(r->call, "", 0, p, len, free_bytes, p, err);
+}
+
+static int open_forward(gateway *gw, const fed_peer *peer, const Ecluse__V1__ReadRequest *req,
+                        const ecl_identity *who, rpc_channel **ch, rpc_stream **st, ecl_err *err)
+{
+    if (gateway_peer_channel(gw, peer, ch, err) != 0)
+        return -1;
+    Ecluse__V1__Identity requester = ECLUSE__V1__IDENTITY__INIT;
+    requester.site = (char *)who->site;
+    requester.role = (char *)role_name(who->role);
+    requester.name = (char *)who->name;
+    Ecluse__V1__ForwardedReadRequest fwd = ECLUSE__V1__FORWARDED_READ_REQUEST__INIT;
+    fwd.request = (Ecluse__V1__ReadRequest *)req;
+    fwd.requester = &requester;
+    /* No deadline: a stream lasts as long as the data takes. */
+    if (rpc_stream_open(*ch, "/ecluse.v1.Federation/ForwardRead", &fwd.base, 0, st, err) != 0)
+        return ecl_err_prefix(err, "site '%s'", peer->info.site);
+    return 0;
+}
+
+static int relay_stream(relay *r, rpc_stream *st, ecl_err *err)
+{
+    for (;;) {
+        unsigned char *p = NULL;
+        size_t len = 0;
+        int n = rpc_stream_next_raw(st, &p, &len, err);
+        if (n == 0)
+            return 0;
+        if (n < 0) {
+            ecl_code code = err->code;
+            char why[ECL_ERR_MSG_MAX];
+            snprintf(why, sizeof(why), "%s", err->msg);
+            /* Refusals of the holding site pass through as they are; a
+             * broken stream is this gateway's peer going away. */
+            if (r->read_id[0] != '\0' || code == ECL_E_UNAVAILABLE)
+                return ecl_fail(err, ECL_E_UNAVAILABLE,
+                                "site '%s' went away after %llu bytes (resume from offset "
+                                "%llu): %s",
+                                r->holder, (unsigned long long)r->bytes,
+                                (unsigned long long)(r->resume_offset + r->bytes), why);
+            return ecl_fail(err, code, "site '%s': %s", r->holder, why);
+        }
+        int kind = 0;
+        uint64_t data_len = 0;
+        if (scan_message(p, len, &kind, &data_len) != 0 || (r->read_id[0] == '\0') != (kind == 1)) {
+            free(p);
+            return ecl_fail(err, ECL_E_UNAVAILABLE,
+                            "site '%s' sent a message that is not part of a read stream",
+                            r->holder);
+        }
+        if (kind == 1) {
+            if (take_header(r, p, len, err) != 0 ||
+                relay_audit(r, AUDIT_KIND_READ_START, NULL, err) != 0) {
+                free(p);
+                return ecl_fail(err, ECL_E_UNAVAILABLE,
+                                "the read cannot be written to the audit trail, so nothing is "
+                                "sent: %s",
+                                err->msg);
+            }
+        } else if (kind == 2)
+            take_trailer(r, p, len);
+        else {
+            r->chunks++;
+            r->bytes += data_len;
+        }
+        if (pass_on(r, p, len, err) != 0)
+            return -1;
+    }
+}
+
+int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, const char *holder,
+               ecl_err *err)
+{
+    const ecl_identity *who = rpc_call_identity(call);
+    fed_peer peer;
+    memset(&peer, 0, sizeof(peer));
+    if (fed_state_get_peer(gw->state, holder, &peer, err) != 0) {
+        if (err->code == ECL_E_NOT_FOUND)
+            return ecl_fail(err, ECL_E_NOT_FOUND,
+                            "the grant is for a dataset of site '%s', which is not a peer of "
+                            "this site",
+                            holder);
+        return -1;
+    }
+    /* The peer's pinned key vouches for the grant before it goes anywhere. */
+    Ecluse__V1__GrantBody *g = NULL;
+    int rc = grant_open(req->grant, peer.pinned_key, holder, (int64_t)time(NULL), &g, err);
+    if (rc == 0)
+        rc = data_check_requester(g, who->spiffe, err);
+    relay r;
+    memset(&r, 0, sizeof(r));
+    r.gw = gw;
+    r.call = call;
+    r.grant = g;
+    r.actor = who->spiffe;
+    r.holder = holder;
+    snprintf(r.digest_hex, sizeof(r.digest_hex), "%s", "");
+    rpc_channel *ch = NULL;
+    rpc_stream *st = NULL;
+    if (rc == 0)
+        rc = open_forward(gw, &peer, req, who, &ch, &st, err);
+    if (rc == 0) {
+        rc = relay_stream(&r, st, err);
+        if (r.read_id[0] != '\0') {
+            char outcome[ECL_ERR_MSG_MAX + 16] = "complete";
+            if (rc != 0)
+                snprintf(outcome, sizeof(outcome), "%s: %s",
+                         rpc_call_cancelled(call) ? "cancelled" : "error", err->msg);
+            ecl_err aerr;
+            if (relay_audit(&r, AUDIT_KIND_READ_END, outcome, &aerr) != 0) {
+                ecl_log(ECL_LOG_ERROR, "data.audit_end_failed", "read_id", r.read_id, "error",
+                        aerr.msg, NULL);
+                if (rc == 0)
+                    rc = ecl_fail(err, ECL_E_UNAVAILABLE,
+                                  "the end of the read cannot be written to the audit trail: %s",
+                                  aerr.msg);
+            }
+            char bytes[24];
+            snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r.bytes);
+            ecl_log(ECL_LOG_INFO, "data.relayed", "dataset", g->dataset, "from", holder, "read_id",
+                    r.read_id, "actor", who->spiffe, "bytes", bytes, "outcome", outcome, NULL);
+        }
+    }
+    rpc_stream_close(st);
+    rpc_channel_close(ch);
+    json_decref(r.tensors);
+    json_decref(r.rows);
+    if (g != NULL)
+        ecluse__v1__grant_body__free_unpacked(g, NULL);
+    fed_peer_clear(&peer);
+    return rc;
+}
