@@ -1,0 +1,167 @@
+/*
+ * read.h - reading a dataset through your home gateway (Data.Read), with
+ * every byte checked.
+ *
+ * A read streams what a grant allows: one ReadHeader (the selected tensors
+ * with dtypes, shapes and byte sizes, the total, the resume offset), then
+ * chunks, then a ReadTrailer. The library checks, as they arrive:
+ *   - each chunk's BLAKE2b-256 digest against its data (ECL_E_CRYPTO),
+ *   - that chunks come in stream order with no gap or overlap, inside their
+ *     tensor, starting at the resume offset (ECL_E_INPUT),
+ *   - at the end, the byte and chunk counts and the trailer's digest of the
+ *     whole selection from offset 0 (ECL_E_CRYPTO if it differs).
+ * A read resumed at offset X needs the first X bytes of the stream to check
+ * the whole digest: give them with ecl_read_prefix() (a fetch that resumes
+ * a partial file has them); otherwise the end of the read fails with
+ * ECL_E_PRECONDITION saying the digest could not be checked.
+ *
+ *   Ecluse__V1__Grant *g;  client_grant_load("lu-breast.grant", &g, &err);
+ *   ecl_read_opts o = ECL_READ_OPTS_INIT;  o.rows = ECL_ROWS_SHARD; o.shard_index = rank; ...
+ *   ecl_read *r;  ecl_read_open(client, g, &o, &r, &err);
+ *   const Ecluse__V1__ReadHeader *h = ecl_read_header(r);
+ *   ecl_read_chunk c;
+ *   while ((n = ecl_read_next(r, &c, &err)) == 1) use(c.tensor, c.offset, c.data, c.len);
+ *   // n == 0: everything arrived and verified; n == -1: err says what failed
+ *   ecl_read_close(r);  ecluse__v1__grant__free_unpacked(g, NULL);
+ *
+ * The checks run in an ecl_verifier, usable on its own for messages that
+ * arrive by other means (a relay, a file of a recorded stream).
+ */
+#ifndef ECLUSE_CLIENT_READ_H
+#define ECLUSE_CLIENT_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/client.h"
+#include "common/err.h"
+#include "proto/ecluse.pb-c.h"
+
+#define CLIENT_WUR __attribute__((warn_unused_result))
+
+/* ---- grant files --------------------------------------------------------
+ * `ecluse access request ... --save-grant FILE` writes a grant as text: the
+ * line "ecluse-grant-v1", then the Grant protobuf encoding in standard
+ * base64 (RFC 4648, with padding), on one line or wrapped; whitespace in the
+ * base64 is ignored. */
+#define CLIENT_GRANT_MAGIC    "ecluse-grant-v1"
+#define CLIENT_GRANT_FILE_MAX (1u << 20)
+
+/* Read a grant file into *out (protobuf-c's: free with
+ * ecluse__v1__grant__free_unpacked). Errors: ECL_E_NOT_FOUND / ECL_E_IO
+ * (file), ECL_E_LIMIT (larger than CLIENT_GRANT_FILE_MAX), ECL_E_INPUT
+ * naming the problem: first line not the magic, base64 that does not decode
+ * (with its line), a Grant that does not decode or has no body/signature. */
+int client_grant_load(const char *path, Ecluse__V1__Grant **out, ecl_err *err) CLIENT_WUR;
+
+/* Parse the same format from memory; `what` names it in messages. */
+int client_grant_parse(const char *text, size_t len, const char *what, Ecluse__V1__Grant **out,
+                       ecl_err *err) CLIENT_WUR;
+
+/* Write `g` in that format to `path` (mode 0600, replacing it).
+ * Errors: ECL_E_IO, ECL_E_INTERNAL. */
+int client_grant_save(const char *path, const Ecluse__V1__Grant *g, ecl_err *err) CLIENT_WUR;
+
+/* ---- checking a stream ------------------------------------------------- */
+
+/* A verified chunk: `data` points into the message it came in (valid until
+ * the next call on the read or verifier that produced it). */
+typedef struct ecl_read_chunk {
+    uint32_t tensor;        /* index into the header's tensors */
+    uint64_t offset;        /* within that tensor's selected bytes */
+    uint64_t stream_offset; /* within the whole stream (from 0) */
+    const unsigned char *data;
+    size_t len;
+} ecl_read_chunk;
+
+typedef struct ecl_verifier ecl_verifier;
+
+/* A verifier for the stream that `h` starts (copied: `h` may be freed).
+ * Errors: ECL_E_INPUT (tensor sizes do not add up to total_bytes, resume
+ * offset beyond it, a tensor with no name), ECL_E_INTERNAL. */
+int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_err *err) CLIENT_WUR;
+void ecl_verifier_free(ecl_verifier *v);
+
+/* Hash the next `len` bytes of the skipped prefix [0, resume_offset).
+ * Errors: ECL_E_USAGE (more than the prefix, or after the first chunk). */
+int ecl_verifier_prefix(ecl_verifier *v, const void *data, size_t len, ecl_err *err) CLIENT_WUR;
+
+/* Check one chunk (see the top of this file) and describe it in *out.
+ * Errors: ECL_E_CRYPTO (digest; message names the chunk, tensor and offset),
+ * ECL_E_INPUT (out of order, outside its tensor, after the end). */
+int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chunk *out,
+                       ecl_err *err) CLIENT_WUR;
+
+/* Check the trailer: every byte arrived, counts match, and its digest is
+ * the whole selection's. Errors: ECL_E_INPUT (bytes missing, counts),
+ * ECL_E_CRYPTO (digest), ECL_E_PRECONDITION (resumed read whose prefix was
+ * not given: the whole digest cannot be checked). */
+int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t,
+                         ecl_err *err) CLIENT_WUR;
+
+/* Bytes of the stream verified so far, counted from 0 (the next position). */
+uint64_t ecl_verifier_position(const ecl_verifier *v);
+
+/* ---- reading ----------------------------------------------------------- */
+
+typedef enum { ECL_ROWS_ALL = 0, ECL_ROWS_RANGE, ECL_ROWS_SHARD } ecl_rows_kind;
+
+typedef struct ecl_read_opts {
+    const char *const *tensors; /* n_tensors 0 = every tensor of the grant */
+    size_t n_tensors;
+    ecl_rows_kind rows;
+    uint64_t row_begin, row_end; /* ECL_ROWS_RANGE; row_end 0 = to the last row */
+    uint32_t shard_index, shard_count;
+    uint32_t chunk_bytes;   /* 0 = the gateway's default (4 MiB) */
+    uint64_t resume_offset; /* start at this byte of the stream */
+} ecl_read_opts;
+
+#define ECL_READ_OPTS_INIT                                                                         \
+    {                                                                                              \
+        NULL, 0, ECL_ROWS_ALL, 0, 0, 0, 0, 0, 0                                                    \
+    }
+
+typedef struct ecl_read ecl_read;
+
+/* Start a read on `c`'s gateway and wait for its header. The stream has no
+ * deadline. `grant` and `o` are copied into the request; they may be freed
+ * after return. Errors: the gateway's refusal (ECL_E_DENIED for a read
+ * beyond the grant or by another requester, ECL_E_PRECONDITION for an
+ * expired grant, ECL_E_CRYPTO for a bad signature, ECL_E_UNAVAILABLE when
+ * the gateway, the holding site or the audit trail cannot be reached),
+ * ECL_E_INPUT if the first message is not a valid header. */
+int ecl_read_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_read_opts *o,
+                  ecl_read **out, ecl_err *err) CLIENT_WUR;
+
+/* The header (owned by the read). */
+const Ecluse__V1__ReadHeader *ecl_read_header(const ecl_read *r);
+
+/* See ecl_verifier_prefix. */
+int ecl_read_prefix(ecl_read *r, const void *data, size_t len, ecl_err *err) CLIENT_WUR;
+
+/* The next verified chunk: 1 with *out set (valid until the next call),
+ * 0 when the trailer arrived and verified, -1 on error: the stream's status
+ * (e.g. ECL_E_UNAVAILABLE naming the site that went away; resume from
+ * ecl_read_position()) or a failed check. */
+int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err) CLIENT_WUR;
+
+/* Read everything that is left into `buf`: byte i of buf is byte
+ * resume_offset + i of the stream. Errors: ECL_E_USAGE if `cap` is smaller
+ * than total_bytes - resume_offset; those of ecl_read_next. */
+int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err) CLIENT_WUR;
+
+/* Hand each verified chunk to `fn`; it returns 0 to go on, else the read
+ * stops with ECL_E_USAGE "stopped by the callback". */
+typedef int (*ecl_read_fn)(const ecl_read_chunk *c, void *arg);
+int ecl_read_each(ecl_read *r, ecl_read_fn fn, void *arg, ecl_err *err) CLIENT_WUR;
+
+/* Stream bytes verified so far, from 0: where a broken read resumes. */
+uint64_t ecl_read_position(const ecl_read *r);
+
+/* The trailer once ecl_read_next returned 0, else NULL. */
+const Ecluse__V1__ReadTrailer *ecl_read_trailer(const ecl_read *r);
+
+/* Cancel if unfinished, and free. NULL is ignored. */
+void ecl_read_close(ecl_read *r);
+
+#endif
