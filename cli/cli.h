@@ -50,6 +50,8 @@ extern const cli_command cli_catalog_show;
 extern const cli_command cli_catalog_refresh;
 extern const cli_command cli_catalog_export;
 extern const cli_command cli_key_rotate;
+extern const cli_command cli_access_request;
+extern const cli_command cli_access_check;
 extern const cli_command cli_audit_query;
 extern const cli_command cli_audit_export;
 extern const cli_command cli_audit_verify;

@@ -9,9 +9,10 @@
 static int run_pki_issue(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},  {"role", required_argument, 0, 'r'},
-        {"name", required_argument, 0, 'n'}, {"days", required_argument, 0, 'D'},
-        {"out", required_argument, 0, 'o'},  {0, 0, 0, 0},
+        {"dir", required_argument, 0, 'd'},      {"role", required_argument, 0, 'r'},
+        {"name", required_argument, 0, 'n'},     {"days", required_argument, 0, 'D'},
+        {"out", required_argument, 0, 'o'},      {"affiliation", required_argument, 0, 'a'},
+        {"org-type", required_argument, 0, 't'}, {0, 0, 0, 0},
     };
     person_issue_options o = {0};
     o.days = 365;
@@ -34,6 +35,12 @@ static int run_pki_issue(int argc, char **argv, ecl_err *err)
             break;
         case 'o':
             o.out_dir = optarg;
+            break;
+        case 'a':
+            o.affiliation = optarg;
+            break;
+        case 't':
+            o.org_type = optarg;
             break;
         default:
             return -1;
@@ -74,8 +81,11 @@ const cli_command cli_pki_issue = {
     "  --name NAME      1-63 of A-Z a-z 0-9 . _ -\n"
     "  --days N         validity in days (default 365)\n"
     "  --out DIR        where to write it (default SITE_DIR/identities/ROLE-NAME)\n"
+    "  --affiliation A  the person's organisation, attested to other sites\n"
+    "  --org-type T     academic, non-profit or commercial (policies may depend on it)\n"
     "\n"
     "Example:\n"
-    "  ecluse pki issue --dir /var/lib/ecluse/fi --role researcher --name alice --days 90\n",
+    "  ecluse pki issue --dir /var/lib/ecluse/fi --role researcher --name alice --days 90 \\\n"
+    "                   --affiliation 'University of Helsinki' --org-type academic\n",
     run_pki_issue,
 };

@@ -106,7 +106,7 @@ static int load_top(const fields *top, gateway_config *cfg)
 {
     static const char *const known[] = {"site",       "country", "listen",      "endpoint",
                                         "data_dir",   "tls",     "signing_key", "server",
-                                        "federation", "audit",   NULL};
+                                        "federation", "audit",   "policy",      NULL};
     if (reject_unknown(top, known) != 0 ||
         get_string(top, "site", 1, cfg->site, sizeof(cfg->site)) != 0)
         return -1;
@@ -232,6 +232,33 @@ static int load_audit(const fields *top, gateway_config *cfg)
     return 0;
 }
 
+/* Paths of the policy data; absent keys take the layout of `site init`. */
+static int load_policy_paths(const fields *top, gateway_config *cfg)
+{
+    json_t *pol = json_object_get(top->obj, "policy");
+    if (pol != NULL && !json_is_object(pol))
+        return field_fail(top, "policy", "%s", "must be an object");
+    fields f = {top->file, "policy", pol ? pol : json_object(), top->err};
+    static const char *const known[] = {"transfer_rules", "sccs", "people_dir", NULL};
+    struct {
+        const char *key, *fallback;
+        char *out;
+    } paths[] = {{"transfer_rules", "policy/transfer_rules.json", cfg->transfer_rules},
+                 {"sccs", "policy/sccs.json", cfg->sccs},
+                 {"people_dir", "people", cfg->people_dir}};
+    int rc = reject_unknown(&f, known);
+    for (size_t i = 0; rc == 0 && i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char raw[PATH_MAX];
+        snprintf(raw, sizeof(raw), "%s", paths[i].fallback);
+        rc = get_string(&f, paths[i].key, 0, raw, sizeof(raw));
+        if (rc == 0)
+            rc = ecl_path_join(paths[i].out, PATH_MAX, cfg->dir, raw, top->err);
+    }
+    if (pol == NULL)
+        json_decref(f.obj);
+    return rc;
+}
+
 int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -255,7 +282,8 @@ int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
     }
     fields top = {path, "", root, err};
     if (load_top(&top, cfg) != 0 || load_tls(&top, cfg) != 0 || load_server(&top, cfg) != 0 ||
-        load_federation(&top, cfg) != 0 || load_audit(&top, cfg) != 0)
+        load_federation(&top, cfg) != 0 || load_audit(&top, cfg) != 0 ||
+        load_policy_paths(&top, cfg) != 0)
         goto out;
     rc = 0;
 out:
@@ -282,14 +310,15 @@ int gateway_config_write_new(const char *path, const char *site, const char *cou
 {
     json_t *root = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:{s:i, s:i, s:i, s:i}, "
-        "s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i}}",
+        "s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i}, s:{s:s, s:s, s:s}}",
         "site", site, "country", country, "listen", listen, "endpoint", listen, "data_dir", "data",
         "tls", "cert", "gateway/gateway.crt", "key", "gateway/gateway.key", "ca", "ca/ca.crt",
         "signing_key", "keys/site.key", "server", "threads", 2, "max_message_bytes", 16 << 20,
         "max_concurrent_calls", 2048, "shutdown_grace_ms", 300, "federation",
         "catalog_refresh_seconds", 300, "catalog_validity_seconds", 86400, "catalog_page_entries",
         1000, "peer_timeout_ms", 10000, "audit", "map_size_mb", 1024, "group_commit_us", 200,
-        "checkpoint_seconds", 300);
+        "checkpoint_seconds", 300, "policy", "transfer_rules", "policy/transfer_rules.json", "sccs",
+        "policy/sccs.json", "people_dir", "people");
     if (root == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "cannot build the configuration");
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -18,7 +18,9 @@
  *                "max_concurrent_calls": 2048, "shutdown_grace_ms": 300},
  *     "federation": {"catalog_refresh_seconds": 300, "catalog_validity_seconds": 86400,
  *                    "catalog_page_entries": 1000, "peer_timeout_ms": 10000},
- *     "audit": {"map_size_mb": 1024, "group_commit_us": 200, "checkpoint_seconds": 300}
+ *     "audit": {"map_size_mb": 1024, "group_commit_us": 200, "checkpoint_seconds": 300},
+ *     "policy": {"transfer_rules": "policy/transfer_rules.json", "sccs": "policy/sccs.json",
+ *                "people_dir": "people"}
  *   }
  */
 #ifndef ECLUSE_GATEWAY_CONFIG_H
@@ -44,6 +46,9 @@ typedef struct gateway_config {
     char tls_key[PATH_MAX];
     char tls_ca[PATH_MAX];
     char signing_key[PATH_MAX];
+    char transfer_rules[PATH_MAX]; /* EEA and adequacy decisions (policy/transfer.h) */
+    char sccs[PATH_MAX];           /* standard contractual clauses per recipient site */
+    char people_dir[PATH_MAX];     /* what the site knows of its people */
     unsigned threads;              /* completion-queue threads */
     size_t max_message_bytes;      /* largest message received or sent */
     unsigned max_concurrent_calls; /* calls beyond are RESOURCE_EXHAUSTED */

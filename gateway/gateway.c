@@ -30,6 +30,7 @@ static void init_locks(gateway *gw)
     pthread_mutex_init(&gw->catalog_lock, NULL);
     pthread_mutex_init(&gw->peers_lock, NULL);
     pthread_mutex_init(&gw->sync_lock, NULL);
+    pthread_rwlock_init(&gw->policy_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -55,7 +56,8 @@ int gateway_open(gateway *gw, const char *config_path, ecl_err *err)
         read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0 ||
         site_key_load(gw->cfg.signing_key, &gw->key, err) != 0 ||
         fed_state_open(state_dir, &gw->state, err) != 0 ||
-        audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0)
+        audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0 ||
+        gateway_policy_data_refresh(gw, err) != 0)
         goto fail;
     return 0;
 fail:
@@ -71,6 +73,9 @@ void gateway_close(gateway *gw)
     gateway_peers_free(gw);
     fed_state_close(gw->state);
     audit_close(gw->audit);
+    ecl_transfer_rules_free(gw->transfer_rules);
+    ecl_scc_registry_free(gw->sccs);
+    pthread_rwlock_destroy(&gw->policy_lock);
     site_key_wipe(&gw->key);
     pthread_mutex_destroy(&gw->key_lock);
     pthread_mutex_destroy(&gw->catalog_lock);

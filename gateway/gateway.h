@@ -22,6 +22,8 @@
 #include "gateway/rpc.h"
 #include "gateway/rpc_client.h"
 #include "gateway/sitekey.h"
+#include "policy/policy.h"
+#include "policy/transfer.h"
 
 /* This site's signed catalog, shared by the calls that serve it. */
 typedef struct shared_catalog {
@@ -63,6 +65,11 @@ typedef struct gateway {
 
     pthread_mutex_t peers_lock;
     peer_cache peers;
+
+    pthread_rwlock_t policy_lock; /* the transfer rules and SCCs, reloaded when changed */
+    ecl_transfer_rules *transfer_rules;
+    ecl_scc_registry *sccs;
+    struct timespec rules_mtime, sccs_mtime;
 
     pthread_mutex_t sync_lock; /* sync thread: sleeps on sync_wake */
     pthread_cond_t sync_wake;
@@ -142,6 +149,20 @@ int gateway_record(gateway *gw, const char *kind, const char *actor, const char 
  * answers are logged. Returns the checkpoint. */
 int gateway_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err);
 
+/* --- access decisions (access.c) --- */
+
+/* Load (or reload, when the files changed) the transfer rules and SCCs.
+ * Takes policy_lock for writing when it must reload. */
+int gateway_policy_data_refresh(gateway *gw, ecl_err *err);
+
+/* Decide `req` for `requester` (attested attributes in `affiliation` and
+ * `org_type`) against a dataset of this site; writes the audit entry before
+ * returning, signs a grant on a permit unless `dry_run`. `via` is the SPIFFE
+ * id of the gateway that forwarded it, or NULL. *out is protobuf-c's. */
+int gateway_decide(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_identity *requester,
+                   const char *affiliation, const char *org_type, int dry_run, const char *via,
+                   Ecluse__V1__AccessDecision **out, ecl_err *err);
+
 /* Handlers, one file per service. */
 int svc_health_check(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
 
@@ -168,6 +189,11 @@ int svc_audit_processing(rpc_call *call, const ProtobufCMessage *request, void *
 int svc_admin_sign_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                               ecl_err *err);
 
+int svc_access_request(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_access_check(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_federation_forward_access(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                  ecl_err *err);
+
 int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
 int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
 int svc_admin_list_peers(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
@@ -177,5 +203,37 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
                              ecl_err *err);
 int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                             ecl_err *err);
+
+/* --- Data.Read (svc_data.c) and its relay across borders (relay.c) --- */
+
+#define DATA_DEFAULT_CHUNK_BYTES (4u << 20)
+/* Largest protobuf framing of a chunk before its data bytes. */
+#define DATA_CHUNK_FRAMING_MAX 64
+
+int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                ecl_err *err);
+
+/* The frame of ReadMessage{chunk} up to the data bytes, byte-identical to
+ * protobuf-c's encoding; `out` has DATA_CHUNK_FRAMING_MAX bytes. */
+size_t data_chunk_head(unsigned char *out, uint32_t tensor, uint64_t offset,
+                       const unsigned char digest[32], size_t data_len);
+
+/* ECL_E_DENIED naming both unless the grant was issued to `spiffe`. */
+int data_check_requester(const Ecluse__V1__GrantBody *g, const char *spiffe, ecl_err *err);
+
+/* Stream a read of a dataset held here under `grant` (opened and checked
+ * against the caller): audit read-start (fail closed), header, chunks,
+ * read-end, trailer. `actor` is the requester's SPIFFE id; `via` the
+ * relaying gateway's, or NULL. */
+int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req,
+                     const Ecluse__V1__GrantBody *grant, const char *actor, const char *via,
+                     ecl_err *err);
+
+/* The home gateway's side of a read of a dataset held by peer `holder`:
+ * check the grant with the peer's pinned key and the caller, call
+ * Federation.ForwardRead and pass each message on as it arrives. */
+int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, const char *holder,
+               ecl_err *err);
 
 #endif

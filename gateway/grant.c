@@ -1,5 +1,6 @@
 #include "gateway/grant.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +85,50 @@ int grant_is_for(const Ecluse__V1__GrantBody *body, const char *spiffe)
         snprintf(want, sizeof(want), "spiffe://%s/%s/%s", body->requester->site,
                  body->requester->role, body->requester->name);
     return strcmp(want, spiffe) == 0;
+}
+
+#define GRANT_TEXT_HEADER "ecluse-grant-v1\n"
+
+int grant_to_text(const Ecluse__V1__Grant *grant, char **text, ecl_err *err)
+{
+    size_t len = ecluse__v1__grant__get_packed_size(grant);
+    uint8_t *bytes = malloc(len ? len : 1);
+    size_t b64 = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+    size_t hlen = strlen(GRANT_TEXT_HEADER);
+    char *t = malloc(hlen + b64 + 2);
+    if (bytes == NULL || t == NULL) {
+        free(bytes);
+        free(t);
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
+    ecluse__v1__grant__pack(grant, bytes);
+    memcpy(t, GRANT_TEXT_HEADER, hlen);
+    sodium_bin2base64(t + hlen, b64, bytes, len, sodium_base64_VARIANT_ORIGINAL);
+    strcat(t + hlen, "\n");
+    free(bytes);
+    *text = t;
+    return 0;
+}
+
+int grant_from_text(const char *text, size_t len, Ecluse__V1__Grant **out, ecl_err *err)
+{
+    size_t hlen = strlen(GRANT_TEXT_HEADER);
+    if (len < hlen || memcmp(text, GRANT_TEXT_HEADER, hlen) != 0)
+        return ecl_fail(err, ECL_E_INPUT, "not a grant (expected a first line 'ecluse-grant-v1')");
+    uint8_t *bin = malloc(len);
+    size_t got = 0;
+    const char *end = NULL;
+    if (bin == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    if (sodium_base642bin(bin, len, text + hlen, len - hlen, "\r\n ", &got, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        (end != NULL && end != text + len)) {
+        free(bin);
+        return ecl_fail(err, ECL_E_INPUT, "the grant is not valid base64 after its first line");
+    }
+    *out = ecluse__v1__grant__unpack(NULL, got, bin);
+    free(bin);
+    if (*out == NULL || (*out)->body.len == 0)
+        return ecl_fail(err, ECL_E_INPUT, "the grant does not decode");
+    return 0;
 }

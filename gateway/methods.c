@@ -32,17 +32,18 @@ static const rpc_method methods[] = {
     UNARY("Federation", "PushCheckpoint", signed_checkpoint, GW, svc_federation_push_checkpoint),
     UNARY("Federation", "GetWitnessedCheckpoints", witness_request, GW | A,
           svc_federation_witnessed),
-    UNARY("Federation", "ForwardAccess", forwarded_access_request, GW, NULL),
-    STREAM("Federation", "ForwardRead", forwarded_read_request, GW, NULL),
+    UNARY("Federation", "ForwardAccess", forwarded_access_request, GW,
+          svc_federation_forward_access),
+    STREAM("Federation", "ForwardRead", forwarded_read_request, GW, svc_federation_forward_read),
 
     STREAM("Catalog", "List", catalog_query, R | A | ADM, svc_catalog_list),
     UNARY("Catalog", "Get", get_dataset_request, R | A | ADM, svc_catalog_get),
     UNARY("Catalog", "Refresh", refresh_request, R | ADM, svc_catalog_refresh),
 
-    UNARY("Access", "Request", access_request, R, NULL),
-    UNARY("Access", "Check", access_request, R | A | ADM, NULL),
+    UNARY("Access", "Request", access_request, R, svc_access_request),
+    UNARY("Access", "Check", access_request, R | A | ADM, svc_access_check),
 
-    STREAM("Data", "Read", read_request, R, NULL),
+    STREAM("Data", "Read", read_request, R, svc_data_read),
 
     STREAM("Audit", "Query", audit_query, A, svc_audit_query),
     UNARY("Audit", "Verify", verify_request, A, svc_audit_verify),

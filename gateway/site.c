@@ -19,7 +19,8 @@ static int join(char *out, const char *dir, const char *name, ecl_err *err)
 
 static int make_dirs(const char *dir, ecl_err *err)
 {
-    static const char *const private_dirs[] = {"ca", "gateway", "keys", "data", "identities"};
+    static const char *const private_dirs[] = {"ca",         "gateway", "keys",  "data",
+                                               "identities", "policy",  "people"};
     if (ecl_mkdirs(dir, 0755, err) != 0)
         return -1;
     char path[PATH_MAX];
@@ -77,6 +78,24 @@ static int write_gateway_identity(const site_init_options *o, X509 *ca, EVP_PKEY
     return rc;
 }
 
+extern const char ecl_default_transfer_rules[];
+
+/* The shipped transfer rules, and an empty SCC registry for this site. */
+static int write_policy_data(const site_init_options *o, ecl_err *err)
+{
+    char rules[PATH_MAX], sccs[PATH_MAX], text[256];
+    if (join(rules, o->dir, "policy/transfer_rules.json", err) != 0 ||
+        join(sccs, o->dir, "policy/sccs.json", err) != 0)
+        return -1;
+    snprintf(text, sizeof(text),
+             "{\n  \"ecluse_sccs\": 1,\n  \"site\": \"%s\",\n  \"sccs\": []\n}\n", o->site);
+    if (ecl_write_file(rules, ecl_default_transfer_rules, strlen(ecl_default_transfer_rules), 0644,
+                       ECL_WRITE_EXCLUSIVE, err) != 0 ||
+        ecl_write_file(sccs, text, strlen(text), 0644, ECL_WRITE_EXCLUSIVE, err) != 0)
+        return -1;
+    return 0;
+}
+
 static int check_init_options(const site_init_options *o, ecl_err *err)
 {
     if (!site_id_is_valid(o->site))
@@ -124,6 +143,8 @@ int site_init(const site_init_options *o, ecl_err *err)
     site_key_wipe(&signing);
     if (saved != 0)
         goto out;
+    if (write_policy_data(o, err) != 0)
+        goto out;
     /* The config last: its presence means "a complete site is here". */
     if (gateway_config_write_new(config_path, o->site, o->country, listen, err) != 0)
         goto out;
@@ -166,8 +187,63 @@ static int copy_file(const char *from, const char *to, ecl_err *err)
     return rc;
 }
 
+static int write_person_record(const gateway_config *cfg, const ecl_identity *id,
+                               const person_issue_options *o, X509 *cert, ecl_err *err)
+{
+    time_t not_after = 0;
+    if (pki_cert_not_after(cert, &not_after, err) != 0)
+        return -1;
+    char path[PATH_MAX], leaf[160];
+    snprintf(leaf, sizeof(leaf), "%s-%s.json", role_name(id->role), id->name);
+    if (ecl_mkdirs(cfg->people_dir, 0700, err) != 0 ||
+        ecl_path_join(path, sizeof(path), cfg->people_dir, leaf, err) != 0)
+        return -1;
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:I}", "spiffe", id->spiffe, "affiliation",
+                            o->affiliation ? o->affiliation : "", "organisation_type",
+                            o->org_type ? o->org_type : "", "not_after", (json_int_t)not_after);
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(doc);
+    if (text == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot encode the person's record");
+    /* Re-issuing to the same person replaces what the site attests of them. */
+    int rc = ecl_write_file(path, text, strlen(text), 0600, ECL_WRITE_REPLACE, err);
+    free(text);
+    return rc;
+}
+
+int site_person_record(const char *people_dir, const ecl_identity *id, person_record *out,
+                       ecl_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    char path[PATH_MAX], leaf[160];
+    snprintf(leaf, sizeof(leaf), "%s-%s.json", role_name(id->role), id->name);
+    if (ecl_path_join(path, sizeof(path), people_dir, leaf, err) != 0)
+        return -1;
+    char *text = NULL;
+    size_t len = 0;
+    ecl_err read_err;
+    if (ecl_read_file(path, 65536, &text, &len, &read_err) != 0)
+        return read_err.code == ECL_E_NOT_FOUND ? 0
+                                                : ecl_fail(err, read_err.code, "%s", read_err.msg);
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (doc == NULL)
+        return ecl_fail(err, ECL_E_INPUT, "%s: line %d: %s", path, jerr.line, jerr.text);
+    const char *aff = json_string_value(json_object_get(doc, "affiliation"));
+    const char *org = json_string_value(json_object_get(doc, "organisation_type"));
+    snprintf(out->affiliation, sizeof(out->affiliation), "%s", aff ? aff : "");
+    snprintf(out->org_type, sizeof(out->org_type), "%s", org ? org : "");
+    json_decref(doc);
+    return 0;
+}
+
 int site_issue_person(const person_issue_options *o, char *out, size_t cap, ecl_err *err)
 {
+    if (o->org_type != NULL && strcmp(o->org_type, "academic") != 0 &&
+        strcmp(o->org_type, "non-profit") != 0 && strcmp(o->org_type, "commercial") != 0)
+        return ecl_fail(err, ECL_E_USAGE,
+                        "--org-type '%s' is not academic, non-profit or commercial", o->org_type);
     if (o->role != ECL_ROLE_RESEARCHER && o->role != ECL_ROLE_AUDITOR && o->role != ECL_ROLE_ADMIN)
         return ecl_fail(err, ECL_E_USAGE, "--role must be researcher, auditor or admin");
     if (o->days <= 0 || o->days > 3650)
@@ -203,7 +279,8 @@ int site_issue_person(const person_issue_options *o, char *out, size_t cap, ecl_
         pki_issue(ca, ca_key, &req, &cert, &key, err) != 0 || ecl_mkdirs(dir, 0700, err) != 0 ||
         pki_write_key(key_path, key, err) != 0 || pki_write_cert(cert_path, cert, err) != 0 ||
         copy_file(cfg.tls_ca, ca_path, err) != 0 ||
-        write_identity_json(dir, &id, cfg.endpoint, cert, err) != 0)
+        write_identity_json(dir, &id, cfg.endpoint, cert, err) != 0 ||
+        write_person_record(&cfg, &id, o, cert, err) != 0)
         goto out;
     snprintf(out, cap, "%s", dir);
     rc = 0;

@@ -8,6 +8,10 @@
  *   gateway/gateway.key
  *   keys/site.key(.pub)    the Ed25519 signing key (sitekey.h)
  *   data/                  LMDB environments and datasets (0700)
+ *   policy/transfer_rules.json   EEA and adequacy decisions (ecluse ships them; update them)
+ *   policy/sccs.json       standard contractual clauses the site signed, per recipient site
+ *   people/<role>-<name>.json    what the site attests of each person it issued
+ *                          ({"spiffe", "affiliation", "organisation_type", ...})
  *   identities/<role>-<name>/   what `ecluse pki issue` hands to a person:
  *       cert.pem key.pem ca.pem identity.json
  * identity.json says who it is and where its gateway is:
@@ -44,7 +48,20 @@ typedef struct person_issue_options {
     long days;
     long valid_from_offset_s; /* 0: now; negative back-dates (tests of expiry) */
     const char *out_dir;      /* NULL: <site_dir>/identities/<role>-<name> */
+    const char *affiliation;  /* attested to other sites; may be NULL */
+    const char *org_type;     /* "academic", "non-profit", "commercial"; may be NULL */
 } person_issue_options;
+
+/* What a site records of a person (people/<role>-<name>.json). */
+typedef struct person_record {
+    char affiliation[256];
+    char org_type[32];
+} person_record;
+
+/* Read the record of `id` from `people_dir`; a person with no record has
+ * empty attributes (not an error). ECL_E_INPUT if the file is damaged. */
+int site_person_record(const char *people_dir, const ecl_identity *id, person_record *out,
+                       ecl_err *err);
 
 /* Issue a certificate to a person of the site and write their identity
  * directory; its path goes to `out` (cap bytes). ECL_E_EXISTS if there is

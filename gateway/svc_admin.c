@@ -288,16 +288,20 @@ static void free_tensors(Ecluse__V1__DatasetEntry *e)
     free(e->tensors);
 }
 
-static int check_policy_text(const char *text, ecl_err *err)
+/* The policy is checked by the engine that will apply it, for this dataset. */
+static int check_policy(const char *text, const char *id, ecl_err *err)
 {
-    json_error_t jerr;
-    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (doc == NULL)
-        return ecl_fail(err, ECL_E_INPUT, "policy: line %d, column %d: %s", jerr.line, jerr.column,
-                        jerr.text);
-    int ok = json_is_object(doc);
-    json_decref(doc);
-    return ok ? 0 : ecl_fail(err, ECL_E_INPUT, "policy: must be a JSON object");
+    ecl_policy *pol = NULL;
+    if (ecl_policy_parse(text, strlen(text), "policy", &pol, err) != 0)
+        return -1;
+    int rc = 0;
+    if (strcmp(ecl_policy_dataset(pol), id) != 0)
+        rc = ecl_fail(err, ECL_E_INPUT,
+                      "policy: field 'dataset' is '%s', but the dataset "
+                      "being added is '%s'",
+                      ecl_policy_dataset(pol), id);
+    ecl_policy_free(pol);
+    return rc;
 }
 
 int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
@@ -311,10 +315,10 @@ int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void 
                         req->name);
     if (req->metadata == NULL || req->metadata->title[0] == '\0')
         return ecl_fail(err, ECL_E_INPUT, "a dataset needs at least a title");
-    if (check_policy_text(req->policy_json, err) != 0)
-        return -1;
     char id[ECL_SITE_ID_MAX + ECL_NAME_MAX + 1], dir[PATH_MAX], dst[PATH_MAX + 80];
     snprintf(id, sizeof(id), "%s/%s", gw->cfg.site, req->name);
+    if (check_policy(req->policy_json, id, err) != 0)
+        return -1;
     unsigned char *existing = NULL;
     size_t existing_len = 0;
     ecl_err ignored;
