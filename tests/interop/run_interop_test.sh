@@ -54,11 +54,20 @@ done
 
 # FI publishes datasets, added out of id order on purpose.
 printf '5.1,3.5,1.4,0\n4.9,3.0,1.4,0\n6.3,3.3,6.0,2\n5.8,2.7,5.1,2\n' >"$work/iris.csv"
-printf '{"category": "anonymous"}\n' >"$work/policy.json"
+policy() { # dataset id -> an anonymous-data policy file (docs/policy.md)
+    printf '{"ecluse_policy": 1, "dataset": "%s", "category": "anonymous",\n' "$1"
+    printf ' "purposes": {"allowed": ["NRES"]},\n'
+    printf ' "tensors": [{"name": "features"}, {"name": "labels"}],\n'
+    printf ' "minimisation": {"default": {"tensors": ["features", "labels"], "max_rows": 4}},\n'
+    printf ' "storage": {"max_grant_days": 365}}\n'
+}
+for name in zeta-iris alpha-iris mid-iris beta-iris; do
+    policy "fi/$name" >"$work/policy-$name.json"
+done
 for name in zeta-iris alpha-iris mid-iris; do
     "$ecluse" dataset add "$name" --from "$work/iris.csv" --label-column -1 \
         --title "Iris ($name)" --licence CC-BY-4.0 --keywords "iris,interop" \
-        --contact "data@fi.example" --policy "$work/policy.json" \
+        --contact "data@fi.example" --policy "$work/policy-$name.json" \
         --identity "$work/fi/identities/admin-adm" >/dev/null
 done
 
