@@ -1,0 +1,789 @@
+/*
+ * read_test.c - Data.Read through real gateways on loopback.
+ *
+ * Two sites, FI (home of researcher "res") and LU (holds the data), peered
+ * both ways with the CLI. LU publishes the breast cancer table (569 x 30
+ * features, 569 labels) and a generated 16 MiB dataset. Grants are signed in
+ * the test with LU's real site key file (what Access.Request will issue).
+ * Every received byte is compared with the source file's tensor bytes, cut
+ * by hand (not through the store's read plan). A third site, EE, has an
+ * audit trail that is full: its reads fail closed.
+ */
+#include <grpc/status.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "audit/audit.h"
+#include "client/client.h"
+#include "client/read.h"
+#include "common/fileio.h"
+#include "gateway/grant.h"
+#include "gateway/rpc.h"
+#include "gateway/rpc_client.h"
+#include "gateway/sitekey.h"
+#include "proto/ecluse.pb-c.h"
+#include "store/dataset.h"
+#include "store/writer.h"
+#include "tests/support/harness.h"
+
+#define OUT_MAX (64 * 1024)
+#define CHUNK   4096
+
+typedef struct site {
+    th_site s;
+    char admin[PATH_MAX], res[PATH_MAX], other[PATH_MAX], bundle[PATH_MAX + 16];
+    char data[PATH_MAX + 16];
+} site;
+
+static char root[PATH_MAX - 200];
+static site fi, lu, ee;
+static char out[OUT_MAX];
+static char read_ids_fi[8][40], read_ids_lu[8][40];
+static int n_ids_fi, n_ids_lu;
+
+static void must(int rc, const char *what)
+{
+    if (rc != 0)
+        fail_msg("%s failed (%d):\n%s", what, rc, out);
+}
+
+static void make_site(site *x, const char *id, const char *country)
+{
+    th_site_create(&x->s, root, id, country);
+    th_issue(&x->s, "admin", "adm", x->admin, sizeof(x->admin));
+    th_issue(&x->s, "researcher", "res", x->res, sizeof(x->res));
+    th_issue(&x->s, "researcher", "other", x->other, sizeof(x->other));
+    snprintf(x->data, sizeof(x->data), "%s/data", x->s.dir);
+}
+
+static void export_bundle(site *x)
+{
+    snprintf(x->bundle, sizeof(x->bundle), "%s/%s.peer", root, x->s.id);
+    must(th_run(out, sizeof(out), "peer", "export", "--identity", x->admin, NULL), "peer export");
+    char *start = strstr(out, "ecluse-peer-bundle-v1\n");
+    assert_non_null(start);
+    char *end = strchr(start + 22, '\n');
+    assert_non_null(end);
+    FILE *f = fopen(x->bundle, "w");
+    assert_non_null(f);
+    fwrite(start, 1, (size_t)(end - start) + 1, f);
+    fclose(f);
+}
+
+/* The example breast cancer policy, made this dataset's. */
+static void publish(site *x, const char *name, const char *from, const char *format)
+{
+    char policy[PATH_MAX + 64], cwd[PATH_MAX - 64], example[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(example, sizeof(example), "%s/examples/policies/breast_cancer.json", cwd);
+    snprintf(policy, sizeof(policy), "%s/policy-%s-%s.json", root, x->s.id, name);
+    json_error_t jerr;
+    json_t *doc = json_load_file(example, 0, &jerr);
+    assert_non_null(doc);
+    char id[128];
+    snprintf(id, sizeof(id), "%s/%s", x->s.id, name);
+    json_object_set_new(doc, "dataset", json_string(id));
+    assert_int_equal(json_dump_file(doc, policy, JSON_INDENT(2)), 0);
+    json_decref(doc);
+    if (strcmp(format, "csv") == 0)
+        must(th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--format", "csv",
+                    "--skip-lines", "1", "--label-column", "-1", "--title", name, "--policy",
+                    policy, "--identity", x->admin, NULL),
+             "dataset add csv");
+    else
+        must(th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--format", format,
+                    "--title", name, "--policy", policy, "--identity", x->admin, NULL),
+             "dataset add");
+}
+
+/* 16 MiB of bytes that differ by position: features U8 [4096, 4096],
+ * labels I64 [4096]. */
+static void make_big(const char *path)
+{
+    size_t rows = 4096, cols = 4096;
+    unsigned char *x = malloc(rows * cols);
+    int64_t *y = malloc(rows * sizeof(int64_t));
+    assert_non_null(x);
+    assert_non_null(y);
+    for (size_t i = 0; i < rows * cols; i++)
+        x[i] = (unsigned char)((i * 2654435761u) >> 13);
+    for (size_t i = 0; i < rows; i++)
+        y[i] = (int64_t)i * 7;
+    store_writer *w = NULL;
+    ecl_err err;
+    uint64_t sx[2] = {rows, cols}, sy[1] = {rows};
+    assert_int_equal(store_writer_new(&w, &err), 0);
+    assert_int_equal(store_writer_add(w, "features", STORE_DT_U8, 2, sx, x, rows * cols, &err), 0);
+    assert_int_equal(store_writer_add(w, "labels", STORE_DT_I64, 1, sy, y, rows * 8, &err), 0);
+    assert_int_equal(store_writer_write(w, path, &err), 0);
+    store_writer_free(w);
+    free(x);
+    free(y);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    th_tmpdir(root, sizeof(root));
+    make_site(&fi, "fi", "FI");
+    make_site(&lu, "lu", "LU");
+    th_gateway_start(&fi.s);
+    th_gateway_start(&lu.s);
+    export_bundle(&fi);
+    export_bundle(&lu);
+    must(th_run(out, sizeof(out), "peer", "add", lu.bundle, "--identity", fi.admin, NULL), "peer");
+    must(th_run(out, sizeof(out), "peer", "add", fi.bundle, "--identity", lu.admin, NULL), "peer");
+    char csv[PATH_MAX + 64], big[PATH_MAX + 16], cwd[PATH_MAX - 64];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(csv, sizeof(csv), "%s/examples/data/breast_cancer.csv", cwd);
+    publish(&lu, "bc", csv, "csv");
+    publish(&fi, "bc-fi", csv, "csv");
+    snprintf(big, sizeof(big), "%s/big.safetensors", root);
+    make_big(big);
+    publish(&lu, "big", big, "safetensors");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    site *all[] = {&fi, &lu, &ee};
+    int bad = 0;
+    for (int i = 0; i < 3; i++)
+        if (all[i]->s.pid != 0 && th_gateway_stop(&all[i]->s, NULL) != 0)
+            bad = 1;
+    return bad ? -1 : 0;
+}
+
+/* ---- grants, sources, reads ----------------------------------------------- */
+
+static void make_grant(site *holder, const char *dataset, const char *req_site, const char *name,
+                       const char *const *tensors, size_t nt, uint64_t max_rows, int64_t expires,
+                       Ecluse__V1__Grant *g)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/keys/site.key", holder->s.dir);
+    site_key key;
+    ecl_err err;
+    assert_int_equal(site_key_load(path, &key, &err), 0);
+    unsigned char id[16];
+    char hex[33];
+    randombytes_buf(id, sizeof(id));
+    sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
+    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
+    who.site = (char *)req_site;
+    who.role = "researcher";
+    who.name = (char *)name;
+    Ecluse__V1__GrantBody b = ECLUSE__V1__GRANT_BODY__INIT;
+    b.grant_id = hex;
+    b.dataset = (char *)dataset;
+    b.requester = &who;
+    b.purpose = "HMB";
+    b.lawful_basis = "art9-2-j";
+    b.job_country = "FI";
+    b.transfer_basis = "eea";
+    b.tensors = (char **)tensors;
+    b.n_tensors = nt;
+    b.max_rows = max_rows;
+    b.issued_unix = (int64_t)time(NULL) - 10;
+    b.expires_unix = expires != 0 ? expires : (int64_t)time(NULL) + 3600;
+    assert_int_equal(grant_sign(&key, &b, g, &err), 0);
+    site_key_wipe(&key);
+}
+
+typedef struct source {
+    store_dataset *ds;
+} source;
+
+static store_dataset *open_source(site *x, const char *name)
+{
+    char path[PATH_MAX + 128];
+    snprintf(path, sizeof(path), "%s/datasets/%s.safetensors", x->data, name);
+    store_dataset *ds = NULL;
+    ecl_err err;
+    assert_int_equal(store_open(path, &ds, &err), 0);
+    return ds;
+}
+
+/* Rows [b, e) of each named tensor, concatenated: cut by hand. */
+static unsigned char *expected(store_dataset *ds, const char *const *names, size_t n, uint64_t b,
+                               uint64_t e, size_t *len)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t idx;
+        ecl_err err;
+        assert_int_equal(store_tensor_find(ds, names[i], &idx, &err), 0);
+        const store_tensor *t = store_tensor_at(ds, idx);
+        total += (size_t)(t->byte_size / t->shape[0] * (e - b));
+    }
+    unsigned char *buf = malloc(total ? total : 1), *p = buf;
+    for (size_t i = 0; i < n; i++) {
+        size_t idx;
+        ecl_err err;
+        assert_int_equal(store_tensor_find(ds, names[i], &idx, &err), 0);
+        const store_tensor *t = store_tensor_at(ds, idx);
+        size_t row = (size_t)(t->byte_size / t->shape[0]);
+        memcpy(p, t->data + row * b, row * (e - b));
+        p += row * (e - b);
+    }
+    *len = total;
+    return buf;
+}
+
+static ecl_client *client_for(const char *identity)
+{
+    ecl_client *c = NULL;
+    ecl_err err;
+    if (ecl_client_open(identity, NULL, &c, &err) != 0)
+        fail_msg("client: %s", err.msg);
+    return c;
+}
+
+/* A whole read into a malloc'd buffer; returns 0 or -1 with err. */
+static int read_all(const char *identity, const Ecluse__V1__Grant *g, const ecl_read_opts *o,
+                    unsigned char **data, size_t *len, char *read_id, ecl_err *err)
+{
+    ecl_client *c = client_for(identity);
+    ecl_read *r = NULL;
+    int rc = ecl_read_open(c, g, o, &r, err);
+    *data = NULL;
+    *len = 0;
+    if (rc == 0) {
+        const Ecluse__V1__ReadHeader *h = ecl_read_header(r);
+        *len = (size_t)(h->total_bytes - h->resume_offset);
+        *data = malloc(*len ? *len : 1);
+        if (read_id != NULL)
+            snprintf(read_id, 40, "%s", h->read_id);
+        rc = ecl_read_into(r, *data, *len, err);
+        if (rc == 0)
+            assert_non_null(ecl_read_trailer(r));
+    }
+    ecl_read_close(r);
+    ecl_client_close(c);
+    return rc;
+}
+
+static const char *const bc_all[] = {"features", "labels"};
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void test_whole_dataset_equals_the_source(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.chunk_bytes = CHUNK;
+    unsigned char *got;
+    size_t len;
+    ecl_err err;
+    assert_int_equal(read_all(lu.res, &g, &o, &got, &len, read_ids_lu[n_ids_lu++], &err), 0);
+    store_dataset *ds = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(ds, bc_all, 2, 0, 569, &want_len);
+    assert_int_equal(len, want_len);
+    assert_int_equal(len, 569 * 30 * 4 + 569 * 8);
+    assert_memory_equal(got, want, len);
+    free(got);
+    free(want);
+    store_unref(ds);
+    grant_clear(&g);
+}
+
+static void test_row_range_and_one_tensor(void **state)
+{
+    (void)state;
+    const char *const feats[] = {"features"};
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", bc_all, 2, 0, 0, &g);
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.tensors = feats;
+    o.n_tensors = 1;
+    o.rows = ECL_ROWS_RANGE;
+    o.row_begin = 10;
+    o.row_end = 50;
+    o.chunk_bytes = 1000; /* chunks cut across rows */
+    unsigned char *got;
+    size_t len;
+    ecl_err err;
+    assert_int_equal(read_all(lu.res, &g, &o, &got, &len, NULL, &err), 0);
+    store_dataset *ds = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(ds, feats, 1, 10, 50, &want_len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, len);
+    free(got);
+    free(want);
+    store_unref(ds);
+    grant_clear(&g);
+}
+
+static void test_shards_cover_the_whole_without_overlap(void **state)
+{
+    (void)state;
+    const char *const labels[] = {"labels"};
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
+    store_dataset *ds = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(ds, labels, 1, 0, 569, &want_len);
+    unsigned char *joined = malloc(want_len);
+    size_t at = 0;
+    for (uint32_t k = 0; k < 4; k++) {
+        ecl_read_opts o = ECL_READ_OPTS_INIT;
+        o.tensors = labels;
+        o.n_tensors = 1;
+        o.rows = ECL_ROWS_SHARD;
+        o.shard_index = k;
+        o.shard_count = 4;
+        o.chunk_bytes = 256;
+        unsigned char *got;
+        size_t len;
+        ecl_err err;
+        assert_int_equal(read_all(lu.res, &g, &o, &got, &len, NULL, &err), 0);
+        /* 569 = 4 * 142 + 1: shard 0 has 143 rows, the others 142. */
+        assert_int_equal(len, (k == 0 ? 143 : 142) * 8);
+        assert_true(at + len <= want_len);
+        memcpy(joined + at, got, len);
+        at += len;
+        free(got);
+    }
+    assert_int_equal(at, want_len);
+    assert_memory_equal(joined, want, want_len);
+    free(joined);
+    free(want);
+    store_unref(ds);
+    grant_clear(&g);
+}
+
+static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
+    store_dataset *ds = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(ds, bc_all, 2, 0, 569, &want_len);
+    uint64_t from = 68280 - 123; /* inside features, near its end */
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.chunk_bytes = 5000;
+    o.resume_offset = from;
+    ecl_client *c = client_for(lu.res);
+    ecl_read *r = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_read_header(r)->resume_offset, from);
+    assert_int_equal(ecl_read_prefix(r, want, (size_t)from, &err), 0);
+    unsigned char *got = malloc(want_len);
+    assert_int_equal(ecl_read_into(r, got, want_len, &err), 0);
+    assert_memory_equal(got, want + from, want_len - from);
+    assert_int_equal(ecl_read_trailer(r)->bytes_sent, want_len - from);
+    ecl_read_close(r);
+
+    /* Without the prefix the whole digest cannot be checked: said so. */
+    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_read_into(r, got, want_len, &err), -1);
+    assert_int_equal(err.code, ECL_E_PRECONDITION);
+    assert_non_null(strstr(err.msg, "only 0 prefix bytes were given"));
+    ecl_read_close(r);
+    ecl_client_close(c);
+    free(got);
+    free(want);
+    store_unref(ds);
+    grant_clear(&g);
+}
+
+/* The zero-copy frames are the ordinary encoding: protobuf-c decodes each
+ * message and packs it back to the very same bytes. A corrupted chunk is
+ * caught by the client's check. */
+static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
+    Ecluse__V1__ReadRequest req = ECLUSE__V1__READ_REQUEST__INIT;
+    req.grant = &g;
+    req.chunk_bytes = 3000;
+    ecl_client *c = client_for(lu.res);
+    rpc_stream *st = NULL;
+    ecl_err err;
+    assert_int_equal(
+        rpc_stream_open(ecl_client_channel(c), "/ecluse.v1.Data/Read", &req.base, 0, &st, &err), 0);
+    ecl_verifier *v = NULL, *tampered = NULL;
+    unsigned char *raw;
+    size_t len;
+    int n, chunks = 0, caught = 0;
+    while ((n = rpc_stream_next_raw(st, &raw, &len, &err)) == 1) {
+        Ecluse__V1__ReadMessage *m = ecluse__v1__read_message__unpack(NULL, len, raw);
+        assert_non_null(m);
+        unsigned char *again = malloc(len);
+        assert_int_equal(ecluse__v1__read_message__pack(m, again), len);
+        assert_memory_equal(again, raw, len);
+        free(again);
+        ecl_read_chunk rc;
+        if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_HEADER) {
+            assert_int_equal(ecl_verifier_new(m->header, &v, &err), 0);
+            assert_int_equal(ecl_verifier_new(m->header, &tampered, &err), 0);
+            assert_int_equal(strlen(m->header->read_id), 32);
+        } else if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_CHUNK) {
+            assert_int_equal(ecl_verifier_chunk(v, m->chunk, &rc, &err), 0);
+            if (chunks == 5) { /* one bit flipped in transit */
+                m->chunk->data.data[17] ^= 0x04;
+                assert_int_equal(ecl_verifier_chunk(tampered, m->chunk, &rc, &err), -1);
+                assert_int_equal(err.code, ECL_E_CRYPTO);
+                assert_non_null(strstr(err.msg, "chunk 5 (tensor 'features', offset 15000"));
+                assert_non_null(strstr(err.msg, "does not match its digest"));
+                caught = 1;
+            } else if (chunks < 5)
+                assert_int_equal(ecl_verifier_chunk(tampered, m->chunk, &rc, &err), 0);
+            chunks++;
+        } else {
+            assert_int_equal(ecl_verifier_trailer(v, m->trailer, &err), 0);
+            assert_int_equal(m->trailer->chunks, chunks);
+            assert_true(m->trailer->audit_seq > 0);
+        }
+        ecluse__v1__read_message__free_unpacked(m, NULL);
+        free(raw);
+    }
+    assert_int_equal(n, 0);
+    assert_true(caught);
+    assert_int_equal(chunks, 23 + 2); /* features 68280 bytes, labels 4552 */
+    ecl_verifier_free(v);
+    ecl_verifier_free(tampered);
+    rpc_stream_close(st);
+    ecl_client_close(c);
+    grant_clear(&g);
+}
+
+static void expect_refusal(const char *identity, const Ecluse__V1__Grant *g, const ecl_read_opts *o,
+                           int status, const char *needle)
+{
+    unsigned char *got;
+    size_t len;
+    ecl_err err;
+    assert_int_equal(read_all(identity, g, o, &got, &len, NULL, &err), -1);
+    free(got);
+    if (err.remote_status != status || strstr(err.msg, needle) == NULL)
+        fail_msg("expected status %d with '%s', got %d: %s", status, needle, err.remote_status,
+                 err.msg);
+}
+
+static void test_reads_beyond_the_grant_are_refused(void **state)
+{
+    (void)state;
+    const char *const feats[] = {"features"}, *const labels[] = {"labels"};
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", feats, 1, 100, 0, &g);
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.tensors = labels;
+    o.n_tensors = 1;
+    expect_refusal(lu.res, &g, &o, GRPC_STATUS_PERMISSION_DENIED,
+                   "tensor 'labels' is beyond grant");
+    o.tensors = feats;
+    o.rows = ECL_ROWS_RANGE;
+    o.row_begin = 50;
+    o.row_end = 101;
+    expect_refusal(lu.res, &g, &o, GRPC_STATUS_PERMISSION_DENIED,
+                   "rows [50, 101) are beyond grant");
+    /* No selection: the granted tensor and its first 100 rows only. */
+    ecl_read_opts all = ECL_READ_OPTS_INIT;
+    unsigned char *got;
+    size_t len;
+    ecl_err err;
+    assert_int_equal(read_all(lu.res, &g, &all, &got, &len, NULL, &err), 0);
+    store_dataset *ds = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(ds, feats, 1, 0, 100, &want_len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, len);
+    free(got);
+    free(want);
+    store_unref(ds);
+    grant_clear(&g);
+}
+
+static void test_expired_foreign_and_forged_grants_are_refused(void **state)
+{
+    (void)state;
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, (int64_t)time(NULL) - 5, &g);
+    expect_refusal(lu.res, &g, &o, GRPC_STATUS_FAILED_PRECONDITION, "expired");
+    grant_clear(&g);
+
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
+    expect_refusal(lu.other, &g, &o, GRPC_STATUS_PERMISSION_DENIED,
+                   "was issued to spiffe://lu/researcher/res, not to "
+                   "spiffe://lu/researcher/other");
+    /* Relayed: FI checks the requester before anything goes to LU. */
+    expect_refusal(fi.res, &g, &o, GRPC_STATUS_PERMISSION_DENIED,
+                   "not to spiffe://fi/researcher/res");
+    grant_clear(&g);
+
+    /* Signed by FI's key, claiming LU's dataset: LU's pinned key says no. */
+    make_grant(&fi, "lu/bc", "fi", "res", NULL, 0, 0, 0, &g);
+    expect_refusal(fi.res, &g, &o, GRPC_STATUS_FAILED_PRECONDITION,
+                   "the grant is not signed by site 'lu'");
+    grant_clear(&g);
+}
+
+static void test_cross_border_read_is_relayed_byte_for_byte(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "fi", "res", NULL, 0, 0, 0, &g);
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.chunk_bytes = 7000;
+    unsigned char *got;
+    size_t len;
+    ecl_err err;
+    char *id = read_ids_fi[n_ids_fi++];
+    if (read_all(fi.res, &g, &o, &got, &len, id, &err) != 0)
+        fail_msg("relayed read: %s", err.msg);
+    snprintf(read_ids_lu[n_ids_lu++], 40, "%s", id); /* the same id at both sites */
+    store_dataset *ds = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(ds, bc_all, 2, 0, 569, &want_len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, len);
+    free(got);
+    free(want);
+    store_unref(ds);
+    /* LU's researcher cannot use FI's home gateway, and FI's researcher
+     * reads LU's shard through FI as well. */
+    o.rows = ECL_ROWS_SHARD;
+    o.shard_index = 1;
+    o.shard_count = 2;
+    assert_int_equal(read_all(fi.res, &g, &o, &got, &len, NULL, &err), 0);
+    assert_int_equal(len, 284 * (30 * 4 + 8));
+    free(got);
+    grant_clear(&g);
+}
+
+static void test_holding_site_going_away_is_clear_and_resumable(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/big", "fi", "res", NULL, 0, 0, 0, &g);
+    store_dataset *ds = open_source(&lu, "big");
+    size_t want_len;
+    unsigned char *want = expected(ds, bc_all, 2, 0, 4096, &want_len);
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.chunk_bytes = 64 * 1024;
+    ecl_client *c = client_for(fi.res);
+    ecl_read *r = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    ecl_read_chunk ch;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ecl_read_next(r, &ch, &err), 1);
+    /* LU disappears without a goodbye. */
+    kill(lu.s.pid, SIGKILL);
+    waitpid(lu.s.pid, NULL, 0);
+    lu.s.pid = 0;
+    int n;
+    while ((n = ecl_read_next(r, &ch, &err)) == 1)
+        ;
+    assert_int_equal(n, -1);
+    assert_int_equal(err.code, ECL_E_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "site 'lu' went away"));
+    uint64_t pos = ecl_read_position(r);
+    assert_true(pos > 0 && pos < want_len);
+    ecl_read_close(r);
+
+    th_gateway_start(&lu.s);
+    o.resume_offset = pos;
+    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_read_prefix(r, want, (size_t)pos, &err), 0);
+    unsigned char *rest = malloc(want_len - pos);
+    assert_int_equal(ecl_read_into(r, rest, want_len - pos, &err), 0);
+    assert_memory_equal(rest, want + pos, want_len - pos);
+    ecl_read_close(r);
+    ecl_client_close(c);
+    free(rest);
+    free(want);
+    store_unref(ds);
+    grant_clear(&g);
+}
+
+/* ---- audit at both sites ------------------------------------------------------ */
+
+typedef struct found {
+    const char *read_id;
+    int start, end;
+    char start_detail[2048], end_detail[2048], actor[160];
+} found;
+
+static int on_record(const audit_record *rec, void *arg)
+{
+    found *f = arg;
+    if (strcmp(rec->read_id, f->read_id) != 0)
+        return 0;
+    if (strcmp(rec->kind, AUDIT_KIND_READ_START) == 0) {
+        f->start++;
+        snprintf(f->start_detail, sizeof(f->start_detail), "%s", rec->detail_json);
+        snprintf(f->actor, sizeof(f->actor), "%s", rec->actor);
+    } else if (strcmp(rec->kind, AUDIT_KIND_READ_END) == 0) {
+        f->end++;
+        snprintf(f->end_detail, sizeof(f->end_detail), "%s", rec->detail_json);
+    }
+    return 0;
+}
+
+static void find_read(const char *data_dir, const char *read_id, found *f)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/audit", data_dir);
+    audit_log *log = NULL;
+    ecl_err err;
+    assert_int_equal(audit_open(dir, NULL, &log, &err), 0);
+    memset(f, 0, sizeof(*f));
+    f->read_id = read_id;
+    audit_filter filter = {NULL, NULL, NULL, NULL, NULL, 0, 0, 0};
+    assert_int_equal(audit_query(log, &filter, on_record, f, &err), 0);
+    audit_verify_report rep;
+    assert_int_equal(audit_verify(log, &rep, &err), 0);
+    audit_close(log);
+}
+
+static void test_reads_are_audited_at_both_sites(void **state)
+{
+    (void)state;
+    assert_int_equal(th_gateway_stop(&fi.s, NULL), 0);
+    assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
+    found f;
+    /* A local read at LU. */
+    find_read(lu.data, read_ids_lu[0], &f);
+    assert_int_equal(f.start, 1);
+    assert_int_equal(f.end, 1);
+    assert_string_equal(f.actor, "spiffe://lu/researcher/res");
+    assert_non_null(strstr(f.start_detail, "\"tensors\":[\"features\",\"labels\"]"));
+    assert_non_null(strstr(f.start_detail, "\"rows\":[[0,569]]"));
+    assert_non_null(strstr(f.end_detail, "\"bytes_sent\":72832"));
+    assert_non_null(strstr(f.end_detail, "\"outcome\":\"complete\""));
+    /* The relayed read: at FI with relayed_from, at LU with via. */
+    find_read(fi.data, read_ids_fi[0], &f);
+    assert_int_equal(f.start, 1);
+    assert_int_equal(f.end, 1);
+    assert_string_equal(f.actor, "spiffe://fi/researcher/res");
+    assert_non_null(strstr(f.start_detail, "\"relayed_from\":\"lu\""));
+    assert_non_null(strstr(f.end_detail, "\"bytes_sent\":72832"));
+    found l;
+    find_read(lu.data, read_ids_lu[1], &l);
+    assert_int_equal(l.start, 1);
+    assert_int_equal(l.end, 1);
+    assert_string_equal(l.actor, "spiffe://fi/researcher/res");
+    assert_non_null(strstr(l.start_detail, "\"via\":\"spiffe://fi/gateway\""));
+    /* Both sites agree on the digest of what went through. */
+    const char *a = strstr(f.end_detail, "\"digest\":\""),
+               *b = strstr(l.end_detail, "\"digest\":\"");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_memory_equal(a, b, 10 + 64);
+    th_gateway_start(&fi.s);
+    th_gateway_start(&lu.s);
+}
+
+/* EE's audit map is full before its gateway starts: a read is refused with
+ * UNAVAILABLE and not one message is sent. */
+static void test_a_full_audit_trail_fails_closed(void **state)
+{
+    (void)state;
+    make_site(&ee, "ee", "EE");
+    th_gateway_start(&ee.s);
+    char csv[PATH_MAX + 64], cwd[PATH_MAX - 64];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(csv, sizeof(csv), "%s/examples/data/breast_cancer.csv", cwd);
+    publish(&ee, "bc", csv, "csv");
+    assert_int_equal(th_gateway_stop(&ee.s, NULL), 0);
+
+    char dir[PATH_MAX + 40];
+    snprintf(dir, sizeof(dir), "%s/audit", ee.data);
+    audit_options ao = {1u << 20, 0, 0};
+    audit_log *log = NULL;
+    ecl_err err;
+    assert_int_equal(audit_open(dir, &ao, &log, &err), 0);
+    /* Big entries, then smaller and smaller, until not even a tiny one fits. */
+    char *pad = malloc(60000);
+    int appended = 0;
+    for (size_t size = 60000; size >= 1; size /= 10) {
+        memset(pad, 'x', size - 1);
+        pad[size - 1] = '\0';
+        json_t *detail = json_pack("{s:s}", "pad", pad);
+        audit_entry e = {AUDIT_KIND_ADMIN,
+                         "spiffe://ee/admin/adm",
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         NULL,
+                         detail};
+        while (audit_append(log, &e, NULL, &err) == 0)
+            appended++;
+        assert_int_equal(err.code, ECL_E_UNAVAILABLE);
+        json_decref(detail);
+    }
+    assert_true(appended > 0);
+    free(pad);
+    audit_close(log);
+
+    /* Tell the gateway its map is that size. */
+    json_error_t jerr;
+    json_t *cfg = json_load_file(ee.s.config, 0, &jerr);
+    assert_non_null(cfg);
+    json_object_set_new(cfg, "audit", json_pack("{s:i}", "map_size_mb", 1));
+    assert_int_equal(json_dump_file(cfg, ee.s.config, JSON_INDENT(2)), 0);
+    json_decref(cfg);
+    th_gateway_start(&ee.s);
+
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&ee, "ee/bc", "ee", "res", NULL, 0, 0, 0, &g);
+    Ecluse__V1__ReadRequest req = ECLUSE__V1__READ_REQUEST__INIT;
+    req.grant = &g;
+    ecl_client *c = client_for(ee.res);
+    rpc_stream *st = NULL;
+    assert_int_equal(
+        rpc_stream_open(ecl_client_channel(c), "/ecluse.v1.Data/Read", &req.base, 0, &st, &err), 0);
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    assert_int_equal(rpc_stream_next_raw(st, &raw, &len, &err), -1); /* no message at all */
+    assert_int_equal(err.remote_status, GRPC_STATUS_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "cannot be written to the audit trail, so nothing is sent"));
+    rpc_stream_close(st);
+    ecl_client_close(c);
+    grant_clear(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whole_dataset_equals_the_source),
+        cmocka_unit_test(test_row_range_and_one_tensor),
+        cmocka_unit_test(test_shards_cover_the_whole_without_overlap),
+        cmocka_unit_test(test_resumed_read_yields_the_rest_and_checks_the_whole),
+        cmocka_unit_test(test_frames_decode_and_a_corrupted_chunk_is_caught),
+        cmocka_unit_test(test_reads_beyond_the_grant_are_refused),
+        cmocka_unit_test(test_expired_foreign_and_forged_grants_are_refused),
+        cmocka_unit_test(test_cross_border_read_is_relayed_byte_for_byte),
+        cmocka_unit_test(test_holding_site_going_away_is_clear_and_resumable),
+        cmocka_unit_test(test_reads_are_audited_at_both_sites),
+        cmocka_unit_test(test_a_full_audit_trail_fails_closed),
+    };
+    return cmocka_run_group_tests_name("data_read", tests, setup, teardown);
+}

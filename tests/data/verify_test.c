@@ -1,0 +1,261 @@
+/*
+ * verify_test.c - outside input of the client's read path: grant files and
+ * the messages of a read stream. Each bad input is refused with its category
+ * and a message naming the problem.
+ */
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client/read.h"
+#include "proto/ecluse.pb-c.h"
+
+static void expect(int rc, const ecl_err *err, ecl_code code, const char *needle)
+{
+    assert_int_equal(rc, -1);
+    if (err->code != code || strstr(err->msg, needle) == NULL)
+        fail_msg("expected %s with '%s', got %s: %s", ecl_code_name(code), needle,
+                 ecl_code_name(err->code), err->msg);
+}
+
+static char *grant_text(void)
+{
+    unsigned char body[3] = {1, 2, 3}, sig[64];
+    memset(sig, 7, sizeof(sig));
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    g.body.data = body;
+    g.body.len = sizeof(body);
+    g.signature.data = sig;
+    g.signature.len = sizeof(sig);
+    size_t n = ecluse__v1__grant__get_packed_size(&g);
+    unsigned char bin[128];
+    ecluse__v1__grant__pack(&g, bin);
+    char *text = malloc(512);
+    strcpy(text, "ecluse-grant-v1\n");
+    sodium_bin2base64(text + 16, 400, bin, n, sodium_base64_VARIANT_ORIGINAL);
+    strcat(text, "\n");
+    return text;
+}
+
+static void test_grant_files(void **state)
+{
+    (void)state;
+    ecl_err err;
+    Ecluse__V1__Grant *g = NULL;
+    char *text = grant_text();
+    assert_int_equal(client_grant_parse(text, strlen(text), "g", &g, &err), 0);
+    assert_int_equal(g->body.len, 3);
+    assert_int_equal(g->signature.len, 64);
+    ecluse__v1__grant__free_unpacked(g, NULL);
+
+    /* Wrapped base64 is fine. */
+    char wrapped[600];
+    snprintf(wrapped, sizeof(wrapped), "%.*s\n%s", 30, text, text + 30);
+    assert_int_equal(client_grant_parse(wrapped, strlen(wrapped), "g", &g, &err), 0);
+    ecluse__v1__grant__free_unpacked(g, NULL);
+
+    const char *bad_magic = "ecluse-grant-v2\nAAAA\n";
+    expect(client_grant_parse(bad_magic, strlen(bad_magic), "x.grant", &g, &err), &err, ECL_E_INPUT,
+           "x.grant: line 1 is not 'ecluse-grant-v1'");
+    const char *bad_b64 = "ecluse-grant-v1\nAAAA\n!!!!\n";
+    expect(client_grant_parse(bad_b64, strlen(bad_b64), "x.grant", &g, &err), &err, ECL_E_INPUT,
+           "x.grant: line 3");
+    const char *empty = "ecluse-grant-v1\n";
+    expect(client_grant_parse(empty, strlen(empty), "x.grant", &g, &err), &err, ECL_E_INPUT,
+           "no grant after line 1");
+    const char *junk = "ecluse-grant-v1\n/////w==\n"; /* 0xff 0xff 0xff 0xff */
+    expect(client_grant_parse(junk, strlen(junk), "x.grant", &g, &err), &err, ECL_E_INPUT,
+           "does not decode as a Grant");
+    /* A Grant with no signature. */
+    const char *nosig = "ecluse-grant-v1\nCgMBAgM=\n"; /* body = 01 02 03 */
+    expect(client_grant_parse(nosig, strlen(nosig), "x.grant", &g, &err), &err, ECL_E_INPUT,
+           "the grant has no signature");
+    /* Every truncation is refused or parses, never crashes. */
+    for (size_t n = 0; n < strlen(text); n++) {
+        if (client_grant_parse(text, n, "t", &g, &err) == 0)
+            ecluse__v1__grant__free_unpacked(g, NULL);
+        else
+            assert_int_equal(err.code, ECL_E_INPUT);
+    }
+    free(text);
+    expect(client_grant_load("/nonexistent/g.grant", &g, &err), &err, ECL_E_NOT_FOUND,
+           "/nonexistent/g.grant");
+}
+
+/* A header of two tensors: a (10 bytes), b (6 bytes). */
+static ecl_verifier *verifier(uint64_t resume)
+{
+    Ecluse__V1__TensorInfo a = ECLUSE__V1__TENSOR_INFO__INIT, b = ECLUSE__V1__TENSOR_INFO__INIT;
+    a.name = "a";
+    a.byte_size = 10;
+    b.name = "b";
+    b.byte_size = 6;
+    Ecluse__V1__TensorInfo *ts[2] = {&a, &b};
+    Ecluse__V1__ReadHeader h = ECLUSE__V1__READ_HEADER__INIT;
+    h.tensors = ts;
+    h.n_tensors = 2;
+    h.total_bytes = 16;
+    h.resume_offset = resume;
+    ecl_verifier *v = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_verifier_new(&h, &v, &err), 0);
+    return v;
+}
+
+static unsigned char bytes[16] = "0123456789abcdef";
+
+static void chunk(Ecluse__V1__Chunk *c, unsigned char digest[32], uint32_t t, uint64_t off,
+                  size_t len, size_t at)
+{
+    ecluse__v1__chunk__init(c);
+    c->tensor = t;
+    c->offset = off;
+    c->data.data = bytes + at;
+    c->data.len = len;
+    crypto_generichash(digest, 32, bytes + at, len, NULL, 0);
+    c->digest.data = digest;
+    c->digest.len = 32;
+}
+
+static void trailer(Ecluse__V1__ReadTrailer *t, unsigned char digest[32], uint64_t sent,
+                    uint64_t chunks)
+{
+    ecluse__v1__read_trailer__init(t);
+    crypto_generichash(digest, 32, bytes, 16, NULL, 0);
+    t->bytes_sent = sent;
+    t->chunks = chunks;
+    t->digest.data = digest;
+    t->digest.len = 32;
+}
+
+static void test_a_good_stream_verifies(void **state)
+{
+    (void)state;
+    ecl_verifier *v = verifier(0);
+    Ecluse__V1__Chunk c;
+    Ecluse__V1__ReadTrailer t;
+    unsigned char d[32], td[32];
+    ecl_read_chunk out;
+    ecl_err err;
+    chunk(&c, d, 0, 0, 7, 0);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 0, 7, 3, 7);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 1, 0, 6, 10);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    assert_int_equal(out.stream_offset, 10);
+    trailer(&t, td, 16, 3);
+    assert_int_equal(ecl_verifier_trailer(v, &t, &err), 0);
+    ecl_verifier_free(v);
+
+    /* Resumed at 12 with the prefix given. */
+    v = verifier(12);
+    assert_int_equal(ecl_verifier_prefix(v, bytes, 12, &err), 0);
+    expect(ecl_verifier_prefix(v, bytes, 1, &err), &err, ECL_E_USAGE, "prefix");
+    chunk(&c, d, 1, 2, 4, 12);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    trailer(&t, td, 4, 1);
+    assert_int_equal(ecl_verifier_trailer(v, &t, &err), 0);
+    ecl_verifier_free(v);
+}
+
+static void test_bad_streams_are_refused(void **state)
+{
+    (void)state;
+    Ecluse__V1__Chunk c;
+    Ecluse__V1__ReadTrailer t;
+    unsigned char d[32], td[32];
+    ecl_read_chunk out;
+    ecl_err err;
+    ecl_verifier *v = verifier(0);
+    chunk(&c, d, 2, 0, 1, 0);
+    expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_INPUT,
+           "chunk 0: tensor index 2, but the header has 2");
+    chunk(&c, d, 0, 5, 6, 5);
+    expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_INPUT,
+           "6 bytes at offset 5 are outside tensor 'a' (10 bytes)");
+    chunk(&c, d, 0, 3, 2, 3);
+    expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_INPUT,
+           "tensor 'a' offset 3 is stream byte 3, expected 0");
+    chunk(&c, d, 0, 0, 4, 0);
+    d[0] ^= 1;
+    expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_CRYPTO,
+           "chunk 0 (tensor 'a', offset 0, 4 bytes): the data does not match its digest");
+    c.digest.len = 31;
+    expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_CRYPTO, "does not match");
+    chunk(&c, d, 0, 0, 10, 0);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    trailer(&t, td, 16, 1);
+    expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_INPUT, "ended at byte 10 of 16");
+    ecl_verifier_free(v);
+
+    /* All bytes but a wrong whole digest, then wrong counts. */
+    v = verifier(0);
+    chunk(&c, d, 0, 0, 10, 0);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 1, 0, 6, 10);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    trailer(&t, td, 16, 2);
+    td[31] ^= 0x80;
+    expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO,
+           "digest of all 16 bytes does not match");
+    expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_INPUT, "after the trailer");
+    ecl_verifier_free(v);
+    v = verifier(0);
+    chunk(&c, d, 0, 0, 10, 0);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 1, 0, 6, 10);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    trailer(&t, td, 16, 5);
+    expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_INPUT, "trailer says 16 bytes in 5");
+    ecl_verifier_free(v);
+
+    /* A resumed read without its prefix cannot check the whole digest. */
+    v = verifier(10);
+    chunk(&c, d, 1, 0, 6, 10);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    trailer(&t, td, 6, 1);
+    expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_PRECONDITION,
+           "resumed at 10 but only 0 prefix bytes");
+    ecl_verifier_free(v);
+}
+
+static void test_bad_headers_are_refused(void **state)
+{
+    (void)state;
+    Ecluse__V1__TensorInfo a = ECLUSE__V1__TENSOR_INFO__INIT;
+    a.name = "a";
+    a.byte_size = 10;
+    Ecluse__V1__TensorInfo *ts[1] = {&a};
+    Ecluse__V1__ReadHeader h = ECLUSE__V1__READ_HEADER__INIT;
+    h.tensors = ts;
+    h.n_tensors = 1;
+    h.total_bytes = 11;
+    ecl_verifier *v = NULL;
+    ecl_err err;
+    expect(ecl_verifier_new(&h, &v, &err), &err, ECL_E_INPUT,
+           "tensors add up to 10 bytes, total_bytes says 11");
+    h.total_bytes = 10;
+    h.resume_offset = 11;
+    expect(ecl_verifier_new(&h, &v, &err), &err, ECL_E_INPUT, "resume_offset 11");
+    h.resume_offset = 0;
+    a.name = "";
+    expect(ecl_verifier_new(&h, &v, &err), &err, ECL_E_INPUT, "tensor 0 has no name");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grant_files),
+        cmocka_unit_test(test_a_good_stream_verifies),
+        cmocka_unit_test(test_bad_streams_are_refused),
+        cmocka_unit_test(test_bad_headers_are_refused),
+    };
+    return cmocka_run_group_tests_name("data_verify", tests, NULL, NULL);
+}
