@@ -52,7 +52,8 @@
 /* Entry kinds (the `kind` field). Each kind states which fields it needs;
  * audit_append() refuses an entry without them (ECL_E_USAGE naming the field).
  *   access      a decision: actor, dataset, purpose, decision ("permit" or
- *               "deny"); detail: {"reasons":[...]} (array), grant_id on permit
+ *               "deny"); detail: {"reasons":[...]} (array), grant_id on a
+ *               permit unless detail.dry_run is true (a dry run grants nothing)
  *   read-start  actor, dataset, grant_id, read_id; detail: {"tensors":[...],
  *               "rows":[...]} (arrays: what was asked for)
  *   read-end    actor, dataset, read_id; detail: {"bytes_sent":int>=0,

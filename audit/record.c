@@ -106,7 +106,11 @@ static int check_kind(const audit_entry *e, ecl_err *err)
         if (need(k, "dataset", e->dataset, err) || need(k, "purpose", e->purpose, err) ||
             need(k, "decision", e->decision, err) || need_detail(k, d, "reasons", JSON_ARRAY, err))
             return -1;
-        if (strcmp(e->decision, "permit") == 0 && need(k, "grant_id", e->grant_id, err))
+        /* A permit grants something, except a dry run (Access.Check), which
+         * says so in detail.dry_run. */
+        const json_t *dry = d != NULL ? json_object_get(d, "dry_run") : NULL;
+        if (strcmp(e->decision, "permit") == 0 && !json_is_true(dry) &&
+            need(k, "grant_id", e->grant_id, err))
             return -1;
         return 0;
     }
