@@ -619,6 +619,43 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     grant_clear(&g);
 }
 
+/* `ecluse fetch` writes what it received as a safetensors file. */
+static void test_fetch_writes_a_safetensors_file(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "fi", "res", NULL, 0, 0, 0, &g);
+    char gpath[PATH_MAX], opath[PATH_MAX];
+    snprintf(gpath, sizeof(gpath), "%s/bc.grant", root);
+    snprintf(opath, sizeof(opath), "%s/bc-shard.safetensors", root);
+    ecl_err err;
+    assert_int_equal(client_grant_save(gpath, &g, &err), 0);
+    must(th_run(out, sizeof(out), "fetch", "--grant", gpath, "--shard", "1/3", "-o", opath,
+                "--chunk-bytes", "10000", "--identity", fi.res, NULL),
+         "fetch");
+    assert_non_null(strstr(out, "fetched lu/bc: 2 tensor(s)"));
+    store_dataset *got = NULL, *src = open_source(&lu, "bc");
+    assert_int_equal(store_open(opath, &got, &err), 0);
+    size_t want_len;
+    unsigned char *want = expected(src, bc_all, 2, 190, 380, &want_len);
+    const store_tensor *f = store_tensor_at(got, 0), *l = store_tensor_at(got, 1);
+    assert_string_equal(f->name, "features");
+    assert_int_equal(f->shape[0], 190);
+    assert_int_equal(f->shape[1], 30);
+    assert_int_equal(f->byte_size + l->byte_size, want_len);
+    assert_memory_equal(f->data, want, f->byte_size);
+    assert_memory_equal(l->data, want + f->byte_size, l->byte_size);
+    free(want);
+    store_unref(got);
+    store_unref(src);
+    /* A grant file that is not one is refused before anything is asked. */
+    assert_int_equal(th_run(out, sizeof(out), "fetch", "--grant", opath, "-o", opath, "--identity",
+                            fi.res, NULL),
+                     3);
+    assert_non_null(strstr(out, "line 1 is not 'ecluse-grant-v1'"));
+    grant_clear(&g);
+}
+
 /* ---- audit at both sites ------------------------------------------------------ */
 
 typedef struct found {
@@ -782,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_expired_foreign_and_forged_grants_are_refused),
         cmocka_unit_test(test_cross_border_read_is_relayed_byte_for_byte),
         cmocka_unit_test(test_holding_site_going_away_is_clear_and_resumable),
+        cmocka_unit_test(test_fetch_writes_a_safetensors_file),
         cmocka_unit_test(test_reads_are_audited_at_both_sites),
         cmocka_unit_test(test_a_full_audit_trail_fails_closed),
     };
