@@ -40,6 +40,7 @@ int gateway_policy_data_refresh(gateway *gw, ecl_err *err)
         return -1;
     }
     pthread_rwlock_wrlock(&gw->policy_lock);
+    int reload = gw->transfer_rules != NULL;
     ecl_transfer_rules_free(gw->transfer_rules);
     ecl_scc_registry_free(gw->sccs);
     gw->transfer_rules = rules;
@@ -48,8 +49,9 @@ int gateway_policy_data_refresh(gateway *gw, ecl_err *err)
     if (have_sccs)
         gw->sccs_mtime = ss.st_mtim;
     pthread_rwlock_unlock(&gw->policy_lock);
-    ecl_log(ECL_LOG_INFO, "policy.data_loaded", "transfer_rules", gw->cfg.transfer_rules, "sccs",
-            have_sccs ? gw->cfg.sccs : "(none)", NULL);
+    /* A change an admin made while running is worth a line; the start is not. */
+    ecl_log(reload ? ECL_LOG_INFO : ECL_LOG_DEBUG, "policy.data_loaded", "transfer_rules",
+            gw->cfg.transfer_rules, "sccs", have_sccs ? gw->cfg.sccs : "(none)", NULL);
     return 0;
 }
 

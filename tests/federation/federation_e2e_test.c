@@ -36,6 +36,7 @@ typedef struct site {
 static char root[PATH_MAX - 200];
 static site fi, lu, de;
 static char out[OUT_MAX];
+static int library_ready; /* rpc_library_init ran: teardown must shut it down */
 
 static void make_site(site *x, const char *id, const char *country)
 {
@@ -86,7 +87,15 @@ static void publish(site *x, const char *name, const char *title)
     snprintf(csv, sizeof(csv), "%s/%s-%s.csv", root, x->s.id, name);
     snprintf(policy, sizeof(policy), "%s/policy.json", root);
     write_file(csv, "5.1,3.5,1.4,0\n4.9,3.0,1.4,0\n6.3,3.3,6.0,2\n5.8,2.7,5.1,2\n");
-    write_file(policy, "{\"category\": \"anonymous\"}\n");
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "{\"ecluse_policy\": 1, \"dataset\": \"%s/%s\", \"category\": \"anonymous\", "
+             "\"purposes\": {\"allowed\": [\"NRES\"]}, \"tensors\": [{\"name\": \"features\"}, "
+             "{\"name\": \"labels\"}], \"minimisation\": {\"default\": {\"tensors\": "
+             "[\"features\", \"labels\"], \"max_rows\": 4}}, \"storage\": {\"max_grant_days\": "
+             "30}}\n",
+             x->s.id, name);
+    write_file(policy, text);
     must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
                 "--title", title, "--licence", "CC-BY-4.0", "--keywords", "test,federation",
                 "--policy", policy, "--identity", x->admin, NULL),
@@ -125,13 +134,15 @@ static int setup(void **state)
     publish(&lu, "iris-lu", "Iris measurements at LU");
     publish(&de, "iris-de", "Iris measurements at DE");
     rpc_library_init(0);
+    library_ready = 1;
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    rpc_library_shutdown();
+    if (library_ready)
+        rpc_library_shutdown();
     site *all[] = {&fi, &lu, &de};
     int bad = 0;
     for (int i = 0; i < 3; i++)
@@ -158,6 +169,7 @@ static void test_each_site_sees_the_others_datasets(void **state)
          "catalog show");
     assert_non_null(strstr(out, "held by site lu (LU)"));
     assert_non_null(strstr(out, "\"category\": \"anonymous\""));
+    assert_non_null(strstr(out, "\"dataset\": \"lu/iris-lu\""));
     assert_non_null(strstr(out, "tensor:      features F32 [4, 3]"));
 }
 
