@@ -1,0 +1,18 @@
+"""ecluse: read datasets through your home ecluse gateway from Python.
+
+    from ecluse import Client, load_grant, EcluseDataset
+    client = Client("~/.ecluse")                 # an identity made by `ecluse pki issue`
+    grant = load_grant("lu-bc.grant")            # from `ecluse access request --save-grant`
+    tensors = client.read(grant)                 # {"features": ndarray, "labels": ndarray}
+    ds = EcluseDataset(client, grant, batch_size=64)   # torch IterableDataset, sharded by rank
+
+Every chunk's BLAKE2b-256 digest and the digest of the whole stream are
+checked (ecluse.stream.Verifier); a mismatch raises IntegrityError.
+"""
+from .client import Client, load_grant, IntegrityError  # noqa: F401
+from .stream import Verifier  # noqa: F401
+
+try:  # torch is optional: the client works without it.
+    from .torch_dataset import EcluseDataset  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass

@@ -1,0 +1,99 @@
+"""A gRPC client of the home gateway, with Debian's python3-grpcio."""
+import base64
+import json
+import os
+import sys
+
+import grpc
+import numpy as np
+
+from .stream import IntegrityError, Verifier  # noqa: F401
+
+_stubs = os.environ.get("ECLUSE_PY_STUBS")
+if _stubs and _stubs not in sys.path:
+    sys.path.insert(0, _stubs)
+import ecluse_pb2  # noqa: E402
+import ecluse_pb2_grpc  # noqa: E402
+
+GRANT_MAGIC = "ecluse-grant-v1"
+DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64,
+          "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "U16": np.uint16,
+          "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_}
+MAX_MESSAGE = 16 << 20
+
+
+def load_grant(path):
+    """A grant file: the line "ecluse-grant-v1", then the Grant in base64."""
+    with open(path) as f:
+        text = f.read()
+    first, _, rest = text.partition("\n")
+    if first.strip() != GRANT_MAGIC:
+        raise ValueError("%s: line 1 is not %r: not an ecluse grant file" % (path, GRANT_MAGIC))
+    grant = ecluse_pb2.Grant()
+    grant.ParseFromString(base64.b64decode("".join(rest.split()), validate=True))
+    if not grant.body or not grant.signature:
+        raise ValueError("%s: the grant has no body or signature" % path)
+    return grant
+
+
+class Client:
+    """Talks to the gateway named by an identity directory (`ecluse pki issue`)."""
+
+    def __init__(self, identity_dir, gateway=None):
+        d = os.path.expanduser(identity_dir)
+
+        def read(name):
+            with open(os.path.join(d, name), "rb") as f:
+                return f.read()
+
+        with open(os.path.join(d, "identity.json")) as f:
+            self.identity = json.load(f)
+        creds = grpc.ssl_channel_credentials(read("ca.pem"), read("key.pem"), read("cert.pem"))
+        opts = [("grpc.max_receive_message_length", MAX_MESSAGE),
+                ("grpc.max_send_message_length", MAX_MESSAGE)]
+        self.channel = grpc.secure_channel(gateway or self.identity["gateway"], creds, opts)
+        self.data = ecluse_pb2_grpc.DataStub(self.channel)
+
+    def close(self):
+        self.channel.close()
+
+    def stream(self, grant, tensors=(), rows=None, shard=None, chunk_bytes=0):
+        """Yields ("header", ReadHeader), then ("chunk", tensor, offset, bytes)
+        for each verified chunk, then ("trailer", ReadTrailer) once verified."""
+        req = ecluse_pb2.ReadRequest(grant=grant, tensors=list(tensors), chunk_bytes=chunk_bytes)
+        if rows is not None:
+            req.rows.range.begin, req.rows.range.end = rows
+        elif shard is not None:
+            req.rows.shard.index, req.rows.shard.count = shard
+        v = None
+        for m in self.data.Read(req):
+            kind = m.WhichOneof("kind")
+            if kind == "header":
+                v = Verifier(m.header)
+                yield ("header", m.header)
+            elif kind == "chunk":
+                if v is None:
+                    raise IntegrityError("a chunk before the header")
+                v.chunk(m.chunk)
+                yield ("chunk", m.chunk.tensor, m.chunk.offset, m.chunk.data)
+            else:
+                if v is None:
+                    raise IntegrityError("a trailer before the header")
+                v.trailer(m.trailer)
+                yield ("trailer", m.trailer)
+
+    def read(self, grant, **selection):
+        """Every selected tensor as a numpy array, keyed by name."""
+        header, bufs = None, []
+        for item in self.stream(grant, **selection):
+            if item[0] == "header":
+                header = item[1]
+                bufs = [bytearray(t.byte_size) for t in header.tensors]
+            elif item[0] == "chunk":
+                _, t, off, data = item
+                bufs[t][off:off + len(data)] = data
+        out = {}
+        for info, buf in zip(header.tensors, bufs):
+            out[info.name] = np.frombuffer(bytes(buf), dtype=DTYPES[info.dtype]).reshape(
+                tuple(info.shape))
+        return out
