@@ -13,8 +13,13 @@ int cli_getopt(int argc, char **argv, const struct option *longopts, ecl_err *er
         opterr = 0;
         first_call = 0;
     }
+    /* -o is the one short option: FILE for every command with --output. */
+    const char *shortopts = ":";
+    for (const struct option *o = longopts; o->name != NULL; o++)
+        if (strcmp(o->name, "output") == 0 && o->val == 'o')
+            shortopts = ":o:";
     int idx = -1;
-    int c = getopt_long(argc, argv, ":", longopts, &idx);
+    int c = getopt_long(argc, argv, shortopts, longopts, &idx);
     if (c == -1) {
         first_call = 1;
         return -1;

@@ -11,7 +11,7 @@ packages=(
     # crypto, storage, formats
     libssl-dev libsodium-dev liblmdb-dev lmdb-utils libjansson-dev zlib1g-dev
     # tests
-    libcmocka-dev python3 python3-grpcio python3-protobuf python3-numpy python3-lmdb python3-nacl
+    libcmocka-dev python3 python3-grpcio python3-protobuf python3-numpy python3-lmdb python3-nacl python3-torch
 )
 
 missing=()

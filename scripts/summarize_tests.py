@@ -3,8 +3,9 @@
 
 For each test target Bazel reported, reads bazel-testlogs/<target>/test.log
 and takes the counts from the runner's own closing lines: cmocka
-("[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)") and Python unittest
-("Ran N tests" then "OK" or "FAILED (failures=.., errors=..)"). A target
+("[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)") Python unittest
+("Ran N tests" then "OK" or "FAILED (failures=.., errors=..)") and the plain
+"N passed, N failed" line of shell tests. A target
 that failed without such a line (a crash, a timeout, a build failure)
 counts as one failed test. Prints one line per target and the totals.
 
@@ -24,6 +25,8 @@ def counts_from_log(text):
         passed += int(m.group(1)); found = True
     for m in re.finditer(r"^\[  FAILED  \] (\d+) test\(s\)", text, re.M):
         failed += int(m.group(1)); found = True
+    for m in re.finditer(r"^(\d+) passed, (\d+) failed$", text, re.M):
+        passed += int(m.group(1)); failed += int(m.group(2)); found = True
     for m in re.finditer(r"^Ran (\d+) tests? in [\d.]+s\n\n(OK|FAILED \(([^)]*)\))", text, re.M):
         ran = int(m.group(1)); found = True
         if m.group(2).startswith("OK"):
