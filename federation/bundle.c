@@ -108,8 +108,10 @@ static int check_body(const Ecluse__V1__PeerBundleBody *b, ecl_err *err)
         return ecl_fail(err, ECL_E_INPUT, "bundle of '%s': '%s' is not an ISO 3166-1 country",
                         b->site, b->country);
     const char *colon = strrchr(b->endpoint, ':');
-    if (colon == NULL || colon == b->endpoint || atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535 ||
-        strlen(b->endpoint) >= 256)
+    char *end = NULL;
+    long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == b->endpoint || end == colon + 1 || *end != '\0' || port <= 0 ||
+        port > 65535 || strlen(b->endpoint) >= 256)
         return ecl_fail(err, ECL_E_INPUT, "bundle of '%s': endpoint '%s' is not host:port", b->site,
                         b->endpoint);
     if (b->signing_key.len != crypto_sign_PUBLICKEYBYTES)

@@ -62,7 +62,7 @@ static json_t *dataset(const Ecluse__V1__CatalogListing *l, const char *base)
             d, "dcat:contactPoint",
             json_pack("{s:s, s:s}", "@type", "vcard:Kind", "vcard:hasEmail", e->contact));
     if (e->collection_purpose[0] != '\0')
-        json_object_set_new(d, "dct:description_purpose", json_string(e->collection_purpose));
+        json_object_set_new(d, "ecluse:collectionPurpose", json_string(e->collection_purpose));
     return d;
 }
 

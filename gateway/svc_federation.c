@@ -86,23 +86,43 @@ int svc_federation_get_catalog(rpc_call *call, const ProtobufCMessage *request, 
 int svc_federation_key_rotations(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                  ecl_err *err)
 {
-    (void)request; /* the whole chain is short; the peer finds its place in it */
+    const Ecluse__V1__KeyRotationsRequest *req = (const Ecluse__V1__KeyRotationsRequest *)request;
     gateway *gw = ctx;
     ProtobufCBinaryData *rows = NULL;
     size_t count = 0;
     if (fed_state_list_rotations(gw->state, &rows, &count, err) != 0)
         return -1;
+    /* From the rotation that replaced the caller's pinned key on; the whole
+     * chain if that key is not in it (the caller then finds its place). */
+    size_t first = 0;
+    for (size_t i = 0; req->since_key.len == crypto_sign_PUBLICKEYBYTES && i < count; i++) {
+        Ecluse__V1__KeyRotation *r =
+            ecluse__v1__key_rotation__unpack(NULL, rows[i].len, rows[i].data);
+        Ecluse__V1__KeyRotationBody *b =
+            r ? ecluse__v1__key_rotation_body__unpack(NULL, r->body.len, r->body.data) : NULL;
+        int found = b != NULL && b->old_key.len == crypto_sign_PUBLICKEYBYTES &&
+                    memcmp(b->old_key.data, req->since_key.data, crypto_sign_PUBLICKEYBYTES) == 0;
+        if (b != NULL)
+            ecluse__v1__key_rotation_body__free_unpacked(b, NULL);
+        if (r != NULL)
+            ecluse__v1__key_rotation__free_unpacked(r, NULL);
+        if (found) {
+            first = i;
+            break;
+        }
+    }
     Ecluse__V1__KeyRotation **list = calloc(count ? count : 1, sizeof(*list));
     int rc = list != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     size_t n = 0;
-    for (; rc == 0 && n < count; n++) {
-        list[n] = ecluse__v1__key_rotation__unpack(NULL, rows[n].len, rows[n].data);
+    for (; rc == 0 && first + n < count; n++) {
+        list[n] = ecluse__v1__key_rotation__unpack(NULL, rows[first + n].len, rows[first + n].data);
         if (list[n] == NULL)
-            rc = ecl_fail(err, ECL_E_INTERNAL, "stored key rotation %zu does not decode", n);
+            rc =
+                ecl_fail(err, ECL_E_INTERNAL, "stored key rotation %zu does not decode", first + n);
     }
     if (rc == 0) {
         Ecluse__V1__KeyRotationList reply = ECLUSE__V1__KEY_ROTATION_LIST__INIT;
-        reply.n_rotations = count;
+        reply.n_rotations = n;
         reply.rotations = list;
         rc = rpc_call_reply(call, &reply.base, err);
     }
