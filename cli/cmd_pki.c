@@ -89,3 +89,64 @@ const cli_command cli_pki_issue = {
     "                   --affiliation 'University of Helsinki' --org-type academic\n",
     run_pki_issue,
 };
+
+static int run_pki_renew_gateway(int argc, char **argv, ecl_err *err)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},
+        {"days", required_argument, 0, 'D'},
+        {"host", required_argument, 0, 'H'},
+        {0, 0, 0, 0},
+    };
+    const char *dir = NULL;
+    long days = 365;
+    const char *hosts[9] = {0};
+    size_t n = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, opts, err)) != -1) {
+        if (c == 'd')
+            dir = optarg;
+        else if (c == 'D') {
+            if (cli_parse_long("--days", optarg, 1, 3650, &days, err) != 0)
+                return -1;
+        } else if (c == 'H') {
+            if (n == 8)
+                return ecl_fail(err, ECL_E_USAGE, "at most 8 --host options");
+            hosts[n++] = optarg;
+        } else
+            return -1;
+    }
+    if (cli_expect_positionals(argc, argv, 0, "", err) != 0)
+        return -1;
+    if (dir == NULL)
+        return ecl_fail(err, ECL_E_USAGE, "--dir SITE_DIR is required");
+    char cert[PATH_MAX];
+    if (site_renew_gateway(dir, days, hosts, cert, sizeof(cert), err) != 0)
+        return -1;
+    printf("Renewed the gateway certificate (new key, valid %ld days): %s\n"
+           "The old pair is kept beside it. Restart the gateway to use it\n"
+           "(SIGTERM, then start it again: in-flight calls finish first).\n",
+           days, cert);
+    return 0;
+}
+
+const cli_command cli_pki_renew_gateway = {
+    "pki renew-gateway",
+    "renew the gateway's certificate (and key) before it expires",
+    "Usage: ecluse pki renew-gateway --dir SITE_DIR [--days N] [--host NAME]...\n"
+    "\n"
+    "Issues a new key and certificate for spiffe://<site>/gateway from the site's\n"
+    "CA, with the same host names a new site gets (plus every --host), and puts\n"
+    "them in place of gateway/gateway.crt and .key, keeping the old pair as\n"
+    "gateway.crt.<time> and gateway.key.<time>. Peers need nothing: they trust\n"
+    "the site's CA, not one certificate. Restart the gateway to use it.\n"
+    "\n"
+    "Options:\n"
+    "  --dir SITE_DIR   the site directory\n"
+    "  --days N         validity (default 365)\n"
+    "  --host NAME      an extra DNS name or IP for the certificate (repeatable)\n"
+    "\n"
+    "Example:\n"
+    "  ecluse pki renew-gateway --dir /var/lib/ecluse/fi --host gw.ecluse.example.fi\n",
+    run_pki_renew_gateway,
+};

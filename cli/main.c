@@ -6,13 +6,15 @@
 #include "common/version.h"
 
 static const cli_command *const commands[] = {
-    &cli_site_init,      &cli_pki_issue,        &cli_gateway,          &cli_health,
-    &cli_peer_export,    &cli_peer_add,         &cli_peer_list,        &cli_peer_remove,
-    &cli_dataset_add,    &cli_dataset_list,     &cli_dataset_show,     &cli_dataset_remove,
-    &cli_catalog_list,   &cli_catalog_search,   &cli_catalog_show,     &cli_catalog_refresh,
-    &cli_catalog_export, &cli_key_rotate,       &cli_audit_query,      &cli_audit_export,
-    &cli_audit_verify,   &cli_audit_processing, &cli_audit_checkpoint, &cli_access_request,
-    &cli_access_check,   &cli_fetch,
+    &cli_site_init,        &cli_pki_issue,         &cli_gateway,
+    &cli_health,           &cli_peer_export,       &cli_peer_add,
+    &cli_peer_list,        &cli_peer_remove,       &cli_dataset_add,
+    &cli_dataset_list,     &cli_dataset_show,      &cli_dataset_remove,
+    &cli_catalog_list,     &cli_catalog_search,    &cli_catalog_show,
+    &cli_catalog_refresh,  &cli_catalog_export,    &cli_key_rotate,
+    &cli_audit_query,      &cli_audit_export,      &cli_audit_verify,
+    &cli_audit_processing, &cli_audit_checkpoint,  &cli_access_request,
+    &cli_access_check,     &cli_pki_renew_gateway, &cli_fetch,
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -55,6 +57,53 @@ static const cli_command *find(int argc, char **argv, int *used)
     return NULL;
 }
 
+/* roff for one text block: escape what roff would eat, keep the lines. */
+static void roff_text(FILE *out, const char *text)
+{
+    fputs(".nf\n", out);
+    int line_start = 1;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (line_start && (*p == '.' || *p == '\''))
+            fputs("\\&", out);
+        if (*p == '\\')
+            fputs("\\e", out);
+        else
+            fputc(*p, out);
+        line_start = *p == '\n';
+    }
+    fputs(".fi\n", out);
+}
+
+/* ecluse(1), from the same table as --help, so the two cannot drift apart. */
+static void print_man(FILE *out)
+{
+    fprintf(out, ".TH ECLUSE 1 \"\" \"ecluse %s\" \"ecluse manual\"\n", ECLUSE_VERSION);
+    fputs(".SH NAME\necluse \\- a federated data-access gateway for AI factories\n", out);
+    fputs(".SH SYNOPSIS\n.B ecluse\n.I command\n[\\fIoptions\\fR]\n", out);
+    fputs(".SH DESCRIPTION\nEach national site runs one ecluse gateway. Gateways peer over mutual "
+          "TLS, exchange signed catalogs, enforce GDPR access policies on every request, write "
+          "every decision and read to a tamper-evident audit trail, and stream tensors to "
+          "training jobs at other sites.\n",
+          out);
+    fputs(".SH COMMANDS\n", out);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        fprintf(out, ".SS ecluse %s\n%s.\n.PP\n", commands[i]->words, commands[i]->summary);
+        roff_text(out, commands[i]->help);
+    }
+    fputs(".SH EXIT STATUS\n0 success; 1 internal error; 2 usage; 3 bad input; 4 file or I/O; "
+          "5 not found; 6 already exists; 7 authentication or permission; 8 unavailable; "
+          "9 refused by policy or precondition; 10 a signature or digest does not verify; "
+          "11 a limit was reached.\n",
+          out);
+    fputs(".SH ENVIRONMENT\n.TP\n.B ECLUSE_IDENTITY\nthe identity directory client commands "
+          "use when --identity is not given.\n.TP\n.B ECLUSE_LOG\ndebug, info, warn or error: "
+          "the gateway's log level.\n",
+          out);
+    fputs(".SH SEE ALSO\nThe documents in docs/ of the ecluse source: design, protocol, "
+          "operations, policy, catalog signing, audit format, storage, streaming.\n",
+          out);
+}
+
 static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -89,6 +138,10 @@ int main(int argc, char **argv)
     }
     int used = 0;
     if (strcmp(argv[1], "help") == 0) {
+        if (argc == 3 && strcmp(argv[2], "--man") == 0) {
+            print_man(stdout);
+            return 0;
+        }
         if (argc == 2) {
             print_overview(stdout);
             return 0;

@@ -1,10 +1,13 @@
 #include "gateway/site.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/fileio.h"
 #include "gateway/config.h"
@@ -45,8 +48,22 @@ static void listen_host(const char *listen, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* The gateway's certificate and key under `cert_name`/`key_name` in dir/gateway. */
+static int issue_gateway_files(const char *dir, const char *site, X509 *ca, EVP_PKEY *ca_key,
+                               const char *listen, const char *const *extra, long days,
+                               const char *cert_name, const char *key_name, ecl_err *err);
+
 static int write_gateway_identity(const site_init_options *o, X509 *ca, EVP_PKEY *ca_key,
                                   const char *listen, ecl_err *err)
+{
+    return issue_gateway_files(o->dir, o->site, ca, ca_key, listen, o->host_names,
+                               o->gateway_days > 0 ? o->gateway_days : 365, "gateway/gateway.crt",
+                               "gateway/gateway.key", err);
+}
+
+static int issue_gateway_files(const char *dir, const char *site, X509 *ca, EVP_PKEY *ca_key,
+                               const char *listen, const char *const *extra, long days,
+                               const char *cert_name, const char *key_name, ecl_err *err)
 {
     char host[256];
     listen_host(listen, host, sizeof(host));
@@ -57,20 +74,19 @@ static int write_gateway_identity(const site_init_options *o, X509 *ca, EVP_PKEY
         names[n++] = host;
     if (strcmp(host, "127.0.0.1") != 0)
         names[n++] = "127.0.0.1";
-    for (size_t i = 0; o->host_names != NULL && o->host_names[i] != NULL && n < 15; i++)
-        names[n++] = o->host_names[i];
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 15; i++)
+        names[n++] = extra[i];
     names[n] = NULL;
     ecl_identity id;
-    if (identity_make(o->site, ECL_ROLE_GATEWAY, NULL, &id, err) != 0)
+    if (identity_make(site, ECL_ROLE_GATEWAY, NULL, &id, err) != 0)
         return -1;
-    pki_leaf_request req = {id.spiffe, names, 0, o->gateway_days > 0 ? o->gateway_days : 365};
+    pki_leaf_request req = {id.spiffe, names, 0, days};
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
     char cert_path[PATH_MAX], key_path[PATH_MAX];
     int rc = -1;
     if (pki_issue(ca, ca_key, &req, &cert, &key, err) == 0 &&
-        join(cert_path, o->dir, "gateway/gateway.crt", err) == 0 &&
-        join(key_path, o->dir, "gateway/gateway.key", err) == 0 &&
+        join(cert_path, dir, cert_name, err) == 0 && join(key_path, dir, key_name, err) == 0 &&
         pki_write_key(key_path, key, err) == 0 && pki_write_cert(cert_path, cert, err) == 0)
         rc = 0;
     X509_free(cert);
@@ -289,5 +305,49 @@ out:
     X509_free(cert);
     EVP_PKEY_free(ca_key);
     EVP_PKEY_free(key);
+    return rc;
+}
+
+int site_renew_gateway(const char *site_dir, long days, const char *const *host_names,
+                       char *out_cert, size_t cap, ecl_err *err)
+{
+    if (days <= 0 || days > 3650)
+        return ecl_fail(err, ECL_E_USAGE, "--days must be between 1 and 3650");
+    char config_path[PATH_MAX], ca_key_path[PATH_MAX];
+    gateway_config cfg;
+    if (join(config_path, site_dir, "ecluse.json", err) != 0 ||
+        gateway_config_load(config_path, &cfg, err) != 0 ||
+        join(ca_key_path, site_dir, "ca/ca.key", err) != 0)
+        return -1;
+    X509 *ca = NULL;
+    EVP_PKEY *ca_key = NULL;
+    char stamp[32], new_cert[64], new_key[64], old_cert[PATH_MAX + 40], old_key[PATH_MAX + 40];
+    snprintf(stamp, sizeof(stamp), "%lld", (long long)time(NULL));
+    snprintf(new_cert, sizeof(new_cert), "gateway/gateway.crt.new-%s", stamp);
+    snprintf(new_key, sizeof(new_key), "gateway/gateway.key.new-%s", stamp);
+    snprintf(old_cert, sizeof(old_cert), "%s.%s", cfg.tls_cert, stamp);
+    snprintf(old_key, sizeof(old_key), "%s.%s", cfg.tls_key, stamp);
+    int rc = -1;
+    if (pki_load_cert(cfg.tls_ca, &ca, err) != 0 || pki_load_key(ca_key_path, &ca_key, err) != 0 ||
+        issue_gateway_files(site_dir, cfg.site, ca, ca_key, cfg.listen, host_names, days, new_cert,
+                            new_key, err) != 0)
+        goto out;
+    char staged_cert[PATH_MAX], staged_key[PATH_MAX];
+    if (join(staged_cert, site_dir, new_cert, err) != 0 ||
+        join(staged_key, site_dir, new_key, err) != 0)
+        goto out;
+    /* Keep the old pair, then move the new one into place, key first: a
+     * crash in between leaves a pair that --check reports as mismatched. */
+    if (link(cfg.tls_cert, old_cert) != 0 || link(cfg.tls_key, old_key) != 0 ||
+        rename(staged_key, cfg.tls_key) != 0 || rename(staged_cert, cfg.tls_cert) != 0) {
+        ecl_fail(err, ECL_E_IO, "%s: cannot put the new certificate in place: %s", cfg.tls_cert,
+                 strerror(errno));
+        goto out;
+    }
+    snprintf(out_cert, cap, "%s", cfg.tls_cert);
+    rc = 0;
+out:
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
     return rc;
 }

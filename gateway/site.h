@@ -52,6 +52,13 @@ typedef struct person_issue_options {
     const char *org_type;     /* "academic", "non-profit", "commercial"; may be NULL */
 } person_issue_options;
 
+/* Renew the gateway's certificate (a new key too), valid `days` days, with
+ * the SANs a new site gets plus `host_names`. The old certificate and key
+ * stay beside the new ones as gateway.crt.<unix time> / gateway.key.<...>.
+ * The running gateway keeps its old certificate until it restarts. */
+int site_renew_gateway(const char *site_dir, long days, const char *const *host_names,
+                       char *out_cert, size_t cap, ecl_err *err);
+
 /* What a site records of a person (people/<role>-<name>.json). */
 typedef struct person_record {
     char affiliation[256];

@@ -150,6 +150,46 @@ static void test_health_when_the_gateway_is_down(void **state)
     assert_int_equal(th_gateway_stop(&s, NULL), 0);
 }
 
+static void test_gateway_certificate_renewal(void **state)
+{
+    (void)state;
+    th_site s;
+    th_site_create(&s, root, "nl", "NL");
+    char id[PATH_MAX], cert[2 * PATH_MAX];
+    th_issue(&s, "researcher", "ruud", id, sizeof(id));
+    snprintf(cert, sizeof(cert), "%s/gateway/gateway.crt", s.dir);
+    char *before = th_read(cert);
+    assert_int_equal(
+        th_run(out, sizeof(out), "pki", "renew-gateway", "--dir", s.dir, "--days", "30", NULL), 0);
+    char *after = th_read(cert);
+    assert_string_not_equal(before, after);
+    free(before);
+    free(after);
+    assert_int_equal(th_run(out, sizeof(out), "gateway", "--config", s.config, "--check", NULL), 0);
+    th_gateway_start(&s);
+    assert_int_equal(th_run(out, sizeof(out), "health", "--identity", id, NULL), 0);
+    assert_int_equal(th_gateway_stop(&s, NULL), 0);
+    assert_int_equal(
+        th_run(out, sizeof(out), "pki", "renew-gateway", "--dir", s.dir, "--days", "0", NULL), 2);
+}
+
+static void test_man_page_covers_every_command(void **state)
+{
+    (void)state;
+    static char man[512 * 1024];
+    assert_int_equal(th_run(man, sizeof(man), "help", "--man", NULL), 0);
+    assert_non_null(strstr(man, ".TH ECLUSE 1"));
+    const char *words[] = {"site init",    "pki issue",      "gateway",        "peer add",
+                           "dataset add",  "catalog search", "access request", "fetch",
+                           "audit verify", "key rotate"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        char heading[64];
+        snprintf(heading, sizeof(heading), ".SS ecluse %s\n", words[i]);
+        if (strstr(man, heading) == NULL)
+            fail_msg("the manual has no section for '%s'", words[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +199,8 @@ int main(void)
         cmocka_unit_test(test_pki_issue_writes_an_identity_directory_once),
         cmocka_unit_test(test_health_without_identity_says_how_to_get_one),
         cmocka_unit_test(test_health_when_the_gateway_is_down),
+        cmocka_unit_test(test_gateway_certificate_renewal),
+        cmocka_unit_test(test_man_page_covers_every_command),
     };
     return cmocka_run_group_tests_name("cli", tests, setup, NULL);
 }
