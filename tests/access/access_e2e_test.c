@@ -173,6 +173,8 @@ static void test_a_permit_carries_a_grant_signed_by_the_holding_site(void **stat
     assert_int_equal(b->n_tensors, 2);
     assert_string_equal(b->transfer_basis, "eea");
     assert_true(b->expires_unix > (int64_t)time(NULL) + 80 * 86400);
+    ecluse__v1__grant_body__free_unpacked(b, NULL);
+    b = NULL;
     /* Signed by LU, so it does not verify as DE's, nor once changed. */
     assert_int_equal(grant_open(g, lu_key.public_key, "de", (int64_t)time(NULL), &b, &err), -1);
     g->body.data[g->body.len / 2] ^= 1;

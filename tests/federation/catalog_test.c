@@ -435,11 +435,12 @@ static void test_key_rotation_chain(void **state)
     Ecluse__V1__KeyRotationBody *fb =
         ecluse__v1__key_rotation_body__unpack(NULL, f->body.len, f->body.data);
     /* Re-point its old_key at k1 without k1's signature: body changes, signature doesn't. */
+    uint8_t *decoded_old_key = fb->old_key.data;
     fb->old_key.data = k1.public_key;
     size_t nb = ecluse__v1__key_rotation_body__get_packed_size(fb);
     unsigned char *nbody = malloc(nb);
     ecluse__v1__key_rotation_body__pack(fb, nbody);
-    fb->old_key.data = NULL;
+    fb->old_key.data = decoded_old_key;
     Ecluse__V1__KeyRotation fake = ECLUSE__V1__KEY_ROTATION__INIT;
     fake.body.data = nbody;
     fake.body.len = nb;
@@ -448,6 +449,7 @@ static void test_key_rotation_chain(void **state)
     assert_int_equal(rotation_follow("lu", k1.public_key, fake_chain, 1, current, &err), -1);
     assert_non_null(strstr(err.msg, "not signed by the key it replaces"));
     free(nbody);
+    ecluse__v1__key_rotation_body__free_unpacked(fb, NULL);
     ecluse__v1__key_rotation__free_unpacked(f, NULL);
     free(forged);
     ecluse__v1__key_rotation__free_unpacked(chain[0], NULL);
