@@ -388,6 +388,12 @@ static int send_chunks(data_read *r, ecl_err *err)
     while (store_plan_next(r->plan, &c)) {
         if (rpc_call_cancelled(r->call))
             return ecl_fail(err, ECL_E_UNAVAILABLE, "the client went away");
+        /* A grant ends when it says, not when the stream happens to. */
+        if ((int64_t)time(NULL) >= r->grant->expires_unix)
+            return ecl_fail(err, ECL_E_PRECONDITION,
+                            "grant %s expired during the read; stopped after %llu bytes: ask "
+                            "for access again and resume",
+                            r->grant->grant_id, (unsigned long long)r->bytes_sent);
         crypto_generichash(digest, 32, c.data, c.len, NULL, 0);
         crypto_generichash_update(&r->whole, c.data, c.len);
         size_t hl = data_chunk_head(head, c.tensor, c.offset, digest, c.len);
