@@ -1,0 +1,581 @@
+/* seedgen.c - writes the generated part of the seed corpora (fuzz/corpus/):
+ * real signed catalogs, bundles, rotations, grants and checkpoints made with
+ * the fuzz test keys, certificates, configs, datasets, .npy files, and one
+ * fully populated encoding of every RPC message type.
+ *
+ *   bazel run //fuzz:seedgen -- "$PWD/fuzz/corpus"
+ *
+ * Names say what each target must do with a seed: "ok-*" is accepted,
+ * "bad-*" refused (tests/fuzz checks both). Certificates are made with fresh
+ * keys, so a second run writes other bytes for the PEM-bearing seeds; the
+ * rest is deterministic. Files copied from examples/ are added by hand. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/fileio.h"
+#include "federation/bundle.h"
+#include "federation/catalog.h"
+#include "fuzz/fuzz.h"
+#include "gateway/config.h"
+#include "gateway/grant.h"
+#include "gateway/pki.h"
+#include "proto/ecluse.pb-c.h"
+#include "store/writer.h"
+
+#define NOW 1767225600
+
+static const char *root;
+
+static void die(const char *what, const ecl_err *err)
+{
+    fprintf(stderr, "seedgen: %s: %s\n", what, err ? err->msg : "failed");
+    exit(1);
+}
+
+/* Write `n` bytes: `head` bytes (a mode byte...) then `data`. */
+static void seed2(const char *target, const char *name, const void *head, size_t hn,
+                  const void *data, size_t n)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", root, target);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || (hn && fwrite(head, 1, hn, f) != hn) || (n && fwrite(data, 1, n, f) != n) ||
+        fclose(f) != 0)
+        die(path, NULL);
+}
+
+static void seed(const char *target, const char *name, const void *data, size_t n)
+{
+    seed2(target, name, NULL, 0, data, n);
+}
+
+static void seed_mode(const char *target, const char *name, uint8_t mode, const void *data,
+                      size_t n)
+{
+    seed2(target, name, &mode, 1, data, n);
+}
+
+static void seed_csv(const char *name, uint8_t options, const char *text)
+{
+    seed_mode("csv", name, options, text, strlen(text));
+}
+
+static void seed_str(const char *target, const char *name, const char *s)
+{
+    seed(target, name, s, strlen(s));
+}
+
+/* ---- a growing byte buffer ------------------------------------------------ */
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+} buf;
+
+static void put(buf *b, const void *d, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+        if (b->p == NULL)
+            die("out of memory", NULL);
+    }
+    if (n)
+        memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+
+static void put_u8(buf *b, uint8_t v)
+{
+    put(b, &v, 1);
+}
+
+static void put_piece(buf *b, const void *d, size_t n)
+{
+    put_u8(b, (uint8_t)(n & 0xff));
+    put_u8(b, (uint8_t)(n >> 8));
+    put(b, d, n);
+}
+
+static void put_varint(buf *b, uint64_t v)
+{
+    while (v >= 0x80) {
+        put_u8(b, (uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    put_u8(b, (uint8_t)v);
+}
+
+/* ---- RPC messages: every field of every type set ------------------------- */
+static void fill(buf *b, const ProtobufCMessageDescriptor *d, int depth);
+
+static void fill_field(buf *b, const ProtobufCFieldDescriptor *f, int depth)
+{
+    uint8_t zero8[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING:
+        put_varint(b, (uint64_t)f->id << 3 | 2);
+        put_varint(b, 5);
+        put(b, "fi/ab", 5);
+        break;
+    case PROTOBUF_C_TYPE_BYTES:
+        put_varint(b, (uint64_t)f->id << 3 | 2);
+        put_varint(b, 32);
+        for (int i = 0; i < 32; i++)
+            put_u8(b, (uint8_t)i);
+        break;
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        if (depth > 3)
+            break;
+        buf sub = {0};
+        fill(&sub, f->descriptor, depth + 1);
+        put_varint(b, (uint64_t)f->id << 3 | 2);
+        put_varint(b, sub.n);
+        put(b, sub.p, sub.n);
+        free(sub.p);
+        break;
+    }
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+        put_varint(b, (uint64_t)f->id << 3 | 5);
+        put(b, zero8, 4);
+        break;
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        put_varint(b, (uint64_t)f->id << 3 | 1);
+        put(b, zero8, 8);
+        break;
+    default: /* varints: ints, bool, enum */
+        put_varint(b, (uint64_t)f->id << 3);
+        put_varint(b, 1);
+        break;
+    }
+}
+
+static void fill(buf *b, const ProtobufCMessageDescriptor *d, int depth)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        fill_field(b, f, depth);
+        if (f->label == PROTOBUF_C_LABEL_REPEATED)
+            fill_field(b, f, depth);
+        /* A oneof: the first member only, or the message would carry two. */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            while (i + 1 < d->n_fields && (d->fields[i + 1].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                   d->fields[i + 1].quantifier_offset == f->quantifier_offset)
+                i++;
+    }
+}
+
+static void rpc_seeds(void)
+{
+    size_t count;
+    const ProtobufCMessageDescriptor *const *all = fz_rpc_descriptors(&count);
+    for (size_t i = 0; i < count; i++) {
+        char name[160];
+        uint8_t sel = (uint8_t)i;
+        buf b = {0};
+        fill(&b, all[i], 0);
+        snprintf(name, sizeof(name), "ok-full-%s", all[i]->short_name);
+        seed2("rpc_request", name, &sel, 1, b.p, b.n);
+        snprintf(name, sizeof(name), "ok-empty-%s", all[i]->short_name);
+        seed2("rpc_request", name, &sel, 1, NULL, 0);
+        if (b.n > 2) {
+            snprintf(name, sizeof(name), "bad-truncated-%s", all[i]->short_name);
+            seed2("rpc_request", name, &sel, 1, b.p, b.n - 1);
+        }
+        free(b.p);
+    }
+}
+
+/* ---- catalogs ------------------------------------------------------------- */
+static void entry(buf *b, const char *id)
+{
+    Ecluse__V1__DatasetEntry e = ECLUSE__V1__DATASET_ENTRY__INIT;
+    Ecluse__V1__TensorInfo t = ECLUSE__V1__TENSOR_INFO__INIT, *tp = &t;
+    e.id = (char *)id;
+    e.title = "Breast cancer";
+    e.licence = "CC-BY-4.0";
+    e.rows = 569;
+    t.name = "features";
+    e.tensors = &tp;
+    e.n_tensors = 1;
+    b->n = 0;
+    b->p = malloc(ecluse__v1__dataset_entry__get_packed_size(&e) + 1);
+    b->n = ecluse__v1__dataset_entry__pack(&e, b->p);
+}
+
+static void catalog_seeds(void)
+{
+    ecl_err err;
+    buf e1 = {0}, e2 = {0};
+    entry(&e1, "fi/breast-cancer");
+    entry(&e2, "fi/digits");
+    ProtobufCBinaryData entries[2] = {{e1.n, e1.p}, {e2.n, e2.p}};
+    catalog *c = NULL;
+    if (catalog_sign("fi", "FI", 3, NOW - 3600, NOW + 86400 * 3650L, entries, 2, fz_key(0), &c,
+                     &err) != 0)
+        die("catalog_sign", &err);
+    ProtobufCBinaryData h = catalog_header_bytes(c), s = catalog_signature(c);
+    /* mode, header, [signature], count, entries */
+    for (int variant = 0; variant < 6; variant++) {
+        static const uint8_t modes[] = {0x00, 0x01, 0x03, 0x08, 0x04, 0x00};
+        static const char *const names[] = {"ok-signed",        "ok-harness-signed",
+                                            "ok-fixed-digest",  "ok-not-expired",
+                                            "bad-equivocation", "bad-signature"};
+        buf b = {0};
+        uint8_t mode = modes[variant];
+        put_u8(&b, mode);
+        put_piece(&b, h.data, h.len);
+        if (!(mode & 1)) {
+            uint8_t sig[64];
+            memcpy(sig, s.data, 64);
+            if (variant == 5)
+                sig[10] ^= 1;
+            put_piece(&b, sig, 64);
+        }
+        put_u8(&b, 2);
+        put_piece(&b, e1.p, e1.n);
+        put_piece(&b, e2.p, e2.n);
+        seed("catalog", names[variant], b.p, b.n);
+        free(b.p);
+    }
+    { /* entries out of order, digest fixed by the harness */
+        buf b = {0};
+        put_u8(&b, 0x03);
+        put_piece(&b, h.data, h.len);
+        put_u8(&b, 2);
+        put_piece(&b, e2.p, e2.n);
+        put_piece(&b, e1.p, e1.n);
+        seed("catalog", "bad-unsorted", b.p, b.n);
+        free(b.p);
+    }
+    unsigned char *blob = NULL;
+    size_t blen = 0;
+    if (catalog_to_blob(c, &blob, &blen, &err) != 0)
+        die("catalog_to_blob", &err);
+    seed_mode("catalog_blob", "ok-stored", 0, blob, blen);
+    seed_mode("catalog_blob", "ok-resigned", 1, blob, blen);
+    seed_mode("catalog_blob", "ok-not-expired", 8, blob, blen);
+    seed_mode("catalog_blob", "bad-truncated", 0, blob, blen - 1);
+    blob[20] ^= 0x40; /* inside the header: the signature breaks */
+    seed_mode("catalog_blob", "bad-altered", 0, blob, blen);
+    free(blob);
+    catalog_free(c);
+    free(e1.p);
+    free(e2.p);
+}
+
+/* ---- certificates, bundles, rotations ------------------------------------ */
+static char *ca_pem;
+
+static void pki_seeds(void)
+{
+    ecl_err err;
+    X509 *ca = NULL, *leaf = NULL;
+    EVP_PKEY *ca_key = NULL, *leaf_key = NULL;
+    if (pki_make_ca("fi", 3650, &ca, &ca_key, &err) != 0 || pki_cert_to_pem(ca, &ca_pem, &err))
+        die("CA", &err);
+    pki_leaf_request req = {"spiffe://fi/researcher/alice", NULL, -60, 3650};
+    char *leaf_pem = NULL;
+    if (pki_issue(ca, ca_key, &req, &leaf, &leaf_key, &err) != 0 ||
+        pki_cert_to_pem(leaf, &leaf_pem, &err) != 0)
+        die("leaf", &err);
+    seed_str("pem", "ok-ca.pem", ca_pem);
+    seed_str("pem", "ok-leaf.pem", leaf_pem);
+    seed("pem", "bad-truncated.pem", leaf_pem, strlen(leaf_pem) / 2);
+    free(leaf_pem);
+    X509_free(leaf);
+    EVP_PKEY_free(leaf_key);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+}
+
+static void bundle_seeds(void)
+{
+    ecl_err err;
+    unsigned char *b = NULL;
+    size_t n = 0;
+    char *text = NULL;
+    if (bundle_make("fi", "FI", "gw.fi.example:7443", ca_pem, fz_key(0), NOW, &b, &n, &err) != 0 ||
+        bundle_to_text(b, n, &text, &err) != 0)
+        die("bundle", &err);
+    seed_mode("bundle", "ok-text", 0, text, strlen(text));
+    seed_mode("bundle", "ok-encoding", 1, b, n);
+    Ecluse__V1__PeerBundle *pb = ecluse__v1__peer_bundle__unpack(NULL, n, b);
+    seed_mode("bundle", "ok-body", 2, pb->body.data, pb->body.len);
+    pb->signature.data[0] ^= 1;
+    unsigned char *bad = malloc(n);
+    ecluse__v1__peer_bundle__pack(pb, bad);
+    seed_mode("bundle", "bad-signature", 1, bad, n);
+    seed_mode("bundle", "bad-text-header", 0, text + 1, strlen(text) - 1);
+    /* A body naming a site its CA is not for. */
+    Ecluse__V1__PeerBundleBody *body =
+        ecluse__v1__peer_bundle_body__unpack(NULL, pb->body.len, pb->body.data);
+    char *site = body->site;
+    body->site = "lu";
+    unsigned char *other = malloc(ecluse__v1__peer_bundle_body__get_packed_size(body));
+    size_t on = ecluse__v1__peer_bundle_body__pack(body, other);
+    seed_mode("bundle", "bad-ca-of-another-site", 2, other, on);
+    body->site = site;
+    ecluse__v1__peer_bundle_body__free_unpacked(body, NULL);
+    ecluse__v1__peer_bundle__free_unpacked(pb, NULL);
+    free(other);
+    free(bad);
+    free(text);
+    free(b);
+
+    /* Rotations 0 -> 1 -> 2 of site fi. */
+    Ecluse__V1__KeyRotation *rots[2];
+    for (unsigned i = 0; i < 2; i++) {
+        unsigned char *r = NULL;
+        size_t rn = 0;
+        if (rotation_make("fi", fz_key(i), fz_key(i + 1)->public_key, i + 1, NOW, &r, &rn, &err))
+            die("rotation", &err);
+        rots[i] = ecluse__v1__key_rotation__unpack(NULL, rn, r);
+        free(r);
+    }
+    Ecluse__V1__KeyRotationList list = ECLUSE__V1__KEY_ROTATION_LIST__INIT;
+    list.rotations = rots;
+    list.n_rotations = 2;
+    unsigned char *lb = malloc(ecluse__v1__key_rotation_list__get_packed_size(&list));
+    size_t ln = ecluse__v1__key_rotation_list__pack(&list, lb);
+    seed_mode("rotation", "ok-chain", 0, lb, ln);
+    seed_mode("rotation", "ok-resigned", 1, lb, ln);
+    seed_mode("rotation", "ok-empty", 0, NULL, 0);
+    rots[1]->signature.data[3] ^= 1;
+    ln = ecluse__v1__key_rotation_list__pack(&list, lb);
+    seed_mode("rotation", "bad-signature", 0, lb, ln);
+    list.rotations = &rots[1];
+    list.n_rotations = 1;
+    rots[1]->signature.data[3] ^= 1;
+    ln = ecluse__v1__key_rotation_list__pack(&list, lb);
+    seed_mode("rotation", "ok-before-pinned", 0, lb, ln); /* 1 -> 2 only: skipped */
+    free(lb);
+    for (unsigned i = 0; i < 2; i++)
+        ecluse__v1__key_rotation__free_unpacked(rots[i], NULL);
+}
+
+/* ---- grants ------------------------------------------------------------- */
+static void grant_seeds(void)
+{
+    ecl_err err;
+    Ecluse__V1__GrantBody body = ECLUSE__V1__GRANT_BODY__INIT;
+    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
+    char *tensors[] = {"features", "labels"};
+    who.site = "fi";
+    who.role = "researcher";
+    who.name = "alice";
+    body.grant_id = "00112233445566778899aabbccddeeff";
+    body.dataset = "lu/breast-cancer";
+    body.requester = &who;
+    body.purpose = "HMB";
+    body.lawful_basis = "art6-1-e+art9-2-j";
+    body.job_country = "FI";
+    body.transfer_basis = "eea";
+    body.tensors = tensors;
+    body.n_tensors = 2;
+    body.max_rows = 100;
+    body.issued_unix = NOW - 60;
+    body.expires_unix = 4102444800; /* 2100 */
+    for (int v = 0; v < 3; v++) {
+        static const char *const names[] = {"ok", "bad-expired", "bad-other-site"};
+        if (v == 1)
+            body.expires_unix = NOW - 1;
+        if (v == 2) {
+            body.expires_unix = 4102444800;
+            body.dataset = "fi/breast-cancer";
+        }
+        Ecluse__V1__Grant g;
+        if (grant_sign(fz_key(0), &body, &g, &err) != 0)
+            die("grant_sign", &err);
+        unsigned char *gb = malloc(ecluse__v1__grant__get_packed_size(&g));
+        size_t gn = ecluse__v1__grant__pack(&g, gb);
+        char name[64];
+        snprintf(name, sizeof(name), "%s-grant", names[v]);
+        seed_mode("grant", name, 0, gb, gn);
+        snprintf(name, sizeof(name), "%s-body", names[v]);
+        seed_mode("grant", name, 1, g.body.data, g.body.len);
+        free(gb);
+        grant_clear(&g);
+    }
+}
+
+/* ---- checkpoints: docs/audit-format.md ------------------------------------ */
+static void checkpoint_seeds(void)
+{
+    ecl_err err;
+    buf body = {0};
+    const char *site = "fi";
+    put_u8(&body, 1);
+    put_u8(&body, 0);
+    put_u8(&body, (uint8_t)strlen(site));
+    put(&body, site, strlen(site));
+    for (int i = 7; i >= 0; i--)
+        put_u8(&body, (uint8_t)(1234u >> (8 * i)));
+    for (int i = 0; i < 32; i++)
+        put_u8(&body, (uint8_t)(0xa0 + i));
+    for (int i = 7; i >= 0; i--)
+        put_u8(&body, (uint8_t)((uint64_t)NOW >> (8 * i)));
+    put(&body, fz_key(0)->public_key, 32);
+    unsigned char sig[crypto_sign_BYTES];
+    if (site_key_sign(fz_key(0), "ecluse-checkpoint-v1", body.p, body.n, sig, &err) != 0)
+        die("sign", &err);
+    buf b = {0};
+    put_u8(&b, 0);
+    put(&b, sig, sizeof(sig));
+    put(&b, body.p, body.n);
+    seed("checkpoint", "ok-signed", b.p, b.n);
+    b.p[5] ^= 1;
+    seed("checkpoint", "bad-signature", b.p, b.n);
+    seed_mode("checkpoint", "ok-harness-signed", 1, body.p, body.n);
+    seed_mode("checkpoint", "ok-pinned", 3, body.p, body.n);
+    seed_mode("checkpoint", "ok-key-written", 7, body.p, body.n);
+    seed_mode("checkpoint", "bad-truncated", 1, body.p, body.n - 1);
+    body.p[0] = 2;
+    seed_mode("checkpoint", "bad-version", 1, body.p, body.n);
+    free(b.p);
+    free(body.p);
+}
+
+/* ---- config, identity, store ---------------------------------------------- */
+static void config_seeds(void)
+{
+    ecl_err err;
+    char path[PATH_MAX], *text = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/new-site.json", fz_temp_dir());
+    if (gateway_config_write_new(path, "fi", "FI", "127.0.0.1:7443", &err) != 0 ||
+        ecl_read_file(path, 1 << 20, &text, &n, &err) != 0)
+        die("config", &err);
+    seed("config", "ok-new-site.json", text, n);
+    free(text);
+    seed_str("config", "ok-minimal.json",
+             "{\"site\": \"lu\", \"country\": \"LU\", \"listen\": \"127.0.0.1:7443\", "
+             "\"tls\": {\"cert\": \"gw.crt\", \"key\": \"gw.key\", \"ca\": \"ca.crt\"}, "
+             "\"signing_key\": \"site.key\", \"data_dir\": \"data\"}");
+    seed_str("config", "bad-unknown-key.json",
+             "{\"site\": \"lu\", \"country\": \"LU\", \"listen\": \"127.0.0.1:0\", \"lisen\": 1}");
+    seed_str("config", "bad-site.json",
+             "{\"site\": \"L U\", \"country\": \"LU\", \"listen\": \"127.0.0.1:0\"}");
+    seed_str("config", "bad-not-json.json", "{\"site\": ");
+}
+
+static void identity_seeds(void)
+{
+    seed_str("identity", "ok-gateway", "spiffe://fi/gateway");
+    seed_str("identity", "ok-researcher", "spiffe://fi/researcher/alice");
+    seed_str("identity", "ok-auditor", "spiffe://lu/auditor/a.b-c_d");
+    seed_str("identity", "ok-admin", "spiffe://us-bos/admin/root");
+    seed_str("identity", "bad-empty-segment", "spiffe://fi//admin/x");
+    seed_str("identity", "bad-trailing-slash", "spiffe://fi/gateway/");
+    seed_str("identity", "bad-role", "spiffe://fi/gateway/x");
+    seed_str("identity", "bad-scheme", "https://fi/admin/x");
+}
+
+static void store_seeds(void)
+{
+    ecl_err err;
+    store_writer *w = NULL;
+    float f[6] = {1, 2, 3, 4, 5, 6};
+    int64_t l[2] = {0, 1};
+    uint64_t fs[2] = {2, 3}, ls[1] = {2};
+    char path[PATH_MAX], *text = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof(path), "%s/seed.safetensors", fz_temp_dir());
+    if (store_writer_new(&w, &err) != 0 ||
+        store_writer_add(w, "features", STORE_DT_F32, 2, fs, f, sizeof(f), &err) != 0 ||
+        store_writer_add(w, "labels", STORE_DT_I64, 1, ls, l, sizeof(l), &err) != 0 ||
+        store_writer_meta(w, "source", "seed", &err) != 0 || store_writer_write(w, path, &err) ||
+        ecl_read_file(path, 1 << 20, &text, &n, &err) != 0)
+        die("safetensors", &err);
+    store_writer_free(w);
+    seed("safetensors", "ok-two-tensors.safetensors", text, n);
+    seed("safetensors", "bad-truncated.safetensors", text, n - 1);
+    free(text);
+    const char *hdr = "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    buf b = {0};
+    uint64_t hl = strlen(hdr);
+    for (int i = 0; i < 8; i++)
+        put_u8(&b, (uint8_t)(hl >> (8 * i)));
+    put(&b, hdr, hl);
+    put(&b, f, 8);
+    seed("safetensors", "ok-hand-made.safetensors", b.p, b.n);
+    put(&b, f, 4);
+    seed("safetensors", "bad-trailing-data.safetensors", b.p, b.n);
+    free(b.p);
+
+    /* .npy v1.0 '<f4' (2, 3) and v2.0 '<i8' (2,) */
+    for (int v = 0; v < 3; v++) {
+        const char *dict = v == 0   ? "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+                           : v == 1 ? "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }"
+                                    : "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }";
+        size_t dl = strlen(dict), total = 10 + dl + 1;
+        if (v == 1)
+            total += 2;
+        size_t pad = (64 - total % 64) % 64;
+        buf nb = {0};
+        put(&nb, "\x93NUMPY", 6);
+        put_u8(&nb, v == 1 ? 2 : 1);
+        put_u8(&nb, 0);
+        size_t hlen = dl + pad + 1;
+        put_u8(&nb, (uint8_t)hlen);
+        put_u8(&nb, (uint8_t)(hlen >> 8));
+        if (v == 1) {
+            put_u8(&nb, 0);
+            put_u8(&nb, 0);
+        }
+        put(&nb, dict, dl);
+        for (size_t i = 0; i < pad; i++)
+            put_u8(&nb, ' ');
+        put_u8(&nb, '\n');
+        if (v == 1)
+            put(&nb, l, sizeof(l));
+        else
+            put(&nb, f, sizeof(f));
+        static const char *const names[] = {"ok-v1-f4.npy", "ok-v2-i8.npy", "bad-fortran.npy"};
+        seed("npy", names[v], nb.p, nb.n);
+        free(nb.p);
+    }
+
+    seed_str("rowset", "ok-doc-example.json", "{\"withdrawn_rows\": [[3, 4], [10, 20], 42]}");
+    seed_str("rowset", "ok-overlapping.json", "{\"withdrawn_rows\": [[5, 9], [1, 6], 9, 0]}");
+    seed_str("rowset", "ok-empty.json", "{\"withdrawn_rows\": []}");
+    seed_str("rowset", "bad-empty-range.json", "{\"withdrawn_rows\": [[9, 9]]}");
+    seed_str("rowset", "bad-key.json", "{\"withdrawn\": [1]}");
+
+    /* CSV: options byte then the file (fuzz/targets/csv.c). */
+    seed_csv("ok-label-last-skip1.csv", 0x28,
+             "569,30,malignant,benign\n17.99,10.38,122.8,0\n20.57,17.77,132.9,1\n");
+    seed_csv("ok-header-named-label.csv", 0x1d, "a;b;label\n1;2;3\n\"4\";5.5;6\n  \n7;nan;8\r\n");
+    seed_csv("ok-blanks.csv", 0x03, "1 2  3\n4\t5 6\n");
+    seed_csv("bad-ragged.csv", 0x00, "1,2,3\n4,5\n");
+    seed_csv("bad-label-not-integer.csv", 0x08, "1,2,3.5\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: seedgen CORPUS_DIR\n");
+        return 2;
+    }
+    root = argv[1];
+    if (sodium_init() < 0)
+        return 1;
+    rpc_seeds();
+    catalog_seeds();
+    pki_seeds();
+    bundle_seeds();
+    grant_seeds();
+    checkpoint_seeds();
+    config_seeds();
+    identity_seeds();
+    store_seeds();
+    return 0;
+}
