@@ -9,7 +9,7 @@
 #include "cli/options.h"
 #include "cli/remote.h"
 #include "common/fileio.h"
-#include "gateway/grant.h"
+#include "client/read.h"
 
 #define MAX_TENSORS 32
 
@@ -210,13 +210,9 @@ static int run_access(int argc, char **argv, int dry_run, ecl_err *err)
     else
         print_text(d, a.req.dataset);
     if (d->grant != NULL && a.save_grant != NULL) {
-        char *text = NULL;
-        rc = grant_to_text(d->grant, &text, err);
-        if (rc == 0)
-            rc = ecl_write_file(a.save_grant, text, strlen(text), 0600, ECL_WRITE_REPLACE, err);
+        rc = client_grant_save(a.save_grant, d->grant, err);
         if (rc == 0 && !r.json)
             printf("  grant saved to %s (pass it to 'ecluse fetch')\n", a.save_grant);
-        free(text);
     }
     int permit = d->permit;
     protobuf_c_message_free_unpacked(resp, NULL);

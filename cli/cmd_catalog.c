@@ -90,16 +90,11 @@ static int run_catalog_search(int argc, char **argv, ecl_err *err)
     return list_or_search(argc, argv, 1, err);
 }
 
-static int run_catalog_show(int argc, char **argv, ecl_err *err)
+/* `catalog show` and `dataset show`: one entry of the federated view. */
+int cli_show_dataset(int argc, char **argv, ecl_err *err)
 {
-    static const struct option opts[] = {CLI_REMOTE_OPTIONS, {0, 0, 0, 0}};
     cli_remote r;
-    cli_remote_init(&r);
-    int c;
-    while ((c = cli_getopt(argc, argv, opts, err)) != -1)
-        if (c == -2 || !cli_remote_option(&r, c, optarg))
-            return -1;
-    if (cli_expect_positionals(argc, argv, 1, "the dataset ID", err) != 0 ||
+    if (cli_remote_parse(argc, argv, &r, 1, "the dataset ID", err) != 0 ||
         cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__GetDatasetRequest req = ECLUSE__V1__GET_DATASET_REQUEST__INIT;
@@ -271,7 +266,7 @@ const cli_command cli_catalog_show = {
     "show a dataset's whole entry, its access policy included",
     "Usage: ecluse catalog show ID [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
     "\nExample:\n  ecluse catalog show lu/breast-cancer\n",
-    run_catalog_show,
+    cli_show_dataset,
 };
 
 const cli_command cli_catalog_refresh = {

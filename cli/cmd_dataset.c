@@ -224,23 +224,10 @@ static int print_dataset(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
     return 0;
 }
 
-static const struct option remote_only[] = {CLI_REMOTE_OPTIONS, {0, 0, 0, 0}};
-
-static int parse_remote(int argc, char **argv, cli_remote *r, int want, const char *what,
-                        ecl_err *err)
-{
-    cli_remote_init(r);
-    int c;
-    while ((c = cli_getopt(argc, argv, remote_only, err)) != -1)
-        if (c == -2 || !cli_remote_option(r, c, optarg))
-            return -1;
-    return cli_expect_positionals(argc, argv, want, what, err);
-}
-
 static int run_dataset_list(int argc, char **argv, ecl_err *err)
 {
     cli_remote r;
-    if (parse_remote(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
+    if (cli_remote_parse(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__ListDatasetsRequest req = ECLUSE__V1__LIST_DATASETS_REQUEST__INIT;
     list_ctx l = {r.json, 0};
@@ -252,29 +239,10 @@ static int run_dataset_list(int argc, char **argv, ecl_err *err)
     return rc;
 }
 
-static int run_dataset_show(int argc, char **argv, ecl_err *err)
-{
-    cli_remote r;
-    if (parse_remote(argc, argv, &r, 1, "the dataset ID", err) != 0 ||
-        cli_remote_open(&r, err) != 0)
-        return -1;
-    Ecluse__V1__GetDatasetRequest req = ECLUSE__V1__GET_DATASET_REQUEST__INIT;
-    req.id = argv[cli_optind()];
-    ProtobufCMessage *resp = NULL;
-    int rc = cli_call(&r, "/ecluse.v1.Catalog/Get", &req.base,
-                      &ecluse__v1__catalog_listing__descriptor, &resp, err);
-    cli_remote_close(&r);
-    if (rc != 0)
-        return -1;
-    cli_print_entry(stdout, ((Ecluse__V1__CatalogListing *)resp)->entry, r.json);
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return 0;
-}
-
 static int run_dataset_remove(int argc, char **argv, ecl_err *err)
 {
     cli_remote r;
-    if (parse_remote(argc, argv, &r, 1, "the dataset ID", err) != 0 ||
+    if (cli_remote_parse(argc, argv, &r, 1, "the dataset ID", err) != 0 ||
         cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__RemoveDatasetRequest req = ECLUSE__V1__REMOVE_DATASET_REQUEST__INIT;
@@ -337,7 +305,7 @@ const cli_command cli_dataset_show = {
     "show a dataset's whole entry, policy included",
     "Usage: ecluse dataset show ID [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
     "\nExample:\n  ecluse dataset show fi/digits\n",
-    run_dataset_show,
+    cli_show_dataset,
 };
 
 const cli_command cli_dataset_remove = {

@@ -8,14 +8,8 @@
 
 static int run_key_rotate(int argc, char **argv, ecl_err *err)
 {
-    static const struct option opts[] = {CLI_REMOTE_OPTIONS, {0, 0, 0, 0}};
     cli_remote r;
-    cli_remote_init(&r);
-    int c;
-    while ((c = cli_getopt(argc, argv, opts, err)) != -1)
-        if (c == -2 || !cli_remote_option(&r, c, optarg))
-            return -1;
-    if (cli_expect_positionals(argc, argv, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
+    if (cli_remote_parse(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__RotateKeyRequest req = ECLUSE__V1__ROTATE_KEY_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;

@@ -11,24 +11,10 @@
 #include "common/fileio.h"
 #include "federation/bundle.h"
 
-static const struct option remote_only[] = {CLI_REMOTE_OPTIONS, {0, 0, 0, 0}};
-
-/* Parse the remote options and `want` positionals. */
-static int parse_remote(int argc, char **argv, cli_remote *r, int want, const char *what,
-                        ecl_err *err)
-{
-    cli_remote_init(r);
-    int c;
-    while ((c = cli_getopt(argc, argv, remote_only, err)) != -1)
-        if (c == -2 || !cli_remote_option(r, c, optarg))
-            return -1;
-    return cli_expect_positionals(argc, argv, want, what, err);
-}
-
 static int run_peer_export(int argc, char **argv, ecl_err *err)
 {
     cli_remote r;
-    if (parse_remote(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
+    if (cli_remote_parse(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__PeerInfoRequest req = ECLUSE__V1__PEER_INFO_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
@@ -144,7 +130,7 @@ static int print_peer(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
 static int run_peer_list(int argc, char **argv, ecl_err *err)
 {
     cli_remote r;
-    if (parse_remote(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
+    if (cli_remote_parse(argc, argv, &r, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__ListPeersRequest req = ECLUSE__V1__LIST_PEERS_REQUEST__INIT;
     int rc = cli_stream(&r, "/ecluse.v1.Admin/ListPeers", &req.base,
@@ -156,7 +142,8 @@ static int run_peer_list(int argc, char **argv, ecl_err *err)
 static int run_peer_remove(int argc, char **argv, ecl_err *err)
 {
     cli_remote r;
-    if (parse_remote(argc, argv, &r, 1, "the peer SITE", err) != 0 || cli_remote_open(&r, err) != 0)
+    if (cli_remote_parse(argc, argv, &r, 1, "the peer SITE", err) != 0 ||
+        cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__RemovePeerRequest req = ECLUSE__V1__REMOVE_PEER_REQUEST__INIT;
     req.site = argv[cli_optind()];

@@ -1,5 +1,7 @@
 #include "cli/remote.h"
 
+#include "cli/options.h"
+
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -26,6 +28,17 @@ int cli_remote_option(cli_remote *r, int c, const char *arg)
     default:
         return 0;
     }
+}
+
+int cli_remote_parse(int argc, char **argv, cli_remote *r, int want, const char *what, ecl_err *err)
+{
+    static const struct option remote_only[] = {CLI_REMOTE_OPTIONS, {0, 0, 0, 0}};
+    cli_remote_init(r);
+    int c;
+    while ((c = cli_getopt(argc, argv, remote_only, err)) != -1)
+        if (c == -2 || !cli_remote_option(r, c, optarg))
+            return -1;
+    return cli_expect_positionals(argc, argv, want, what, err);
 }
 
 int cli_remote_open(cli_remote *r, ecl_err *err)

@@ -37,15 +37,6 @@ int grant_open(const Ecluse__V1__Grant *grant, const unsigned char *holder_key,
                const char *holder_site, int64_t now, Ecluse__V1__GrantBody **out, ecl_err *err)
     __attribute__((warn_unused_result));
 
-/* A grant as text, for files people keep and pass to `ecluse fetch`:
- *   ecluse-grant-v1
- *   <base64 of the Grant encoding>
- * grant_to_text gives a malloc'd string; grant_from_text fills *out with
- * protobuf-c's message (free with ecluse__v1__grant__free_unpacked).
- * ECL_E_INPUT naming the problem if the text is not a grant. */
-int grant_to_text(const Ecluse__V1__Grant *grant, char **text, ecl_err *err);
-int grant_from_text(const char *text, size_t len, Ecluse__V1__Grant **out, ecl_err *err);
-
 /* 1 if the grant was issued to `spiffe` (spiffe://site/role/name). */
 int grant_is_for(const Ecluse__V1__GrantBody *body, const char *spiffe);
 

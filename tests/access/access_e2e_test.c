@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "audit/audit.h"
+#include "client/read.h"
 #include "gateway/grant.h"
 #include "gateway/rpc.h"
 #include "gateway/rpc_client.h"
@@ -50,13 +51,7 @@ static void must(int rc, const char *what)
 
 static void export_bundle(site *x)
 {
-    snprintf(x->bundle, sizeof(x->bundle), "%s/%s.peer", root, x->s.id);
-    must(th_run(out, sizeof(out), "peer", "export", "--identity", x->admin, NULL), "export");
-    char *start = strstr(out, "ecluse-peer-bundle-v1\n");
-    assert_non_null(start);
-    FILE *f = fopen(x->bundle, "w");
-    fwrite(start, 1, (size_t)(strchr(start + 22, '\n') - start) + 1, f);
-    fclose(f);
+    th_export_bundle(&x->s, x->admin, x->bundle, sizeof(x->bundle));
 }
 
 static void make_site(site *x, const char *id, const char *country)
@@ -158,7 +153,7 @@ static void test_a_permit_carries_a_grant_signed_by_the_holding_site(void **stat
     assert_non_null(text);
     Ecluse__V1__Grant *g = NULL;
     ecl_err err;
-    assert_int_equal(grant_from_text(text, strlen(text), &g, &err), 0);
+    assert_int_equal(client_grant_parse(text, strlen(text), grant_path, &g, &err), 0);
     free(text);
     char key_path[2 * PATH_MAX];
     snprintf(key_path, sizeof(key_path), "%s/keys/site.key", lu.s.dir);

@@ -70,16 +70,7 @@ static void make_site(site *x, const char *id, const char *country)
 
 static void export_bundle(site *x)
 {
-    snprintf(x->bundle, sizeof(x->bundle), "%s/%s.peer", root, x->s.id);
-    must(th_run(out, sizeof(out), "peer", "export", "--identity", x->admin, NULL), "peer export");
-    char *start = strstr(out, "ecluse-peer-bundle-v1\n");
-    assert_non_null(start);
-    char *end = strchr(start + 22, '\n');
-    assert_non_null(end);
-    FILE *f = fopen(x->bundle, "w");
-    assert_non_null(f);
-    fwrite(start, 1, (size_t)(end - start) + 1, f);
-    fclose(f);
+    th_export_bundle(&x->s, x->admin, x->bundle, sizeof(x->bundle));
 }
 
 /* The example breast cancer policy, made this dataset's. */

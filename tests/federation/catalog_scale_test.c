@@ -65,26 +65,7 @@ static void test_a_catalog_of_100000_datasets_crosses_the_federation(void **stat
     th_gateway_start(&fi);
     th_gateway_start(&lu);
 
-    char bundle[PATH_MAX + 16];
-    snprintf(bundle, sizeof(bundle), "%s/lu.peer", root);
-    assert_int_equal(th_run(out, sizeof(out), "peer", "export", "--identity", lu_admin, NULL), 0);
-    char *start = strstr(out, "ecluse-peer-bundle-v1\n");
-    assert_non_null(start);
-    FILE *f = fopen(bundle, "w");
-    fwrite(start, 1, (size_t)(strchr(start + 22, '\n') - start) + 1, f);
-    fclose(f);
-    assert_int_equal(th_run(out, sizeof(out), "peer", "add", bundle, "--identity", fi_admin, NULL),
-                     0);
-    /* FI needs no peering back to fetch: LU's gateway checks FI's identity
-     * only when FI is its peer, so add FI at LU as well. */
-    snprintf(bundle, sizeof(bundle), "%s/fi.peer", root);
-    assert_int_equal(th_run(out, sizeof(out), "peer", "export", "--identity", fi_admin, NULL), 0);
-    start = strstr(out, "ecluse-peer-bundle-v1\n");
-    f = fopen(bundle, "w");
-    fwrite(start, 1, (size_t)(strchr(start + 22, '\n') - start) + 1, f);
-    fclose(f);
-    assert_int_equal(th_run(out, sizeof(out), "peer", "add", bundle, "--identity", lu_admin, NULL),
-                     0);
+    th_peer(&fi, fi_admin, &lu, lu_admin);
 
     double t0 = th_now();
     assert_int_equal(th_run(out, sizeof(out), "catalog", "refresh", "--identity", fi_res, NULL), 0);

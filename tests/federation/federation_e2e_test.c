@@ -54,17 +54,7 @@ static void must(int rc, const char *what)
 
 static void export_bundle(site *x)
 {
-    snprintf(x->bundle, sizeof(x->bundle), "%s/%s.peer", root, x->s.id);
-    must(th_run(out, sizeof(out), "peer", "export", "--identity", x->admin, NULL), "peer export");
-    /* stdout and stderr share `out`: keep the two bundle lines only. */
-    char *start = strstr(out, "ecluse-peer-bundle-v1\n");
-    assert_non_null(start);
-    char *end = strchr(start + 22, '\n');
-    assert_non_null(end);
-    FILE *f = fopen(x->bundle, "w");
-    assert_non_null(f);
-    fwrite(start, 1, (size_t)(end - start) + 1, f);
-    fclose(f);
+    th_export_bundle(&x->s, x->admin, x->bundle, sizeof(x->bundle));
 }
 
 static void add_peer(site *at, const site *peer)

@@ -161,7 +161,8 @@ static void test_expired_certificate_is_refused(void **state)
     char out[PATH_MAX], dir[PATH_MAX - 64];
     assert_true(snprintf(dir, sizeof(dir), "%s/expired-researcher", fx.root) < (int)sizeof(dir));
     /* Valid for one day, three days ago. */
-    person_issue_options o = {fx.fi.dir, ECL_ROLE_RESEARCHER, "old", 1, -3 * 86400L, dir, NULL, NULL};
+    person_issue_options o = {fx.fi.dir, ECL_ROLE_RESEARCHER, "old", 1, -3 * 86400L, dir, NULL,
+                              NULL};
     ecl_err err;
     assert_int_equal(site_issue_person(&o, out, sizeof(out), &err), 0);
     rpc_channel *ch = channel_with(fx.researcher, dir, "spiffe://fi/gateway");

@@ -148,6 +148,35 @@ void th_issue(const th_site *s, const char *role, const char *name, char *out, s
         abort();
 }
 
+void th_export_bundle(const th_site *s, const char *admin, char *out, size_t cap)
+{
+    static char text[65536];
+    if (snprintf(out, cap, "%s.peer", s->dir) >= (int)cap)
+        abort();
+    int rc = th_run(text, sizeof(text), "peer", "export", "--identity", admin, NULL);
+    char *start = strstr(text, "ecluse-peer-bundle-v1\n");
+    char *end = start != NULL ? strchr(start + 22, '\n') : NULL;
+    FILE *f = end != NULL ? fopen(out, "w") : NULL;
+    if (rc != 0 || f == NULL) {
+        fprintf(stderr, "harness: peer export of %s failed (%d):\n%s\n", s->id, rc, text);
+        abort();
+    }
+    fwrite(start, 1, (size_t)(end - start) + 1, f);
+    fclose(f);
+}
+
+void th_peer(const th_site *a, const char *a_admin, const th_site *b, const char *b_admin)
+{
+    char a_bundle[PATH_MAX + 8], b_bundle[PATH_MAX + 8], text[8192];
+    th_export_bundle(a, a_admin, a_bundle, sizeof(a_bundle));
+    th_export_bundle(b, b_admin, b_bundle, sizeof(b_bundle));
+    if (th_run(text, sizeof(text), "peer", "add", b_bundle, "--identity", a_admin, NULL) != 0 ||
+        th_run(text, sizeof(text), "peer", "add", a_bundle, "--identity", b_admin, NULL) != 0) {
+        fprintf(stderr, "harness: peering %s and %s failed:\n%s\n", a->id, b->id, text);
+        abort();
+    }
+}
+
 int th_file_contains(const char *path, const char *needle)
 {
     char *text = th_read(path);

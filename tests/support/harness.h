@@ -51,6 +51,14 @@ void th_gateway_start(th_site *s);
  * by a signal) and the seconds it took in *seconds (may be NULL). */
 int th_gateway_stop(th_site *s, double *seconds);
 
+/* `ecluse peer export` by `admin` (an identity directory of `s`), written to
+ * `out` as the bundle file a peer adds (stderr's fingerprint lines left
+ * out). Asserts success. */
+void th_export_bundle(const th_site *s, const char *admin, char *out, size_t cap);
+
+/* Peer two sites both ways, each admin adding the other's bundle. */
+void th_peer(const th_site *a, const char *a_admin, const th_site *b, const char *b_admin);
+
 /* 1 if `needle` occurs in the file at `path`. */
 int th_file_contains(const char *path, const char *needle);
 
