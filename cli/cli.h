@@ -35,6 +35,7 @@ int cli_report(const char *words, const ecl_err *err);
 extern const cli_command cli_site_init;
 extern const cli_command cli_pki_issue;
 extern const cli_command cli_pki_renew_gateway;
+extern const cli_command cli_pki_revoke;
 extern const cli_command cli_gateway;
 extern const cli_command cli_health;
 extern const cli_command cli_peer_export;

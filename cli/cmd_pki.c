@@ -150,3 +150,65 @@ const cli_command cli_pki_renew_gateway = {
     "  ecluse pki renew-gateway --dir /var/lib/ecluse/fi --host gw.ecluse.example.fi\n",
     run_pki_renew_gateway,
 };
+
+static int run_pki_revoke(int argc, char **argv, ecl_err *err)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, 0, 'd'},
+        {"role", required_argument, 0, 'r'},
+        {"name", required_argument, 0, 'n'},
+        {"reason", required_argument, 0, 'R'},
+        {0, 0, 0, 0},
+    };
+    const char *dir = NULL, *role = NULL, *name = NULL, *reason = "";
+    int c;
+    while ((c = cli_getopt(argc, argv, opts, err)) != -1) {
+        if (c == 'd')
+            dir = optarg;
+        else if (c == 'r')
+            role = optarg;
+        else if (c == 'n')
+            name = optarg;
+        else if (c == 'R')
+            reason = optarg;
+        else
+            return -1;
+    }
+    if (cli_expect_positionals(argc, argv, 0, "", err) != 0)
+        return -1;
+    if (dir == NULL || role == NULL || name == NULL)
+        return ecl_fail(err, ECL_E_USAGE, "--dir, --role and --name are required");
+    ecl_role r = role_from_name(role);
+    if (r == ECL_ROLE_NONE || r == ECL_ROLE_GATEWAY)
+        return ecl_fail(err, ECL_E_USAGE, "--role '%s' is not one of researcher, auditor, admin",
+                        role);
+    char serial[128];
+    if (site_revoke_person(dir, r, name, reason, serial, sizeof(serial), err) != 0)
+        return -1;
+    printf("Revoked the certificate of %s '%s' (serial %s). The gateway refuses it from its\n"
+           "next call on; issue a new identity if the person should keep access.\n",
+           role, name, serial);
+    return 0;
+}
+
+const cli_command cli_pki_revoke = {
+    "pki revoke",
+    "revoke a person's certificate: the gateway refuses it at once",
+    "Usage: ecluse pki revoke --dir SITE_DIR --role ROLE --name NAME [--reason TEXT]\n"
+    "\n"
+    "Adds the serial of the person's current certificate (recorded when it was\n"
+    "issued) to the site's revocation list, ca/revoked.json. The gateway reads the\n"
+    "list on every call and refuses a revoked certificate, with the reason, without\n"
+    "a restart. Peers' gateways are cut off by removing the peer instead.\n"
+    "\n"
+    "Options:\n"
+    "  --dir SITE_DIR   the site directory\n"
+    "  --role ROLE      researcher, auditor or admin\n"
+    "  --name NAME      as issued\n"
+    "  --reason TEXT    why (kept in the list and shown to the refused caller)\n"
+    "\n"
+    "Example:\n"
+    "  ecluse pki revoke --dir /var/lib/ecluse/fi --role researcher --name alice \\\n"
+    "                    --reason 'laptop stolen'\n",
+    run_pki_revoke,
+};

@@ -6,15 +6,13 @@
 #include "common/version.h"
 
 static const cli_command *const commands[] = {
-    &cli_site_init,        &cli_pki_issue,         &cli_gateway,
-    &cli_health,           &cli_peer_export,       &cli_peer_add,
-    &cli_peer_list,        &cli_peer_remove,       &cli_dataset_add,
-    &cli_dataset_list,     &cli_dataset_show,      &cli_dataset_remove,
-    &cli_catalog_list,     &cli_catalog_search,    &cli_catalog_show,
-    &cli_catalog_refresh,  &cli_catalog_export,    &cli_key_rotate,
-    &cli_audit_query,      &cli_audit_export,      &cli_audit_verify,
-    &cli_audit_processing, &cli_audit_checkpoint,  &cli_access_request,
-    &cli_access_check,     &cli_pki_renew_gateway, &cli_fetch,
+    &cli_site_init,      &cli_pki_issue,         &cli_gateway,          &cli_health,
+    &cli_peer_export,    &cli_peer_add,          &cli_peer_list,        &cli_peer_remove,
+    &cli_dataset_add,    &cli_dataset_list,      &cli_dataset_show,     &cli_dataset_remove,
+    &cli_catalog_list,   &cli_catalog_search,    &cli_catalog_show,     &cli_catalog_refresh,
+    &cli_catalog_export, &cli_key_rotate,        &cli_audit_query,      &cli_audit_export,
+    &cli_audit_verify,   &cli_audit_processing,  &cli_audit_checkpoint, &cli_access_request,
+    &cli_access_check,   &cli_pki_renew_gateway, &cli_pki_revoke,       &cli_fetch,
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 

@@ -9,6 +9,7 @@
 
 #include "gateway/gateway.h"
 #include "gateway/pki.h"
+#include "gateway/site.h"
 
 static int authenticate_peer_gateway(gateway *gw, X509 *cert, const ecl_identity *id, ecl_err *err)
 {
@@ -56,6 +57,19 @@ int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_i
     if (pki_verify_issued_by(cert, gw->ca, err) != 0) {
         err->code = ECL_E_AUTH;
         ecl_err_prefix(err, "%s", spiffe);
+        goto out;
+    }
+    /* Revoked by the admin: refused from the next call, no restart needed. */
+    char serial[128], why[256];
+    int revoked = pki_cert_serial(cert, serial, sizeof(serial), err) != 0
+                      ? -1
+                      : site_is_revoked(gw->cfg.tls_revoked, serial, why, sizeof(why), err);
+    if (revoked != 0) {
+        if (revoked == 1)
+            ecl_fail(err, ECL_E_AUTH, "the certificate of %s (serial %s) was revoked: %s", spiffe,
+                     serial, why);
+        else
+            err->code = ECL_E_AUTH; /* a damaged list refuses everyone: fail closed */
         goto out;
     }
     rc = 0;

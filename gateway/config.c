@@ -139,11 +139,14 @@ static int load_tls(const fields *top, gateway_config *cfg)
     if (tls == NULL || !json_is_object(tls))
         return field_fail(top, "tls", "%s", "is required: an object with cert, key and ca");
     fields f = {top->file, "tls", tls, top->err};
-    static const char *const known[] = {"cert", "key", "ca", NULL};
+    static const char *const known[] = {"cert", "key", "ca", "revoked", NULL};
     if (reject_unknown(&f, known) != 0 || get_path(&f, cfg, "cert", cfg->tls_cert) != 0 ||
         get_path(&f, cfg, "key", cfg->tls_key) != 0 || get_path(&f, cfg, "ca", cfg->tls_ca) != 0)
         return -1;
-    return 0;
+    char revoked[PATH_MAX] = "ca/revoked.json";
+    if (get_string(&f, "revoked", 0, revoked, sizeof(revoked)) != 0)
+        return -1;
+    return ecl_path_join(cfg->tls_revoked, PATH_MAX, cfg->dir, revoked, top->err);
 }
 
 static int load_server(const fields *top, gateway_config *cfg)

@@ -45,6 +45,7 @@ typedef struct gateway_config {
     char tls_cert[PATH_MAX];
     char tls_key[PATH_MAX];
     char tls_ca[PATH_MAX];
+    char tls_revoked[PATH_MAX]; /* revoked people's certificates (site.h); may not exist */
     char signing_key[PATH_MAX];
     char transfer_rules[PATH_MAX]; /* EEA and adequacy decisions (policy/transfer.h) */
     char sccs[PATH_MAX];           /* standard contractual clauses per recipient site */

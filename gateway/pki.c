@@ -371,3 +371,15 @@ int pki_cert_not_after(X509 *cert, time_t *out, ecl_err *err)
     *out = timegm(&tm);
     return 0;
 }
+
+int pki_cert_serial(X509 *cert, char *out, size_t cap, ecl_err *err)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+    BN_free(bn);
+    if (hex == NULL)
+        return ecl_fail(err, ECL_E_INPUT, "certificate has an unreadable serial number");
+    int fits = snprintf(out, cap, "%s", hex) < (int)cap;
+    OPENSSL_free(hex);
+    return fits ? 0 : ecl_fail(err, ECL_E_LIMIT, "certificate serial number too long");
+}

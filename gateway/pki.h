@@ -64,6 +64,9 @@ int pki_check_identity_files(const char *cert_path, const char *key_path, const 
 /* SHA-256 fingerprint of the certificate's DER, hex with ':' separators. */
 int pki_cert_fingerprint(X509 *cert, char *out, size_t cap, ecl_err *err);
 
+/* The certificate's serial number, upper-case hex, into out. */
+int pki_cert_serial(X509 *cert, char *out, size_t cap, ecl_err *err);
+
 /* The certificate's not-after time as Unix seconds. */
 int pki_cert_not_after(X509 *cert, time_t *out, ecl_err *err);
 

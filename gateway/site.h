@@ -10,6 +10,9 @@
  *   data/                  LMDB environments and datasets (0700)
  *   policy/transfer_rules.json   EEA and adequacy decisions (ecluse ships them; update them)
  *   policy/sccs.json       standard contractual clauses the site signed, per recipient site
+ *   ca/revoked.json        certificates the admin revoked (`ecluse pki revoke`):
+ *                          {"ecluse_revoked": 1, "revoked": [{"serial": "HEX",
+ *                           "spiffe": "...", "revoked_unix": N, "reason": "..."}]}
  *   people/<role>-<name>.json    what the site attests of each person it issued
  *                          ({"spiffe", "affiliation", "organisation_type", ...})
  *   identities/<role>-<name>/   what `ecluse pki issue` hands to a person:
@@ -58,6 +61,17 @@ typedef struct person_issue_options {
  * The running gateway keeps its old certificate until it restarts. */
 int site_renew_gateway(const char *site_dir, long days, const char *const *host_names,
                        char *out_cert, size_t cap, ecl_err *err);
+
+/* Revoke the current certificate of `role`/`name` (the serial recorded at
+ * issue), with a reason; the gateway refuses it from its next call on.
+ * ECL_E_NOT_FOUND if the site has no record of that person. */
+int site_revoke_person(const char *site_dir, ecl_role role, const char *name, const char *reason,
+                       char *serial_out, size_t cap, ecl_err *err);
+
+/* 1 if the certificate with `serial` is in the revocation list at `path`
+ * (reason into `why`); 0 if not or if there is no list. -1 if the list is
+ * damaged: refuse, do not guess. */
+int site_is_revoked(const char *path, const char *serial, char *why, size_t cap, ecl_err *err);
 
 /* What a site records of a person (people/<role>-<name>.json). */
 typedef struct person_record {

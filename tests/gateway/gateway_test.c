@@ -262,6 +262,44 @@ static void test_client_refuses_a_server_that_is_not_its_gateway(void **state)
     rpc_channel_close(ch);
 }
 
+static void test_a_revoked_certificate_is_refused_without_a_restart(void **state)
+{
+    (void)state;
+    char dave[PATH_MAX], out[4096];
+    th_issue(&fx.fi, "researcher", "dave", dave, sizeof(dave));
+    health_as(dave, "researcher", "dave");
+    assert_int_equal(th_run(out, sizeof(out), "pki", "revoke", "--dir", fx.fi.dir, "--role",
+                            "researcher", "--name", "dave", "--reason", "laptop stolen", NULL),
+                     0);
+    ecl_client *c = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_client_open(dave, NULL, &c, &err), 0);
+    Ecluse__V1__HealthCheckResponse *h = NULL;
+    assert_int_equal(ecl_client_health(c, &h, &err), -1);
+    assert_int_equal(err.remote_status, GRPC_STATUS_UNAUTHENTICATED);
+    assert_non_null(strstr(err.msg, "was revoked: laptop stolen"));
+    ecl_client_close(c);
+    /* Others are not affected. */
+    health_as(fx.researcher, "researcher", "alice");
+    /* A damaged list refuses people rather than guess. */
+    char list[2 * PATH_MAX];
+    snprintf(list, sizeof(list), "%s/ca/revoked.json", fx.fi.dir);
+    char *saved = th_read(list);
+    FILE *f = fopen(list, "w");
+    fputs("{\"revoked\": 7}", f);
+    fclose(f);
+    assert_int_equal(ecl_client_open(fx.researcher, NULL, &c, &err), 0);
+    assert_int_equal(ecl_client_health(c, &h, &err), -1);
+    assert_int_equal(err.remote_status, GRPC_STATUS_UNAUTHENTICATED);
+    assert_non_null(strstr(err.msg, "not a revocation list"));
+    ecl_client_close(c);
+    f = fopen(list, "w");
+    fputs(saved, f);
+    fclose(f);
+    free(saved);
+    health_as(fx.researcher, "researcher", "alice");
+}
+
 /* --- stopping with calls in flight ---------------------------------------- */
 
 typedef struct load_worker {
@@ -347,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_unknown_method_is_unimplemented_at_once),
         cmocka_unit_test(test_malformed_request_is_invalid_argument),
         cmocka_unit_test(test_client_refuses_a_server_that_is_not_its_gateway),
+        cmocka_unit_test(test_a_revoked_certificate_is_refused_without_a_restart),
         cmocka_unit_test(test_sigterm_stops_within_a_second_with_calls_in_flight),
     };
     return cmocka_run_group_tests_name("gateway", tests, setup, teardown);
