@@ -258,6 +258,49 @@ int rpc_stream_next(rpc_stream *st, const ProtobufCMessageDescriptor *type, Prot
     return 1;
 }
 
+/* The message's bytes in one malloc'd block: each slice is copied once,
+ * straight into it (joining first would copy every byte twice). */
+static int copy_out(grpc_byte_buffer *bb, unsigned char **data, size_t *len)
+{
+    grpc_byte_buffer_reader reader;
+    size_t cap = grpc_byte_buffer_length(bb);
+    unsigned char *p = malloc(cap ? cap : 1);
+    if (p == NULL || !grpc_byte_buffer_reader_init(&reader, bb)) {
+        free(p);
+        grpc_byte_buffer_destroy(bb);
+        return -1;
+    }
+    size_t at = 0;
+    int ok = 1;
+    grpc_slice s;
+    while (ok && grpc_byte_buffer_reader_next(&reader, &s)) {
+        size_t n = GRPC_SLICE_LENGTH(s);
+        /* A compressed buffer reads longer than it is long: grow to fit. */
+        if (n > cap - at) {
+            size_t grown = (at + n) * 2;
+            unsigned char *q = realloc(p, grown);
+            ok = q != NULL;
+            if (ok) {
+                p = q;
+                cap = grown;
+            }
+        }
+        if (ok)
+            memcpy(p + at, GRPC_SLICE_START_PTR(s), n);
+        at += ok ? n : 0;
+        grpc_slice_unref(s);
+    }
+    grpc_byte_buffer_reader_destroy(&reader);
+    grpc_byte_buffer_destroy(bb);
+    if (!ok) {
+        free(p);
+        return -1;
+    }
+    *data = p;
+    *len = at;
+    return 0;
+}
+
 int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_err *err)
 {
     if (st->finished)
@@ -266,13 +309,9 @@ int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_e
     int rc = recv_buffer(st, &bb, err);
     if (rc != 1)
         return rc;
-    grpc_slice all = join_buffer(bb);
-    *len = GRPC_SLICE_LENGTH(all);
-    *data = malloc(*len ? *len : 1);
-    if (*data != NULL)
-        memcpy(*data, GRPC_SLICE_START_PTR(all), *len);
-    grpc_slice_unref(all);
-    return *data != NULL ? 1 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    if (copy_out(bb, data, len) != 0)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    return 1;
 }
 
 void rpc_stream_close(rpc_stream *st)
