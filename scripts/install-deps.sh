@@ -12,6 +12,8 @@ packages=(
     libssl-dev libsodium-dev liblmdb-dev lmdb-utils libjansson-dev zlib1g-dev
     # tests
     libcmocka-dev python3 python3-grpcio python3-protobuf python3-numpy python3-lmdb python3-nacl python3-torch
+    # fuzzing (clang's libFuzzer and sanitizers) and memory checking
+    clang libclang-rt-14-dev valgrind
 )
 
 missing=()

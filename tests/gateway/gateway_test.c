@@ -217,7 +217,7 @@ static void expect_unimplemented_quickly(const char *method)
     assert_int_equal(rc, -1);
     assert_int_equal(err.remote_status, GRPC_STATUS_UNIMPLEMENTED);
     assert_non_null(strstr(err.msg, method));
-    assert_true(took < 2.0);
+    assert_true(took < 2.0 * th_time_scale());
     rpc_channel_close(ch);
 }
 
@@ -355,7 +355,7 @@ static void test_sigterm_stops_within_a_second_with_calls_in_flight(void **state
         workers[i] = (load_worker){researcher, &stop, 0, 0, 0};
         assert_int_equal(pthread_create(&threads[i], NULL, health_loop, &workers[i]), 0);
     }
-    usleep(400 * 1000); /* calls are flowing */
+    usleep((useconds_t)(400 * 1000 * th_time_scale())); /* calls are flowing */
     double seconds = 0;
     int status = th_gateway_stop(&s, &seconds);
     stop = 1;
@@ -366,7 +366,7 @@ static void test_sigterm_stops_within_a_second_with_calls_in_flight(void **state
         other += workers[i].other;
     }
     assert_int_equal(status, 0);
-    assert_true(seconds < 1.0);
+    assert_true(seconds < 1.0 * th_time_scale());
     assert_true(ok > 0);
     assert_int_equal(other, 0);
     assert_true(th_file_contains(s.log, "event=gateway.stopping signal=SIGTERM"));

@@ -45,6 +45,13 @@ const char *th_ecluse(void)
     abort();
 }
 
+double th_time_scale(void)
+{
+    const char *env = getenv("ECLUSE_TIME_SCALE");
+    double scale = env != NULL ? atof(env) : 1.0;
+    return scale >= 1.0 ? scale : 1.0;
+}
+
 double th_now(void)
 {
     struct timespec ts;
@@ -222,7 +229,7 @@ void th_gateway_start(th_site *s)
     }
     close(fd);
     s->pid = pid;
-    double give_up = th_now() + 20.0;
+    double give_up = th_now() + 20.0 * th_time_scale();
     while (th_now() < give_up) {
         if (th_file_contains(s->log, "event=gateway.ready"))
             return;

@@ -65,6 +65,12 @@ int th_file_contains(const char *path, const char *needle);
 /* Read a whole small file into a malloc'd string (NULL if unreadable). */
 char *th_read(const char *path);
 
+/* How much slower than normal this run is: ECLUSE_TIME_SCALE (valgrind's
+ * run sets 30), else 1. Time bounds in tests are multiplied by it, so a
+ * memory-checking run checks memory; plain and sanitizer runs keep the
+ * bounds as written. */
+double th_time_scale(void);
+
 /* Monotonic seconds. */
 double th_now(void);
 
