@@ -1,0 +1,224 @@
+/*
+ * disconnect_test.c - clients that go away at every stage of a call.
+ *
+ * Against one gateway, over and over: a TCP connection closed at once, a TLS
+ * handshake abandoned half way, a call cancelled before its answer, a
+ * stream cancelled after its first chunk. The gateway must keep serving
+ * others throughout, hold no more memory after many rounds than after a
+ * few, record every abandoned read as such in its audit trail, and exit
+ * cleanly (the sanitizer and valgrind runs check what it freed).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client/client.h"
+#include "client/read.h"
+#include "gateway/grant.h"
+#include "gateway/rpc_client.h"
+#include "gateway/sitekey.h"
+#include "store/writer.h"
+#include "tests/support/harness.h"
+
+#define ROUNDS 40
+#define SIDE   2048 /* a 2048 x 2048 U8 tensor: 4 MiB */
+
+static char root[PATH_MAX - 200];
+static char out[64 * 1024];
+static th_site lu;
+static char res[PATH_MAX], auditor[PATH_MAX];
+static Ecluse__V1__Grant grant = ECLUSE__V1__GRANT__INIT;
+
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+static int tcp_connect(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)lu.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Half a TLS 1.3 ClientHello: a record header promising more than is sent. */
+static void abandon_handshake(void)
+{
+    static const unsigned char partial[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00,
+                                            0x01, 0xfc, 0x03, 0x03, 0x11, 0x22, 0x33};
+    int fd = tcp_connect();
+    ssize_t ignored = write(fd, partial, sizeof(partial));
+    (void)ignored;
+    close(fd);
+}
+
+static void cancel_before_answer(ecl_client *c)
+{
+    Ecluse__V1__AccessRequest req = ECLUSE__V1__ACCESS_REQUEST__INIT;
+    req.dataset = "lu/noise";
+    req.purpose = "GRU";
+    req.lawful_basis = "art6-1-e";
+    req.job_country = "LU";
+    rpc_stream *st = NULL;
+    ecl_err err;
+    if (rpc_stream_open(ecl_client_channel(c), "/ecluse.v1.Access/Check", &req.base, 5000, &st,
+                        &err) == 0)
+        rpc_stream_close(st); /* cancels if the answer has not come */
+}
+
+static void cancel_mid_stream(ecl_client *c)
+{
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.chunk_bytes = 16384;
+    ecl_read *r = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_read_open(c, &grant, &o, &r, &err), 0);
+    ecl_read_chunk chunk;
+    assert_int_equal(ecl_read_next(r, &chunk, &err), 1);
+    ecl_read_close(r); /* gone, mid-stream */
+}
+
+static void setup_site(void)
+{
+    th_tmpdir(root, sizeof(root));
+    char admin[PATH_MAX], file[PATH_MAX + 32], policy[PATH_MAX + 32];
+    th_site_create(&lu, root, "lu", "LU");
+    th_issue(&lu, "admin", "adm", admin, sizeof(admin));
+    th_issue(&lu, "researcher", "r", res, sizeof(res));
+    th_issue(&lu, "auditor", "aud", auditor, sizeof(auditor));
+    snprintf(file, sizeof(file), "%s/noise.safetensors", root);
+    snprintf(policy, sizeof(policy), "%s/noise.json", root);
+    unsigned char *data = malloc((size_t)SIDE * SIDE);
+    randombytes_buf(data, (size_t)SIDE * SIDE);
+    uint64_t shape[2] = {SIDE, SIDE};
+    store_writer *w = NULL;
+    ecl_err err;
+    assert_int_equal(store_writer_new(&w, &err), 0);
+    assert_int_equal(
+        store_writer_add(w, "x", STORE_DT_U8, 2, shape, data, (uint64_t)SIDE * SIDE, &err), 0);
+    assert_int_equal(store_writer_write(w, file, &err), 0);
+    store_writer_free(w);
+    free(data);
+    FILE *f = fopen(policy, "w");
+    fputs("{\"ecluse_policy\": 1, \"dataset\": \"lu/noise\", \"category\": \"anonymous\", "
+          "\"purposes\": {\"allowed\": [\"NRES\"]}, \"tensors\": [{\"name\": \"x\"}], "
+          "\"minimisation\": {\"default\": {\"tensors\": [\"x\"], \"max_rows\": 2048}}, "
+          "\"storage\": {\"max_grant_days\": 1}}\n",
+          f);
+    fclose(f);
+    th_gateway_start(&lu);
+    assert_int_equal(th_run(out, sizeof(out), "dataset", "add", "noise", "--from", file, "--title",
+                            "noise", "--policy", policy, "--identity", admin, NULL),
+                     0);
+    /* A grant for r, signed with LU's real key. */
+    char key_path[2 * PATH_MAX];
+    snprintf(key_path, sizeof(key_path), "%s/keys/site.key", lu.dir);
+    site_key key;
+    assert_int_equal(site_key_load(key_path, &key, &err), 0);
+    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
+    who.site = "lu";
+    who.role = "researcher";
+    who.name = "r";
+    char *tensors[] = {"x"};
+    Ecluse__V1__GrantBody b = ECLUSE__V1__GRANT_BODY__INIT;
+    b.grant_id = "aaaabbbbccccddddaaaabbbbccccdddd";
+    b.dataset = "lu/noise";
+    b.requester = &who;
+    b.purpose = "GRU";
+    b.lawful_basis = "art6-1-e";
+    b.job_country = "LU";
+    b.transfer_basis = "eea";
+    b.tensors = tensors;
+    b.n_tensors = 1;
+    b.max_rows = SIDE;
+    b.issued_unix = (int64_t)time(NULL) - 10;
+    b.expires_unix = (int64_t)time(NULL) + 3600;
+    assert_int_equal(grant_sign(&key, &b, &grant, &err), 0);
+    site_key_wipe(&key);
+}
+
+static void one_round(ecl_client *c)
+{
+    close(tcp_connect());
+    abandon_handshake();
+    cancel_before_answer(c);
+    cancel_mid_stream(c);
+}
+
+static void test_clients_that_go_away_at_every_stage(void **state)
+{
+    (void)state;
+    setup_site();
+    ecl_client *c = NULL, *other = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_client_open(res, NULL, &c, &err), 0);
+    assert_int_equal(ecl_client_open(res, NULL, &other, &err), 0);
+
+    for (int i = 0; i < ROUNDS / 4; i++)
+        one_round(c);
+    usleep((useconds_t)(300 * 1000 * th_time_scale()));
+    long early_kb = rss_kb(lu.pid);
+    for (int i = ROUNDS / 4; i < ROUNDS; i++) {
+        one_round(c);
+        /* Someone else is served all along. */
+        Ecluse__V1__HealthCheckResponse *h = NULL;
+        assert_int_equal(ecl_client_health(other, &h, &err), 0);
+        protobuf_c_message_free_unpacked(&h->base, NULL);
+    }
+    usleep((useconds_t)(300 * 1000 * th_time_scale()));
+    long late_kb = rss_kb(lu.pid);
+    fprintf(stderr, "gateway RSS after %d rounds: %ld KiB, after %d: %ld KiB\n", ROUNDS / 4,
+            early_kb, ROUNDS, late_kb);
+    /* Thirty more rounds of abandoned calls may not cost more than 8 MiB:
+     * nothing per abandoned call is kept. */
+    assert_true(late_kb - early_kb < 8 * 1024);
+
+    /* Every abandoned read is on the record, ended as cancelled. */
+    assert_int_equal(th_run(out, sizeof(out), "audit", "query", "--kind", "read-end", "--json",
+                            "--identity", auditor, NULL),
+                     0);
+    int cancelled = 0;
+    for (const char *p = out; (p = strstr(p, "\"outcome\":\"cancelled")) != NULL; p++)
+        cancelled++;
+    fprintf(stderr, "%d of %d abandoned reads recorded as cancelled\n", cancelled, ROUNDS);
+    assert_int_equal(cancelled, ROUNDS);
+    assert_true(th_file_contains(lu.log, "status=UNAVAILABLE") ||
+                th_file_contains(lu.log, "client went away"));
+
+    ecl_client_close(c);
+    ecl_client_close(other);
+    grant_clear(&grant);
+    assert_int_equal(th_gateway_stop(&lu, NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clients_that_go_away_at_every_stage),
+    };
+    return cmocka_run_group_tests_name("disconnects", tests, NULL, NULL);
+}
