@@ -34,6 +34,17 @@ flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra
        -I. -I"$out/gen")
 libs=(-llmdb -lsodium -ljansson -lssl -lcrypto -lprotobuf-c -lz -lm -lpthread)
 
+# An object is rebuilt when its source or any header it included (clang's
+# dependency file) is newer, or when this script changed.
+stale() {
+    local obj="$1" dep
+    [[ -e "$obj" && -e "$obj.d" && ! "$0" -nt "$obj" ]] || return 0
+    for dep in $(sed -e 's/^[^:]*://' -e 's/\\$//' "$obj.d"); do
+        [[ "$dep" -nt "$obj" ]] && return 0
+    done
+    return 1
+}
+
 build() {
     protoc-c --proto_path=proto --c_out="$out/gen/proto" proto/ecluse.proto || return 1
     local srcs=(common/err.c common/fileio.c common/log.c "$out/gen/proto/ecluse.pb-c.c"
@@ -45,8 +56,9 @@ build() {
     for src in "${srcs[@]}"; do
         obj="$out/obj/$(echo "${src#"$out/gen/"}" | tr / _).o"
         objs+=("$obj")
-        if [[ ! -e "$obj" || "$src" -nt "$obj" || fuzz/fuzz.h -nt "$obj" || "$0" -nt "$obj" ]]; then
-            "$cc" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || return 1
+        if stale "$obj"; then
+            "$cc" "${flags[@]}" -fsanitize=fuzzer-no-link -MMD -MF "$obj.d" -c "$src" -o "$obj" ||
+                return 1
         fi
     done
     rm -f "$out/libecluse_fuzz.a"
