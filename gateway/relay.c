@@ -217,8 +217,10 @@ static int open_forward(gateway *gw, const fed_peer *peer, const Ecluse__V1__Rea
     Ecluse__V1__ForwardedReadRequest fwd = ECLUSE__V1__FORWARDED_READ_REQUEST__INIT;
     fwd.request = (Ecluse__V1__ReadRequest *)req;
     fwd.requester = &requester;
-    /* No deadline: a stream lasts as long as the data takes. */
-    if (rpc_stream_open(*ch, "/ecluse.v1.Federation/ForwardRead", &fwd.base, 0, st, err) != 0)
+    /* No overall deadline: a stream lasts as long as the data takes; but a
+     * peer that stops sending is given up on after peer_timeout_ms. */
+    if (rpc_stream_open_idle(*ch, "/ecluse.v1.Federation/ForwardRead", &fwd.base,
+                             (int)gw->cfg.peer_timeout_ms, st, err) != 0)
         return ecl_err_prefix(err, "site '%s'", peer->info.site);
     return 0;
 }

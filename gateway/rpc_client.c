@@ -28,6 +28,7 @@ struct rpc_stream {
     grpc_status_code status;
     grpc_slice details;
     int finished; /* status received */
+    int idle_ms;  /* 0: wait for each message as long as it takes */
     char tag_start, tag_recv, tag_status, tag_drain;
 };
 
@@ -146,10 +147,14 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
+static int wait_start(rpc_stream *st);
+
 static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer *bb, int timeout_ms,
-                            rpc_stream **out, ecl_err *err)
+                            int idle_ms, rpc_stream **out, ecl_err *err)
 {
     rpc_stream *st = calloc(1, sizeof(*st));
+    if (st != NULL)
+        st->idle_ms = idle_ms;
     if (st == NULL) {
         grpc_byte_buffer_destroy(bb);
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
@@ -182,7 +187,7 @@ static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer 
     status_op.data.recv_status_on_client.status_details = &st->details;
     if (e == GRPC_CALL_OK)
         e = grpc_call_start_batch(st->call, &status_op, 1, &st->tag_status, NULL);
-    int started = e == GRPC_CALL_OK && wait_tag(st, &st->tag_start) == 0;
+    int started = e == GRPC_CALL_OK && wait_start(st) == 0;
     grpc_byte_buffer_destroy(bb);
     if (!started) {
         wait_tag(st, &st->tag_status);
@@ -199,7 +204,7 @@ static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer 
 int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req, int timeout_ms,
                     rpc_stream **out, ecl_err *err)
 {
-    return open_with_buffer(ch, path, pack(req), timeout_ms, out, err);
+    return open_with_buffer(ch, path, pack(req), timeout_ms, 0, out, err);
 }
 
 int rpc_stream_open_raw(rpc_channel *ch, const char *path, const void *req, size_t req_len,
@@ -208,7 +213,40 @@ int rpc_stream_open_raw(rpc_channel *ch, const char *path, const void *req, size
     grpc_slice slice = grpc_slice_from_copied_buffer(req, req_len);
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
     grpc_slice_unref(slice);
-    return open_with_buffer(ch, path, bb, timeout_ms, out, err);
+    return open_with_buffer(ch, path, bb, timeout_ms, 0, out, err);
+}
+
+/* Wait for `tag`; past the idle timeout, cancel the call and let the batch
+ * complete as failed (the status then says why). */
+static int wait_idle(rpc_stream *st, void *tag)
+{
+    if (st->idle_ms == 0)
+        return wait_tag(st, tag);
+    grpc_event ev = grpc_completion_queue_pluck(st->cq, tag, deadline_in(st->idle_ms), NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        char why[96];
+        snprintf(why, sizeof(why), "no message for %d ms: the sender stalled", st->idle_ms);
+        grpc_call_cancel_with_status(st->call, GRPC_STATUS_DEADLINE_EXCEEDED, why, NULL);
+        wait_tag(st, tag);
+        return -1;
+    }
+    return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
+}
+
+static int wait_start(rpc_stream *st)
+{
+    return wait_idle(st, &st->tag_start);
+}
+
+static int wait_message(rpc_stream *st)
+{
+    return wait_idle(st, &st->tag_recv);
+}
+
+int rpc_stream_open_idle(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
+                         int idle_ms, rpc_stream **out, ecl_err *err)
+{
+    return open_with_buffer(ch, path, pack(req), 0, idle_ms, out, err);
 }
 
 static int recv_buffer(rpc_stream *st, grpc_byte_buffer **bb, ecl_err *err)
@@ -219,7 +257,7 @@ static int recv_buffer(rpc_stream *st, grpc_byte_buffer **bb, ecl_err *err)
     op.op = GRPC_OP_RECV_MESSAGE;
     op.data.recv_message.recv_message = bb;
     if (grpc_call_start_batch(st->call, &op, 1, &st->tag_recv, NULL) != GRPC_CALL_OK ||
-        wait_tag(st, &st->tag_recv) != 0 || *bb == NULL) {
+        wait_message(st) != 0 || *bb == NULL) {
         if (*bb != NULL)
             grpc_byte_buffer_destroy(*bb);
         /* No message: the stream is over; its status says how. */

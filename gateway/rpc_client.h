@@ -56,6 +56,13 @@ int rpc_stream_next(rpc_stream *st, const ProtobufCMessageDescriptor *type, Prot
  * *len); same returns as rpc_stream_next. */
 int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_err *err);
 
+/* A stream with no overall deadline that still never hangs: opening it, and
+ * every next/next_raw, waits at most `idle_ms` for the server; past that the
+ * stream is cancelled (DEADLINE_EXCEEDED, "no message for N ms: the sender
+ * stalled"). For long reads relayed from a peer. */
+int rpc_stream_open_idle(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
+                         int idle_ms, rpc_stream **out, ecl_err *err);
+
 /* Cancel if still running, and free. */
 void rpc_stream_close(rpc_stream *st);
 

@@ -1,0 +1,156 @@
+/*
+ * stall_test.c - the holding site freezes in the middle of a relayed read.
+ *
+ * An FI researcher reads LU's data through FI's gateway. Mid-stream, LU's
+ * gateway process is stopped (SIGSTOP): it holds its connections open and
+ * sends nothing. FI must not wait forever: within its peer deadline the
+ * researcher gets an error that says the site stalled and where to resume.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "client/client.h"
+#include "client/read.h"
+#include "gateway/grant.h"
+#include "gateway/sitekey.h"
+#include "store/writer.h"
+#include "tests/support/harness.h"
+
+#define SIDE 4096 /* 16 MiB: more than flow control lets through at once */
+
+static char root[PATH_MAX - 200];
+static char out[64 * 1024];
+
+static void publish_noise(const char *admin)
+{
+    char file[PATH_MAX + 32], policy[PATH_MAX + 32];
+    snprintf(file, sizeof(file), "%s/noise.safetensors", root);
+    snprintf(policy, sizeof(policy), "%s/noise.json", root);
+    unsigned char *data = malloc((size_t)SIDE * SIDE);
+    randombytes_buf(data, (size_t)SIDE * SIDE);
+    uint64_t shape[2] = {SIDE, SIDE};
+    store_writer *w = NULL;
+    ecl_err err;
+    assert_int_equal(store_writer_new(&w, &err), 0);
+    assert_int_equal(
+        store_writer_add(w, "x", STORE_DT_U8, 2, shape, data, (uint64_t)SIDE * SIDE, &err), 0);
+    assert_int_equal(store_writer_write(w, file, &err), 0);
+    store_writer_free(w);
+    free(data);
+    FILE *f = fopen(policy, "w");
+    fputs("{\"ecluse_policy\": 1, \"dataset\": \"lu/noise\", \"category\": \"anonymous\", "
+          "\"purposes\": {\"allowed\": [\"NRES\"]}, \"tensors\": [{\"name\": \"x\"}], "
+          "\"minimisation\": {\"default\": {\"tensors\": [\"x\"], \"max_rows\": 4096}}, "
+          "\"storage\": {\"max_grant_days\": 1}}\n",
+          f);
+    fclose(f);
+    assert_int_equal(th_run(out, sizeof(out), "dataset", "add", "noise", "--from", file, "--title",
+                            "noise", "--policy", policy, "--identity", admin, NULL),
+                     0);
+}
+
+static void grant_for_fi(const th_site *lu, Ecluse__V1__Grant *g)
+{
+    char path[2 * PATH_MAX];
+    snprintf(path, sizeof(path), "%s/keys/site.key", lu->dir);
+    site_key key;
+    ecl_err err;
+    assert_int_equal(site_key_load(path, &key, &err), 0);
+    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
+    who.site = "fi";
+    who.role = "researcher";
+    who.name = "r";
+    char *tensors[] = {"x"};
+    Ecluse__V1__GrantBody b = ECLUSE__V1__GRANT_BODY__INIT;
+    b.grant_id = "5151515151515151aaaaaaaaaaaaaaaa";
+    b.dataset = "lu/noise";
+    b.requester = &who;
+    b.purpose = "GRU";
+    b.lawful_basis = "art6-1-e";
+    b.job_country = "FI";
+    b.transfer_basis = "eea";
+    b.tensors = tensors;
+    b.n_tensors = 1;
+    b.max_rows = SIDE;
+    b.issued_unix = (int64_t)time(NULL) - 10;
+    b.expires_unix = (int64_t)time(NULL) + 3600;
+    assert_int_equal(grant_sign(&key, &b, g, &err), 0);
+    site_key_wipe(&key);
+}
+
+static void test_a_frozen_holding_site_does_not_hang_the_relay(void **state)
+{
+    (void)state;
+    th_tmpdir(root, sizeof(root));
+    th_site fi, lu;
+    char fi_admin[PATH_MAX], lu_admin[PATH_MAX], res[PATH_MAX], cmd[4 * PATH_MAX];
+    th_site_create(&fi, root, "fi", "FI");
+    th_site_create(&lu, root, "lu", "LU");
+    th_issue(&fi, "admin", "adm", fi_admin, sizeof(fi_admin));
+    th_issue(&fi, "researcher", "r", res, sizeof(res));
+    th_issue(&lu, "admin", "adm", lu_admin, sizeof(lu_admin));
+    snprintf(cmd, sizeof(cmd),
+             "sed -i 's/\"peer_timeout_ms\": [0-9]*/\"peer_timeout_ms\": %d/' '%s'",
+             (int)(1500 * th_time_scale()), fi.config);
+    assert_int_equal(system(cmd), 0);
+    th_gateway_start(&fi);
+    th_gateway_start(&lu);
+    th_peer(&fi, fi_admin, &lu, lu_admin);
+    publish_noise(lu_admin);
+    Ecluse__V1__Grant grant = ECLUSE__V1__GRANT__INIT;
+    grant_for_fi(&lu, &grant);
+
+    ecl_client *c = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_client_open(res, NULL, &c, &err), 0);
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.chunk_bytes = 16384;
+    ecl_read *r = NULL;
+    assert_int_equal(ecl_read_open(c, &grant, &o, &r, &err), 0);
+    ecl_read_chunk chunk;
+    assert_int_equal(ecl_read_next(r, &chunk, &err), 1);
+
+    assert_int_equal(kill(lu.pid, SIGSTOP), 0); /* LU freezes, connections open */
+    double t0 = th_now();
+    int rc;
+    while ((rc = ecl_read_next(r, &chunk, &err)) == 1) {
+    }
+    double waited = th_now() - t0;
+    uint64_t position = ecl_read_position(r);
+    fprintf(stderr, "relay gave up %.2f s after LU froze, at byte %llu: %s\n", waited,
+            (unsigned long long)position, err.msg);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, ECL_E_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "site 'lu'"));
+    assert_non_null(strstr(err.msg, "stalled"));
+    assert_true(waited < 10.0 * th_time_scale());
+    assert_true(position < (uint64_t)SIDE * SIDE);
+    ecl_read_close(r);
+
+    /* LU comes back and serves again (resuming a broken read is tested in
+     * tests/data: this test is about not hanging). */
+    assert_int_equal(kill(lu.pid, SIGCONT), 0);
+    assert_int_equal(th_run(out, sizeof(out), "health", "--identity", lu_admin, NULL), 0);
+    ecl_client_close(c);
+    grant_clear(&grant);
+    assert_int_equal(th_gateway_stop(&fi, NULL), 0);
+    assert_int_equal(th_gateway_stop(&lu, NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_frozen_holding_site_does_not_hang_the_relay),
+    };
+    return cmocka_run_group_tests_name("stalled peer", tests, NULL, NULL);
+}
