@@ -121,8 +121,10 @@ int identity_parse_spiffe(const char *uri, ecl_identity *out, ecl_err *err)
             return ecl_fail(err, ECL_E_AUTH, "identity '%s' has too many path segments", uri);
         parts[count++] = tok;
     }
-    /* strtok_r folds "//" away; a canonical id has no empty segments. */
-    if (strstr(uri + strlen(SPIFFE_SCHEME), "//") != NULL || uri[strlen(uri) - 1] == '/')
+    /* strtok_r folds "//" away; a canonical id has no empty segments, at the
+     * start ("spiffe:///fi/...", found by fuzzing), inside or at the end. */
+    const char *path = uri + strlen(SPIFFE_SCHEME);
+    if (path[0] == '/' || strstr(path, "//") != NULL || uri[strlen(uri) - 1] == '/')
         return ecl_fail(err, ECL_E_AUTH, "identity '%s' has an empty path segment", uri);
     if (count == 2 && strcmp(parts[1], "gateway") == 0)
         return identity_make(parts[0], ECL_ROLE_GATEWAY, NULL, out, err) == 0

@@ -52,6 +52,7 @@ static void test_refuses_everything_else(void **state)
     refused("spiffe://fi/researcher/alice/extra", "too many path segments");
     refused("spiffe://fi//researcher/alice", "empty path segment");
     refused("spiffe://fi/researcher/alice/", "empty path segment");
+    refused("spiffe:///fi/admin/x", "empty path segment"); /* found by fuzz/targets/identity */
     refused("spiffe://FI/gateway", "bad site id");
     refused("spiffe://-fi/gateway", "bad site id");
     refused("spiffe://fi/researcher/al ice", "name 'al ice' is not valid");
