@@ -1,12 +1,18 @@
 /* cmd_fetch.c - `ecluse fetch`: read what a grant allows into a safetensors
  * file, every chunk and the whole checked, resuming a broken fetch.
  *
- * While it runs, the stream's bytes go to FILE.part and what they are to
- * FILE.part.json (the grant's digest, the selection, the header's tensors).
- * A later fetch with the same grant and selection resumes from the size of
- * FILE.part, re-hashing it so that the whole-stream digest is still checked.
- * At the end the tensors are written as FILE (store/writer.h: atomic) and
- * the two sidecar files removed. */
+ * While it runs, the stream's bytes go to FILE.part, what they are to
+ * FILE.part.json (the grant's digest, the selection with the chunk size, the
+ * header's tensors), and one record per verified chunk to FILE.part.chunks:
+ * its length (8 bytes, little-endian) and its BLAKE2b-256 digest (32 bytes),
+ * appended after the chunk's bytes. A later fetch with the same grant,
+ * selection and chunk size resumes at the end of the last chunk that both
+ * files hold in full (a chunk boundary: the gateway accepts no other
+ * offset), cutting FILE.part back to it. It re-hashes those chunks from
+ * FILE.part, refuses them if they no longer match their records, and gives
+ * their digests to the verifier so that the trailer's digest of the whole
+ * stream is still checked. At the end the tensors are written as FILE
+ * (store/writer.h: atomic) and the three sidecar files removed. */
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
@@ -27,10 +33,13 @@
 #include "store/writer.h"
 
 #define MAX_TENSORS 64
+#define MAX_CHUNK   (64L << 20) /* --chunk-bytes at most */
+#define RECORD      40          /* FILE.part.chunks: u64 LE length, then the digest */
 
 typedef struct fetch {
     const char *identity, *gateway, *grant_path, *out;
-    char part[PATH_MAX], state[PATH_MAX];
+    char part[PATH_MAX], state[PATH_MAX], chunks[PATH_MAX];
+    uint64_t prefix_chunks; /* records of FILE.part.chunks the resume starts after */
     char *tensor_list;      /* split in place into tensors[] */
     const char *tensor_arg; /* as given */
     const char *tensors[MAX_TENSORS];
@@ -90,12 +99,44 @@ static void describe_selection(fetch *f, const Ecluse__V1__Grant *g)
     crypto_generichash(d, sizeof(d), g->body.data, g->body.len, NULL, 0);
     sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
     snprintf(f->selection, sizeof(f->selection),
-             "grant=%s tensors=%s rows=%d:%llu:%llu shard=%u/%u", hex,
+             "grant=%s tensors=%s rows=%d:%llu:%llu shard=%u/%u chunk=%u", hex,
              f->tensor_arg ? f->tensor_arg : "", (int)f->o.rows, (unsigned long long)f->o.row_begin,
-             (unsigned long long)f->o.row_end, f->o.shard_index, f->o.shard_count);
+             (unsigned long long)f->o.row_end, f->o.shard_index, f->o.shard_count,
+             f->o.chunk_bytes);
 }
 
-/* Where a previous fetch of the same selection stopped (0 if none). */
+static uint64_t record_len(const unsigned char *rec)
+{
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | rec[i];
+    return n;
+}
+
+/* How many whole records of FILE.part.chunks describe bytes that FILE.part
+ * holds in full, and the bytes they cover: a crash may leave either file
+ * ahead of the other, or a record cut short. */
+static int whole_chunks(fetch *f, uint64_t part_size, uint64_t *n, uint64_t *bytes, ecl_err *err)
+{
+    *n = *bytes = 0;
+    FILE *in = fopen(f->chunks, "rb");
+    if (in == NULL)
+        return 0; /* no record: start again from 0 */
+    unsigned char rec[RECORD];
+    while (fread(rec, 1, sizeof(rec), in) == sizeof(rec)) {
+        uint64_t len = record_len(rec);
+        if (len == 0 || len > (uint64_t)MAX_CHUNK || len > part_size - *bytes)
+            break;
+        *bytes += len;
+        (*n)++;
+    }
+    int bad = ferror(in);
+    fclose(in);
+    return bad ? ecl_fail(err, ECL_E_IO, "%s: cannot read", f->chunks) : 0;
+}
+
+/* Where a previous fetch of the same selection stopped (0 if none): the end
+ * of its last whole chunk, FILE.part and FILE.part.chunks cut back to it. */
 static int resume_point(fetch *f, ecl_err *err)
 {
     struct stat st;
@@ -108,10 +149,18 @@ static int resume_point(fetch *f, ecl_err *err)
     json_decref(s);
     if (!same)
         return ecl_fail(err, ECL_E_EXISTS,
-                        "%s is a partial fetch of another grant or selection (see %s); remove "
-                        "both to start again",
+                        "%s is a partial fetch of another grant, selection or chunk size (see "
+                        "%s); remove both to start again",
                         f->part, f->state);
-    f->o.resume_offset = (uint64_t)st.st_size;
+    uint64_t n = 0, bytes = 0;
+    if (whole_chunks(f, (uint64_t)st.st_size, &n, &bytes, err) != 0)
+        return -1;
+    if (truncate(f->part, (off_t)bytes) != 0 ||
+        (n > 0 && truncate(f->chunks, (off_t)(n * RECORD)) != 0))
+        return ecl_fail(err, ECL_E_IO, "%s: cannot cut it back to its last whole chunk (byte %llu)",
+                        f->part, (unsigned long long)bytes);
+    f->o.resume_offset = bytes;
+    f->prefix_chunks = n;
     return 0;
 }
 
@@ -126,26 +175,47 @@ static int save_state(fetch *f, const Ecluse__V1__ReadHeader *h, ecl_err *err)
     return rc;
 }
 
-/* Re-hash what FILE.part holds, so the whole digest is checked on resume. */
+/* Re-hash the chunks FILE.part holds, check them against their records and
+ * give their digests to the verifier, so the trailer's digest of the whole
+ * stream is still checked on resume. */
 static int feed_prefix(fetch *f, ecl_read *r, ecl_err *err)
 {
-    if (f->o.resume_offset == 0)
+    if (f->prefix_chunks == 0)
         return 0;
-    FILE *in = fopen(f->part, "rb");
-    if (in == NULL)
-        return ecl_fail(err, ECL_E_IO, "%s: cannot read", f->part);
-    unsigned char buf[1 << 16];
-    uint64_t left = f->o.resume_offset;
-    int rc = 0;
-    while (rc == 0 && left > 0) {
-        size_t want = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-        if (fread(buf, 1, want, in) != want)
+    FILE *in = fopen(f->part, "rb"), *recs = fopen(f->chunks, "rb");
+    unsigned char *buf = malloc((size_t)MAX_CHUNK);
+    int rc = in == NULL || recs == NULL
+                 ? ecl_fail(err, ECL_E_IO, "%s or %s: cannot read", f->part, f->chunks)
+             : buf == NULL ? ecl_fail(err, ECL_E_INTERNAL, "out of memory")
+                           : 0;
+    uint64_t at = 0;
+    for (uint64_t k = 0; rc == 0 && k < f->prefix_chunks; k++) {
+        unsigned char rec[RECORD], d[32];
+        if (fread(rec, 1, sizeof(rec), recs) != sizeof(rec)) {
+            rc = ecl_fail(err, ECL_E_IO, "%s: shorter than it was", f->chunks);
+            break;
+        }
+        size_t len = (size_t)record_len(rec);
+        if (fread(buf, 1, len, in) != len) {
             rc = ecl_fail(err, ECL_E_IO, "%s: shorter than it was", f->part);
+            break;
+        }
+        crypto_generichash(d, sizeof(d), buf, len, NULL, 0);
+        if (sodium_memcmp(d, rec + 8, sizeof(d)) != 0)
+            rc = ecl_fail(err, ECL_E_CRYPTO,
+                          "%s: chunk %llu (bytes %llu to %llu) no longer matches the digest "
+                          "recorded when it arrived; remove %s and %s to start again",
+                          f->part, (unsigned long long)k, (unsigned long long)at,
+                          (unsigned long long)(at + len), f->part, f->chunks);
         else
-            rc = ecl_read_prefix(r, buf, want, err);
-        left -= want;
+            rc = ecl_read_prefix_chunk(r, d, len, err);
+        at += len;
     }
-    fclose(in);
+    if (in != NULL)
+        fclose(in);
+    if (recs != NULL)
+        fclose(recs);
+    free(buf);
     return rc;
 }
 
@@ -173,15 +243,29 @@ static void show_progress(uint64_t done, uint64_t total, uint64_t fresh, double 
 static int receive(fetch *f, ecl_read *r, ecl_err *err)
 {
     FILE *part = fopen(f->part, "ab");
-    if (part == NULL)
-        return ecl_fail(err, ECL_E_IO, "%s: cannot open for writing", f->part);
+    /* A fresh fetch starts a fresh record of chunks. */
+    FILE *recs = fopen(f->chunks, f->prefix_chunks ? "ab" : "wb");
+    if (part == NULL || recs == NULL) {
+        if (part != NULL)
+            fclose(part);
+        if (recs != NULL)
+            fclose(recs);
+        return ecl_fail(err, ECL_E_IO, "%s or %s: cannot open for writing", f->part, f->chunks);
+    }
     const Ecluse__V1__ReadHeader *h = ecl_read_header(r);
     ecl_read_chunk c;
     int n;
     double t0 = now_s(), shown = 0;
     uint64_t fresh = 0;
     while ((n = ecl_read_next(r, &c, err)) == 1) {
-        if (fwrite(c.data, 1, c.len, part) != c.len) {
+        unsigned char rec[RECORD];
+        for (int i = 0; i < 8; i++)
+            rec[i] = (unsigned char)((uint64_t)c.len >> (8 * i));
+        memcpy(rec + 8, c.digest, 32);
+        /* The bytes first: a record never runs ahead of what it describes
+         * once both are flushed, and resume_point copes with the rest. */
+        if (fwrite(c.data, 1, c.len, part) != c.len ||
+            fwrite(rec, 1, sizeof(rec), recs) != sizeof(rec)) {
             n = ecl_fail(err, ECL_E_IO, "%s: write failed", f->part);
             break;
         }
@@ -193,6 +277,8 @@ static int receive(fetch *f, ecl_read *r, ecl_err *err)
     }
     if (fclose(part) != 0 && n == 0)
         n = ecl_fail(err, ECL_E_IO, "%s: write failed", f->part);
+    if (fclose(recs) != 0 && n == 0)
+        n = ecl_fail(err, ECL_E_IO, "%s: write failed", f->chunks);
     if (f->progress && n == 0)
         show_progress(h->total_bytes, h->total_bytes, fresh, t0, 1);
     if (n != 0)
@@ -266,7 +352,7 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
         else if (c == 's')
             shard = optarg;
         else if (c == 'c') {
-            if (cli_parse_long("--chunk-bytes", optarg, 1, 64L << 20, &chunk, err) != 0)
+            if (cli_parse_long("--chunk-bytes", optarg, 1, MAX_CHUNK, &chunk, err) != 0)
                 return -1;
         } else if (c == 'o')
             f.out = optarg;
@@ -288,6 +374,7 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
     f.o.chunk_bytes = (uint32_t)chunk;
     snprintf(f.part, sizeof(f.part), "%s.part", f.out);
     snprintf(f.state, sizeof(f.state), "%s.part.json", f.out);
+    snprintf(f.chunks, sizeof(f.chunks), "%s.part.chunks", f.out);
     if (parse_rows(&f, rows, shard, err) != 0 ||
         (tensors != NULL && parse_tensors(&f, tensors, err) != 0)) {
         free(f.tensor_list);
@@ -321,10 +408,11 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
         sodium_bin2hex(hex, sizeof(hex), t->digest.data, t->digest.len);
         printf("fetched %s: %zu tensor(s), %llu bytes%s into %s\n", h->dataset, h->n_tensors,
                (unsigned long long)h->total_bytes, f.o.resume_offset ? " (resumed)" : "", f.out);
-        printf("digest (BLAKE2b-256 of the stream): %s; read %s, audit entry %llu\n", hex,
+        printf("digest (BLAKE2b-256 of the chunk digests): %s; read %s, audit entry %llu\n", hex,
                h->read_id, (unsigned long long)t->audit_seq);
         remove(f.part);
         remove(f.state);
+        remove(f.chunks);
     }
     ecl_read_close(r);
     ecl_client_close(client);
@@ -343,12 +431,12 @@ const cli_command cli_fetch = {
     "Streams the dataset named by the grant (from `ecluse access request ...\n"
     "--save-grant FILE`) through your home gateway, which relays it from the\n"
     "holding site when that is another site. Every chunk's digest and the\n"
-    "digest of the whole stream are checked; the result is written as a\n"
+    "trailer's digest of the whole stream are checked; the result is written as a\n"
     "safetensors file only when everything verified. A progress bar with the\n"
     "throughput is shown when stdout is a terminal.\n"
     "\n"
-    "A broken fetch leaves FILE.safetensors.part and .part.json; the same\n"
-    "command again resumes from where it stopped.\n"
+    "A broken fetch leaves FILE.safetensors.part, .part.json and .part.chunks;\n"
+    "the same command (same --chunk-bytes) resumes after the last whole chunk.\n"
     "\n"
     "Options:\n"
     "  --grant FILE        the grant file (first line ecluse-grant-v1)\n"

@@ -97,7 +97,7 @@ struct ecl_verifier {
     char **names;
     uint64_t total, resume, pos, prefix, chunks;
     int done;
-    crypto_generichash_state whole;
+    crypto_generichash_state whole; /* the trailer digest: domain, then chunk digests */
 };
 
 void ecl_verifier_free(ecl_verifier *v)
@@ -149,20 +149,33 @@ int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_er
     v->total = sum;
     v->resume = v->pos = h->resume_offset;
     crypto_generichash_init(&v->whole, NULL, 0, 32);
+    crypto_generichash_update(&v->whole, (const unsigned char *)ECL_READ_DIGEST_DOMAIN,
+                              sizeof(ECL_READ_DIGEST_DOMAIN)); /* with its 0x00 */
     *out = v;
     return 0;
 }
 
-int ecl_verifier_prefix(ecl_verifier *v, const void *data, size_t len, ecl_err *err)
+int ecl_verifier_prefix_chunk(ecl_verifier *v, const unsigned char digest[32], uint64_t len,
+                              ecl_err *err)
 {
-    if (v->pos != v->resume || len > v->resume - v->prefix)
+    if (v->pos != v->resume || v->chunks > 0 || v->done)
         return ecl_fail(err, ECL_E_USAGE,
-                        "prefix: %zu more bytes after %llu of a %llu-byte prefix (or after the "
-                        "first chunk)",
-                        len, (unsigned long long)v->prefix, (unsigned long long)v->resume);
-    crypto_generichash_update(&v->whole, data, len);
+                        "prefix: a chunk of the prefix after the first chunk "
+                        "of the read");
+    if (len == 0 || len > v->resume - v->prefix)
+        return ecl_fail(
+            err, ECL_E_USAGE, "prefix: a chunk of %llu bytes at byte %llu of a %llu-byte prefix",
+            (unsigned long long)len, (unsigned long long)v->prefix, (unsigned long long)v->resume);
+    crypto_generichash_update(&v->whole, digest, 32);
     v->prefix += len;
     return 0;
+}
+
+int ecl_verifier_prefix_data(ecl_verifier *v, const void *data, size_t len, ecl_err *err)
+{
+    unsigned char d[32];
+    crypto_generichash(d, sizeof(d), data, len, NULL, 0);
+    return ecl_verifier_prefix_chunk(v, d, len, err);
 }
 
 int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chunk *out,
@@ -193,7 +206,7 @@ int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chu
                         "chunk %llu (tensor '%s', offset %llu, %zu bytes): the data does not "
                         "match its digest",
                         (unsigned long long)v->chunks, name, (unsigned long long)c->offset, len);
-    crypto_generichash_update(&v->whole, c->data.data, len);
+    crypto_generichash_update(&v->whole, d, sizeof(d));
     v->pos += len;
     v->chunks++;
     out->tensor = c->tensor;
@@ -201,6 +214,7 @@ int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chu
     out->stream_offset = at;
     out->data = c->data.data;
     out->len = len;
+    out->digest = c->digest.data;
     return 0;
 }
 
@@ -220,13 +234,14 @@ int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t, ecl_
     if (v->prefix != v->resume)
         return ecl_fail(err, ECL_E_PRECONDITION,
                         "the whole-stream digest cannot be checked: the read resumed at %llu but "
-                        "only %llu prefix bytes were given",
+                        "the prefix chunks given cover only %llu bytes",
                         (unsigned long long)v->resume, (unsigned long long)v->prefix);
     unsigned char d[32];
     crypto_generichash_final(&v->whole, d, sizeof(d));
     if (t->digest.len != sizeof(d) || sodium_memcmp(d, t->digest.data, sizeof(d)) != 0)
         return ecl_fail(err, ECL_E_CRYPTO,
-                        "the trailer's digest of all %llu bytes does not match the bytes read",
+                        "the trailer's digest of all %llu bytes (over its chunks' digests) does "
+                        "not match the chunks read",
                         (unsigned long long)v->total);
     return 0;
 }
@@ -308,9 +323,14 @@ const Ecluse__V1__ReadHeader *ecl_read_header(const ecl_read *r)
     return r->header_msg->header;
 }
 
-int ecl_read_prefix(ecl_read *r, const void *data, size_t len, ecl_err *err)
+int ecl_read_prefix_chunk(ecl_read *r, const unsigned char digest[32], uint64_t len, ecl_err *err)
 {
-    return ecl_verifier_prefix(r->v, data, len, err);
+    return ecl_verifier_prefix_chunk(r->v, digest, len, err);
+}
+
+int ecl_read_prefix_data(ecl_read *r, const void *data, size_t len, ecl_err *err)
+{
+    return ecl_verifier_prefix_data(r->v, data, len, err);
 }
 
 int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err)

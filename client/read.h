@@ -10,10 +10,22 @@
  *     tensor, starting at the resume offset (ECL_E_INPUT),
  *   - at the end, the byte and chunk counts and the trailer's digest of the
  *     whole selection from offset 0 (ECL_E_CRYPTO if it differs).
- * A read resumed at offset X needs the first X bytes of the stream to check
- * the whole digest: give them with ecl_read_prefix() (a fetch that resumes
- * a partial file has them); otherwise the end of the read fails with
- * ECL_E_PRECONDITION saying the digest could not be checked.
+ * The trailer's digest is BLAKE2b-256 over ECL_READ_DIGEST_DOMAIN (with its
+ * terminating 0x00 byte) followed by the 32-byte Chunk.digest of every
+ * chunk of the selection, in stream order, as a read from offset 0 with the
+ * same chunk_bytes cuts them (proto/ecluse.proto, docs/streaming.md). So the
+ * verifier hashes each byte once (for its chunk) plus 32 bytes per chunk.
+ *
+ * Resuming. A read resumed at offset X needs the digests of the chunks
+ * before X to check the trailer: keep each verified chunk's `digest` and
+ * `len` (ecl_read_chunk) and give them back, in order, with
+ * ecl_read_prefix_chunk(); or, holding the bytes and the chunk lengths,
+ * ecl_read_prefix_data() once per earlier chunk (it recomputes the digest,
+ * which also re-checks bytes kept on disk). Otherwise the end of the read
+ * fails with ECL_E_PRECONDITION saying the digest could not be checked.
+ * X must be a chunk boundary of the offset-0 read with the same chunk_bytes
+ * (the gateway refuses any other offset with INVALID_ARGUMENT naming the
+ * two nearest boundaries); ecl_read_position() always is one.
  *
  *   Ecluse__V1__Grant *g;  client_grant_load("lu-breast.grant", &g, &err);
  *   ecl_read_opts o = ECL_READ_OPTS_INIT;  o.rows = ECL_ROWS_SHARD; o.shard_index = rank; ...
@@ -38,6 +50,9 @@
 #include "proto/ecluse.pb-c.h"
 
 #define CLIENT_WUR __attribute__((warn_unused_result))
+
+/* The domain string that starts the trailer digest's input (then 0x00). */
+#define ECL_READ_DIGEST_DOMAIN "ecluse-read-digest-v1"
 
 /* ---- grant files --------------------------------------------------------
  * `ecluse access request ... --save-grant FILE` writes a grant as text: the
@@ -64,14 +79,16 @@ int client_grant_save(const char *path, const Ecluse__V1__Grant *g, ecl_err *err
 
 /* ---- checking a stream ------------------------------------------------- */
 
-/* A verified chunk: `data` points into the message it came in (valid until
- * the next call on the read or verifier that produced it). */
+/* A verified chunk: `data` and `digest` point into the message it came in
+ * (valid until the next call on the read or verifier that produced it);
+ * copy `digest` and `len` to be able to resume after this chunk. */
 typedef struct ecl_read_chunk {
     uint32_t tensor;        /* index into the header's tensors */
     uint64_t offset;        /* within that tensor's selected bytes */
     uint64_t stream_offset; /* within the whole stream (from 0) */
     const unsigned char *data;
     size_t len;
+    const unsigned char *digest; /* 32 bytes: BLAKE2b-256 of data, checked */
 } ecl_read_chunk;
 
 typedef struct ecl_verifier ecl_verifier;
@@ -82,9 +99,19 @@ typedef struct ecl_verifier ecl_verifier;
 int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_err *err) CLIENT_WUR;
 void ecl_verifier_free(ecl_verifier *v);
 
-/* Hash the next `len` bytes of the skipped prefix [0, resume_offset).
- * Errors: ECL_E_USAGE (more than the prefix, or after the first chunk). */
-int ecl_verifier_prefix(ecl_verifier *v, const void *data, size_t len, ecl_err *err) CLIENT_WUR;
+/* The next chunk of the skipped prefix [0, resume_offset), in stream order:
+ * its 32-byte `digest` and its length `len`, as an earlier read of the same
+ * selection and chunk_bytes verified them. The digest is taken on trust
+ * here; a wrong or missing one makes the trailer check fail (ECL_E_CRYPTO).
+ * Errors: ECL_E_USAGE (len 0, more than the prefix, or after the first
+ * chunk of this read; the message says how far the prefix got). */
+int ecl_verifier_prefix_chunk(ecl_verifier *v, const unsigned char digest[32], uint64_t len,
+                              ecl_err *err) CLIENT_WUR;
+
+/* The same from the chunk's bytes: its digest is computed from `data`.
+ * Errors: those of ecl_verifier_prefix_chunk. */
+int ecl_verifier_prefix_data(ecl_verifier *v, const void *data, size_t len,
+                             ecl_err *err) CLIENT_WUR;
 
 /* Check one chunk (see the top of this file) and describe it in *out.
  * Errors: ECL_E_CRYPTO (digest; message names the chunk, tensor and offset),
@@ -93,9 +120,10 @@ int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chu
                        ecl_err *err) CLIENT_WUR;
 
 /* Check the trailer: every byte arrived, counts match, and its digest is
- * the whole selection's. Errors: ECL_E_INPUT (bytes missing, counts),
- * ECL_E_CRYPTO (digest), ECL_E_PRECONDITION (resumed read whose prefix was
- * not given: the whole digest cannot be checked). */
+ * the one of the prefix's and this read's chunk digests (top of this file).
+ * Errors: ECL_E_INPUT (bytes missing, counts), ECL_E_CRYPTO (digest),
+ * ECL_E_PRECONDITION (resumed read whose prefix chunks do not reach the
+ * resume offset: the whole digest cannot be checked). */
 int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t,
                          ecl_err *err) CLIENT_WUR;
 
@@ -136,8 +164,10 @@ int ecl_read_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_read_
 /* The header (owned by the read). */
 const Ecluse__V1__ReadHeader *ecl_read_header(const ecl_read *r);
 
-/* See ecl_verifier_prefix. */
-int ecl_read_prefix(ecl_read *r, const void *data, size_t len, ecl_err *err) CLIENT_WUR;
+/* See ecl_verifier_prefix_chunk and ecl_verifier_prefix_data. */
+int ecl_read_prefix_chunk(ecl_read *r, const unsigned char digest[32], uint64_t len,
+                          ecl_err *err) CLIENT_WUR;
+int ecl_read_prefix_data(ecl_read *r, const void *data, size_t len, ecl_err *err) CLIENT_WUR;
 
 /* The next verified chunk: 1 with *out set (valid until the next call),
  * 0 when the trailer arrived and verified, -1 on error: the stream's status
@@ -155,7 +185,8 @@ int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err) CLIENT_WUR;
 typedef int (*ecl_read_fn)(const ecl_read_chunk *c, void *arg);
 int ecl_read_each(ecl_read *r, ecl_read_fn fn, void *arg, ecl_err *err) CLIENT_WUR;
 
-/* Stream bytes verified so far, from 0: where a broken read resumes. */
+/* Stream bytes verified so far, from 0: where a broken read resumes (the
+ * end of the last verified chunk, so a chunk boundary). */
 uint64_t ecl_read_position(const ecl_read *r);
 
 /* The trailer once ecl_read_next returned 0, else NULL. */

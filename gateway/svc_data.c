@@ -21,6 +21,9 @@
 #include "store/plan.h"
 #include "store/rowset.h"
 
+/* The trailer digest's domain string (proto/ecluse.proto, ReadTrailer). */
+#define DATA_READ_DIGEST_DOMAIN "ecluse-read-digest-v1"
+
 /* ---- the chunk frame ------------------------------------------------------ */
 
 static size_t put_varint(unsigned char *p, uint64_t v)
@@ -178,7 +181,7 @@ typedef struct data_read {
     char read_id[33];
     char requester[ECL_SPIFFE_MAX];
     json_t *tensors_json, *rows_json;
-    crypto_generichash_state whole;
+    crypto_generichash_state whole; /* the trailer digest (read_digest_init) */
     uint64_t bytes_sent, chunks;
 } data_read;
 
@@ -358,27 +361,87 @@ out:
     return rc;
 }
 
-/* The whole-stream digest covers the stream from offset 0: on a resumed
- * read, hash the skipped prefix from the map first. */
+/* The trailer digest (docs/streaming.md): BLAKE2b-256 of the domain string
+ * with its NUL byte, then the Chunk.digest of every chunk of the whole
+ * selection as a read from offset 0 with the same chunk_bytes sends them.
+ * Each byte is hashed once (for its chunk); the trailer adds 32 per chunk. */
+static void read_digest_init(crypto_generichash_state *s)
+{
+    crypto_generichash_init(s, NULL, 0, 32);
+    crypto_generichash_update(s, (const unsigned char *)DATA_READ_DIGEST_DOMAIN,
+                              sizeof(DATA_READ_DIGEST_DOMAIN)); /* with its 0x00 */
+}
+
+/* The chunk of the offset-0 read that holds stream byte x (< total), as
+ * [*b, *e). The plan cuts chunks inside one tensor and one run of
+ * consecutive rows sent (the row ranges of the header), chunk_bytes long
+ * from the start of that run; tensors sent whole are one run. */
+static void chunk_around(const store_plan *p, uint64_t chunk, uint64_t x, uint64_t *b, uint64_t *e)
+{
+    size_t i = 0;
+    const store_plan_tensor *t = store_plan_tensor_at(p, 0);
+    while (x >= t->stream_offset + t->byte_size)
+        t = store_plan_tensor_at(p, ++i);
+    uint64_t local = x - t->stream_offset, run = 0, run_len = t->byte_size;
+    if (store_plan_has_rows(p)) {
+        uint64_t row = t->byte_size / store_plan_rows(p), rb, re;
+        size_t cursor = 0;
+        while (store_plan_row_range(p, &cursor, &rb, &re)) {
+            run_len = (re - rb) * row;
+            if (local < run + run_len)
+                break;
+            run += run_len;
+        }
+    }
+    *b = t->stream_offset + run + (local - run) / chunk * chunk;
+    uint64_t run_end = t->stream_offset + run + run_len;
+    *e = run_end - *b > chunk ? *b + chunk : run_end;
+}
+
+/* A read resumes only where a chunk of the offset-0 read starts (or at the
+ * end): from there the plan cuts the very same chunks, so the digests the
+ * client kept and the ones sent now make up the whole list. Clients resume
+ * at ecl_read_position(), which always is such a boundary. */
+static int check_resume(const data_read *r, ecl_err *err)
+{
+    uint64_t x = r->resume_offset, b, e;
+    if (x == 0 || x == store_plan_total_bytes(r->plan))
+        return 0;
+    chunk_around(r->plan, r->chunk_bytes, x, &b, &e);
+    if (b == x)
+        return 0;
+    return ecl_fail(err, ECL_E_USAGE,
+                    "resume offset %llu is not a chunk boundary of this read (chunks of %zu "
+                    "bytes): resume from %llu or %llu, the ends of the chunk that holds it",
+                    (unsigned long long)x, r->chunk_bytes, (unsigned long long)b,
+                    (unsigned long long)e);
+}
+
+/* On a resumed read the trailer still covers the whole selection: the
+ * digests of the skipped chunks come from hashing them again from the map,
+ * cut by a plan from offset 0 with the same chunk size. */
 static int hash_prefix(data_read *r, ecl_err *err)
 {
     if (r->resume_offset == 0)
         return 0;
     store_plan_opts o = r->opts;
     o.resume_offset = 0;
-    o.chunk_bytes = 1u << 20;
     store_plan *p = NULL;
     if (store_plan_new(r->ds, &o, &p, err) != 0)
         return -1;
     store_chunk c;
-    uint64_t left = r->resume_offset;
-    while (left > 0 && store_plan_next(p, &c)) {
-        size_t take = c.len < left ? c.len : (size_t)left;
-        crypto_generichash_update(&r->whole, c.data, take);
-        left -= take;
+    unsigned char digest[32];
+    int rc = 0;
+    while (rc == 0 && store_plan_next(p, &c) && c.stream_offset < r->resume_offset) {
+        if (c.stream_offset + c.len > r->resume_offset)
+            rc =
+                ecl_fail(err, ECL_E_INTERNAL, "resume offset %llu falls inside chunk at %llu",
+                         (unsigned long long)r->resume_offset, (unsigned long long)c.stream_offset);
+        crypto_generichash(digest, sizeof(digest), c.data, c.len, NULL, 0);
+        crypto_generichash_update(&r->whole, digest, sizeof(digest));
     }
     store_plan_free(p);
-    return 0;
+    return rc;
 }
 
 static int send_chunks(data_read *r, ecl_err *err)
@@ -395,7 +458,7 @@ static int send_chunks(data_read *r, ecl_err *err)
                             "for access again and resume",
                             r->grant->grant_id, (unsigned long long)r->bytes_sent);
         crypto_generichash(digest, 32, c.data, c.len, NULL, 0);
-        crypto_generichash_update(&r->whole, c.data, c.len);
+        crypto_generichash_update(&r->whole, digest, sizeof(digest));
         size_t hl = data_chunk_head(head, c.tensor, c.offset, digest, c.len);
         /* The slice keeps the map alive until gRPC is done with it. */
         store_ref(r->ds);
@@ -432,9 +495,11 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     unsigned char id[16];
     randombytes_buf(id, sizeof(id));
     sodium_bin2hex(r.read_id, sizeof(r.read_id), id, sizeof(id));
-    crypto_generichash_init(&r.whole, NULL, 0, 32);
+    read_digest_init(&r.whole);
 
     int rc = open_dataset(&r, err) == 0 && make_plan(&r, req, err) == 0 ? 0 : -1;
+    if (rc == 0)
+        rc = check_resume(&r, err);
     if (rc == 0)
         rc = audit_start(&r, err);
     if (rc != 0) {

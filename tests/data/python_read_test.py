@@ -2,6 +2,8 @@
 import os
 import unittest
 
+import grpc
+import hashlib
 import numpy as np
 
 import ecluse
@@ -48,6 +50,71 @@ class PythonRead(unittest.TestCase):
                     v.chunk(m.chunk)
                 caught = True
         self.assertTrue(caught)
+
+    def model_digest(self, chunk):
+        """The trailer digest by the definition, from the CSV's values: each
+        tensor's bytes cut in `chunk`s (no rows withdrawn: one run each)."""
+        h = [b"ecluse-read-digest-v1\x00"]
+        for data in (self.features.tobytes(), self.labels.tobytes()):
+            for at in range(0, len(data), chunk):
+                h.append(hashlib.blake2b(data[at:at + chunk], digest_size=32).digest())
+        return hashlib.blake2b(b"".join(h), digest_size=32).digest()
+
+    def collect(self, items, bufs):
+        trailer = None
+        for item in items:
+            if item[0] == "header":
+                self.header = item[1]
+            elif item[0] == "chunk":
+                _, t, off, data = item
+                bufs[t][off:off + len(data)] = data
+            else:
+                trailer = item[1]
+        return trailer
+
+    def test_a_broken_read_resumes_after_its_verified_chunks(self):
+        bufs = [bytearray(self.features.nbytes), bytearray(self.labels.nbytes)]
+        done = []
+        items = self.client.stream(self.grant, chunk_bytes=4096, progress=done)
+        for item in items:
+            if item[0] == "chunk":
+                _, t, off, data = item
+                bufs[t][off:off + len(data)] = data
+                if len(done) == 3:
+                    break
+        items.close()  # the read is cancelled after three verified chunks
+        self.assertEqual([n for _, n in done], [4096] * 3)
+        trailer = self.collect(self.client.stream(self.grant, chunk_bytes=4096, progress=done),
+                               bufs)
+        self.assertEqual(self.header.resume_offset, 3 * 4096)
+        self.assertEqual(trailer.chunks, len(done) - 3)
+        self.assertEqual(trailer.digest, self.model_digest(4096))
+        self.assertEqual(bytes(bufs[0]), self.features.tobytes())
+        self.assertEqual(bytes(bufs[1]), self.labels.tobytes())
+        # An earlier chunk's digest that is not the one verified: caught at the end.
+        bad = list(done[:3])
+        bad[1] = (bytes(32), bad[1][1])
+        with self.assertRaisesRegex(IntegrityError, "trailer's digest"):
+            self.collect(self.client.stream(self.grant, chunk_bytes=4096, progress=bad), bufs)
+        # Digests of other chunks, or too few bytes of them: the same, or said.
+        with self.assertRaisesRegex(IntegrityError, "cover only 4096 bytes"):
+            v = Verifier(self.header, [done[0]])
+            for m in self.client.data.Read(ecluse.client.ecluse_pb2.ReadRequest(
+                    grant=self.grant, chunk_bytes=4096, resume_offset=3 * 4096)):
+                kind = m.WhichOneof("kind")
+                if kind == "chunk":
+                    v.chunk(m.chunk)
+                elif kind == "trailer":
+                    v.trailer(m.trailer)
+
+    def test_a_resume_inside_a_chunk_is_refused(self):
+        req = ecluse.client.ecluse_pb2.ReadRequest(grant=self.grant, chunk_bytes=4096,
+                                                   resume_offset=4097)
+        with self.assertRaises(grpc.RpcError) as e:
+            list(self.client.data.Read(req))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("resume offset 4097 is not a chunk boundary", e.exception.details())
+        self.assertIn("resume from 4096 or 8192", e.exception.details())
 
     def test_torch_dataset_shards_by_rank(self):
         rows = 0

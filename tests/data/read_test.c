@@ -141,6 +141,14 @@ static int setup(void **state)
     snprintf(csv, sizeof(csv), "%s/examples/data/breast_cancer.csv", cwd);
     publish(&lu, "bc", csv, "csv");
     publish(&fi, "bc-fi", csv, "csv");
+    /* bcw: the same table with rows withdrawn (GDPR Art. 17), so that the
+     * rows sent come in several runs and chunks are cut inside each. */
+    publish(&lu, "bcw", csv, "csv");
+    char wd[PATH_MAX + 64];
+    snprintf(wd, sizeof(wd), "%s/datasets/bcw.withdrawn.json", lu.data);
+    json_t *w = json_pack("{s:[[ii][ii][ii]]}", "withdrawn_rows", 5, 10, 20, 22, 100, 300);
+    assert_int_equal(json_dump_file(w, wd, 0), 0);
+    json_decref(w);
     snprintf(big, sizeof(big), "%s/big.safetensors", root);
     make_big(big);
     publish(&lu, "big", big, "safetensors");
@@ -232,6 +240,59 @@ static unsigned char *expected(store_dataset *ds, const char *const *names, size
     }
     *len = total;
     return buf;
+}
+
+/* The trailer digest, by the definition (proto/ecluse.proto), of a stream
+ * made of `nruns` runs of source rows of each named tensor, cut by hand:
+ * inside each tensor, each run is cut into `chunk`-byte pieces from its
+ * start. Fills the chunk starts (stream offsets) when `at` is not NULL.
+ * Returns the number of chunks. */
+static size_t model_digest(store_dataset *ds, const char *const *names, size_t n,
+                           const uint64_t (*runs)[2], size_t nruns, size_t chunk,
+                           unsigned char digest[32], uint64_t *at, size_t cap)
+{
+    static const char domain[] = "ecluse-read-digest-v1";
+    const store_tensor *ts[8];
+    size_t count = 0;
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        size_t idx;
+        ecl_err err;
+        assert_int_equal(store_tensor_find(ds, names[i], &idx, &err), 0);
+        ts[i] = store_tensor_at(ds, idx);
+        for (size_t r = 0; r < nruns; r++) {
+            uint64_t len = (runs[r][1] - runs[r][0]) * (ts[i]->byte_size / ts[i]->shape[0]);
+            count += (size_t)((len + chunk - 1) / chunk);
+        }
+    }
+    unsigned char *all = malloc(sizeof(domain) + 32 * count), *p = all;
+    assert_non_null(all);
+    memcpy(p, domain, sizeof(domain)); /* with its 0x00 */
+    p += sizeof(domain);
+    size_t k = 0;
+    uint64_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t row = ts[i]->byte_size / ts[i]->shape[0];
+        for (size_t r = 0; r < nruns; r++) {
+            const unsigned char *src = ts[i]->data + runs[r][0] * row;
+            uint64_t len = (runs[r][1] - runs[r][0]) * row;
+            for (uint64_t off = 0; off < len; off += chunk) {
+                uint64_t take = len - off < chunk ? len - off : chunk;
+                crypto_generichash(p, 32, src + off, (size_t)take, NULL, 0);
+                p += 32;
+                if (at != NULL) {
+                    assert_true(k < cap);
+                    at[k] = pos;
+                }
+                pos += take;
+                k++;
+            }
+        }
+    }
+    /* One call over the whole input, not the incremental state. */
+    crypto_generichash(digest, 32, all, (size_t)(p - all), NULL, 0);
+    free(all);
+    return count;
 }
 
 static ecl_client *client_for(const char *identity)
@@ -368,32 +429,175 @@ static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
     store_dataset *ds = open_source(&lu, "bc");
     size_t want_len;
     unsigned char *want = expected(ds, bc_all, 2, 0, 569, &want_len);
-    uint64_t from = 68280 - 123; /* inside features, near its end */
+    /* features is 68280 bytes: chunks of 5000 start at 0, 5000, ...,
+     * 65000, then labels at 68280 (4552 bytes, one chunk). */
+    const uint64_t all_rows[][2] = {{0, 569}};
+    unsigned char model[32];
+    assert_int_equal(model_digest(ds, bc_all, 2, all_rows, 1, 5000, model, NULL, 0), 14 + 1);
     ecl_read_opts o = ECL_READ_OPTS_INIT;
     o.chunk_bytes = 5000;
-    o.resume_offset = from;
     ecl_client *c = client_for(lu.res);
     ecl_read *r = NULL;
     ecl_err err;
+    unsigned char *got = malloc(want_len);
+
+    /* Not a chunk boundary: refused, naming the two nearest. */
+    o.resume_offset = 68280 - 123;
+    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), -1);
+    assert_int_equal(err.remote_status, GRPC_STATUS_INVALID_ARGUMENT);
+    if (strstr(err.msg, "resume offset 68157 is not a chunk boundary of this read (chunks of "
+                        "5000 bytes): resume from 65000 or 68280") == NULL)
+        fail_msg("%s", err.msg);
+
+    /* From a boundary, the prefix given as the earlier chunks' bytes. */
+    uint64_t from = 65000;
+    o.resume_offset = from;
     assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
     assert_int_equal(ecl_read_header(r)->resume_offset, from);
-    assert_int_equal(ecl_read_prefix(r, want, (size_t)from, &err), 0);
-    unsigned char *got = malloc(want_len);
+    for (uint64_t at = 0; at < from; at += 5000)
+        assert_int_equal(ecl_read_prefix_data(r, want + at, 5000, &err), 0);
     assert_int_equal(ecl_read_into(r, got, want_len, &err), 0);
     assert_memory_equal(got, want + from, want_len - from);
     assert_int_equal(ecl_read_trailer(r)->bytes_sent, want_len - from);
+    assert_int_equal(ecl_read_trailer(r)->chunks, 2);
+    /* The gateway hashed the skipped chunks: the digest of the whole. */
+    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
+    ecl_read_close(r);
+
+    /* At the start of the second tensor, the prefix as digests. */
+    o.resume_offset = 68280;
+    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    for (uint64_t at = 0; at < 68280; at += 5000) {
+        size_t len = 68280 - at < 5000 ? (size_t)(68280 - at) : 5000;
+        unsigned char d[32];
+        crypto_generichash(d, 32, want + at, len, NULL, 0);
+        assert_int_equal(ecl_read_prefix_chunk(r, d, len, &err), 0);
+    }
+    assert_int_equal(ecl_read_into(r, got, want_len, &err), 0);
+    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
     ecl_read_close(r);
 
     /* Without the prefix the whole digest cannot be checked: said so. */
+    o.resume_offset = from;
     assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
     assert_int_equal(ecl_read_into(r, got, want_len, &err), -1);
     assert_int_equal(err.code, ECL_E_PRECONDITION);
-    assert_non_null(strstr(err.msg, "only 0 prefix bytes were given"));
+    assert_non_null(strstr(err.msg, "the prefix chunks given cover only 0 bytes"));
+    ecl_read_close(r);
+
+    /* The prefix cut otherwise (same bytes, 65000 as 13 x 5000 but given
+     * as 5 x 13000): the digests differ, the trailer check fails. */
+    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    for (uint64_t at = 0; at < from; at += 13000)
+        assert_int_equal(ecl_read_prefix_data(r, want + at, 13000, &err), 0);
+    assert_int_equal(ecl_read_into(r, got, want_len, &err), -1);
+    assert_int_equal(err.code, ECL_E_CRYPTO);
+    assert_non_null(strstr(err.msg, "does not match the chunks read"));
     ecl_read_close(r);
     ecl_client_close(c);
     free(got);
     free(want);
     store_unref(ds);
+    grant_clear(&g);
+}
+
+/* Every offset of two small selections of bcw (rows withdrawn: several runs
+ * per tensor): an offset where the offset-0 read starts a chunk resumes to
+ * the same chunks and the same trailer digest (the model's); any other is
+ * refused with INVALID_ARGUMENT naming the chunk that holds it. */
+static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_read_opts o,
+                              const char *const *names, size_t n, const uint64_t (*runs)[2],
+                              size_t nruns)
+{
+    store_dataset *ds = open_source(&lu, "bcw");
+    uint64_t at[128];
+    unsigned char model[32];
+    size_t nchunks = model_digest(ds, names, n, runs, nruns, o.chunk_bytes, model, at, 128);
+    ecl_read *r = NULL;
+    ecl_err err;
+    /* The offset-0 read: its chunks are the model's; keep their digests. */
+    unsigned char digests[128][32];
+    size_t lens[128], k = 0;
+    assert_int_equal(ecl_read_open(c, g, &o, &r, &err), 0);
+    uint64_t total = ecl_read_header(r)->total_bytes;
+    unsigned char *whole = malloc(total);
+    ecl_read_chunk ch;
+    int rc;
+    while ((rc = ecl_read_next(r, &ch, &err)) == 1) {
+        assert_true(k < nchunks);
+        assert_int_equal(ch.stream_offset, at[k]);
+        memcpy(digests[k], ch.digest, 32);
+        memcpy(whole + ch.stream_offset, ch.data, ch.len);
+        lens[k++] = ch.len;
+    }
+    if (rc != 0)
+        fail_msg("offset-0 read: %s", err.msg);
+    assert_int_equal(k, nchunks);
+    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
+    ecl_read_close(r);
+    unsigned char *rest = malloc(total);
+    size_t next = 0; /* the first chunk starting at or after x */
+    for (uint64_t x = 0; x <= total; x++) {
+        while (next < nchunks && at[next] < x)
+            next++;
+        o.resume_offset = x;
+        if (x == total || at[next] == x) {
+            assert_int_equal(ecl_read_open(c, g, &o, &r, &err), 0);
+            for (size_t i = 0; i < next; i++)
+                assert_int_equal(ecl_read_prefix_chunk(r, digests[i], lens[i], &err), 0);
+            if (ecl_read_into(r, rest, total, &err) != 0)
+                fail_msg("resume at %llu: %s", (unsigned long long)x, err.msg);
+            assert_memory_equal(rest, whole + x, total - x);
+            assert_int_equal(ecl_read_trailer(r)->chunks, nchunks - next);
+            assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
+            ecl_read_close(r);
+            continue;
+        }
+        char want[200];
+        uint64_t b = at[next - 1], e = next < nchunks ? at[next] : total;
+        snprintf(want, sizeof(want),
+                 "resume offset %llu is not a chunk boundary of this read (chunks of %u bytes): "
+                 "resume from %llu or %llu",
+                 (unsigned long long)x, o.chunk_bytes, (unsigned long long)b,
+                 (unsigned long long)e);
+        assert_int_equal(ecl_read_open(c, g, &o, &r, &err), -1);
+        if (err.remote_status != GRPC_STATUS_INVALID_ARGUMENT || strstr(err.msg, want) == NULL)
+            fail_msg("resume at %llu: expected '%s', got %d: %s", (unsigned long long)x, want,
+                     err.remote_status, err.msg);
+    }
+    free(whole);
+    free(rest);
+    store_unref(ds);
+}
+
+static void test_resume_only_at_chunk_boundaries(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bcw", "lu", "res", NULL, 0, 0, 0, &g);
+    ecl_client *c = client_for(lu.res);
+    const char *const labels[] = {"labels"};
+    /* Rows [0, 40) minus [5, 10) and [20, 22): runs of 5, 10 and 18 rows of
+     * 8 bytes, cut in 24s: 24 16 | 24 24 24 8 | 24 x 6. */
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.tensors = labels;
+    o.n_tensors = 1;
+    o.rows = ECL_ROWS_RANGE;
+    o.row_begin = 0;
+    o.row_end = 40;
+    o.chunk_bytes = 24;
+    const uint64_t runs1[][2] = {{0, 5}, {10, 20}, {22, 40}};
+    resume_everywhere(c, &g, o, labels, 1, runs1, 3);
+    /* Both tensors, rows [3, 12): runs [3, 5) and [10, 12) of each, cut in
+     * 100s: features 100 100 40 | 100 100 40, labels 16 | 16. */
+    o.tensors = bc_all;
+    o.n_tensors = 2;
+    o.row_begin = 3;
+    o.row_end = 12;
+    o.chunk_bytes = 100;
+    const uint64_t runs2[][2] = {{3, 5}, {10, 12}};
+    resume_everywhere(c, &g, o, bc_all, 2, runs2, 2);
+    ecl_client_close(c);
     grant_clear(&g);
 }
 
@@ -413,7 +617,7 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
     ecl_err err;
     assert_int_equal(
         rpc_stream_open(ecl_client_channel(c), "/ecluse.v1.Data/Read", &req.base, 0, &st, &err), 0);
-    ecl_verifier *v = NULL, *tampered = NULL;
+    ecl_verifier *v = NULL, *tampered = NULL, *reordered = NULL, *dropped = NULL;
     unsigned char *raw;
     size_t len;
     int n, chunks = 0, caught = 0;
@@ -428,6 +632,8 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
         if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_HEADER) {
             assert_int_equal(ecl_verifier_new(m->header, &v, &err), 0);
             assert_int_equal(ecl_verifier_new(m->header, &tampered, &err), 0);
+            assert_int_equal(ecl_verifier_new(m->header, &reordered, &err), 0);
+            assert_int_equal(ecl_verifier_new(m->header, &dropped, &err), 0);
             assert_int_equal(strlen(m->header->read_id), 32);
         } else if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_CHUNK) {
             assert_int_equal(ecl_verifier_chunk(v, m->chunk, &rc, &err), 0);
@@ -440,6 +646,19 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
                 caught = 1;
             } else if (chunks < 5)
                 assert_int_equal(ecl_verifier_chunk(tampered, m->chunk, &rc, &err), 0);
+            /* Chunk 3 before chunk 2 (`reordered`), chunk 2 left out (`dropped`). */
+            if (chunks < 2)
+                assert_int_equal(ecl_verifier_chunk(reordered, m->chunk, &rc, &err), 0);
+            if (chunks == 3) {
+                assert_int_equal(ecl_verifier_chunk(reordered, m->chunk, &rc, &err), -1);
+                assert_int_equal(err.code, ECL_E_INPUT);
+                assert_non_null(strstr(err.msg, "offset 9000 is stream byte 9000, expected 6000"));
+            }
+            if (chunks != 2)
+                assert_int_equal(ecl_verifier_chunk(dropped, m->chunk, &rc, &err),
+                                 chunks < 2 ? 0 : -1);
+            if (chunks == 3)
+                assert_non_null(strstr(err.msg, "offset 9000 is stream byte 9000, expected 6000"));
             chunks++;
         } else {
             assert_int_equal(ecl_verifier_trailer(v, m->trailer, &err), 0);
@@ -451,6 +670,8 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
     }
     assert_int_equal(n, 0);
     assert_true(caught);
+    ecl_verifier_free(reordered);
+    ecl_verifier_free(dropped);
     assert_int_equal(chunks, 23 + 2); /* features 68280 bytes, labels 4552 */
     ecl_verifier_free(v);
     ecl_verifier_free(tampered);
@@ -572,6 +793,9 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     store_dataset *ds = open_source(&lu, "big");
     size_t want_len;
     unsigned char *want = expected(ds, bc_all, 2, 0, 4096, &want_len);
+    const uint64_t all_rows[][2] = {{0, 4096}};
+    unsigned char model[32];
+    assert_int_equal(model_digest(ds, bc_all, 2, all_rows, 1, 64 * 1024, model, NULL, 0), 257);
     ecl_read_opts o = ECL_READ_OPTS_INIT;
     o.chunk_bytes = 64 * 1024;
     ecl_client *c = client_for(fi.res);
@@ -579,15 +803,24 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     ecl_err err;
     assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
     ecl_read_chunk ch;
-    for (int i = 0; i < 4; i++)
+    /* What a client keeps to resume: each verified chunk's digest and length. */
+    static unsigned char kept[257][32];
+    size_t kept_len[257], nkept = 0;
+    for (int i = 0; i < 4; i++) {
         assert_int_equal(ecl_read_next(r, &ch, &err), 1);
+        memcpy(kept[nkept], ch.digest, 32);
+        kept_len[nkept++] = ch.len;
+    }
     /* LU disappears without a goodbye. */
     kill(lu.s.pid, SIGKILL);
     waitpid(lu.s.pid, NULL, 0);
     lu.s.pid = 0;
     int n;
-    while ((n = ecl_read_next(r, &ch, &err)) == 1)
-        ;
+    while ((n = ecl_read_next(r, &ch, &err)) == 1) {
+        assert_true(nkept < 257);
+        memcpy(kept[nkept], ch.digest, 32);
+        kept_len[nkept++] = ch.len;
+    }
     assert_int_equal(n, -1);
     assert_int_equal(err.code, ECL_E_UNAVAILABLE);
     assert_non_null(strstr(err.msg, "site 'lu' went away"));
@@ -598,10 +831,13 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     th_gateway_start(&lu.s);
     o.resume_offset = pos;
     assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
-    assert_int_equal(ecl_read_prefix(r, want, (size_t)pos, &err), 0);
+    for (size_t i = 0; i < nkept; i++)
+        assert_int_equal(ecl_read_prefix_chunk(r, kept[i], kept_len[i], &err), 0);
     unsigned char *rest = malloc(want_len - pos);
     assert_int_equal(ecl_read_into(r, rest, want_len - pos, &err), 0);
     assert_memory_equal(rest, want + pos, want_len - pos);
+    assert_int_equal(ecl_read_trailer(r)->chunks, 257 - nkept);
+    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
     ecl_read_close(r);
     ecl_client_close(c);
     free(rest);
@@ -644,6 +880,101 @@ static void test_fetch_writes_a_safetensors_file(void **state)
                             fi.res, NULL),
                      3);
     assert_non_null(strstr(out, "line 1 is not 'ecluse-grant-v1'"));
+    grant_clear(&g);
+}
+
+/* What a fetch killed after two whole chunks leaves behind: FILE.part with
+ * the two chunks and part of the third, FILE.part.chunks with their two
+ * records and part of a third, FILE.part.json naming the selection. */
+static void leave_partial_fetch(const char *opath, const Ecluse__V1__Grant *g,
+                                const unsigned char *want, int flip)
+{
+    char path[PATH_MAX + 32], sel[256], hex[65];
+    unsigned char d[32], rec[40];
+    crypto_generichash(d, 32, g->body.data, g->body.len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), d, 32);
+    snprintf(sel, sizeof(sel), "grant=%s tensors= rows=2:0:0 shard=1/3 chunk=10000", hex);
+    json_t *st = json_pack("{s:s}", "selection", sel);
+    snprintf(path, sizeof(path), "%s.part.json", opath);
+    assert_int_equal(json_dump_file(st, path, 0), 0);
+    json_decref(st);
+    snprintf(path, sizeof(path), "%s.part", opath);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(want, 1, 21234, f), 21234);
+    if (flip) { /* a byte of the second chunk changed on disk since */
+        fseek(f, 15000, SEEK_SET);
+        fputc(want[15000] ^ 0x20, f);
+    }
+    fclose(f);
+    snprintf(path, sizeof(path), "%s.part.chunks", opath);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int k = 0; k < 3; k++) {
+        unsigned len = k < 2 ? 10000 : 2800; /* features: 22800 bytes */
+        memset(rec, 0, sizeof(rec));
+        rec[0] = len & 0xff; /* little-endian */
+        rec[1] = len >> 8;
+        crypto_generichash(rec + 8, 32, want + k * 10000, len, NULL, 0);
+        assert_int_equal(fwrite(rec, 1, k < 2 ? 40 : 20, f), k < 2 ? 40 : 20);
+    }
+    fclose(f);
+}
+
+/* The same fetch command picks up after the last whole chunk, checks the
+ * chunks on disk against their records, and the trailer's digest of the
+ * whole still verifies. */
+static void test_fetch_resumes_after_its_last_whole_chunk(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "fi", "res", NULL, 0, 0, 0, &g);
+    char gpath[PATH_MAX], opath[PATH_MAX], part[PATH_MAX + 16];
+    snprintf(gpath, sizeof(gpath), "%s/bc-resume.grant", root);
+    snprintf(opath, sizeof(opath), "%s/bc-resume.safetensors", root);
+    snprintf(part, sizeof(part), "%s.part", opath);
+    ecl_err err;
+    assert_int_equal(client_grant_save(gpath, &g, &err), 0);
+    store_dataset *src = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(src, bc_all, 2, 190, 380, &want_len);
+    assert_int_equal(want_len, 22800 + 1520);
+
+    /* A chunk on disk that no longer matches its record: refused. */
+    leave_partial_fetch(opath, &g, want, 1);
+    assert_int_equal(th_run(out, sizeof(out), "fetch", "--grant", gpath, "--shard", "1/3", "-o",
+                            opath, "--chunk-bytes", "10000", "--identity", fi.res, NULL),
+                     10);
+    assert_non_null(strstr(out, "chunk 1 (bytes 10000 to 20000) no longer matches the digest "
+                                "recorded when it arrived"));
+    /* Another chunk size is another stream: not resumed. */
+    assert_int_equal(th_run(out, sizeof(out), "fetch", "--grant", gpath, "--shard", "1/3", "-o",
+                            opath, "--chunk-bytes", "9000", "--identity", fi.res, NULL),
+                     6);
+    assert_non_null(strstr(out, "partial fetch of another grant, selection or chunk size"));
+
+    leave_partial_fetch(opath, &g, want, 0);
+    must(th_run(out, sizeof(out), "fetch", "--grant", gpath, "--shard", "1/3", "-o", opath,
+                "--chunk-bytes", "10000", "--identity", fi.res, NULL),
+         "resumed fetch");
+    assert_non_null(strstr(out, "bytes (resumed) into"));
+    store_dataset *got = NULL;
+    assert_int_equal(store_open(opath, &got, &err), 0);
+    const store_tensor *f = store_tensor_at(got, 0), *l = store_tensor_at(got, 1);
+    assert_int_equal(f->byte_size, 22800);
+    assert_memory_equal(f->data, want, f->byte_size);
+    assert_memory_equal(l->data, want + f->byte_size, l->byte_size);
+    /* The digest printed is the model's for this cut. */
+    const uint64_t rows[][2] = {{190, 380}};
+    unsigned char model[32];
+    char hex[65];
+    model_digest(src, bc_all, 2, rows, 1, 10000, model, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), model, 32);
+    assert_non_null(strstr(out, hex));
+    assert_int_equal(access(part, F_OK), -1); /* the sidecars are gone */
+    store_unref(got);
+    store_unref(src);
+    free(want);
     grant_clear(&g);
 }
 
@@ -702,6 +1033,17 @@ static void test_reads_are_audited_at_both_sites(void **state)
     assert_non_null(strstr(f.start_detail, "\"rows\":[[0,569]]"));
     assert_non_null(strstr(f.end_detail, "\"bytes_sent\":72832"));
     assert_non_null(strstr(f.end_detail, "\"outcome\":\"complete\""));
+    /* read-end's digest is the trailer's: the model's, for chunks of CHUNK. */
+    store_dataset *ds = open_source(&lu, "bc");
+    const uint64_t all_rows[][2] = {{0, 569}};
+    unsigned char model[32];
+    char hex[65], want_digest[80];
+    model_digest(ds, bc_all, 2, all_rows, 1, CHUNK, model, NULL, 0);
+    store_unref(ds);
+    sodium_bin2hex(hex, sizeof(hex), model, 32);
+    snprintf(want_digest, sizeof(want_digest), "\"digest\":\"%s\"", hex);
+    if (strstr(f.end_detail, want_digest) == NULL)
+        fail_msg("read-end %s, expected %s", f.end_detail, want_digest);
     /* The relayed read: at FI with relayed_from, at LU with via. */
     find_read(fi.data, read_ids_fi[0], &f);
     assert_int_equal(f.start, 1);
@@ -805,12 +1147,14 @@ int main(void)
         cmocka_unit_test(test_row_range_and_one_tensor),
         cmocka_unit_test(test_shards_cover_the_whole_without_overlap),
         cmocka_unit_test(test_resumed_read_yields_the_rest_and_checks_the_whole),
+        cmocka_unit_test(test_resume_only_at_chunk_boundaries),
         cmocka_unit_test(test_frames_decode_and_a_corrupted_chunk_is_caught),
         cmocka_unit_test(test_reads_beyond_the_grant_are_refused),
         cmocka_unit_test(test_expired_foreign_and_forged_grants_are_refused),
         cmocka_unit_test(test_cross_border_read_is_relayed_byte_for_byte),
         cmocka_unit_test(test_holding_site_going_away_is_clear_and_resumable),
         cmocka_unit_test(test_fetch_writes_a_safetensors_file),
+        cmocka_unit_test(test_fetch_resumes_after_its_last_whole_chunk),
         cmocka_unit_test(test_reads_are_audited_at_both_sites),
         cmocka_unit_test(test_a_full_audit_trail_fails_closed),
     };

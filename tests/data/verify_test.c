@@ -123,16 +123,37 @@ static void chunk(Ecluse__V1__Chunk *c, unsigned char digest[32], uint32_t t, ui
     c->digest.len = 32;
 }
 
+/* The trailer digest of `bytes` cut into chunks of the given lengths, as
+ * the definition says, computed in one go (not incrementally as the
+ * verifier does): BLAKE2b-256("ecluse-read-digest-v1" 0x00 d1 d2 ... dn). */
+static void whole_digest(unsigned char out[32], const size_t *lens, size_t n)
+{
+    static const char domain[] = "ecluse-read-digest-v1";
+    unsigned char in[sizeof(domain) + 16 * 32];
+    memcpy(in, domain, sizeof(domain)); /* with its 0x00 */
+    size_t at = 0, len = sizeof(domain);
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        crypto_generichash(in + len, 32, bytes + at, lens[i], NULL, 0);
+        len += 32;
+        at += lens[i];
+    }
+    crypto_generichash(out, 32, in, len, NULL, 0);
+}
+
 static void trailer(Ecluse__V1__ReadTrailer *t, unsigned char digest[32], uint64_t sent,
-                    uint64_t chunks)
+                    uint64_t chunks, const size_t *lens, size_t n)
 {
     ecluse__v1__read_trailer__init(t);
-    crypto_generichash(digest, 32, bytes, 16, NULL, 0);
+    whole_digest(digest, lens, n);
     t->bytes_sent = sent;
     t->chunks = chunks;
     t->digest.data = digest;
     t->digest.len = 32;
 }
+
+static const size_t cut[] = {7, 3, 6};          /* a: [0, 7) [7, 10); b: [10, 16) */
+static const size_t cut_at_12[] = {7, 3, 2, 4}; /* b cut at 12 too */
 
 static void test_a_good_stream_verifies(void **state)
 {
@@ -145,24 +166,129 @@ static void test_a_good_stream_verifies(void **state)
     ecl_err err;
     chunk(&c, d, 0, 0, 7, 0);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    assert_ptr_equal(out.digest, d);
     chunk(&c, d, 0, 7, 3, 7);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
     chunk(&c, d, 1, 0, 6, 10);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
     assert_int_equal(out.stream_offset, 10);
-    trailer(&t, td, 16, 3);
+    trailer(&t, td, 16, 3, cut, 3);
     assert_int_equal(ecl_verifier_trailer(v, &t, &err), 0);
     ecl_verifier_free(v);
 
-    /* Resumed at 12 with the prefix given. */
+    /* Resumed at 12 with the earlier chunks' digests given. */
+    unsigned char p[3][32];
+    crypto_generichash(p[0], 32, bytes, 7, NULL, 0);
+    crypto_generichash(p[1], 32, bytes + 7, 3, NULL, 0);
+    crypto_generichash(p[2], 32, bytes + 10, 2, NULL, 0);
     v = verifier(12);
-    assert_int_equal(ecl_verifier_prefix(v, bytes, 12, &err), 0);
-    expect(ecl_verifier_prefix(v, bytes, 1, &err), &err, ECL_E_USAGE, "prefix");
+    assert_int_equal(ecl_verifier_prefix_chunk(v, p[0], 7, &err), 0);
+    assert_int_equal(ecl_verifier_prefix_chunk(v, p[1], 3, &err), 0);
+    assert_int_equal(ecl_verifier_prefix_chunk(v, p[2], 2, &err), 0);
+    expect(ecl_verifier_prefix_chunk(v, p[2], 1, &err), &err, ECL_E_USAGE,
+           "a chunk of 1 bytes at byte 12 of a 12-byte prefix");
     chunk(&c, d, 1, 2, 4, 12);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
-    trailer(&t, td, 4, 1);
+    trailer(&t, td, 4, 1, cut_at_12, 4);
     assert_int_equal(ecl_verifier_trailer(v, &t, &err), 0);
     ecl_verifier_free(v);
+
+    /* The same from the bytes kept, one call per earlier chunk. */
+    v = verifier(12);
+    assert_int_equal(ecl_verifier_prefix_data(v, bytes, 7, &err), 0);
+    assert_int_equal(ecl_verifier_prefix_data(v, bytes + 7, 3, &err), 0);
+    assert_int_equal(ecl_verifier_prefix_data(v, bytes + 10, 2, &err), 0);
+    chunk(&c, d, 1, 2, 4, 12);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    assert_int_equal(ecl_verifier_trailer(v, &t, &err), 0);
+    expect(ecl_verifier_prefix_data(v, bytes, 1, &err), &err, ECL_E_USAGE, "after the first chunk");
+    ecl_verifier_free(v);
+}
+
+/* The trailer digest binds every chunk, its order and the cut. */
+static void test_the_trailer_digest_binds_each_chunk_and_its_place(void **state)
+{
+    (void)state;
+    Ecluse__V1__Chunk c;
+    Ecluse__V1__ReadTrailer t;
+    unsigned char d[32], td[32];
+    ecl_read_chunk out;
+    ecl_err err;
+    /* Each chunk verifies; the trailer's digest is of other chunks. */
+    const size_t other_cut[] = {10, 6}; /* the same bytes, cut otherwise */
+    const size_t dropped[] = {7, 6};    /* as if [7, 10) were not in it */
+    size_t swapped_lens[] = {3, 7, 6};  /* a's two chunks swapped */
+    const size_t *bad[] = {other_cut, dropped, cut_at_12};
+    const size_t nbad[] = {2, 2, 4};
+    for (size_t i = 0; i < 3; i++) {
+        ecl_verifier *v = verifier(0);
+        chunk(&c, d, 0, 0, 7, 0);
+        assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+        chunk(&c, d, 0, 7, 3, 7);
+        assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+        chunk(&c, d, 1, 0, 6, 10);
+        assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+        trailer(&t, td, 16, 3, bad[i], nbad[i]);
+        expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO,
+               "the trailer's digest of all 16 bytes (over its chunks' digests) does not match");
+        ecl_verifier_free(v);
+    }
+    /* Digests in the wrong order (a's [7, 10) before [0, 7)). */
+    unsigned char domain_and[22 + 3 * 32];
+    memcpy(domain_and, "ecluse-read-digest-v1", 22);
+    crypto_generichash(domain_and + 22, 32, bytes + 7, swapped_lens[0], NULL, 0);
+    crypto_generichash(domain_and + 54, 32, bytes, swapped_lens[1], NULL, 0);
+    crypto_generichash(domain_and + 86, 32, bytes + 10, swapped_lens[2], NULL, 0);
+    ecl_verifier *v = verifier(0);
+    chunk(&c, d, 0, 0, 7, 0);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 0, 7, 3, 7);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 1, 0, 6, 10);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    trailer(&t, td, 16, 3, cut, 3);
+    crypto_generichash(td, 32, domain_and, sizeof(domain_and), NULL, 0);
+    expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO, "does not match");
+    ecl_verifier_free(v);
+    /* Without the domain string: the right digests, another hash. */
+    memmove(domain_and, domain_and + 22, 3 * 32);
+    crypto_generichash(domain_and, 32, bytes, 7, NULL, 0);
+    crypto_generichash(domain_and + 32, 32, bytes + 7, 3, NULL, 0);
+    v = verifier(0);
+    chunk(&c, d, 0, 0, 7, 0);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 0, 7, 3, 7);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    chunk(&c, d, 1, 0, 6, 10);
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    crypto_generichash(td, 32, domain_and, 3 * 32, NULL, 0);
+    expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO, "does not match");
+    ecl_verifier_free(v);
+
+    /* A resumed read with a wrong earlier digest, or digests in the wrong
+     * order: refused at the trailer. */
+    unsigned char p[3][32];
+    crypto_generichash(p[0], 32, bytes, 7, NULL, 0);
+    crypto_generichash(p[1], 32, bytes + 7, 3, NULL, 0);
+    crypto_generichash(p[2], 32, bytes + 10, 2, NULL, 0);
+    for (int k = 0; k < 2; k++) {
+        v = verifier(12);
+        if (k == 0) {
+            p[1][5] ^= 1;
+            assert_int_equal(ecl_verifier_prefix_chunk(v, p[0], 7, &err), 0);
+            assert_int_equal(ecl_verifier_prefix_chunk(v, p[1], 3, &err), 0);
+            p[1][5] ^= 1;
+        } else {
+            assert_int_equal(ecl_verifier_prefix_chunk(v, p[1], 7, &err), 0);
+            assert_int_equal(ecl_verifier_prefix_chunk(v, p[0], 3, &err), 0);
+        }
+        assert_int_equal(ecl_verifier_prefix_chunk(v, p[2], 2, &err), 0);
+        chunk(&c, d, 1, 2, 4, 12);
+        assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+        trailer(&t, td, 4, 1, cut_at_12, 4);
+        expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO, "does not match");
+        ecl_verifier_free(v);
+    }
 }
 
 static void test_bad_streams_are_refused(void **state)
@@ -191,20 +317,23 @@ static void test_bad_streams_are_refused(void **state)
     expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_CRYPTO, "does not match");
     chunk(&c, d, 0, 0, 10, 0);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
-    trailer(&t, td, 16, 1);
+    /* A dropped chunk: b's is not there. */
+    const size_t ten[] = {10};
+    trailer(&t, td, 10, 1, ten, 1);
     expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_INPUT, "ended at byte 10 of 16");
     ecl_verifier_free(v);
 
     /* All bytes but a wrong whole digest, then wrong counts. */
+    const size_t whole_cut[] = {10, 6};
     v = verifier(0);
     chunk(&c, d, 0, 0, 10, 0);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
     chunk(&c, d, 1, 0, 6, 10);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
-    trailer(&t, td, 16, 2);
+    trailer(&t, td, 16, 2, whole_cut, 2);
     td[31] ^= 0x80;
     expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO,
-           "digest of all 16 bytes does not match");
+           "digest of all 16 bytes (over its chunks' digests) does not match");
     expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_INPUT, "after the trailer");
     ecl_verifier_free(v);
     v = verifier(0);
@@ -212,18 +341,27 @@ static void test_bad_streams_are_refused(void **state)
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
     chunk(&c, d, 1, 0, 6, 10);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
-    trailer(&t, td, 16, 5);
+    trailer(&t, td, 16, 5, whole_cut, 2);
     expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_INPUT, "trailer says 16 bytes in 5");
     ecl_verifier_free(v);
 
-    /* A resumed read without its prefix cannot check the whole digest. */
-    v = verifier(10);
-    chunk(&c, d, 1, 0, 6, 10);
-    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
-    trailer(&t, td, 6, 1);
-    expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_PRECONDITION,
-           "resumed at 10 but only 0 prefix bytes");
-    ecl_verifier_free(v);
+    /* A resumed read without its prefix, or with part of it, cannot check
+     * the whole digest. */
+    for (int given = 0; given < 2; given++) {
+        v = verifier(10);
+        if (given)
+            assert_int_equal(ecl_verifier_prefix_data(v, bytes, 7, &err), 0);
+        expect(ecl_verifier_prefix_chunk(v, d, 0, &err), &err, ECL_E_USAGE,
+               "a chunk of 0 bytes at byte");
+        expect(ecl_verifier_prefix_chunk(v, d, 11, &err), &err, ECL_E_USAGE, "of a 10-byte prefix");
+        chunk(&c, d, 1, 0, 6, 10);
+        assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+        trailer(&t, td, 6, 1, whole_cut, 2);
+        expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_PRECONDITION,
+               given ? "resumed at 10 but the prefix chunks given cover only 7 bytes"
+                     : "resumed at 10 but the prefix chunks given cover only 0 bytes");
+        ecl_verifier_free(v);
+    }
 }
 
 static void test_bad_headers_are_refused(void **state)
@@ -254,6 +392,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grant_files),
         cmocka_unit_test(test_a_good_stream_verifies),
+        cmocka_unit_test(test_the_trailer_digest_binds_each_chunk_and_its_place),
         cmocka_unit_test(test_bad_streams_are_refused),
         cmocka_unit_test(test_bad_headers_are_refused),
     };

@@ -57,10 +57,17 @@ class Client:
     def close(self):
         self.channel.close()
 
-    def stream(self, grant, tensors=(), rows=None, shard=None, chunk_bytes=0):
+    def stream(self, grant, tensors=(), rows=None, shard=None, chunk_bytes=0, progress=None):
         """Yields ("header", ReadHeader), then ("chunk", tensor, offset, bytes)
-        for each verified chunk, then ("trailer", ReadTrailer) once verified."""
+        for each verified chunk, then ("trailer", ReadTrailer) once verified.
+
+        `progress`: a list that gets (digest, length) of each verified chunk.
+        Given again, non-empty, with the same selection and chunk_bytes, the
+        read resumes after those chunks and they still count in the check of
+        the whole (see stream.Verifier)."""
         req = ecluse_pb2.ReadRequest(grant=grant, tensors=list(tensors), chunk_bytes=chunk_bytes)
+        if progress:
+            req.resume_offset = sum(length for _, length in progress)
         if rows is not None:
             req.rows.range.begin, req.rows.range.end = rows
         elif shard is not None:
@@ -69,7 +76,7 @@ class Client:
         for m in self.data.Read(req):
             kind = m.WhichOneof("kind")
             if kind == "header":
-                v = Verifier(m.header)
+                v = Verifier(m.header, progress)
                 yield ("header", m.header)
             elif kind == "chunk":
                 if v is None:
