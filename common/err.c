@@ -17,10 +17,13 @@ int ecl_fail(ecl_err *err, ecl_code code, const char *fmt, ...)
 {
     if (err == NULL)
         return -1;
+    /* Format aside first: callers may pass err->msg itself as an argument. */
+    char msg[ECL_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(err->msg, msg, sizeof(err->msg));
     err->code = code;
     err->remote_status = 0;
     return -1;

@@ -43,7 +43,8 @@ typedef struct ecl_err {
 void ecl_err_clear(ecl_err *err);
 
 /* Fill `err` (which may be NULL) and return -1, so that failure paths read
- * `return ecl_fail(err, ECL_E_INPUT, "row %zu: %s", row, why);` */
+ * `return ecl_fail(err, ECL_E_INPUT, "row %zu: %s", row, why);`. The
+ * arguments may include err->msg itself (to reword an error). */
 int ecl_fail(ecl_err *err, ecl_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -283,10 +283,11 @@ static int audit_start(data_read *r, ecl_err *err)
         g->transfer_basis,     g->job_country, g->grant_id, r->read_id, detail};
     int rc = audit_append(r->gw->audit, &e, NULL, err);
     json_decref(detail);
-    if (rc != 0)
-        return ecl_fail(err, ECL_E_UNAVAILABLE,
-                        "the read cannot be written to the audit trail, so nothing is sent: %s",
-                        err->msg);
+    if (rc != 0) {
+        err->code = ECL_E_UNAVAILABLE;
+        return ecl_err_prefix(err, "the read cannot be written to the audit trail, so nothing is "
+                                   "sent");
+    }
     return 0;
 }
 

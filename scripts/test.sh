@@ -41,7 +41,9 @@ valgrind_targets=(
     //tests/audit:tamper_test //tests/audit:checkpoint_test //tests/audit:export_test
     //tests/federation:catalog_test //tests/gateway:identity_test //tests/gateway:pki_test
     //tests/data:verify_test //tests/gateway:gateway_test //tests/federation:federation_e2e_test
-    //tests/access:access_e2e_test
+    //tests/access:access_e2e_test //tests/data:read_test //tests/faults:bad_peer_test
+    //tests/faults:stall_test //tests/gateway:cli_test //tests/gateway:config_errors_test
+    //tests/audit:failclosed_test //tests/fuzz:replay_test
 )
 out="$(mktemp)"
 echo "== bazel test under valgrind memcheck"

@@ -541,7 +541,7 @@ static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_rea
         while (next < nchunks && at[next] < x)
             next++;
         o.resume_offset = x;
-        if (x == total || at[next] == x) {
+        if (x == total || (next < nchunks && at[next] == x)) {
             assert_int_equal(ecl_read_open(c, g, &o, &r, &err), 0);
             for (size_t i = 0; i < next; i++)
                 assert_int_equal(ecl_read_prefix_chunk(r, digests[i], lens[i], &err), 0);
