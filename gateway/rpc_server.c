@@ -86,6 +86,7 @@ struct rpc_call {
     int initial_metadata_sent;
     int close_done;
     int client_cancelled;
+    int send_failed; /* a send failed: the client is gone or the call was cancelled */
     grpc_byte_buffer *reply;
     struct timespec started;
     /* distinct addresses used as completion tags */
@@ -166,8 +167,10 @@ static int send_buffer(rpc_call *c, grpc_byte_buffer *bb, ecl_err *err)
     int rc = run_batch(c, ops, n, &c->tag_send);
     c->initial_metadata_sent = 1;
     grpc_byte_buffer_destroy(bb);
-    if (rc != 0)
+    if (rc != 0) {
+        c->send_failed = 1;
         return ecl_fail(err, ECL_E_UNAVAILABLE, "the client went away or the call was cancelled");
+    }
     return 0;
 }
 
@@ -212,6 +215,9 @@ int rpc_call_reply(rpc_call *c, const ProtobufCMessage *msg, ecl_err *err)
 
 int rpc_call_cancelled(rpc_call *c)
 {
+    /* A failed send already says so; the close event may not be polled yet. */
+    if (c->send_failed)
+        return 1;
     if (!c->close_done) {
         grpc_event ev =
             grpc_completion_queue_pluck(c->cq, &c->tag_close, gpr_time_0(GPR_CLOCK_REALTIME), NULL);
