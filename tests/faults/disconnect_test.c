@@ -29,6 +29,7 @@
 #include "gateway/rpc_client.h"
 #include "gateway/sitekey.h"
 #include "store/writer.h"
+#include "tests/faults/fixture.h"
 #include "tests/support/harness.h"
 
 #define ROUNDS 40
@@ -121,60 +122,14 @@ static void setup_site(void)
 {
     small_asan_quarantine();
     th_tmpdir(root, sizeof(root));
-    char admin[PATH_MAX], file[PATH_MAX + 32], policy[PATH_MAX + 32];
+    char admin[PATH_MAX];
     th_site_create(&lu, root, "lu", "LU");
     th_issue(&lu, "admin", "adm", admin, sizeof(admin));
     th_issue(&lu, "researcher", "r", res, sizeof(res));
     th_issue(&lu, "auditor", "aud", auditor, sizeof(auditor));
-    snprintf(file, sizeof(file), "%s/noise.safetensors", root);
-    snprintf(policy, sizeof(policy), "%s/noise.json", root);
-    unsigned char *data = malloc((size_t)SIDE * SIDE);
-    randombytes_buf(data, (size_t)SIDE * SIDE);
-    uint64_t shape[2] = {SIDE, SIDE};
-    store_writer *w = NULL;
-    ecl_err err;
-    assert_int_equal(store_writer_new(&w, &err), 0);
-    assert_int_equal(
-        store_writer_add(w, "x", STORE_DT_U8, 2, shape, data, (uint64_t)SIDE * SIDE, &err), 0);
-    assert_int_equal(store_writer_write(w, file, &err), 0);
-    store_writer_free(w);
-    free(data);
-    FILE *f = fopen(policy, "w");
-    fputs("{\"ecluse_policy\": 1, \"dataset\": \"lu/noise\", \"category\": \"anonymous\", "
-          "\"purposes\": {\"allowed\": [\"NRES\"]}, \"tensors\": [{\"name\": \"x\"}], "
-          "\"minimisation\": {\"default\": {\"tensors\": [\"x\"], \"max_rows\": 2048}}, "
-          "\"storage\": {\"max_grant_days\": 1}}\n",
-          f);
-    fclose(f);
     th_gateway_start(&lu);
-    assert_int_equal(th_run(out, sizeof(out), "dataset", "add", "noise", "--from", file, "--title",
-                            "noise", "--policy", policy, "--identity", admin, NULL),
-                     0);
-    /* A grant for r, signed with LU's real key. */
-    char key_path[2 * PATH_MAX];
-    snprintf(key_path, sizeof(key_path), "%s/keys/site.key", lu.dir);
-    site_key key;
-    assert_int_equal(site_key_load(key_path, &key, &err), 0);
-    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
-    who.site = "lu";
-    who.role = "researcher";
-    who.name = "r";
-    char *tensors[] = {"x"};
-    Ecluse__V1__GrantBody b = ECLUSE__V1__GRANT_BODY__INIT;
-    b.grant_id = "aaaabbbbccccddddaaaabbbbccccdddd";
-    b.dataset = "lu/noise";
-    b.requester = &who;
-    b.purpose = "GRU";
-    b.lawful_basis = "art6-1-e";
-    b.job_country = "LU";
-    b.transfer_basis = "eea";
-    b.tensors = tensors;
-    b.n_tensors = 1;
-    b.max_rows = SIDE;
-    b.issued_unix = (int64_t)time(NULL) - 10;
-    b.expires_unix = (int64_t)time(NULL) + 3600;
-    assert_int_equal(grant_sign(&key, &b, &grant, &err), 0);
-    site_key_wipe(&key);
+    fx_publish_noise(&lu, admin, root, "noise", SIDE);
+    fx_grant(&lu, "noise", "lu", "r", SIDE, (int64_t)time(NULL) + 3600, &grant);
 }
 
 static void one_round(ecl_client *c)

@@ -25,6 +25,7 @@
 #include "gateway/grant.h"
 #include "gateway/sitekey.h"
 #include "store/writer.h"
+#include "tests/faults/fixture.h"
 #include "tests/support/harness.h"
 
 #define SIDE 4096 /* a 4096 x 4096 U8 tensor: 16 MiB */
@@ -32,78 +33,20 @@
 static char root[PATH_MAX - 200];
 static char out[64 * 1024];
 
-static void write_dataset(const char *path)
-{
-    unsigned char *data = malloc((size_t)SIDE * SIDE);
-    randombytes_buf(data, (size_t)SIDE * SIDE);
-    uint64_t shape[2] = {SIDE, SIDE};
-    store_writer *w = NULL;
-    ecl_err err;
-    assert_int_equal(store_writer_new(&w, &err), 0);
-    assert_int_equal(
-        store_writer_add(w, "x", STORE_DT_U8, 2, shape, data, (uint64_t)SIDE * SIDE, &err), 0);
-    assert_int_equal(store_writer_write(w, path, &err), 0);
-    store_writer_free(w);
-    free(data);
-}
-
-static void sign_grant(const char *site_dir, int64_t expires, Ecluse__V1__Grant *g)
-{
-    char path[2 * PATH_MAX];
-    snprintf(path, sizeof(path), "%s/keys/site.key", site_dir);
-    site_key key;
-    ecl_err err;
-    assert_int_equal(site_key_load(path, &key, &err), 0);
-    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
-    who.site = "lu";
-    who.role = "researcher";
-    who.name = "r";
-    char *tensors[] = {"x"};
-    Ecluse__V1__GrantBody b = ECLUSE__V1__GRANT_BODY__INIT;
-    b.grant_id = "0123456789abcdef0123456789abcdef";
-    b.dataset = "lu/big";
-    b.requester = &who;
-    b.purpose = "GRU";
-    b.lawful_basis = "art6-1-e";
-    b.job_country = "LU";
-    b.transfer_basis = "eea";
-    b.tensors = tensors;
-    b.n_tensors = 1;
-    b.max_rows = SIDE;
-    b.issued_unix = (int64_t)time(NULL) - 10;
-    b.expires_unix = expires;
-    assert_int_equal(grant_sign(&key, &b, g, &err), 0);
-    site_key_wipe(&key);
-}
-
 static void test_a_grant_expiring_mid_stream_stops_it_and_is_audited(void **state)
 {
     (void)state;
     th_tmpdir(root, sizeof(root));
     th_site lu;
-    char admin[PATH_MAX], res[PATH_MAX], auditor[PATH_MAX], file[PATH_MAX + 32],
-        policy[PATH_MAX + 32];
+    char admin[PATH_MAX], res[PATH_MAX], auditor[PATH_MAX];
     th_site_create(&lu, root, "lu", "LU");
     th_issue(&lu, "admin", "adm", admin, sizeof(admin));
     th_issue(&lu, "researcher", "r", res, sizeof(res));
     th_issue(&lu, "auditor", "aud", auditor, sizeof(auditor));
-    snprintf(file, sizeof(file), "%s/big.safetensors", root);
-    snprintf(policy, sizeof(policy), "%s/big-policy.json", root);
-    write_dataset(file);
-    FILE *f = fopen(policy, "w");
-    fputs("{\"ecluse_policy\": 1, \"dataset\": \"lu/big\", \"category\": \"anonymous\", "
-          "\"purposes\": {\"allowed\": [\"NRES\"]}, \"tensors\": [{\"name\": \"x\"}], "
-          "\"minimisation\": {\"default\": {\"tensors\": [\"x\"], \"max_rows\": 4096}}, "
-          "\"storage\": {\"max_grant_days\": 1}}\n",
-          f);
-    fclose(f);
     th_gateway_start(&lu);
-    assert_int_equal(th_run(out, sizeof(out), "dataset", "add", "big", "--from", file, "--title",
-                            "16 MiB of noise", "--policy", policy, "--identity", admin, NULL),
-                     0);
-
+    fx_publish_noise(&lu, admin, root, "big", SIDE);
     Ecluse__V1__Grant grant = ECLUSE__V1__GRANT__INIT;
-    sign_grant(lu.dir, (int64_t)time(NULL) + 2, &grant);
+    fx_grant(&lu, "big", "lu", "r", SIDE, (int64_t)time(NULL) + 2, &grant);
     ecl_client *c = NULL;
     ecl_err err;
     assert_int_equal(ecl_client_open(res, NULL, &c, &err), 0);

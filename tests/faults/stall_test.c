@@ -24,69 +24,13 @@
 #include "gateway/grant.h"
 #include "gateway/sitekey.h"
 #include "store/writer.h"
+#include "tests/faults/fixture.h"
 #include "tests/support/harness.h"
 
 #define SIDE 4096 /* 16 MiB: more than flow control lets through at once */
 
 static char root[PATH_MAX - 200];
 static char out[64 * 1024];
-
-static void publish_noise(const char *admin)
-{
-    char file[PATH_MAX + 32], policy[PATH_MAX + 32];
-    snprintf(file, sizeof(file), "%s/noise.safetensors", root);
-    snprintf(policy, sizeof(policy), "%s/noise.json", root);
-    unsigned char *data = malloc((size_t)SIDE * SIDE);
-    randombytes_buf(data, (size_t)SIDE * SIDE);
-    uint64_t shape[2] = {SIDE, SIDE};
-    store_writer *w = NULL;
-    ecl_err err;
-    assert_int_equal(store_writer_new(&w, &err), 0);
-    assert_int_equal(
-        store_writer_add(w, "x", STORE_DT_U8, 2, shape, data, (uint64_t)SIDE * SIDE, &err), 0);
-    assert_int_equal(store_writer_write(w, file, &err), 0);
-    store_writer_free(w);
-    free(data);
-    FILE *f = fopen(policy, "w");
-    fputs("{\"ecluse_policy\": 1, \"dataset\": \"lu/noise\", \"category\": \"anonymous\", "
-          "\"purposes\": {\"allowed\": [\"NRES\"]}, \"tensors\": [{\"name\": \"x\"}], "
-          "\"minimisation\": {\"default\": {\"tensors\": [\"x\"], \"max_rows\": 4096}}, "
-          "\"storage\": {\"max_grant_days\": 1}}\n",
-          f);
-    fclose(f);
-    assert_int_equal(th_run(out, sizeof(out), "dataset", "add", "noise", "--from", file, "--title",
-                            "noise", "--policy", policy, "--identity", admin, NULL),
-                     0);
-}
-
-static void grant_for_fi(const th_site *lu, Ecluse__V1__Grant *g)
-{
-    char path[2 * PATH_MAX];
-    snprintf(path, sizeof(path), "%s/keys/site.key", lu->dir);
-    site_key key;
-    ecl_err err;
-    assert_int_equal(site_key_load(path, &key, &err), 0);
-    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
-    who.site = "fi";
-    who.role = "researcher";
-    who.name = "r";
-    char *tensors[] = {"x"};
-    Ecluse__V1__GrantBody b = ECLUSE__V1__GRANT_BODY__INIT;
-    b.grant_id = "5151515151515151aaaaaaaaaaaaaaaa";
-    b.dataset = "lu/noise";
-    b.requester = &who;
-    b.purpose = "GRU";
-    b.lawful_basis = "art6-1-e";
-    b.job_country = "FI";
-    b.transfer_basis = "eea";
-    b.tensors = tensors;
-    b.n_tensors = 1;
-    b.max_rows = SIDE;
-    b.issued_unix = (int64_t)time(NULL) - 10;
-    b.expires_unix = (int64_t)time(NULL) + 3600;
-    assert_int_equal(grant_sign(&key, &b, g, &err), 0);
-    site_key_wipe(&key);
-}
 
 static void test_a_frozen_holding_site_does_not_hang_the_relay(void **state)
 {
@@ -106,9 +50,9 @@ static void test_a_frozen_holding_site_does_not_hang_the_relay(void **state)
     th_gateway_start(&fi);
     th_gateway_start(&lu);
     th_peer(&fi, fi_admin, &lu, lu_admin);
-    publish_noise(lu_admin);
+    fx_publish_noise(&lu, lu_admin, root, "noise", SIDE);
     Ecluse__V1__Grant grant = ECLUSE__V1__GRANT__INIT;
-    grant_for_fi(&lu, &grant);
+    fx_grant(&lu, "noise", "fi", "r", SIDE, (int64_t)time(NULL) + 3600, &grant);
 
     ecl_client *c = NULL;
     ecl_err err;
