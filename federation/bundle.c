@@ -48,6 +48,17 @@ int bundle_fingerprint(const char *site, const unsigned char *signing_key, const
     return 0;
 }
 
+/* A message's encoding in a malloc'd buffer the caller owns. */
+static int pack_owned(const ProtobufCMessage *msg, unsigned char **out, size_t *len, ecl_err *err)
+{
+    *len = protobuf_c_message_get_packed_size(msg);
+    *out = malloc(*len ? *len : 1);
+    if (*out == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    protobuf_c_message_pack(msg, *out);
+    return 0;
+}
+
 int bundle_make(const char *site, const char *country, const char *endpoint, const char *ca_pem,
                 const site_key *key, int64_t issued_unix, unsigned char **out, size_t *len,
                 ecl_err *err)
@@ -60,27 +71,14 @@ int bundle_make(const char *site, const char *country, const char *endpoint, con
     body.signing_key.data = (uint8_t *)key->public_key;
     body.signing_key.len = sizeof(key->public_key);
     body.issued_unix = issued_unix;
-    size_t body_len = ecluse__v1__peer_bundle_body__get_packed_size(&body);
-    unsigned char *body_bytes = malloc(body_len);
-    unsigned char sig[crypto_sign_BYTES];
-    if (body_bytes == NULL)
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    ecluse__v1__peer_bundle_body__pack(&body, body_bytes);
-    if (site_key_sign(key, BUNDLE_SIGNING_CONTEXT, body_bytes, body_len, sig, err) != 0) {
-        free(body_bytes);
-        return -1;
-    }
     Ecluse__V1__PeerBundle bundle = ECLUSE__V1__PEER_BUNDLE__INIT;
-    bundle.body.data = body_bytes;
-    bundle.body.len = body_len;
-    bundle.signature.data = sig;
-    bundle.signature.len = sizeof(sig);
-    *len = ecluse__v1__peer_bundle__get_packed_size(&bundle);
-    *out = malloc(*len);
-    if (*out != NULL)
-        ecluse__v1__peer_bundle__pack(&bundle, *out);
-    free(body_bytes);
-    return *out != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    if (site_key_sign_message(key, BUNDLE_SIGNING_CONTEXT, &body.base, &bundle.body,
+                              &bundle.signature, err) != 0)
+        return -1;
+    int rc = pack_owned(&bundle.base, out, len, err);
+    free(bundle.body.data);
+    free(bundle.signature.data);
+    return rc;
 }
 
 /* The CA in a bundle must be a CA, and the CA of the site it claims. */
@@ -217,27 +215,14 @@ int rotation_make(const char *site, const site_key *old_key, const unsigned char
     body.new_key.len = crypto_sign_PUBLICKEYBYTES;
     body.sequence = sequence;
     body.issued_unix = issued_unix;
-    size_t blen = ecluse__v1__key_rotation_body__get_packed_size(&body);
-    unsigned char *bbytes = malloc(blen);
-    unsigned char sig[crypto_sign_BYTES];
-    if (bbytes == NULL)
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    ecluse__v1__key_rotation_body__pack(&body, bbytes);
-    if (site_key_sign(old_key, ROTATION_SIGNING_CONTEXT, bbytes, blen, sig, err) != 0) {
-        free(bbytes);
-        return -1;
-    }
     Ecluse__V1__KeyRotation rot = ECLUSE__V1__KEY_ROTATION__INIT;
-    rot.body.data = bbytes;
-    rot.body.len = blen;
-    rot.signature.data = sig;
-    rot.signature.len = sizeof(sig);
-    *len = ecluse__v1__key_rotation__get_packed_size(&rot);
-    *out = malloc(*len);
-    if (*out != NULL)
-        ecluse__v1__key_rotation__pack(&rot, *out);
-    free(bbytes);
-    return *out != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    if (site_key_sign_message(old_key, ROTATION_SIGNING_CONTEXT, &body.base, &rot.body,
+                              &rot.signature, err) != 0)
+        return -1;
+    int rc = pack_owned(&rot.base, out, len, err);
+    free(rot.body.data);
+    free(rot.signature.data);
+    return rc;
 }
 
 int rotation_follow(const char *site, const unsigned char *pinned,

@@ -12,24 +12,8 @@ int grant_sign(const site_key *key, Ecluse__V1__GrantBody *body, Ecluse__V1__Gra
     ecluse__v1__grant__init(out);
     body->signing_key.data = (uint8_t *)key->public_key;
     body->signing_key.len = crypto_sign_PUBLICKEYBYTES;
-    size_t len = ecluse__v1__grant_body__get_packed_size(body);
-    uint8_t *bytes = malloc(len ? len : 1), *sig = malloc(crypto_sign_BYTES);
-    if (bytes == NULL || sig == NULL) {
-        free(bytes);
-        free(sig);
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    }
-    ecluse__v1__grant_body__pack(body, bytes);
-    if (site_key_sign(key, GRANT_SIGNING_CONTEXT, bytes, len, sig, err) != 0) {
-        free(bytes);
-        free(sig);
-        return -1;
-    }
-    out->body.data = bytes;
-    out->body.len = len;
-    out->signature.data = sig;
-    out->signature.len = crypto_sign_BYTES;
-    return 0;
+    return site_key_sign_message(key, GRANT_SIGNING_CONTEXT, &body->base, &out->body,
+                                 &out->signature, err);
 }
 
 void grant_clear(Ecluse__V1__Grant *g)

@@ -13,6 +13,7 @@
 #ifndef ECLUSE_GATEWAY_SITEKEY_H
 #define ECLUSE_GATEWAY_SITEKEY_H
 
+#include <protobuf-c/protobuf-c.h>
 #include <sodium.h>
 #include <stddef.h>
 
@@ -45,6 +46,13 @@ void site_key_wipe(site_key *key);
  * another. */
 int site_key_sign(const site_key *key, const char *context, const void *msg, size_t len,
                   unsigned char sig[crypto_sign_BYTES], ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* What every signed document of ecluse is: `body` packed, and signed as
+ * above. On success bytes->data and sig->data are malloc'd (the caller frees
+ * both) and ready to go into a message's `body` and `signature` fields. */
+int site_key_sign_message(const site_key *key, const char *context, const ProtobufCMessage *body,
+                          ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig, ecl_err *err)
     __attribute__((warn_unused_result));
 
 /* Verify such a signature with a public key; ECL_E_CRYPTO if it does not. */

@@ -46,23 +46,12 @@ static int attest(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_i
     body.expires_unix = body.issued_unix + ATTESTATION_TTL_S;
     body.request_digest.data = digest;
     body.request_digest.len = sizeof(digest);
-    size_t len = ecluse__v1__attestation_body__get_packed_size(&body);
-    uint8_t *bytes = malloc(len ? len : 1), *sig = malloc(crypto_sign_BYTES);
-    if (bytes == NULL || sig == NULL) {
-        free(bytes);
-        free(sig);
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    }
-    ecluse__v1__attestation_body__pack(&body, bytes);
+    ecluse__v1__attestation__init(out);
     site_key key;
     gateway_current_key(gw, &key);
-    int rc = site_key_sign(&key, ATTESTATION_CONTEXT, bytes, len, sig, err);
+    int rc = site_key_sign_message(&key, ATTESTATION_CONTEXT, &body.base, &out->body,
+                                   &out->signature, err);
     site_key_wipe(&key);
-    ecluse__v1__attestation__init(out);
-    out->body.data = bytes;
-    out->body.len = len;
-    out->signature.data = sig;
-    out->signature.len = crypto_sign_BYTES;
     return rc;
 }
 
