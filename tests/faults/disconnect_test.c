@@ -41,20 +41,6 @@ static th_site lu;
 static char res[PATH_MAX], auditor[PATH_MAX];
 static Ecluse__V1__Grant grant = ECLUSE__V1__GRANT__INIT;
 
-static long rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    if (f != NULL)
-        fclose(f);
-    return kb;
-}
-
 static int tcp_connect(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -152,7 +138,7 @@ static void test_clients_that_go_away_at_every_stage(void **state)
     for (int i = 0; i < ROUNDS / 4; i++)
         one_round(c);
     usleep((useconds_t)(300 * 1000 * th_time_scale()));
-    long early_kb = rss_kb(lu.pid);
+    long early_kb = th_rss_kb(lu.pid);
     for (int i = ROUNDS / 4; i < ROUNDS; i++) {
         one_round(c);
         /* Someone else is served all along. */
@@ -161,7 +147,7 @@ static void test_clients_that_go_away_at_every_stage(void **state)
         protobuf_c_message_free_unpacked(&h->base, NULL);
     }
     usleep((useconds_t)(300 * 1000 * th_time_scale()));
-    long late_kb = rss_kb(lu.pid);
+    long late_kb = th_rss_kb(lu.pid);
     fprintf(stderr, "gateway RSS after %d rounds: %ld KiB, after %d: %ld KiB\n", ROUNDS / 4,
             early_kb, ROUNDS, late_kb);
     /* Thirty more rounds of abandoned calls may not cost more than 8 MiB:

@@ -45,20 +45,6 @@ typedef struct stream_job {
     pthread_barrier_t *start;
 } stream_job;
 
-static long gateway_rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = strtol(line + 6, NULL, 10);
-    if (f != NULL)
-        fclose(f);
-    return kb;
-}
-
 static int read_all(ecl_client *c, unsigned char **buf, size_t *len, ecl_err *err)
 {
     ecl_read_opts o = ECL_READ_OPTS_INIT;
@@ -130,7 +116,7 @@ static void *sample_main(void *arg)
 {
     sampler *s = arg;
     while (!s->stop) {
-        long kb = gateway_rss_kb(s->pid);
+        long kb = th_rss_kb(s->pid);
         if (kb > s->peak_kb)
             s->peak_kb = kb;
         usleep(20 * 1000);
@@ -168,7 +154,7 @@ static void test_1000_streams_and_10000_decisions(void **state)
     for (int i = 0; i < CLIENTS; i++)
         assert_int_equal(ecl_client_open(res, NULL, &clients[i], &err), 0);
     assert_int_equal(read_all(clients[0], &reference, &reference_len, &err), 0);
-    long idle_kb = gateway_rss_kb(lu.pid);
+    long idle_kb = th_rss_kb(lu.pid);
 
     /* Phase 1: 1000 streams at once. */
     sampler smp = {lu.pid, 0, idle_kb};

@@ -71,6 +71,9 @@ char *th_read(const char *path);
  * bounds as written. */
 double th_time_scale(void);
 
+/* A process's resident memory (VmRSS) in KiB, or -1. */
+long th_rss_kb(pid_t pid);
+
 /* Monotonic seconds. */
 double th_now(void);
 
