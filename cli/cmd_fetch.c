@@ -4,7 +4,7 @@
  * While it runs, the stream's bytes go to FILE.part, what they are to
  * FILE.part.json (the grant's digest, the selection with the chunk size, the
  * header's tensors), and one record per verified chunk to FILE.part.chunks:
- * its length (8 bytes, little-endian) and its BLAKE2b-256 digest (32 bytes),
+ * its length (8 bytes, little-endian) and its digest (32 bytes, docs/streaming.md),
  * appended after the chunk's bytes. A later fetch with the same grant,
  * selection and chunk size resumes at the end of the last chunk that both
  * files hold in full (a chunk boundary: the gateway accepts no other
@@ -200,7 +200,10 @@ static int feed_prefix(fetch *f, ecl_read *r, ecl_err *err)
             rc = ecl_fail(err, ECL_E_IO, "%s: shorter than it was", f->part);
             break;
         }
-        crypto_generichash(d, sizeof(d), buf, len, NULL, 0);
+        if (ecl_read_prefix_digest(r, buf, len, d, err) != 0) {
+            rc = -1;
+            break;
+        }
         if (sodium_memcmp(d, rec + 8, sizeof(d)) != 0)
             rc = ecl_fail(err, ECL_E_CRYPTO,
                           "%s: chunk %llu (bytes %llu to %llu) no longer matches the digest "
@@ -408,7 +411,7 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
         sodium_bin2hex(hex, sizeof(hex), t->digest.data, t->digest.len);
         printf("fetched %s: %zu tensor(s), %llu bytes%s into %s\n", h->dataset, h->n_tensors,
                (unsigned long long)h->total_bytes, f.o.resume_offset ? " (resumed)" : "", f.out);
-        printf("digest (BLAKE2b-256 of the chunk digests): %s; read %s, audit entry %llu\n", hex,
+        printf("digest (SHA-256 of the chunk digests): %s; read %s, audit entry %llu\n", hex,
                h->read_id, (unsigned long long)t->audit_seq);
         remove(f.part);
         remove(f.state);

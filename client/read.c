@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "common/read_digest.h"
+#include "gateway/rpc_client.h"
 
 /* ---- grant files ------------------------------------------------------------ */
 
@@ -92,12 +94,16 @@ int client_grant_save(const char *path, const Ecluse__V1__Grant *g, ecl_err *err
 
 struct ecl_verifier {
     size_t n;
-    uint64_t *size;  /* each tensor's selected bytes */
-    uint64_t *start; /* where it starts in the stream */
+    uint64_t *size;      /* each tensor's selected bytes */
+    uint64_t *start;     /* where it starts in the stream */
+    uint64_t *row_bytes; /* bytes per row of each tensor; unused without row ranges */
     char **names;
+    size_t nr;         /* the header's source row ranges; 0: tensors sent whole */
+    uint64_t *rbegin;  /* first source row of each range */
+    uint64_t *rbefore; /* selected rows before each range */
     uint64_t total, resume, pos, prefix, chunks;
     int done;
-    crypto_generichash_state whole; /* the trailer digest: domain, then chunk digests */
+    read_hasher *h; /* chunk digests, and the trailer over them */
 };
 
 void ecl_verifier_free(ecl_verifier *v)
@@ -109,7 +115,71 @@ void ecl_verifier_free(ecl_verifier *v)
     free(v->names);
     free(v->size);
     free(v->start);
+    free(v->row_bytes);
+    free(v->rbegin);
+    free(v->rbefore);
+    read_hasher_free(v->h);
     free(v);
+}
+
+/* Where each chunk sits in its tensor as stored decides how its leaves are
+ * cut (common/read_digest.h): keep the header's row ranges to map back. */
+static int keep_rows(ecl_verifier *v, const Ecluse__V1__ReadHeader *h, ecl_err *err)
+{
+    v->nr = h->n_row_ranges;
+    v->rbegin = calloc(v->nr ? v->nr : 1, sizeof(uint64_t));
+    v->rbefore = calloc(v->nr ? v->nr : 1, sizeof(uint64_t));
+    if (v->rbegin == NULL || v->rbefore == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    uint64_t rows = 0, last_end = 0;
+    for (size_t i = 0; i < v->nr; i++) {
+        const Ecluse__V1__RowRange *r = h->row_ranges[i];
+        if (r->end <= r->begin || r->begin < last_end || rows + (r->end - r->begin) < rows)
+            return ecl_fail(err, ECL_E_INPUT,
+                            "read header: row range %zu [%llu, %llu) is empty, overlaps or is "
+                            "out of order",
+                            i, (unsigned long long)r->begin, (unsigned long long)r->end);
+        v->rbegin[i] = r->begin;
+        v->rbefore[i] = rows;
+        rows += r->end - r->begin;
+        last_end = r->end;
+    }
+    for (size_t t = 0; v->nr > 0 && t < v->n; t++) {
+        if (v->size[t] % rows != 0)
+            return ecl_fail(err, ECL_E_INPUT,
+                            "read header: tensor '%s' has %llu bytes, not a whole number of "
+                            "the %llu rows sent",
+                            v->names[t], (unsigned long long)v->size[t], (unsigned long long)rows);
+        v->row_bytes[t] = v->size[t] / rows;
+    }
+    return 0;
+}
+
+/* The source offset of byte `off` of tensor `t`'s selection. */
+static uint64_t source_offset(const ecl_verifier *v, size_t t, uint64_t off)
+{
+    if (v->nr == 0 || v->row_bytes[t] == 0)
+        return off;
+    uint64_t row = off / v->row_bytes[t];
+    size_t lo = 0, hi = v->nr; /* the last range with rbefore <= row */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->rbefore[mid] <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (v->rbegin[lo] + (row - v->rbefore[lo])) * v->row_bytes[t] + off % v->row_bytes[t];
+}
+
+/* The tensor that holds stream byte `at` (< total) and the offset in it. */
+static size_t tensor_of(const ecl_verifier *v, uint64_t at, uint64_t *off)
+{
+    size_t t = 0;
+    while (t + 1 < v->n && at >= v->start[t] + v->size[t])
+        t++;
+    *off = at - v->start[t];
+    return t;
 }
 
 int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_err *err)
@@ -120,9 +190,11 @@ int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_er
         v->n = n;
         v->size = calloc(n ? n : 1, sizeof(uint64_t));
         v->start = calloc(n ? n : 1, sizeof(uint64_t));
+        v->row_bytes = calloc(n ? n : 1, sizeof(uint64_t));
         v->names = calloc(n ? n : 1, sizeof(char *));
     }
-    if (v == NULL || v->size == NULL || v->start == NULL || v->names == NULL) {
+    if (v == NULL || v->size == NULL || v->start == NULL || v->row_bytes == NULL ||
+        v->names == NULL) {
         ecl_verifier_free(v);
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     }
@@ -146,17 +218,18 @@ int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_er
                         (unsigned long long)sum, (unsigned long long)h->total_bytes,
                         (unsigned long long)h->resume_offset);
     }
+    if (keep_rows(v, h, err) != 0 || read_hasher_new(&v->h, err) != 0) {
+        ecl_verifier_free(v);
+        return -1;
+    }
     v->total = sum;
     v->resume = v->pos = h->resume_offset;
-    crypto_generichash_init(&v->whole, NULL, 0, 32);
-    crypto_generichash_update(&v->whole, (const unsigned char *)ECL_READ_DIGEST_DOMAIN,
-                              sizeof(ECL_READ_DIGEST_DOMAIN)); /* with its 0x00 */
     *out = v;
     return 0;
 }
 
-int ecl_verifier_prefix_chunk(ecl_verifier *v, const unsigned char digest[32], uint64_t len,
-                              ecl_err *err)
+/* A chunk of the prefix comes before any chunk of the read, inside the prefix. */
+static int prefix_fits(const ecl_verifier *v, uint64_t len, ecl_err *err)
 {
     if (v->pos != v->resume || v->chunks > 0 || v->done)
         return ecl_fail(err, ECL_E_USAGE,
@@ -166,49 +239,91 @@ int ecl_verifier_prefix_chunk(ecl_verifier *v, const unsigned char digest[32], u
         return ecl_fail(
             err, ECL_E_USAGE, "prefix: a chunk of %llu bytes at byte %llu of a %llu-byte prefix",
             (unsigned long long)len, (unsigned long long)v->prefix, (unsigned long long)v->resume);
-    crypto_generichash_update(&v->whole, digest, 32);
+    return 0;
+}
+
+int ecl_verifier_prefix_chunk(ecl_verifier *v, const unsigned char digest[32], uint64_t len,
+                              ecl_err *err)
+{
+    if (prefix_fits(v, len, err) != 0)
+        return -1;
+    read_hasher_add(v->h, digest);
     v->prefix += len;
+    return 0;
+}
+
+int ecl_verifier_prefix_digest(ecl_verifier *v, const void *data, size_t len,
+                               unsigned char digest[32], ecl_err *err)
+{
+    if (prefix_fits(v, len, err) != 0)
+        return -1;
+    uint64_t off = 0;
+    size_t t = tensor_of(v, v->prefix, &off);
+    read_hasher_chunk(v->h, data, len, source_offset(v, t, off), NULL, digest);
     return 0;
 }
 
 int ecl_verifier_prefix_data(ecl_verifier *v, const void *data, size_t len, ecl_err *err)
 {
     unsigned char d[32];
-    crypto_generichash(d, sizeof(d), data, len, NULL, 0);
+    if (ecl_verifier_prefix_digest(v, data, len, d, err) != 0)
+        return -1;
     return ecl_verifier_prefix_chunk(v, d, len, err);
+}
+
+/* Where a chunk of `len` bytes at `offset` of `tensor` may go: next in the
+ * stream, inside its tensor. *at is its stream offset. */
+static int chunk_fits(const ecl_verifier *v, uint32_t tensor, uint64_t offset, size_t len,
+                      uint64_t *at, ecl_err *err)
+{
+    if (v->done)
+        return ecl_fail(err, ECL_E_INPUT, "a chunk after the trailer");
+    if (tensor >= v->n)
+        return ecl_fail(err, ECL_E_INPUT, "chunk %llu: tensor index %u, but the header has %zu",
+                        (unsigned long long)v->chunks, tensor, v->n);
+    const char *name = v->names[tensor];
+    if (len == 0 || offset > v->size[tensor] || len > v->size[tensor] - offset)
+        return ecl_fail(err, ECL_E_INPUT,
+                        "chunk %llu: %zu bytes at offset %llu are outside tensor '%s' (%llu bytes)",
+                        (unsigned long long)v->chunks, len, (unsigned long long)offset, name,
+                        (unsigned long long)v->size[tensor]);
+    *at = v->start[tensor] + offset;
+    if (*at != v->pos)
+        return ecl_fail(err, ECL_E_INPUT,
+                        "chunk %llu: tensor '%s' offset %llu is stream byte %llu, expected %llu",
+                        (unsigned long long)v->chunks, name, (unsigned long long)offset,
+                        (unsigned long long)*at, (unsigned long long)v->pos);
+    return 0;
+}
+
+/* The chunk hashed to `d`: it must be the digest it came with. */
+static int chunk_matches(ecl_verifier *v, const unsigned char d[32],
+                         const ProtobufCBinaryData *sent, uint32_t tensor, uint64_t offset,
+                         size_t len, ecl_err *err)
+{
+    if (sent->len != 32 || sodium_memcmp(d, sent->data, 32) != 0)
+        return ecl_fail(err, ECL_E_CRYPTO,
+                        "chunk %llu (tensor '%s', offset %llu, %zu bytes): the data does not "
+                        "match its digest",
+                        (unsigned long long)v->chunks, v->names[tensor], (unsigned long long)offset,
+                        len);
+    read_hasher_add(v->h, d);
+    v->pos += len;
+    v->chunks++;
+    return 0;
 }
 
 int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chunk *out,
                        ecl_err *err)
 {
-    if (v->done)
-        return ecl_fail(err, ECL_E_INPUT, "a chunk after the trailer");
-    if (c->tensor >= v->n)
-        return ecl_fail(err, ECL_E_INPUT, "chunk %llu: tensor index %u, but the header has %zu",
-                        (unsigned long long)v->chunks, c->tensor, v->n);
-    const char *name = v->names[c->tensor];
     size_t len = c->data.len;
-    if (len == 0 || c->offset > v->size[c->tensor] || len > v->size[c->tensor] - c->offset)
-        return ecl_fail(err, ECL_E_INPUT,
-                        "chunk %llu: %zu bytes at offset %llu are outside tensor '%s' (%llu bytes)",
-                        (unsigned long long)v->chunks, len, (unsigned long long)c->offset, name,
-                        (unsigned long long)v->size[c->tensor]);
-    uint64_t at = v->start[c->tensor] + c->offset;
-    if (at != v->pos)
-        return ecl_fail(err, ECL_E_INPUT,
-                        "chunk %llu: tensor '%s' offset %llu is stream byte %llu, expected %llu",
-                        (unsigned long long)v->chunks, name, (unsigned long long)c->offset,
-                        (unsigned long long)at, (unsigned long long)v->pos);
+    uint64_t at = 0;
+    if (chunk_fits(v, c->tensor, c->offset, len, &at, err) != 0)
+        return -1;
     unsigned char d[32];
-    crypto_generichash(d, sizeof(d), c->data.data, len, NULL, 0);
-    if (c->digest.len != sizeof(d) || sodium_memcmp(d, c->digest.data, sizeof(d)) != 0)
-        return ecl_fail(err, ECL_E_CRYPTO,
-                        "chunk %llu (tensor '%s', offset %llu, %zu bytes): the data does not "
-                        "match its digest",
-                        (unsigned long long)v->chunks, name, (unsigned long long)c->offset, len);
-    crypto_generichash_update(&v->whole, d, sizeof(d));
-    v->pos += len;
-    v->chunks++;
+    read_hasher_chunk(v->h, c->data.data, len, source_offset(v, c->tensor, c->offset), NULL, d);
+    if (chunk_matches(v, d, &c->digest, c->tensor, c->offset, len, err) != 0)
+        return -1;
     out->tensor = c->tensor;
     out->offset = c->offset;
     out->stream_offset = at;
@@ -237,7 +352,7 @@ int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t, ecl_
                         "the prefix chunks given cover only %llu bytes",
                         (unsigned long long)v->resume, (unsigned long long)v->prefix);
     unsigned char d[32];
-    crypto_generichash_final(&v->whole, d, sizeof(d));
+    read_hasher_final(v->h, d);
     if (t->digest.len != sizeof(d) || sodium_memcmp(d, t->digest.data, sizeof(d)) != 0)
         return ecl_fail(err, ECL_E_CRYPTO,
                         "the trailer's digest of all %llu bytes (over its chunks' digests) does "
@@ -333,21 +448,16 @@ int ecl_read_prefix_data(ecl_read *r, const void *data, size_t len, ecl_err *err
     return ecl_verifier_prefix_data(r->v, data, len, err);
 }
 
-int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err)
+int ecl_read_prefix_digest(ecl_read *r, const void *data, size_t len, unsigned char digest[32],
+                           ecl_err *err)
 {
-    if (r->trailer_msg != NULL)
-        return r->verified ? 0 : ecl_fail(err, ECL_E_USAGE, "the read already failed");
-    if (r->current != NULL) {
-        ecluse__v1__read_message__free_unpacked(r->current, NULL);
-        r->current = NULL;
-    }
-    Ecluse__V1__ReadMessage *m = NULL;
-    int n = next_message(r, &m, err);
-    if (n == 0)
-        return ecl_fail(err, ECL_E_INPUT, "the stream ended without a trailer at byte %llu",
-                        (unsigned long long)ecl_verifier_position(r->v));
-    if (n < 0)
-        return -1;
+    return ecl_verifier_prefix_digest(r->v, data, len, digest, err);
+}
+
+/* A decoded message of the stream after the header: a chunk (1, *out set),
+ * the trailer (0 once it and the OK status after it are checked), or -1. */
+static int take_message(ecl_read *r, Ecluse__V1__ReadMessage *m, ecl_read_chunk *out, ecl_err *err)
+{
     if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_CHUNK) {
         r->current = m;
         return ecl_verifier_chunk(r->v, m->chunk, out, err) == 0 ? 1 : -1;
@@ -358,7 +468,7 @@ int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err)
             return -1;
         r->verified = 1;
         /* The status after the trailer must be OK too. */
-        n = next_message(r, &m, err);
+        int n = next_message(r, &m, err);
         if (n == 1) {
             ecluse__v1__read_message__free_unpacked(m, NULL);
             return ecl_fail(err, ECL_E_INPUT, "a message after the trailer");
@@ -369,27 +479,170 @@ int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err)
     return ecl_fail(err, ECL_E_INPUT, "a second header in the stream");
 }
 
-typedef struct into_ctx {
-    unsigned char *buf;
-    uint64_t base;
-} into_ctx;
-
-static int copy_into(const ecl_read_chunk *c, void *arg)
+static void drop_current(ecl_read *r)
 {
-    into_ctx *x = arg;
-    memcpy(x->buf + (c->stream_offset - x->base), c->data, c->len);
+    if (r->current != NULL) {
+        ecluse__v1__read_message__free_unpacked(r->current, NULL);
+        r->current = NULL;
+    }
+}
+
+static int no_trailer(const ecl_read *r, ecl_err *err)
+{
+    return ecl_fail(err, ECL_E_INPUT, "the stream ended without a trailer at byte %llu",
+                    (unsigned long long)ecl_verifier_position(r->v));
+}
+
+int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err)
+{
+    if (r->trailer_msg != NULL)
+        return r->verified ? 0 : ecl_fail(err, ECL_E_USAGE, "the read already failed");
+    drop_current(r);
+    Ecluse__V1__ReadMessage *m = NULL;
+    int n = next_message(r, &m, err);
+    if (n == 0)
+        return no_trailer(r, err);
+    if (n < 0)
+        return -1;
+    return take_message(r, m, out, err);
+}
+
+/* ---- straight into the caller's buffer ------------------------------------------ */
+
+/* The head of ReadMessage{chunk} in the canonical encoding, as the gateway
+ * and every field-order protobuf encoder write it (docs/protocol.md):
+ *   0x1a len | [0x08 tensor] [0x10 offset] [0x1a 0x20 digest] 0x7a len | data
+ * with data running to the end of the message. Any other encoding (other
+ * fields, another order) is not parsed here: it goes through protobuf-c. */
+typedef struct chunk_head {
+    uint32_t tensor;
+    uint64_t offset;
+    unsigned char digest[32];
+    ProtobufCBinaryData sent; /* points at digest when there was one */
+    size_t data_at, data_len;
+} chunk_head;
+
+static int get_varint(const unsigned char *p, size_t n, size_t *at, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64 && *at < n; shift += 7) {
+        unsigned char b = p[(*at)++];
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = x;
+            return 1;
+        }
+    }
     return 0;
+}
+
+static int parse_chunk_head(const rpc_message *m, chunk_head *h)
+{
+    unsigned char p[96];
+    size_t total = rpc_message_length(m), n = rpc_message_copy(m, 0, p, sizeof(p)), at = 0;
+    uint64_t v = 0;
+    if (n < 2 || p[at++] != 0x1a || !get_varint(p, n, &at, &v) || v != total - at)
+        return 0;
+    memset(h, 0, sizeof(*h));
+    int last = 0; /* fields in ascending order, each at most once */
+    while (at < n) {
+        unsigned char tag = p[at++];
+        if (tag == 0x08 && last < 1) {
+            if (!get_varint(p, n, &at, &v) || v > UINT32_MAX)
+                return 0;
+            h->tensor = (uint32_t)v;
+            last = 1;
+        } else if (tag == 0x10 && last < 2) {
+            if (!get_varint(p, n, &at, &h->offset))
+                return 0;
+            last = 2;
+        } else if (tag == 0x1a && last < 3) {
+            if (at >= n || p[at++] != 32 || n - at < 32)
+                return 0;
+            memcpy(h->digest, p + at, 32);
+            h->sent.data = h->digest;
+            h->sent.len = 32;
+            at += 32;
+            last = 3;
+        } else if (tag == 0x7a) {
+            if (!get_varint(p, n, &at, &v) || v != total - at)
+                return 0;
+            h->data_at = at;
+            h->data_len = (size_t)v;
+            return 1;
+        } else {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+typedef struct into_piece {
+    read_hasher *h;
+    unsigned char *dst;
+} into_piece;
+
+/* Each piece is hashed while it is hot, then copied where it belongs. */
+static void hash_and_copy(const unsigned char *p, size_t n, void *arg)
+{
+    into_piece *x = arg;
+    read_hasher_chunk_update(x->h, p, n);
+    memcpy(x->dst, p, n);
+    x->dst += n;
+}
+
+static int chunk_into(ecl_read *r, const rpc_message *m, const chunk_head *h, unsigned char *buf,
+                      uint64_t base, ecl_err *err)
+{
+    ecl_verifier *v = r->v;
+    uint64_t at = 0;
+    if (chunk_fits(v, h->tensor, h->offset, h->data_len, &at, err) != 0)
+        return -1;
+    into_piece x = {v->h, buf + (at - base)};
+    read_hasher_chunk_begin(v->h, source_offset(v, h->tensor, h->offset));
+    rpc_message_each(m, h->data_at, h->data_len, hash_and_copy, &x);
+    unsigned char d[32];
+    read_hasher_chunk_end(v->h, d);
+    return chunk_matches(v, d, &h->sent, h->tensor, h->offset, h->data_len, err);
 }
 
 int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err)
 {
-    const Ecluse__V1__ReadHeader *h = ecl_read_header(r);
-    uint64_t need = h->total_bytes - h->resume_offset;
+    const Ecluse__V1__ReadHeader *hd = ecl_read_header(r);
+    uint64_t base = hd->resume_offset, need = hd->total_bytes - hd->resume_offset;
     if (need > cap)
         return ecl_fail(err, ECL_E_USAGE, "the read has %llu bytes; the buffer holds %zu",
                         (unsigned long long)need, cap);
-    into_ctx x = {buf, h->resume_offset};
-    return ecl_read_each(r, copy_into, &x, err);
+    for (;;) {
+        if (r->trailer_msg != NULL)
+            return r->verified ? 0 : ecl_fail(err, ECL_E_USAGE, "the read already failed");
+        drop_current(r);
+        rpc_message *m = NULL;
+        int n = rpc_stream_next_message(r->st, &m, err);
+        if (n == 0)
+            return no_trailer(r, err);
+        if (n < 0)
+            return -1;
+        chunk_head h;
+        if (parse_chunk_head(m, &h)) {
+            int rc = chunk_into(r, m, &h, buf, base, err);
+            rpc_message_free(m);
+            if (rc != 0)
+                return -1;
+            continue;
+        }
+        Ecluse__V1__ReadMessage *msg =
+            (Ecluse__V1__ReadMessage *)rpc_message_unpack(m, &ecluse__v1__read_message__descriptor);
+        rpc_message_free(m);
+        if (msg == NULL)
+            return ecl_fail(err, ECL_E_INPUT,
+                            "the gateway sent a message that is not a valid ecluse.v1.ReadMessage");
+        ecl_read_chunk c;
+        n = take_message(r, msg, &c, err);
+        if (n != 1)
+            return n;
+        memcpy((unsigned char *)buf + (c.stream_offset - base), c.data, c.len);
+    }
 }
 
 int ecl_read_each(ecl_read *r, ecl_read_fn fn, void *arg, ecl_err *err)

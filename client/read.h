@@ -5,16 +5,19 @@
  * A read streams what a grant allows: one ReadHeader (the selected tensors
  * with dtypes, shapes and byte sizes, the total, the resume offset), then
  * chunks, then a ReadTrailer. The library checks, as they arrive:
- *   - each chunk's BLAKE2b-256 digest against its data (ECL_E_CRYPTO),
+ *   - each chunk's digest against its data (ECL_E_CRYPTO),
  *   - that chunks come in stream order with no gap or overlap, inside their
  *     tensor, starting at the resume offset (ECL_E_INPUT),
  *   - at the end, the byte and chunk counts and the trailer's digest of the
  *     whole selection from offset 0 (ECL_E_CRYPTO if it differs).
- * The trailer's digest is BLAKE2b-256 over ECL_READ_DIGEST_DOMAIN (with its
- * terminating 0x00 byte) followed by the 32-byte Chunk.digest of every
- * chunk of the selection, in stream order, as a read from offset 0 with the
- * same chunk_bytes cuts them (proto/ecluse.proto, docs/streaming.md). So the
- * verifier hashes each byte once (for its chunk) plus 32 bytes per chunk.
+ * The digests are defined in common/read_digest.h: a chunk's is SHA-256
+ * over the SHA-256 of each piece its bytes make on a fixed 64 KiB grid of
+ * their tensor as stored (mapped back through the header's row ranges);
+ * the trailer's is SHA-256 over ECL_READ_DIGEST_DOMAIN (with its 0x00 byte)
+ * and the 32-byte Chunk.digest of every chunk of the selection, in stream
+ * order, as a read from offset 0 with the same chunk_bytes cuts them
+ * (proto/ecluse.proto, docs/streaming.md). So the verifier hashes each byte
+ * once, plus 32 bytes per piece and per chunk.
  *
  * Resuming. A read resumed at offset X needs the digests of the chunks
  * before X to check the trailer: keep each verified chunk's `digest` and
@@ -52,7 +55,7 @@
 #define CLIENT_WUR __attribute__((warn_unused_result))
 
 /* The domain string that starts the trailer digest's input (then 0x00). */
-#define ECL_READ_DIGEST_DOMAIN "ecluse-read-digest-v1"
+#define ECL_READ_DIGEST_DOMAIN "ecluse-read-digest-v2"
 
 /* ---- grant files --------------------------------------------------------
  * `ecluse access request ... --save-grant FILE` writes a grant as text: the
@@ -88,7 +91,7 @@ typedef struct ecl_read_chunk {
     uint64_t stream_offset; /* within the whole stream (from 0) */
     const unsigned char *data;
     size_t len;
-    const unsigned char *digest; /* 32 bytes: BLAKE2b-256 of data, checked */
+    const unsigned char *digest; /* 32 bytes: the chunk digest of data, checked */
 } ecl_read_chunk;
 
 typedef struct ecl_verifier ecl_verifier;
@@ -112,6 +115,12 @@ int ecl_verifier_prefix_chunk(ecl_verifier *v, const unsigned char digest[32], u
  * Errors: those of ecl_verifier_prefix_chunk. */
 int ecl_verifier_prefix_data(ecl_verifier *v, const void *data, size_t len,
                              ecl_err *err) CLIENT_WUR;
+
+/* The digest the next chunk of the prefix has if its bytes are `data`
+ * (nothing is added: compare it with one kept, then give it to
+ * ecl_verifier_prefix_chunk). Errors: ECL_E_USAGE (len 0 or beyond the prefix). */
+int ecl_verifier_prefix_digest(ecl_verifier *v, const void *data, size_t len,
+                               unsigned char digest[32], ecl_err *err) CLIENT_WUR;
 
 /* Check one chunk (see the top of this file) and describe it in *out.
  * Errors: ECL_E_CRYPTO (digest; message names the chunk, tensor and offset),
@@ -168,6 +177,8 @@ const Ecluse__V1__ReadHeader *ecl_read_header(const ecl_read *r);
 int ecl_read_prefix_chunk(ecl_read *r, const unsigned char digest[32], uint64_t len,
                           ecl_err *err) CLIENT_WUR;
 int ecl_read_prefix_data(ecl_read *r, const void *data, size_t len, ecl_err *err) CLIENT_WUR;
+int ecl_read_prefix_digest(ecl_read *r, const void *data, size_t len, unsigned char digest[32],
+                           ecl_err *err) CLIENT_WUR;
 
 /* The next verified chunk: 1 with *out set (valid until the next call),
  * 0 when the trailer arrived and verified, -1 on error: the stream's status

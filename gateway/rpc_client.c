@@ -352,6 +352,127 @@ int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_e
     return 1;
 }
 
+struct rpc_message {
+    grpc_slice *slices;
+    size_t n;
+    size_t len;
+};
+
+void rpc_message_free(rpc_message *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->n; i++)
+        grpc_slice_unref(m->slices[i]);
+    free(m->slices);
+    free(m);
+}
+
+/* Take the (decompressed) slices of `bb` with a reference each. */
+static rpc_message *take_slices(grpc_byte_buffer *bb)
+{
+    rpc_message *m = calloc(1, sizeof(*m));
+    grpc_byte_buffer_reader reader;
+    if (m == NULL || !grpc_byte_buffer_reader_init(&reader, bb)) {
+        free(m);
+        grpc_byte_buffer_destroy(bb);
+        return NULL;
+    }
+    size_t cap = 0;
+    int ok = 1;
+    grpc_slice s;
+    while (grpc_byte_buffer_reader_next(&reader, &s)) {
+        if (ok && m->n == cap) {
+            size_t grown = cap ? cap * 2 : 64;
+            grpc_slice *q = realloc(m->slices, grown * sizeof(*q));
+            ok = q != NULL;
+            if (ok) {
+                m->slices = q;
+                cap = grown;
+            }
+        }
+        if (!ok) {
+            grpc_slice_unref(s);
+            continue;
+        }
+        m->slices[m->n++] = s;
+        m->len += GRPC_SLICE_LENGTH(s);
+    }
+    grpc_byte_buffer_reader_destroy(&reader);
+    grpc_byte_buffer_destroy(bb);
+    if (!ok) {
+        rpc_message_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+int rpc_stream_next_message(rpc_stream *st, rpc_message **out, ecl_err *err)
+{
+    if (st->finished)
+        return status_error(st, err) == 0 ? 0 : -1;
+    grpc_byte_buffer *bb = NULL;
+    int rc = recv_buffer(st, &bb, err);
+    if (rc != 1)
+        return rc;
+    if ((*out = take_slices(bb)) == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    return 1;
+}
+
+size_t rpc_message_length(const rpc_message *m)
+{
+    return m->len;
+}
+
+void rpc_message_each(const rpc_message *m, size_t at, size_t len,
+                      void (*fn)(const unsigned char *p, size_t n, void *arg), void *arg)
+{
+    size_t base = 0;
+    for (size_t i = 0; i < m->n && len > 0; i++) {
+        size_t n = GRPC_SLICE_LENGTH(m->slices[i]);
+        if (at < base + n) {
+            size_t from = at - base, take = n - from < len ? n - from : len;
+            fn(GRPC_SLICE_START_PTR(m->slices[i]) + from, take, arg);
+            at += take;
+            len -= take;
+        }
+        base += n;
+    }
+}
+
+typedef struct copy_ctx {
+    unsigned char *dst;
+    size_t done;
+} copy_ctx;
+
+static void copy_piece(const unsigned char *p, size_t n, void *arg)
+{
+    copy_ctx *c = arg;
+    memcpy(c->dst + c->done, p, n);
+    c->done += n;
+}
+
+size_t rpc_message_copy(const rpc_message *m, size_t at, void *dst, size_t len)
+{
+    copy_ctx c = {dst, 0};
+    rpc_message_each(m, at, len, copy_piece, &c);
+    return c.done;
+}
+
+ProtobufCMessage *rpc_message_unpack(const rpc_message *m, const ProtobufCMessageDescriptor *type)
+{
+    if (m->n == 1)
+        return protobuf_c_message_unpack(type, NULL, m->len, GRPC_SLICE_START_PTR(m->slices[0]));
+    unsigned char *all = malloc(m->len ? m->len : 1);
+    if (all == NULL)
+        return NULL;
+    rpc_message_copy(m, 0, all, m->len);
+    ProtobufCMessage *msg = protobuf_c_message_unpack(type, NULL, m->len, all);
+    free(all);
+    return msg;
+}
+
 void rpc_stream_close(rpc_stream *st)
 {
     if (st == NULL)

@@ -12,6 +12,7 @@
 #include "gateway/gateway.h"
 #include "store/csv.h"
 #include "store/dataset.h"
+#include "store/leaves.h"
 #include "store/npy.h"
 #include "store/writer.h"
 
@@ -346,7 +347,12 @@ int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void 
     e.issued_unix = e.modified_unix = (int64_t)time(NULL);
     e.n_tensors = 0;
     e.tensors = NULL;
-    int rc = describe_tensors(ds, &e, err);
+    /* Leaf digests now, once, so that reads need not hash what they send. */
+    char leaves[PATH_MAX + 80];
+    snprintf(leaves, sizeof(leaves), "%s/%s.leaves", dir, req->name);
+    int rc = store_leaves_build(ds, leaves, err);
+    if (rc == 0)
+        rc = describe_tensors(ds, &e, err);
     uint64_t version = 0;
     if (rc == 0) {
         size_t len = ecluse__v1__dataset_entry__get_packed_size(&e);
@@ -367,6 +373,7 @@ int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void 
         rc = rpc_call_reply(call, &e.base, err);
     } else {
         remove(dst);
+        remove(leaves);
     }
     free_tensors(&e);
     store_unref(ds);
@@ -391,6 +398,8 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
     char path[PATH_MAX + 96];
     snprintf(path, sizeof(path), "%s/datasets/%s.safetensors", gw->cfg.data_dir,
              req->id + prefix + 1);
+    remove(path);
+    snprintf(path, sizeof(path), "%s/datasets/%s.leaves", gw->cfg.data_dir, req->id + prefix + 1);
     remove(path);
     ecl_log(ECL_LOG_INFO, "dataset.removed", "id", req->id, "by", rpc_call_identity(call)->spiffe,
             NULL);

@@ -15,14 +15,13 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/read_digest.h"
 #include "gateway/gateway.h"
 #include "gateway/grant.h"
 #include "store/dataset.h"
+#include "store/leaves.h"
 #include "store/plan.h"
 #include "store/rowset.h"
-
-/* The trailer digest's domain string (proto/ecluse.proto, ReadTrailer). */
-#define DATA_READ_DIGEST_DOMAIN "ecluse-read-digest-v1"
 
 /* ---- the chunk frame ------------------------------------------------------ */
 
@@ -181,13 +180,33 @@ typedef struct data_read {
     char read_id[33];
     char requester[ECL_SPIFFE_MAX];
     json_t *tensors_json, *rows_json;
-    crypto_generichash_state whole; /* the trailer digest (read_digest_init) */
+    store_leaves *leaves; /* the dataset's leaf digests; NULL: hash them as sent */
+    read_hasher *hasher;  /* chunk digests and the trailer (common/read_digest.h) */
     uint64_t bytes_sent, chunks;
 } data_read;
 
 static void release_dataset(void *ds)
 {
     store_unref(ds);
+}
+
+/* The leaf index spares the read hashing what it sends; built here when the
+ * dataset was published before there were indexes, or the file changed.
+ * Without one the read is the same, only slower: each leaf is hashed as sent. */
+static void open_leaves(data_read *r, const char *name)
+{
+    char path[PATH_MAX + 128];
+    snprintf(path, sizeof(path), "%s/datasets/%s.leaves", r->gw->cfg.data_dir, name);
+    int built = 0;
+    ecl_err err;
+    if (store_leaves_load(path, r->ds, &r->leaves, &built, &err) != 0) {
+        r->leaves = NULL;
+        ecl_log(ECL_LOG_WARN, "data.leaves_unavailable", "dataset", r->grant->dataset, "error",
+                err.msg, "effect", "each leaf is hashed as it is sent", NULL);
+    } else if (built) {
+        ecl_log(ECL_LOG_INFO, "data.leaves_built", "dataset", r->grant->dataset, "file", path,
+                NULL);
+    }
 }
 
 static int open_dataset(data_read *r, ecl_err *err)
@@ -211,6 +230,7 @@ static int open_dataset(data_read *r, ecl_err *err)
             return ecl_err_prefix(err, "withdrawn rows of '%s'", r->grant->dataset);
         r->withdrawn = NULL; /* none withdrawn */
     }
+    open_leaves(r, name);
     return 0;
 }
 
@@ -362,15 +382,16 @@ out:
     return rc;
 }
 
-/* The trailer digest (docs/streaming.md): BLAKE2b-256 of the domain string
- * with its NUL byte, then the Chunk.digest of every chunk of the whole
- * selection as a read from offset 0 with the same chunk_bytes sends them.
- * Each byte is hashed once (for its chunk); the trailer adds 32 per chunk. */
-static void read_digest_init(crypto_generichash_state *s)
+/* A chunk's digest (common/read_digest.h): whole leaves come from the
+ * index, so only the partial leaves at a chunk's ends are hashed here. */
+static void chunk_digest(data_read *r, const store_plan *p, const store_chunk *c,
+                         unsigned char out[READ_DIGEST_BYTES])
 {
-    crypto_generichash_init(s, NULL, 0, 32);
-    crypto_generichash_update(s, (const unsigned char *)DATA_READ_DIGEST_DOMAIN,
-                              sizeof(DATA_READ_DIGEST_DOMAIN)); /* with its 0x00 */
+    const read_leaf_table *known = NULL;
+    if (r->leaves != NULL)
+        known = store_leaves_tensor(r->leaves, store_plan_tensor_at(p, c->tensor)->source);
+    read_hasher_chunk(r->hasher, c->data, c->len, c->source_offset, known, out);
+    read_hasher_add(r->hasher, out);
 }
 
 /* The chunk of the offset-0 read that holds stream byte x (< total), as
@@ -438,8 +459,7 @@ static int hash_prefix(data_read *r, ecl_err *err)
             rc =
                 ecl_fail(err, ECL_E_INTERNAL, "resume offset %llu falls inside chunk at %llu",
                          (unsigned long long)r->resume_offset, (unsigned long long)c.stream_offset);
-        crypto_generichash(digest, sizeof(digest), c.data, c.len, NULL, 0);
-        crypto_generichash_update(&r->whole, digest, sizeof(digest));
+        chunk_digest(r, p, &c, digest);
     }
     store_plan_free(p);
     return rc;
@@ -458,8 +478,7 @@ static int send_chunks(data_read *r, ecl_err *err)
                             "grant %s expired during the read; stopped after %llu bytes: ask "
                             "for access again and resume",
                             r->grant->grant_id, (unsigned long long)r->bytes_sent);
-        crypto_generichash(digest, 32, c.data, c.len, NULL, 0);
-        crypto_generichash_update(&r->whole, digest, sizeof(digest));
+        chunk_digest(r, r->plan, &c, digest);
         size_t hl = data_chunk_head(head, c.tensor, c.offset, digest, c.len);
         /* The slice keeps the map alive until gRPC is done with it. */
         store_ref(r->ds);
@@ -475,6 +494,8 @@ static int send_chunks(data_read *r, ecl_err *err)
 static void data_read_free(data_read *r)
 {
     store_plan_free(r->plan);
+    store_leaves_free(r->leaves);
+    read_hasher_free(r->hasher);
     store_rowset_free(r->withdrawn);
     store_unref(r->ds);
     json_decref(r->tensors_json);
@@ -496,9 +517,10 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     unsigned char id[16];
     randombytes_buf(id, sizeof(id));
     sodium_bin2hex(r.read_id, sizeof(r.read_id), id, sizeof(id));
-    read_digest_init(&r.whole);
-
-    int rc = open_dataset(&r, err) == 0 && make_plan(&r, req, err) == 0 ? 0 : -1;
+    int rc = read_hasher_new(&r.hasher, err) == 0 && open_dataset(&r, err) == 0 &&
+                     make_plan(&r, req, err) == 0
+                 ? 0
+                 : -1;
     if (rc == 0)
         rc = check_resume(&r, err);
     if (rc == 0)
@@ -515,7 +537,7 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     if (rc == 0)
         rc = send_chunks(&r, err);
     unsigned char digest[32];
-    crypto_generichash_final(&r.whole, digest, sizeof(digest));
+    read_hasher_final(r.hasher, digest);
     if (rc != 0)
         snprintf(outcome, sizeof(outcome), "%s: %s",
                  rpc_call_cancelled(call) ? "cancelled" : "error", err->msg);

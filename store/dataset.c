@@ -17,10 +17,12 @@ struct store_dataset {
     char *path;
     unsigned char *map;
     uint64_t size;
+    store_stamp stamp;
     st_header hdr;
 };
 
-static int map_file(const char *path, unsigned char **map, uint64_t *size, ecl_err *err)
+static int map_file(const char *path, unsigned char **map, uint64_t *size, store_stamp *stamp,
+                    ecl_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -32,6 +34,10 @@ static int map_file(const char *path, unsigned char **map, uint64_t *size, ecl_e
         return ecl_fail(err, ECL_E_IO, "%s: not a regular file", path);
     }
     *size = (uint64_t)st.st_size;
+    stamp->dev = (uint64_t)st.st_dev;
+    stamp->ino = (uint64_t)st.st_ino;
+    stamp->size = *size;
+    stamp->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     *map = NULL;
     /* mmap of 0 bytes fails; an empty file is refused by the parser anyway. */
     if (*size > 0) {
@@ -55,7 +61,7 @@ int store_open(const char *path, store_dataset **out, ecl_err *err)
         return ecl_fail(err, ECL_E_INTERNAL, "%s: out of memory", path);
     }
     static const unsigned char empty[1];
-    if (map_file(path, &ds->map, &ds->size, err) != 0 ||
+    if (map_file(path, &ds->map, &ds->size, &ds->stamp, err) != 0 ||
         st_header_parse(ds->map ? ds->map : empty, ds->size, path, &ds->hdr, err) != 0) {
         if (ds->map)
             munmap(ds->map, (size_t)ds->size);
@@ -66,6 +72,11 @@ int store_open(const char *path, store_dataset **out, ecl_err *err)
     atomic_init(&ds->refs, 1);
     *out = ds;
     return 0;
+}
+
+const store_stamp *store_file_stamp(const store_dataset *ds)
+{
+    return &ds->stamp;
 }
 
 store_dataset *store_ref(store_dataset *ds)

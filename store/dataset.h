@@ -49,6 +49,13 @@
 
 typedef struct store_dataset store_dataset;
 
+/* Which version of a file a handle mapped: a file replaced by rename, or
+ * rewritten, has another stamp. Derived data (store/leaves.h) records it. */
+typedef struct store_stamp {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+} store_stamp;
+
 /* One tensor of an opened dataset. Everything points into the handle. */
 typedef struct store_tensor {
     const char *name;
@@ -75,6 +82,9 @@ void store_unref(store_dataset *ds);
 
 /* The path given to store_open (owned by the handle). */
 const char *store_path(const store_dataset *ds);
+
+/* The stamp of the file as it was opened. */
+const store_stamp *store_file_stamp(const store_dataset *ds);
 
 /* Size of the whole file in bytes, and of its JSON header. */
 uint64_t store_file_size(const store_dataset *ds);

@@ -308,7 +308,8 @@ int store_plan_next(store_plan *p, store_chunk *c)
         c->tensor = (uint32_t)p->cur_t;
         c->offset = p->toff;
         c->stream_offset = p->soff;
-        c->data = t->base + b * t->row_bytes + p->seg_pos;
+        c->source_offset = b * t->row_bytes + p->seg_pos;
+        c->data = t->base + c->source_offset;
         c->len = left < p->chunk ? (size_t)left : p->chunk;
         p->seg_pos += c->len;
         p->toff += c->len;

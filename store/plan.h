@@ -75,6 +75,7 @@ typedef struct store_chunk {
     uint32_t tensor;           /* index in the plan's tensors */
     uint64_t offset;           /* byte offset within that tensor's selected bytes */
     uint64_t stream_offset;    /* byte offset within the whole stream */
+    uint64_t source_offset;    /* where data starts in the tensor as stored */
     const unsigned char *data; /* into the dataset's map */
     size_t len;                /* 1 <= len <= chunk_bytes */
 } store_chunk;

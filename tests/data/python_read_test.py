@@ -54,11 +54,22 @@ class PythonRead(unittest.TestCase):
     def model_digest(self, chunk):
         """The trailer digest by the definition, from the CSV's values: each
         tensor's bytes cut in `chunk`s (no rows withdrawn: one run each)."""
-        h = [b"ecluse-read-digest-v1\x00"]
+        h = [b"ecluse-read-digest-v2\x00"]
         for data in (self.features.tobytes(), self.labels.tobytes()):
             for at in range(0, len(data), chunk):
-                h.append(hashlib.blake2b(data[at:at + chunk], digest_size=32).digest())
-        return hashlib.blake2b(b"".join(h), digest_size=32).digest()
+                h.append(self.chunk_by_definition(data[at:at + chunk], at))
+        return hashlib.sha256(b"".join(h)).digest()
+
+    @staticmethod
+    def chunk_by_definition(data, source_offset):
+        """SHA-256(0x01 || leaves), each SHA-256(0x00 || piece), pieces cut at
+        every 65536th byte of the tensor as stored (all rows: as streamed)."""
+        leaves, done = [], 0
+        while done < len(data):
+            n = min(65536 - (source_offset + done) % 65536, len(data) - done)
+            leaves.append(hashlib.sha256(b"\x00" + data[done:done + n]).digest())
+            done += n
+        return hashlib.sha256(b"\x01" + b"".join(leaves)).digest()
 
     def collect(self, items, bufs):
         trailer = None

@@ -34,6 +34,7 @@
 #include "gateway/rpc_client.h"
 #include "gateway/sitekey.h"
 #include "proto/ecluse.pb-c.h"
+#include "tests/data/read_spec.h"
 #include "store/dataset.h"
 #include "store/writer.h"
 #include "tests/support/harness.h"
@@ -251,7 +252,7 @@ static size_t model_digest(store_dataset *ds, const char *const *names, size_t n
                            const uint64_t (*runs)[2], size_t nruns, size_t chunk,
                            unsigned char digest[32], uint64_t *at, size_t cap)
 {
-    static const char domain[] = "ecluse-read-digest-v1";
+    static const char domain[] = SPEC_DOMAIN;
     const store_tensor *ts[8];
     size_t count = 0;
     assert_true(n <= 8);
@@ -278,7 +279,7 @@ static size_t model_digest(store_dataset *ds, const char *const *names, size_t n
             uint64_t len = (runs[r][1] - runs[r][0]) * row;
             for (uint64_t off = 0; off < len; off += chunk) {
                 uint64_t take = len - off < chunk ? len - off : chunk;
-                crypto_generichash(p, 32, src + off, (size_t)take, NULL, 0);
+                spec_chunk(p, src + off, (size_t)take, runs[r][0] * row + off);
                 p += 32;
                 if (at != NULL) {
                     assert_true(k < cap);
@@ -290,7 +291,7 @@ static size_t model_digest(store_dataset *ds, const char *const *names, size_t n
         }
     }
     /* One call over the whole input, not the incremental state. */
-    crypto_generichash(digest, 32, all, (size_t)(p - all), NULL, 0);
+    spec_sha256(digest, all, (size_t)(p - all));
     free(all);
     return count;
 }
@@ -383,6 +384,74 @@ static void test_row_range_and_one_tensor(void **state)
     grant_clear(&g);
 }
 
+/* Rows [100, 569) of the features in one chunk: stored bytes [12000, 68280),
+ * across the leaf edge at 65536, so whole leaves come from the index. */
+static int read_rows_from_100(const Ecluse__V1__Grant *g, ecl_err *err)
+{
+    const char *const feats[] = {"features"};
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.tensors = feats;
+    o.n_tensors = 1;
+    o.rows = ECL_ROWS_RANGE;
+    o.row_begin = 100;
+    o.row_end = 569;
+    o.chunk_bytes = 70000;
+    unsigned char *got = NULL;
+    size_t len = 0;
+    int rc = read_all(lu.res, g, &o, &got, &len, NULL, err);
+    if (rc == 0) {
+        store_dataset *ds = open_source(&lu, "bc");
+        size_t want_len;
+        unsigned char *want = expected(ds, feats, 1, 100, 569, &want_len);
+        assert_int_equal(len, want_len);
+        assert_memory_equal(got, want, len);
+        free(want);
+        store_unref(ds);
+    }
+    free(got);
+    return rc;
+}
+
+/* Publishing computes the leaf index; reads use it, rebuild it when it is
+ * gone, and a damaged one cannot slip wrong bytes past the client. */
+static void test_the_leaf_index_serves_reads_and_is_rebuilt(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
+    char index[PATH_MAX + 64];
+    snprintf(index, sizeof(index), "%s/datasets/bc.leaves", lu.data);
+    ecl_err err;
+    assert_int_equal(access(index, F_OK), 0);
+    assert_int_equal(read_rows_from_100(&g, &err), 0);
+
+    assert_int_equal(unlink(index), 0);
+    assert_int_equal(read_rows_from_100(&g, &err), 0);
+    assert_int_equal(access(index, F_OK), 0); /* rebuilt by that read */
+
+    /* One leaf digest changed in place: the file is still the right size
+     * and version, so the gateway serves from it, and the client refuses. */
+    store_dataset *ds = open_source(&lu, "bc");
+    long at = 16 + 8 * (6 + (long)store_tensor_count(ds)); /* store/leaves.h layout */
+    for (size_t i = 0; strcmp(store_tensor_at(ds, i)->name, "features") != 0; i++)
+        at += 32 * (long)((store_tensor_at(ds, i)->byte_size + 65535) / 65536);
+    at += 32 + 5; /* in the digest of leaf 1, stored bytes [65536, 68280) */
+    store_unref(ds);
+    FILE *f = fopen(index, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+    assert_int_equal(read_rows_from_100(&g, &err), -1);
+    if (err.code != ECL_E_CRYPTO || strstr(err.msg, "does not match its digest") == NULL)
+        fail_msg("expected a digest mismatch, got %s: %s", ecl_code_name(err.code), err.msg);
+    assert_int_equal(unlink(index), 0);
+    assert_int_equal(read_rows_from_100(&g, &err), 0);
+    grant_clear(&g);
+}
+
 static void test_shards_cover_the_whole_without_overlap(void **state)
 {
     (void)state;
@@ -470,7 +539,7 @@ static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
     for (uint64_t at = 0; at < 68280; at += 5000) {
         size_t len = 68280 - at < 5000 ? (size_t)(68280 - at) : 5000;
         unsigned char d[32];
-        crypto_generichash(d, 32, want + at, len, NULL, 0);
+        spec_chunk(d, want + at, len, at); /* all rows: stored where streamed */
         assert_int_equal(ecl_read_prefix_chunk(r, d, len, &err), 0);
     }
     assert_int_equal(ecl_read_into(r, got, want_len, &err), 0);
@@ -915,7 +984,8 @@ static void leave_partial_fetch(const char *opath, const Ecluse__V1__Grant *g,
         memset(rec, 0, sizeof(rec));
         rec[0] = len & 0xff; /* little-endian */
         rec[1] = len >> 8;
-        crypto_generichash(rec + 8, 32, want + k * 10000, len, NULL, 0);
+        /* Shard 1/3 is rows [190, 380), 120 bytes each, of the features. */
+        spec_chunk(rec + 8, want + k * 10000, len, 190 * 120 + (uint64_t)k * 10000);
         assert_int_equal(fwrite(rec, 1, k < 2 ? 40 : 20, f), k < 2 ? 40 : 20);
     }
     fclose(f);
@@ -1145,6 +1215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_dataset_equals_the_source),
         cmocka_unit_test(test_row_range_and_one_tensor),
+        cmocka_unit_test(test_the_leaf_index_serves_reads_and_is_rebuilt),
         cmocka_unit_test(test_shards_cover_the_whole_without_overlap),
         cmocka_unit_test(test_resumed_read_yields_the_rest_and_checks_the_whole),
         cmocka_unit_test(test_resume_only_at_chunk_boundaries),

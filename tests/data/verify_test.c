@@ -15,6 +15,7 @@
 
 #include "client/read.h"
 #include "proto/ecluse.pb-c.h"
+#include "tests/data/read_spec.h"
 
 static void expect(int rc, const ecl_err *err, ecl_code code, const char *needle)
 {
@@ -110,6 +111,12 @@ static ecl_verifier *verifier(uint64_t resume)
 
 static unsigned char bytes[16] = "0123456789abcdef";
 
+/* Tensor a is bytes [0, 10) of the stream, b [10, 16); both sent whole. */
+static uint64_t src_of(size_t at)
+{
+    return at < 10 ? at : at - 10;
+}
+
 static void chunk(Ecluse__V1__Chunk *c, unsigned char digest[32], uint32_t t, uint64_t off,
                   size_t len, size_t at)
 {
@@ -118,27 +125,27 @@ static void chunk(Ecluse__V1__Chunk *c, unsigned char digest[32], uint32_t t, ui
     c->offset = off;
     c->data.data = bytes + at;
     c->data.len = len;
-    crypto_generichash(digest, 32, bytes + at, len, NULL, 0);
+    spec_chunk(digest, bytes + at, len, src_of(at));
     c->digest.data = digest;
     c->digest.len = 32;
 }
 
 /* The trailer digest of `bytes` cut into chunks of the given lengths, as
  * the definition says, computed in one go (not incrementally as the
- * verifier does): BLAKE2b-256("ecluse-read-digest-v1" 0x00 d1 d2 ... dn). */
+ * verifier does): SHA-256("ecluse-read-digest-v2" 0x00 d1 d2 ... dn). */
 static void whole_digest(unsigned char out[32], const size_t *lens, size_t n)
 {
-    static const char domain[] = "ecluse-read-digest-v1";
+    static const char domain[] = "ecluse-read-digest-v2";
     unsigned char in[sizeof(domain) + 16 * 32];
     memcpy(in, domain, sizeof(domain)); /* with its 0x00 */
     size_t at = 0, len = sizeof(domain);
     assert_true(n <= 16);
     for (size_t i = 0; i < n; i++) {
-        crypto_generichash(in + len, 32, bytes + at, lens[i], NULL, 0);
+        spec_chunk(in + len, bytes + at, lens[i], src_of(at));
         len += 32;
         at += lens[i];
     }
-    crypto_generichash(out, 32, in, len, NULL, 0);
+    spec_sha256(out, in, len);
 }
 
 static void trailer(Ecluse__V1__ReadTrailer *t, unsigned char digest[32], uint64_t sent,
@@ -178,9 +185,9 @@ static void test_a_good_stream_verifies(void **state)
 
     /* Resumed at 12 with the earlier chunks' digests given. */
     unsigned char p[3][32];
-    crypto_generichash(p[0], 32, bytes, 7, NULL, 0);
-    crypto_generichash(p[1], 32, bytes + 7, 3, NULL, 0);
-    crypto_generichash(p[2], 32, bytes + 10, 2, NULL, 0);
+    spec_chunk(p[0], bytes, 7, 0);
+    spec_chunk(p[1], bytes + 7, 3, 7);
+    spec_chunk(p[2], bytes + 10, 2, 0);
     v = verifier(12);
     assert_int_equal(ecl_verifier_prefix_chunk(v, p[0], 7, &err), 0);
     assert_int_equal(ecl_verifier_prefix_chunk(v, p[1], 3, &err), 0);
@@ -235,10 +242,10 @@ static void test_the_trailer_digest_binds_each_chunk_and_its_place(void **state)
     }
     /* Digests in the wrong order (a's [7, 10) before [0, 7)). */
     unsigned char domain_and[22 + 3 * 32];
-    memcpy(domain_and, "ecluse-read-digest-v1", 22);
-    crypto_generichash(domain_and + 22, 32, bytes + 7, swapped_lens[0], NULL, 0);
-    crypto_generichash(domain_and + 54, 32, bytes, swapped_lens[1], NULL, 0);
-    crypto_generichash(domain_and + 86, 32, bytes + 10, swapped_lens[2], NULL, 0);
+    memcpy(domain_and, "ecluse-read-digest-v2", 22);
+    spec_chunk(domain_and + 22, bytes + 7, swapped_lens[0], 7);
+    spec_chunk(domain_and + 54, bytes, swapped_lens[1], 0);
+    spec_chunk(domain_and + 86, bytes + 10, swapped_lens[2], 0);
     ecl_verifier *v = verifier(0);
     chunk(&c, d, 0, 0, 7, 0);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
@@ -247,13 +254,13 @@ static void test_the_trailer_digest_binds_each_chunk_and_its_place(void **state)
     chunk(&c, d, 1, 0, 6, 10);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
     trailer(&t, td, 16, 3, cut, 3);
-    crypto_generichash(td, 32, domain_and, sizeof(domain_and), NULL, 0);
+    spec_sha256(td, domain_and, sizeof(domain_and));
     expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO, "does not match");
     ecl_verifier_free(v);
     /* Without the domain string: the right digests, another hash. */
     memmove(domain_and, domain_and + 22, 3 * 32);
-    crypto_generichash(domain_and, 32, bytes, 7, NULL, 0);
-    crypto_generichash(domain_and + 32, 32, bytes + 7, 3, NULL, 0);
+    spec_chunk(domain_and, bytes, 7, 0);
+    spec_chunk(domain_and + 32, bytes + 7, 3, 7);
     v = verifier(0);
     chunk(&c, d, 0, 0, 7, 0);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
@@ -261,16 +268,16 @@ static void test_the_trailer_digest_binds_each_chunk_and_its_place(void **state)
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
     chunk(&c, d, 1, 0, 6, 10);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
-    crypto_generichash(td, 32, domain_and, 3 * 32, NULL, 0);
+    spec_sha256(td, domain_and, 3 * 32);
     expect(ecl_verifier_trailer(v, &t, &err), &err, ECL_E_CRYPTO, "does not match");
     ecl_verifier_free(v);
 
     /* A resumed read with a wrong earlier digest, or digests in the wrong
      * order: refused at the trailer. */
     unsigned char p[3][32];
-    crypto_generichash(p[0], 32, bytes, 7, NULL, 0);
-    crypto_generichash(p[1], 32, bytes + 7, 3, NULL, 0);
-    crypto_generichash(p[2], 32, bytes + 10, 2, NULL, 0);
+    spec_chunk(p[0], bytes, 7, 0);
+    spec_chunk(p[1], bytes + 7, 3, 7);
+    spec_chunk(p[2], bytes + 10, 2, 0);
     for (int k = 0; k < 2; k++) {
         v = verifier(12);
         if (k == 0) {
@@ -385,6 +392,111 @@ static void test_bad_headers_are_refused(void **state)
     h.resume_offset = 0;
     a.name = "";
     expect(ecl_verifier_new(&h, &v, &err), &err, ECL_E_INPUT, "tensor 0 has no name");
+    a.name = "a";
+    /* Row ranges must be ascending and disjoint, and divide every tensor. */
+    Ecluse__V1__RowRange r1 = ECLUSE__V1__ROW_RANGE__INIT, r2 = ECLUSE__V1__ROW_RANGE__INIT;
+    Ecluse__V1__RowRange *rs[2] = {&r1, &r2};
+    r1.begin = 4, r1.end = 6, r2.begin = 5, r2.end = 8;
+    h.row_ranges = rs;
+    h.n_row_ranges = 2;
+    expect(ecl_verifier_new(&h, &v, &err), &err, ECL_E_INPUT,
+           "row range 1 [5, 8) is empty, overlaps or is out of order");
+    r2.begin = 7;
+    expect(ecl_verifier_new(&h, &v, &err), &err, ECL_E_INPUT,
+           "tensor 'a' has 10 bytes, not a whole number of the 3 rows sent");
+}
+
+/* A selection of rows: each chunk's leaves are cut where its bytes sit in
+ * the tensor as stored, found through the header's row ranges, so that the
+ * holding site can serve them from leaves computed once for the file. */
+static void test_leaves_are_cut_in_the_stored_tensor(void **state)
+{
+    (void)state;
+    enum { ROW = 40000, ROWS = 7 };
+    unsigned char *src = malloc((size_t)ROW * ROWS);
+    for (size_t i = 0; i < (size_t)ROW * ROWS; i++)
+        src[i] = (unsigned char)(i * 7 + i / 251);
+    /* Rows 1, 2 and 5 sent, in chunks of 50000 bytes cut in each run of rows:
+     * [0, 50000) is stored bytes [40000, 90000), across the leaf edge at 65536;
+     * [50000, 80000) is [90000, 120000); [80000, 120000) is row 5, [200000, 240000). */
+    Ecluse__V1__TensorInfo a = ECLUSE__V1__TENSOR_INFO__INIT;
+    a.name = "x";
+    a.byte_size = 3 * ROW;
+    Ecluse__V1__TensorInfo *ts[1] = {&a};
+    Ecluse__V1__RowRange r1 = ECLUSE__V1__ROW_RANGE__INIT, r2 = ECLUSE__V1__ROW_RANGE__INIT;
+    r1.begin = 1, r1.end = 3, r2.begin = 5, r2.end = 6;
+    Ecluse__V1__RowRange *rs[2] = {&r1, &r2};
+    Ecluse__V1__ReadHeader h = ECLUSE__V1__READ_HEADER__INIT;
+    h.tensors = ts;
+    h.n_tensors = 1;
+    h.total_bytes = 3 * ROW;
+    h.row_ranges = rs;
+    h.n_row_ranges = 2;
+    const uint64_t off[3] = {0, 50000, 80000}, stored[3] = {40000, 90000, 200000};
+    const size_t len[3] = {50000, 30000, 40000};
+    unsigned char d[3][32], in[22 + 3 * 32], td[32];
+    memcpy(in, "ecluse-read-digest-v2", 22);
+    for (int i = 0; i < 3; i++) {
+        spec_chunk(d[i], src + stored[i], len[i], stored[i]);
+        memcpy(in + 22 + 32 * i, d[i], 32);
+    }
+    spec_sha256(td, in, sizeof(in));
+    Ecluse__V1__ReadTrailer t = ECLUSE__V1__READ_TRAILER__INIT;
+    t.bytes_sent = 3 * ROW;
+    t.chunks = 3;
+    t.digest.data = td;
+    t.digest.len = 32;
+
+    ecl_verifier *v = NULL;
+    ecl_read_chunk out;
+    ecl_err err;
+    assert_int_equal(ecl_verifier_new(&h, &v, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        Ecluse__V1__Chunk c = ECLUSE__V1__CHUNK__INIT;
+        c.offset = off[i];
+        c.data.data = src + stored[i];
+        c.data.len = len[i];
+        c.digest.data = d[i];
+        c.digest.len = 32;
+        assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    }
+    assert_int_equal(ecl_verifier_trailer(v, &t, &err), 0);
+    ecl_verifier_free(v);
+
+    /* Resumed at 80000 from the bytes kept: the same stored offsets. */
+    h.resume_offset = 80000;
+    assert_int_equal(ecl_verifier_new(&h, &v, &err), 0);
+    unsigned char kept[32];
+    assert_int_equal(ecl_verifier_prefix_digest(v, src + stored[0], len[0], kept, &err), 0);
+    assert_memory_equal(kept, d[0], 32);
+    assert_int_equal(ecl_verifier_prefix_data(v, src + stored[0], len[0], &err), 0);
+    assert_int_equal(ecl_verifier_prefix_data(v, src + stored[1], len[1], &err), 0);
+    Ecluse__V1__Chunk c = ECLUSE__V1__CHUNK__INIT;
+    c.offset = off[2];
+    c.data.data = src + stored[2];
+    c.data.len = len[2];
+    c.digest.data = d[2];
+    c.digest.len = 32;
+    assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
+    t.bytes_sent = len[2];
+    t.chunks = 1;
+    assert_int_equal(ecl_verifier_trailer(v, &t, &err), 0);
+    ecl_verifier_free(v);
+
+    /* Leaves cut from the start of the selection instead do not verify. */
+    h.resume_offset = 0;
+    unsigned char wrong[32];
+    spec_chunk(wrong, src + stored[0], len[0], 0);
+    assert_memory_not_equal(wrong, d[0], 32);
+    assert_int_equal(ecl_verifier_new(&h, &v, &err), 0);
+    c.offset = 0;
+    c.data.data = src + stored[0];
+    c.data.len = len[0];
+    c.digest.data = wrong;
+    expect(ecl_verifier_chunk(v, &c, &out, &err), &err, ECL_E_CRYPTO,
+           "chunk 0 (tensor 'x', offset 0, 50000 bytes): the data does not match its digest");
+    ecl_verifier_free(v);
+    free(src);
 }
 
 int main(void)
@@ -395,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_the_trailer_digest_binds_each_chunk_and_its_place),
         cmocka_unit_test(test_bad_streams_are_refused),
         cmocka_unit_test(test_bad_headers_are_refused),
+        cmocka_unit_test(test_leaves_are_cut_in_the_stored_tensor),
     };
     return cmocka_run_group_tests_name("data_verify", tests, NULL, NULL);
 }

@@ -6,8 +6,8 @@
     tensors = client.read(grant)                 # {"features": ndarray, "labels": ndarray}
     ds = EcluseDataset(client, grant, batch_size=64)   # torch IterableDataset, sharded by rank
 
-Every chunk's BLAKE2b-256 digest and the trailer's digest of the whole stream
-(over the chunks' digests) are checked (ecluse.stream.Verifier); a mismatch
+Every chunk's SHA-256 digest (over its 64 KiB leaves) and the trailer's digest
+of the whole stream (over the chunks' digests) are checked (ecluse.stream.Verifier); a mismatch
 raises IntegrityError. Client.stream(..., progress=list) resumes a broken read.
 """
 from .client import Client, load_grant, IntegrityError  # noqa: F401

@@ -1,22 +1,41 @@
 """Checks of a Data.Read stream, as client/read.c does them.
 
-The trailer's digest is BLAKE2b-256 over DOMAIN (the string and a 0x00 byte)
-followed by the 32-byte digest of every chunk of the whole selection, in
-stream order, as a read from offset 0 with the same chunk_bytes cuts them.
-A read resumed at offset X is checked with the (digest, length) of the
-chunks before X, kept from the read that verified them.
+The digests (docs/streaming.md): a chunk's bytes sit at some source offset
+of their tensor as stored (found through the header's row ranges); they are
+cut into pieces at every multiple of LEAF_BYTES of the tensor, and
+
+    leaf         = SHA-256(0x00 || piece)
+    Chunk.digest = SHA-256(0x01 || leaf_1 || ... || leaf_k)
+    trailer      = SHA-256(DOMAIN || d_1 || ... || d_n)
+
+over every chunk of the whole selection, in stream order, as a read from
+offset 0 with the same chunk_bytes cuts them. A read resumed at offset X is
+checked with the (digest, length) of the chunks before X, kept from the read
+that verified them.
 """
+import bisect
 import hashlib
 
-DOMAIN = b"ecluse-read-digest-v1\x00"
+DOMAIN = b"ecluse-read-digest-v2\x00"
+LEAF_BYTES = 65536
 
 
 class IntegrityError(Exception):
     """A chunk or the whole stream does not match its digest, or is out of order."""
 
 
-def blake2b256(data):
-    return hashlib.blake2b(data, digest_size=32).digest()
+def chunk_digest(data, source_offset):
+    """Chunk.digest of `data` whose first byte is at `source_offset` of its tensor."""
+    view = memoryview(data)
+    outer = hashlib.sha256(b"\x01")
+    done = 0
+    while done < len(view):
+        n = min(LEAF_BYTES - (source_offset + done) % LEAF_BYTES, len(view) - done)
+        leaf = hashlib.sha256(b"\x00")
+        leaf.update(view[done:done + n])
+        outer.update(leaf.digest())
+        done += n
+    return outer.digest()
 
 
 class Verifier:
@@ -40,14 +59,42 @@ class Verifier:
             raise IntegrityError("read header: tensors add up to %d bytes, total_bytes says %d"
                                  % (total, header.total_bytes))
         self.total = total
+        self._keep_rows(header)
         self.resume = self.pos = header.resume_offset
         self.prefix = 0
         self.chunks = 0
-        self.whole = hashlib.blake2b(digest_size=32)
-        self.whole.update(DOMAIN)
+        self.whole = hashlib.sha256(DOMAIN)
         self.progress = progress
         for digest, length in list(progress or ()):
             self._prefix(digest, length)
+
+    def _keep_rows(self, header):
+        """Where each chunk sits in its tensor as stored decides its leaves."""
+        self.rbegin, self.rbefore = [], []
+        rows = last_end = 0
+        for i, r in enumerate(header.row_ranges):
+            if r.end <= r.begin or r.begin < last_end:
+                raise IntegrityError("read header: row range %d [%d, %d) is empty, overlaps or "
+                                     "is out of order" % (i, r.begin, r.end))
+            self.rbegin.append(r.begin)
+            self.rbefore.append(rows)
+            rows += r.end - r.begin
+            last_end = r.end
+        self.row_bytes = []
+        for size in self.sizes:
+            if rows and size % rows:
+                raise IntegrityError("read header: a tensor of %d bytes is not a whole number "
+                                     "of the %d rows sent" % (size, rows))
+            self.row_bytes.append(size // rows if rows else 0)
+
+    def source_offset(self, tensor, offset):
+        """Where byte `offset` of the tensor's selection sits in the tensor as stored."""
+        rb = self.row_bytes[tensor]
+        if not self.rbegin or rb == 0:
+            return offset
+        row = offset // rb
+        i = bisect.bisect_right(self.rbefore, row) - 1
+        return (self.rbegin[i] + row - self.rbefore[i]) * rb + offset % rb
 
     def _prefix(self, digest, length):
         if self.chunks or self.pos != self.resume:
@@ -66,7 +113,10 @@ class Verifier:
 
     def add_prefix_data(self, data):
         """One earlier chunk from its bytes (the digest is recomputed)."""
-        self.add_prefix(blake2b256(data), len(data))
+        at = self.prefix
+        tensor = max(i for i, start in enumerate(self.starts) if start <= at) if self.starts else 0
+        offset = at - self.starts[tensor] if self.starts else 0
+        self.add_prefix(chunk_digest(data, self.source_offset(tensor, offset)), len(data))
 
     def chunk(self, c):
         if c.tensor >= len(self.sizes):
@@ -77,7 +127,7 @@ class Verifier:
         at = self.starts[c.tensor] + c.offset
         if at != self.pos:
             raise IntegrityError("chunk %d: stream byte %d, expected %d" % (self.chunks, at, self.pos))
-        d = blake2b256(c.data)
+        d = chunk_digest(c.data, self.source_offset(c.tensor, c.offset))
         if d != c.digest:
             raise IntegrityError("chunk %d (tensor %d, offset %d): the data does not match its digest"
                                  % (self.chunks, c.tensor, c.offset))

@@ -1,0 +1,195 @@
+/* leaves.c - build, check and map a dataset's leaf index (leaves.h). */
+#include "store/leaves.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+
+#define MAGIC_BYTES 16
+#define FIXED_WORDS 6 /* leaf_bytes, dev, ino, size, mtime_ns, n */
+
+struct store_leaves {
+    unsigned char *map;
+    size_t map_len;
+    size_t n;
+    read_leaf_table *tables;
+};
+
+static uint64_t leaf_count(uint64_t bytes)
+{
+    return (bytes + READ_LEAF_BYTES - 1) / READ_LEAF_BYTES;
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static size_t head_bytes(size_t n)
+{
+    return MAGIC_BYTES + 8 * (FIXED_WORDS + n);
+}
+
+int store_leaves_build(const store_dataset *ds, const char *path, ecl_err *err)
+{
+    size_t n = store_tensor_count(ds);
+    uint64_t leaves = 0;
+    for (size_t i = 0; i < n; i++)
+        leaves += leaf_count(store_tensor_at(ds, i)->byte_size);
+    size_t len = head_bytes(n) + (size_t)leaves * READ_DIGEST_BYTES;
+    unsigned char *buf = malloc(len);
+    read_hasher *h = NULL;
+    if (buf == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "%s: out of memory for %zu bytes", path, len);
+    if (read_hasher_new(&h, err) != 0) {
+        free(buf);
+        return -1;
+    }
+    const store_stamp *st = store_file_stamp(ds);
+    memcpy(buf, STORE_LEAVES_MAGIC, MAGIC_BYTES);
+    unsigned char *p = buf + MAGIC_BYTES;
+    uint64_t fixed[FIXED_WORDS] = {READ_LEAF_BYTES,        st->dev, st->ino, st->size,
+                                   (uint64_t)st->mtime_ns, n};
+    for (size_t i = 0; i < FIXED_WORDS; i++, p += 8)
+        put_u64(p, fixed[i]);
+    for (size_t i = 0; i < n; i++, p += 8)
+        put_u64(p, leaf_count(store_tensor_at(ds, i)->byte_size));
+    for (size_t i = 0; i < n; i++) {
+        const store_tensor *t = store_tensor_at(ds, i);
+        for (uint64_t at = 0; at < t->byte_size; at += READ_LEAF_BYTES) {
+            uint64_t left = t->byte_size - at;
+            read_hasher_leaf(h, t->data + at, left < READ_LEAF_BYTES ? left : READ_LEAF_BYTES, p);
+            p += READ_DIGEST_BYTES;
+        }
+    }
+    read_hasher_free(h);
+    int rc = ecl_write_file(path, buf, len, 0600, ECL_WRITE_REPLACE, err);
+    free(buf);
+    return rc;
+}
+
+void store_leaves_free(store_leaves *l)
+{
+    if (l == NULL)
+        return;
+    if (l->map != NULL)
+        munmap(l->map, l->map_len);
+    free(l->tables);
+    free(l);
+}
+
+static int map_index(const char *path, store_leaves *l, ecl_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ecl_fail(err, errno == ENOENT ? ECL_E_NOT_FOUND : ECL_E_IO, "%s: cannot open: %s",
+                        path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)head_bytes(0)) {
+        close(fd);
+        return ecl_fail(err, ECL_E_INPUT, "%s: not a leaf index (too short)", path);
+    }
+    l->map_len = (size_t)st.st_size;
+    void *m = mmap(NULL, l->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+    int saved = errno;
+    close(fd);
+    if (m == MAP_FAILED)
+        return ecl_fail(err, ECL_E_IO, "%s: cannot mmap: %s", path, strerror(saved));
+    l->map = m;
+    return 0;
+}
+
+/* The index must be of this leaf size, this version of the file, and its
+ * counts must be those of the dataset's tensors, filling the file exactly. */
+static int check_index(const char *path, store_leaves *l, const store_dataset *ds, ecl_err *err)
+{
+    const unsigned char *p = l->map;
+    if (memcmp(p, STORE_LEAVES_MAGIC, MAGIC_BYTES) != 0)
+        return ecl_fail(err, ECL_E_INPUT, "%s: not a leaf index (no %s magic)", path,
+                        STORE_LEAVES_MAGIC);
+    p += MAGIC_BYTES;
+    uint64_t w[FIXED_WORDS];
+    for (size_t i = 0; i < FIXED_WORDS; i++, p += 8)
+        w[i] = get_u64(p);
+    if (w[0] != READ_LEAF_BYTES)
+        return ecl_fail(err, ECL_E_INPUT, "%s: leaves of %llu bytes, not %u", path,
+                        (unsigned long long)w[0], READ_LEAF_BYTES);
+    const store_stamp *st = store_file_stamp(ds);
+    if (w[1] != st->dev || w[2] != st->ino || w[3] != st->size || w[4] != (uint64_t)st->mtime_ns)
+        return ecl_fail(err, ECL_E_PRECONDITION, "%s: stale, computed from another version of %s",
+                        path, store_path(ds));
+    size_t n = store_tensor_count(ds);
+    if (w[5] != n || l->map_len < head_bytes(n))
+        return ecl_fail(err, ECL_E_INPUT, "%s: %llu tensors, the dataset has %zu", path,
+                        (unsigned long long)w[5], n);
+    l->tables = calloc(n ? n : 1, sizeof(*l->tables));
+    if (l->tables == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    l->n = n;
+    size_t at = head_bytes(n);
+    for (size_t i = 0; i < n; i++, p += 8) {
+        const store_tensor *t = store_tensor_at(ds, i);
+        uint64_t count = get_u64(p);
+        if (count != leaf_count(t->byte_size))
+            return ecl_fail(err, ECL_E_INPUT, "%s: tensor '%s' has %llu leaves, expected %llu",
+                            path, t->name, (unsigned long long)count,
+                            (unsigned long long)leaf_count(t->byte_size));
+        if (count > (l->map_len - at) / READ_DIGEST_BYTES)
+            return ecl_fail(err, ECL_E_INPUT, "%s: the file ends inside the leaves of tensor '%s'",
+                            path, t->name);
+        l->tables[i] = (read_leaf_table){l->map + at, count, t->byte_size};
+        at += (size_t)count * READ_DIGEST_BYTES;
+    }
+    if (at != l->map_len)
+        return ecl_fail(err, ECL_E_INPUT, "%s: %zu bytes after the last leaf", path,
+                        l->map_len - at);
+    return 0;
+}
+
+int store_leaves_open(const char *path, const store_dataset *ds, store_leaves **out, ecl_err *err)
+{
+    store_leaves *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    if (map_index(path, l, err) != 0 || check_index(path, l, ds, err) != 0) {
+        store_leaves_free(l);
+        return -1;
+    }
+    *out = l;
+    return 0;
+}
+
+int store_leaves_load(const char *path, const store_dataset *ds, store_leaves **out, int *built,
+                      ecl_err *err)
+{
+    *built = 0;
+    if (store_leaves_open(path, ds, out, err) == 0)
+        return 0;
+    if (err->code == ECL_E_IO || err->code == ECL_E_INTERNAL)
+        return -1;
+    /* Missing, stale or damaged: what the dataset file holds decides. */
+    if (store_leaves_build(ds, path, err) != 0)
+        return -1;
+    *built = 1;
+    return store_leaves_open(path, ds, out, err);
+}
+
+const read_leaf_table *store_leaves_tensor(const store_leaves *l, size_t i)
+{
+    return i < l->n ? &l->tables[i] : NULL;
+}
