@@ -66,6 +66,15 @@ double th_time_scale(void)
     return scale >= 1.0 ? scale : 1.0;
 }
 
+int th_scaled_count(int n, int least)
+{
+    double scale = th_time_scale();
+    if (scale <= 1.0)
+        return n;
+    int scaled = (int)((double)n / scale);
+    return scaled > least ? scaled : (least < n ? least : n);
+}
+
 double th_now(void)
 {
     struct timespec ts;
@@ -96,8 +105,74 @@ int th_free_port(void)
     return ntohs(addr.sin_port);
 }
 
+/* ECLUSE_UNDER: a command every ecluse process of the test runs under
+ * (tests/support/memcheck.sh sets a valgrind command there), or NULL. */
+static const char *under(void)
+{
+    const char *u = getenv("ECLUSE_UNDER");
+    return u != NULL && u[0] != '\0' ? u : NULL;
+}
+
+/* What to exec for `ecluse args...` (args[0] is "ecluse"): the binary, or
+ * the words of ECLUSE_UNDER followed by the binary's path. Built before the
+ * fork, in `c`, so that the child only execs. */
+typedef struct command {
+    const char *file;
+    char *argv[96];
+    char words[1024];
+} command;
+
+static void command_push(command *c, int *n, char *arg)
+{
+    if (*n + 1 >= (int)(sizeof(c->argv) / sizeof(c->argv[0]))) {
+        fprintf(stderr, "harness: too many arguments for ecluse\n");
+        abort();
+    }
+    c->argv[(*n)++] = arg;
+    c->argv[*n] = NULL;
+}
+
+static void command_build(command *c, char *const args[])
+{
+    const char *u = under();
+    int n = 0;
+    if (u == NULL) {
+        c->file = th_ecluse();
+        for (int i = 0; args[i] != NULL; i++)
+            command_push(c, &n, args[i]);
+        return;
+    }
+    if (snprintf(c->words, sizeof(c->words), "%s", u) >= (int)sizeof(c->words))
+        abort();
+    char *save = NULL;
+    for (char *w = strtok_r(c->words, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
+        command_push(c, &n, w);
+    if (n == 0) {
+        fprintf(stderr, "harness: ECLUSE_UNDER holds no command\n");
+        abort();
+    }
+    c->file = c->argv[0];
+    command_push(c, &n, (char *)th_ecluse());
+    for (int i = 1; args[i] != NULL; i++)
+        command_push(c, &n, args[i]);
+}
+
+static void command_exec(const command *c)
+{
+    if (c->file[0] == '/')
+        execv(c->file, c->argv);
+    else
+        execvp(c->file, c->argv);
+}
+
+/* The status valgrind exits with when it found an error or a definite leak
+ * (--error-exitcode in tests/support/memcheck.sh); ecluse never uses it. */
+#define UNDER_FAILED 99
+
 static int run_argv(char *out, size_t cap, char *const argv[])
 {
+    command c;
+    command_build(&c, argv);
     char tmpl[] = "/tmp/ecluse-run-XXXXXX";
     int fd = mkstemp(tmpl);
     if (fd < 0)
@@ -109,18 +184,32 @@ static int run_argv(char *out, size_t cap, char *const argv[])
     if (pid == 0) {
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
-        execv(th_ecluse(), argv);
+        command_exec(&c);
         _exit(127);
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (rc == UNDER_FAILED && under() != NULL) {
+        /* Whatever the test expected of this command, it fails the test. */
+        fprintf(stderr, "harness: `ecluse");
+        for (int i = 1; argv[i] != NULL; i++)
+            fprintf(stderr, " %s", argv[i]);
+        fprintf(stderr, "` reported errors under ECLUSE_UNDER=%s; its output:\n", under());
+        char buf[4096];
+        ssize_t n;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            fwrite(buf, 1, (size_t)n, stderr);
+        abort();
     }
     lseek(fd, 0, SEEK_SET);
     ssize_t n = out != NULL ? read(fd, out, cap - 1) : 0;
     if (out != NULL)
         out[n > 0 ? n : 0] = '\0';
     close(fd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return rc;
 }
 
 int th_run(char *out, size_t cap, const char *arg, ...)
@@ -232,13 +321,18 @@ void th_gateway_start(th_site *s)
     int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         die("open gateway log");
+    /* Under ECLUSE_UNDER the valgrind process is the gateway (same pid):
+     * signals the test sends reach it. */
+    char *args[] = {"ecluse", "gateway", "--config", s->config, NULL};
+    command c;
+    command_build(&c, args);
     pid_t pid = fork();
     if (pid < 0)
         die("fork");
     if (pid == 0) {
         dup2(fd, STDERR_FILENO);
         dup2(fd, STDOUT_FILENO);
-        execl(th_ecluse(), "ecluse", "gateway", "--config", s->config, (char *)NULL);
+        command_exec(&c);
         _exit(127);
     }
     close(fd);
@@ -272,5 +366,19 @@ int th_gateway_stop(th_site *s, double *seconds)
     if (seconds != NULL)
         *seconds = th_now() - start;
     s->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (rc == UNDER_FAILED && under() != NULL) {
+        /* valgrind's report is in the gateway's log: its lines start "==pid==". */
+        fprintf(stderr, "harness: gateway %s reported errors under ECLUSE_UNDER=%s:\n", s->id,
+                under());
+        char *log = th_read(s->log);
+        for (char *line = log, *next; line != NULL && *line != '\0'; line = next) {
+            next = strchr(line, '\n');
+            next = next != NULL ? next + 1 : line + strlen(line);
+            if (strncmp(line, "==", 2) == 0)
+                fwrite(line, 1, (size_t)(next - line), stderr);
+        }
+        free(log);
+    }
+    return rc;
 }

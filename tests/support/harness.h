@@ -5,6 +5,15 @@
  * a fresh temporary directory, on free loopback ports. Nothing is mocked:
  * sites are made by `ecluse site init`, identities by `ecluse pki issue`, and
  * a gateway is a child process that the test stops with a real signal.
+ *
+ * ECLUSE_UNDER, if set, is a command prefix every ecluse process (gateways
+ * and CLI runs alike) is started under: the valgrind stage of scripts/test.sh
+ * sets a valgrind memcheck command there (tests/support/memcheck.sh). The
+ * prefix is exec'd in place, so a gateway's pid is the traced process and
+ * the signals a test sends reach it. A process that exits 99 under it
+ * (valgrind's --error-exitcode: an error or a definite leak) fails the test:
+ * th_run aborts, printing its output; th_gateway_stop prints valgrind's lines
+ * from the gateway's log and returns 99.
  */
 #ifndef ECLUSE_TESTS_HARNESS_H
 #define ECLUSE_TESTS_HARNESS_H
@@ -70,6 +79,11 @@ char *th_read(const char *path);
  * memory-checking run checks memory; plain and sanitizer runs keep the
  * bounds as written. */
 double th_time_scale(void);
+
+/* How many of something (streams, calls, entries) a test does: n as
+ * written, or n / ECLUSE_TIME_SCALE but at least `least` in a slowed-down
+ * run (valgrind). A test that scales a count prints what it ran. */
+int th_scaled_count(int n, int least);
 
 /* A process's resident memory (VmRSS) in KiB, or -1. */
 long th_rss_kb(pid_t pid);
