@@ -22,12 +22,14 @@ say() { printf '  %s\n' "$*"; }
 indent() { sed 's/^/      /'; }
 
 pids=()
-stop_all() {
+stop_all() { # status 1 if a gateway did not exit with status 0
+    local pid status=0
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || status=1; done
     pids=()
+    return "$status"
 }
-trap stop_all EXIT
+trap 'stop_all || true' EXIT
 
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -37,7 +39,8 @@ start_gateway() {
     local site="$1"
     "$ecluse" gateway --config "$demo/$site/ecluse.json" 2>"$demo/$site-gateway.log" &
     pids+=($!)
-    for _ in $(seq 1 200); do
+    # ECLUSE_TIME_SCALE: how much slower the gateway runs (tests under valgrind)
+    for _ in $(seq 1 $((200 * ${ECLUSE_TIME_SCALE:-1}))); do
         grep -q "event=gateway.ready" "$demo/$site-gateway.log" && return 0
         sleep 0.05
     done
@@ -158,10 +161,15 @@ say "exported the trail to $demo/lu-audit.csv and the records of processing to $
 
 # ---------------------------------------------------------------------------
 bold "Stopping the gateways"
-stop_all
+clean=1
+stop_all || clean=0
 for site in fi lu de; do
     say "$site: $(grep -o 'event=gateway.stopped.*' "$demo/$site-gateway.log")"
 done
+if [[ "$clean" -eq 0 ]]; then
+    echo "a gateway did not exit cleanly (non-zero status); see $demo/*-gateway.log" >&2
+    exit 1
+fi
 
 bold "Done. Everything is in $demo:"
 for site in fi lu de; do

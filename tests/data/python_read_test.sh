@@ -4,12 +4,13 @@
 # LU), then the Python module streams it: bytes equal numpy.loadtxt of the
 # CSV, a corrupted chunk is caught, and the example trains and prints accuracy.
 set -euo pipefail
-ecluse="$(pwd)/cli/ecluse"
 export ECLUSE_PY_STUBS="$(pwd)/proto"
 pymod="$(pwd)/client/python"
 csv="$(pwd)/examples/data/breast_cancer.csv"
 policy="$(pwd)/examples/policies/breast_cancer.json"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/pyread-XXXXXX")"
+source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
+ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 stop_all() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
@@ -23,7 +24,7 @@ for s in fi lu; do
 done
 "$ecluse" pki issue --dir "$work/fi" --role researcher --name ana --affiliation "University of Helsinki" --org-type academic >/dev/null
 for s in fi lu; do
-    for _ in $(seq 1 200); do grep -q "event=gateway.ready" "$work/$s.log" && break; sleep 0.05; done
+    for _ in $(seq 1 $((200 * time_scale))); do grep -q "event=gateway.ready" "$work/$s.log" && break; sleep 0.05; done
     "$ecluse" peer export --identity "$work/$s/identities/admin-adm" > "$work/$s.peer"
 done
 "$ecluse" peer add "$work/lu.peer" --identity "$work/fi/identities/admin-adm" >/dev/null
@@ -45,3 +46,17 @@ acc = float(re.search(r"held-out accuracy: ([0-9.]+)", open(sys.argv[1]).read())
 assert acc >= 0.85, acc
 print("1 passed, 0 failed (accuracy %.3f >= 0.85)" % acc)
 PY
+
+# Both gateways must stop cleanly (under the sanitizer build or valgrind, a
+# leak or an error makes the status non-zero), and no ecluse run may have
+# failed under valgrind.
+trap - EXIT
+status=0
+for p in "${pids[@]}"; do kill -TERM "$p"; done
+for p in "${pids[@]}"; do wait "$p" || status=1; done
+if [ "$status" -ne 0 ]; then
+    echo "a gateway did not exit cleanly; logs:" >&2
+    cat "$work"/fi.log "$work"/lu.log >&2
+    exit 1
+fi
+ecluse_under_check "$work"

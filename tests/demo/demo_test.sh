@@ -8,8 +8,11 @@ set -euo pipefail
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/demo-XXXXXX")"
 out="$work/demo.out"
 export ECLUSE_PY_STUBS="$(pwd)/proto"
-if ! bash scripts/federation_demo.sh cli/ecluse "$work/sites" >"$out" 2>&1; then
+source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
+ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
+if ! bash scripts/federation_demo.sh "$ecluse" "$work/sites" >"$out" 2>&1; then
     cat "$out"
+    ecluse_under_report "$work"/sites/*-gateway.log
     echo "FAILED: the demo did not finish"
     exit 1
 fi
@@ -43,6 +46,14 @@ checks=$((checks + 1))
 if pgrep -f "$work/sites" >/dev/null; then
     echo "a gateway of the demo is still running"
     failures=$((failures + 1))
+fi
+# Under ECLUSE_UNDER (the valgrind stage): no ecluse run of the demo failed
+# under valgrind, even one the demo expects to be refused.
+if [[ -n "${ECLUSE_UNDER:-}" ]]; then
+    checks=$((checks + 1))
+    if ! ecluse_under_check "$work"; then
+        failures=$((failures + 1))
+    fi
 fi
 echo "$((checks - failures)) passed, $failures failed"
 if ((failures > 0)); then

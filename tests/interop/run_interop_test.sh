@@ -7,7 +7,6 @@
 set -euo pipefail
 
 test_py="$1"
-ecluse="$(pwd)/cli/ecluse"
 stubs="$(pwd)/proto"
 # The document the worked example is read from: in the runfiles if a BUILD
 # file exports it, else next to the test's source (runfiles are symlinks).
@@ -15,6 +14,8 @@ doc="$(pwd)/docs/catalog-signing.md"
 [ -f "$doc" ] || doc="$(dirname "$(readlink -f "$test_py")")/../../docs/catalog-signing.md"
 [ -f "$doc" ] || { echo "docs/catalog-signing.md not found" >&2; exit 1; }
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/interop-XXXXXX")"
+source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
+ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -34,7 +35,7 @@ start_site() { # id country
     "$ecluse" pki issue --dir "$work/$id" --role admin --name adm >/dev/null
     "$ecluse" gateway --config "$work/$id/ecluse.json" 2>"$work/$id-gateway.log" &
     pids+=($!)
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 $((200 * time_scale))); do
         grep -q "event=gateway.ready" "$work/$id-gateway.log" && break
         sleep 0.05
     done
@@ -79,8 +80,9 @@ ECLUSE_TARGET_SITE=fi \
 ECLUSE_TARGET_ENDPOINT="$(sed -n 's/.*"endpoint": "\(.*\)".*/\1/p' "$work/fi/ecluse.json")" \
     /usr/bin/python3 "$test_py"
 
-# Both gateways must stop cleanly too (under --config=asan a leak or an error
-# at exit makes the status non-zero).
+# Both gateways must stop cleanly too (under --config=asan or valgrind a leak
+# or an error makes the status non-zero), and no ecluse run the verifier
+# made may have failed under valgrind.
 trap - EXIT
 status=0
 for p in "${pids[@]}"; do kill -TERM "$p"; done
@@ -90,3 +92,4 @@ if [ "$status" -ne 0 ]; then
     cat "$work"/*-gateway.log >&2
     exit 1
 fi
+ecluse_under_check "$work"

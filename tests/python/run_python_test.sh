@@ -5,9 +5,10 @@
 set -euo pipefail
 
 test_py="$1"
-ecluse="$(pwd)/cli/ecluse"
 stubs="$(pwd)/proto"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/pytest-XXXXXX")"
+source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
+ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 port="$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 
 "$ecluse" site init --site fi --country FI --dir "$work/fi" --listen "127.0.0.1:$port" >/dev/null
@@ -21,7 +22,7 @@ stop_gateway() {
     wait "$gateway" 2>/dev/null || true
 }
 trap stop_gateway EXIT
-for _ in $(seq 1 200); do
+for _ in $(seq 1 $((200 * time_scale))); do
     grep -q "event=gateway.ready" "$work/gateway.log" && break
     sleep 0.05
 done
@@ -33,8 +34,8 @@ ECLUSE_AUDITOR="$work/fi/identities/auditor-olli" \
 ECLUSE_COUNTRY=FI \
     /usr/bin/python3 "$test_py"
 
-# The gateway must stop cleanly too (under the sanitizer build, a leak or an
-# error at exit makes this status non-zero).
+# The gateway must stop cleanly too (under the sanitizer build or valgrind, a
+# leak or an error makes this status non-zero).
 trap - EXIT
 kill -TERM "$gateway"
 if ! wait "$gateway"; then
@@ -42,3 +43,4 @@ if ! wait "$gateway"; then
     cat "$work/gateway.log" >&2
     exit 1
 fi
+ecluse_under_check "$work"
