@@ -6,7 +6,8 @@
  * digest, by the client library) and compared with a reference read; every
  * decision must come back; the gateway's memory is sampled from /proc while
  * the streams are open and must stay bounded. The figures are printed; no
- * assertion is about speed.
+ * assertion is about speed. Under valgrind (scripts/test.sh's third run) it
+ * runs 200 streams and 2000 decisions, says so, and checks each the same way.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -30,6 +31,10 @@
 #define CHECKS        10000
 #define CHECK_THREADS 16
 #define PHASE_LIMIT_S 240.0
+
+/* What this run does: STREAMS and CHECKS as written, fewer under valgrind
+ * (th_scaled_count), each one still verified. */
+static int streams, checks_per_thread;
 
 static char root[PATH_MAX - 200];
 static char out[64 * 1024];
@@ -90,7 +95,7 @@ static void *check_main(void *arg)
     req.lawful_basis = "art6-1-e+art9-2-j";
     req.job_country = "LU";
     req.ethics_ref = "ETH-LOAD";
-    for (int i = 0; i < CHECKS / CHECK_THREADS; i++) {
+    for (int i = 0; i < checks_per_thread; i++) {
         ProtobufCMessage *resp = NULL;
         ecl_err err;
         if (rpc_unary(ecl_client_channel(clients[j->index % CLIENTS]), "/ecluse.v1.Access/Check",
@@ -155,25 +160,34 @@ static void test_1000_streams_and_10000_decisions(void **state)
         assert_int_equal(ecl_client_open(res, NULL, &clients[i], &err), 0);
     assert_int_equal(read_all(clients[0], &reference, &reference_len, &err), 0);
     long idle_kb = th_rss_kb(lu.pid);
+    streams = th_scaled_count(STREAMS, 200);
+    checks_per_thread = th_scaled_count(CHECKS, 2000) / CHECK_THREADS;
+    int checks = checks_per_thread * CHECK_THREADS;
+    double limit_s = PHASE_LIMIT_S * th_time_scale();
+    if (streams != STREAMS || checks != CHECKS)
+        fprintf(stderr,
+                "slowed-down run (ECLUSE_TIME_SCALE=%g): %d streams and %d decisions instead of "
+                "%d and %d, each phase bounded by %.0f s\n",
+                th_time_scale(), streams, checks, STREAMS, CHECKS, limit_s);
 
     /* Phase 1: 1000 streams at once. */
     sampler smp = {lu.pid, 0, idle_kb};
     pthread_t sampler_thread;
     assert_int_equal(pthread_create(&sampler_thread, NULL, sample_main, &smp), 0);
     pthread_barrier_t start;
-    pthread_barrier_init(&start, NULL, STREAMS);
-    stream_job *jobs = calloc(STREAMS, sizeof(*jobs));
-    pthread_t *threads = calloc(STREAMS, sizeof(*threads));
+    pthread_barrier_init(&start, NULL, (unsigned)streams);
+    stream_job *jobs = calloc((size_t)streams, sizeof(*jobs));
+    pthread_t *threads = calloc((size_t)streams, sizeof(*threads));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     double t0 = th_now();
-    for (int i = 0; i < STREAMS; i++) {
+    for (int i = 0; i < streams; i++) {
         jobs[i] = (stream_job){i, 0, "", &start};
         assert_int_equal(pthread_create(&threads[i], &attr, stream_main, &jobs[i]), 0);
     }
     int ok = 0;
-    for (int i = 0; i < STREAMS; i++) {
+    for (int i = 0; i < streams; i++) {
         pthread_join(threads[i], NULL);
         ok += jobs[i].ok;
         if (!jobs[i].ok && ok + i < 3)
@@ -185,11 +199,14 @@ static void test_1000_streams_and_10000_decisions(void **state)
     fprintf(stderr,
             "%d/%d concurrent streams verified (%zu bytes each) in %.2f s; gateway RSS idle "
             "%ld KiB, peak %ld KiB (%.1f KiB per open stream)\n",
-            ok, STREAMS, reference_len, streams_s, idle_kb, smp.peak_kb,
-            (double)(smp.peak_kb - idle_kb) / STREAMS);
-    assert_int_equal(ok, STREAMS);
-    assert_true(streams_s < PHASE_LIMIT_S);
-    assert_true(smp.peak_kb - idle_kb < 1024 * 1024); /* well under 1 GiB for 1000 streams */
+            ok, streams, reference_len, streams_s, idle_kb, smp.peak_kb,
+            (double)(smp.peak_kb - idle_kb) / streams);
+    assert_int_equal(ok, streams);
+    assert_true(streams_s < limit_s);
+    /* Well under 1 GiB for 1000 streams. Under valgrind the same bound holds
+     * for 200, measured from valgrind's own idle figure (with memcheck's
+     * own overhead an open stream costs about 1.5 MiB there, 0.3 without). */
+    assert_true(smp.peak_kb - idle_kb < 1024 * 1024);
 
     /* Phase 2: 10 000 decisions from 16 threads. */
     check_job cj[CHECK_THREADS];
@@ -211,10 +228,10 @@ static void test_1000_streams_and_10000_decisions(void **state)
     fprintf(stderr,
             "%d/%d access decisions answered (%d permits) in %.2f s: %.0f decisions/s, "
             "each audited\n",
-            answered, CHECKS, permits, checks_s, answered / checks_s);
-    assert_int_equal(answered, CHECKS);
-    assert_int_equal(permits, CHECKS);
-    assert_true(checks_s < PHASE_LIMIT_S);
+            answered, checks, permits, checks_s, answered / checks_s);
+    assert_int_equal(answered, checks);
+    assert_int_equal(permits, checks);
+    assert_true(checks_s < limit_s);
 
     for (int i = 0; i < CLIENTS; i++)
         ecl_client_close(clients[i]);
