@@ -8,6 +8,8 @@ and takes the counts from the runner's own closing lines: cmocka
 "N passed, N failed" line of shell tests. A target
 that failed without such a line (a crash, a timeout, a build failure)
 counts as one failed test. Prints one line per target and the totals.
+The logs are read from $ECLUSE_TESTLOGS (`bazel info bazel-testlogs`), or
+the workspace's bazel-testlogs symlink.
 
 usage: summarize_tests.py BAZEL_OUTPUT_FILE LABEL
 """
@@ -44,11 +46,14 @@ def main():
     with open(output, errors="replace") as f:
         lines = f.read().splitlines()
     targets = [(m.group(1), m.group(2)) for m in map(STATUS.match, lines) if m]
+    # Where the run's logs are: `bazel info bazel-testlogs` (scripts/test.sh
+    # passes it; right whatever --output_base was used), else the symlink.
+    testlogs = os.environ.get("ECLUSE_TESTLOGS") or "bazel-testlogs"
     if not targets:
         print(f"[{label}] no test target ran")
         total_failed += 1
     for target, status in targets:
-        log = os.path.join("bazel-testlogs", target[2:].replace(":", "/"), "test.log")
+        log = os.path.join(testlogs, target[2:].replace(":", "/"), "test.log")
         text = open(log, errors="replace").read() if os.path.exists(log) else ""
         found, passed, failed = counts_from_log(text)
         if status != "PASSED" and failed == 0:

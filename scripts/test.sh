@@ -2,10 +2,17 @@
 # The whole ecluse test suite, as a newcomer or CI runs it:
 #   installs what is missing, builds with -Wall -Wextra -Werror, runs every
 #   test (real gateways on loopback), runs them all again under
-#   AddressSanitizer + UndefinedBehaviorSanitizer, runs the unit suites and
-#   the gateway end-to-end tests under valgrind memcheck (the gateways they
-#   start included), and runs every fuzz target briefly. Ends with the line
-#   "N passed, N failed", counted from what the test runners reported.
+#   AddressSanitizer + UndefinedBehaviorSanitizer, runs them all a third time
+#   under valgrind memcheck, and runs every fuzz target briefly. Ends with the
+#   line "N passed, N failed", counted from what the test runners reported.
+#
+#   The valgrind stage (tests/support/memcheck.sh as --run_under) traces each
+#   C test binary and every `ecluse` process any test starts - gateways and
+#   CLI runs, from C, shell and Python tests alike, through ECLUSE_UNDER - but
+#   not bash or python3 themselves. Any memcheck error or definite leak fails
+#   the test. ECLUSE_TIME_SCALE=30 multiplies the tests' time bounds; the
+#   load test runs fewer streams and decisions (each still verified) and says
+#   so in its log.
 #
 #   ECLUSE_FUZZ_SECONDS   seconds per fuzz target (default 5; a longer run:
 #                         bash fuzz/run.sh 600)
@@ -16,6 +23,10 @@ bash scripts/install-deps.sh || exit 1
 
 totals="$(mktemp)"
 export ECLUSE_TEST_TOTALS="$totals"
+# Where bazel writes the test logs (the same for all three runs below), read
+# by summarize_tests.py; right whatever output base bazel uses.
+ECLUSE_TESTLOGS="$(bazel info bazel-testlogs 2>/dev/null)" || ECLUSE_TESTLOGS=""
+export ECLUSE_TESTLOGS
 status=0
 
 run_config() {
@@ -33,25 +44,10 @@ run_config() {
 run_config plain
 run_config asan --config=asan
 
-# Memory checking: the binaries of the plain build, under valgrind; the
-# gateways the tests start are traced too. Time bounds in tests scale.
-valgrind_targets=(
-    //tests/policy:all //tests/store:csv_test //tests/store:npy_test //tests/store:plan_test
-    //tests/store:rowset_test //tests/store:safetensors_test //tests/audit:append_query_test
-    //tests/audit:tamper_test //tests/audit:checkpoint_test //tests/audit:export_test
-    //tests/federation:catalog_test //tests/gateway:identity_test //tests/gateway:pki_test
-    //tests/data:verify_test //tests/gateway:gateway_test //tests/federation:federation_e2e_test
-    //tests/access:access_e2e_test //tests/data:read_test //tests/faults:bad_peer_test
-    //tests/faults:stall_test //tests/gateway:cli_test //tests/gateway:config_errors_test
-    //tests/audit:failclosed_test //tests/fuzz:replay_test
-)
-out="$(mktemp)"
-echo "== bazel test under valgrind memcheck"
-bazel test --run_under="valgrind --quiet --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
-    --test_env=ECLUSE_TIME_SCALE=30 --test_timeout=1200 --test_output=errors \
-    "${valgrind_targets[@]}" 2>&1 | tee "$out" | grep -vE '^(Loading|Analyzing|INFO: From|\[[0-9,]+ / [0-9,]+\])' || true
-/usr/bin/python3 scripts/summarize_tests.py "$out" valgrind
-rm -f "$out"
+# Memory checking: every test once more, the plain build's binaries under
+# valgrind memcheck (see the top of this file and tests/support/memcheck.sh).
+run_config valgrind --run_under=//tests/support:memcheck --test_env=ECLUSE_TIME_SCALE=30 \
+    --test_timeout=1200
 
 # Every decoder of outside input, fuzzed briefly.
 echo "== fuzz/run.sh ${ECLUSE_FUZZ_SECONDS:-5}"
