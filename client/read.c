@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "client/hash_worker.h"
 #include "common/fileio.h"
 #include "common/read_digest.h"
 #include "gateway/rpc_client.h"
@@ -101,7 +103,9 @@ struct ecl_verifier {
     size_t nr;         /* the header's source row ranges; 0: tensors sent whole */
     uint64_t *rbegin;  /* first source row of each range */
     uint64_t *rbefore; /* selected rows before each range */
-    uint64_t total, resume, pos, prefix, chunks;
+    uint64_t total, resume, prefix;
+    uint64_t pos, chunks; /* taken in: where the next chunk starts, how many came */
+    uint64_t good;        /* the end of the chunks whose digests matched */
     int done;
     read_hasher *h; /* chunk digests, and the trailer over them */
 };
@@ -223,7 +227,7 @@ int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_er
         return -1;
     }
     v->total = sum;
-    v->resume = v->pos = h->resume_offset;
+    v->resume = v->pos = v->good = h->resume_offset;
     *out = v;
     return 0;
 }
@@ -296,20 +300,27 @@ static int chunk_fits(const ecl_verifier *v, uint32_t tensor, uint64_t offset, s
     return 0;
 }
 
-/* The chunk hashed to `d`: it must be the digest it came with. */
-static int chunk_matches(ecl_verifier *v, const unsigned char d[32],
-                         const ProtobufCBinaryData *sent, uint32_t tensor, uint64_t offset,
-                         size_t len, ecl_err *err)
+/* A chunk that fits is taken in: the next one starts after it. */
+static void chunk_take(ecl_verifier *v, size_t len)
+{
+    v->pos += len;
+    v->chunks++;
+}
+
+/* Chunk number `index`, hashed to `d`, must carry that digest; then it
+ * counts towards the trailer. Chunks settle in stream order. */
+static int chunk_settle(ecl_verifier *v, uint64_t index, const unsigned char d[32],
+                        const ProtobufCBinaryData *sent, uint32_t tensor, uint64_t offset,
+                        size_t len, ecl_err *err)
 {
     if (sent->len != 32 || sodium_memcmp(d, sent->data, 32) != 0)
         return ecl_fail(err, ECL_E_CRYPTO,
                         "chunk %llu (tensor '%s', offset %llu, %zu bytes): the data does not "
                         "match its digest",
-                        (unsigned long long)v->chunks, v->names[tensor], (unsigned long long)offset,
+                        (unsigned long long)index, v->names[tensor], (unsigned long long)offset,
                         len);
     read_hasher_add(v->h, d);
-    v->pos += len;
-    v->chunks++;
+    v->good += len;
     return 0;
 }
 
@@ -322,8 +333,9 @@ int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chu
         return -1;
     unsigned char d[32];
     read_hasher_chunk(v->h, c->data.data, len, source_offset(v, c->tensor, c->offset), NULL, d);
-    if (chunk_matches(v, d, &c->digest, c->tensor, c->offset, len, err) != 0)
+    if (chunk_settle(v, v->chunks, d, &c->digest, c->tensor, c->offset, len, err) != 0)
         return -1;
+    chunk_take(v, len);
     out->tensor = c->tensor;
     out->offset = c->offset;
     out->stream_offset = at;
@@ -337,6 +349,8 @@ int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t, ecl_
 {
     if (v->done)
         return ecl_fail(err, ECL_E_INPUT, "a second trailer");
+    if (v->good != v->pos)
+        return ecl_fail(err, ECL_E_INTERNAL, "the trailer came before every chunk was checked");
     v->done = 1;
     if (v->pos != v->total)
         return ecl_fail(err, ECL_E_INPUT, "the stream ended at byte %llu of %llu",
@@ -363,10 +377,20 @@ int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t, ecl_
 
 uint64_t ecl_verifier_position(const ecl_verifier *v)
 {
-    return v->pos;
+    return v->good;
 }
 
 /* ---- the read ------------------------------------------------------------------ */
+
+/* A chunk ecl_read_into copied and handed to the hashing thread, waiting
+ * for its digest; they settle in the order they were handed over. */
+typedef struct pending_chunk {
+    uint64_t index, offset;
+    uint32_t tensor;
+    size_t len;
+    unsigned char digest[32];
+    size_t digest_len; /* 0: the chunk came without one */
+} pending_chunk;
 
 struct ecl_read {
     rpc_stream *st;
@@ -375,6 +399,10 @@ struct ecl_read {
     Ecluse__V1__ReadMessage *trailer_msg;
     ecl_verifier *v;
     int verified; /* the trailer checked out */
+    ecl_hashing hashing;
+    hash_worker *hw; /* ecl_read_into's hashing thread, if it has one */
+    pending_chunk pending[HASH_WORKER_DEPTH];
+    size_t first_pending;
 };
 
 static int next_message(ecl_read *r, Ecluse__V1__ReadMessage **m, ecl_err *err)
@@ -413,6 +441,7 @@ int ecl_read_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_read_
     ecl_read *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    r->hashing = o->hashing;
     if (rpc_stream_open(ecl_client_channel(c), "/ecluse.v1.Data/Read", &req.base, 0, &r->st, err) !=
         0) {
         free(r);
@@ -591,6 +620,7 @@ static void hash_and_copy(const unsigned char *p, size_t n, void *arg)
     x->dst += n;
 }
 
+/* Hash on this thread: each piece while it is hot, then copy it. */
 static int chunk_into(ecl_read *r, const rpc_message *m, const chunk_head *h, unsigned char *buf,
                       uint64_t base, ecl_err *err)
 {
@@ -603,16 +633,80 @@ static int chunk_into(ecl_read *r, const rpc_message *m, const chunk_head *h, un
     rpc_message_each(m, h->data_at, h->data_len, hash_and_copy, &x);
     unsigned char d[32];
     read_hasher_chunk_end(v->h, d);
-    return chunk_matches(v, d, &h->sent, h->tensor, h->offset, h->data_len, err);
+    if (chunk_settle(v, v->chunks, d, &h->sent, h->tensor, h->offset, h->data_len, err) != 0)
+        return -1;
+    chunk_take(v, h->data_len);
+    return 0;
 }
 
-int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err)
+/* The oldest chunk with the hashing thread, once its digest is back (or
+ * at once, wait == 1): 1 if it matched, 0 if none was ready, -1 if not. */
+static int settle_one(ecl_read *r, int wait, ecl_err *err)
 {
-    const Ecluse__V1__ReadHeader *hd = ecl_read_header(r);
-    uint64_t base = hd->resume_offset, need = hd->total_bytes - hd->resume_offset;
-    if (need > cap)
-        return ecl_fail(err, ECL_E_USAGE, "the read has %llu bytes; the buffer holds %zu",
-                        (unsigned long long)need, cap);
+    unsigned char d[32];
+    if (!hash_worker_take(r->hw, wait, d))
+        return 0;
+    const pending_chunk *p = &r->pending[r->first_pending];
+    r->first_pending = (r->first_pending + 1) % HASH_WORKER_DEPTH;
+    ProtobufCBinaryData sent = {p->digest_len, (uint8_t *)p->digest};
+    return chunk_settle(r->v, p->index, d, &sent, p->tensor, p->offset, p->len, err) == 0 ? 1 : -1;
+}
+
+static int settle_all(ecl_read *r, int wait, ecl_err *err)
+{
+    int n;
+    while (r->hw != NULL && (n = settle_one(r, wait, err)) != 0)
+        if (n < 0)
+            return -1;
+    return 0;
+}
+
+/* Copy now, hash on the other thread: the chunk settles later, in order. */
+static int chunk_into_async(ecl_read *r, rpc_message *m, const chunk_head *h, unsigned char *buf,
+                            uint64_t base, ecl_err *err)
+{
+    ecl_verifier *v = r->v;
+    uint64_t at = 0;
+    if (chunk_fits(v, h->tensor, h->offset, h->data_len, &at, err) != 0 ||
+        settle_all(r, 0, err) != 0 ||
+        (hash_worker_outstanding(r->hw) == HASH_WORKER_DEPTH && settle_one(r, 1, err) < 0)) {
+        rpc_message_free(m);
+        return -1;
+    }
+    /* This thread copies while the other hashes the same pieces, which are
+     * still in a shared cache; the message goes with them and is freed there. */
+    rpc_message_copy(m, h->data_at, buf + (at - base), h->data_len);
+    size_t slot = (r->first_pending + hash_worker_outstanding(r->hw)) % HASH_WORKER_DEPTH;
+    pending_chunk *p = &r->pending[slot];
+    p->index = v->chunks;
+    p->tensor = h->tensor;
+    p->offset = h->offset;
+    p->len = h->data_len;
+    p->digest_len = h->sent.len;
+    memcpy(p->digest, h->digest, sizeof(p->digest));
+    hash_worker_submit(r->hw, m, h->data_at, h->data_len, source_offset(v, h->tensor, h->offset));
+    chunk_take(v, h->data_len);
+    return 0;
+}
+
+/* ECL_HASH_AUTO: a thread of its own when there is a core to run it on. */
+static int start_hashing(ecl_read *r, ecl_err *err)
+{
+    if (r->hw != NULL || r->hashing == ECL_HASH_INLINE)
+        return 0;
+    if (r->hashing == ECL_HASH_AUTO && sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return 0;
+    ecl_err why;
+    if (hash_worker_start(&r->hw, &why) == 0)
+        return 0;
+    if (r->hashing == ECL_HASH_AUTO)
+        return 0; /* hash inline: slower, as safe */
+    *err = why;
+    return -1;
+}
+
+static int read_into(ecl_read *r, unsigned char *buf, uint64_t base, ecl_err *err)
+{
     for (;;) {
         if (r->trailer_msg != NULL)
             return r->verified ? 0 : ecl_fail(err, ECL_E_USAGE, "the read already failed");
@@ -620,16 +714,26 @@ int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err)
         rpc_message *m = NULL;
         int n = rpc_stream_next_message(r->st, &m, err);
         if (n == 0)
-            return no_trailer(r, err);
+            return settle_all(r, 1, err) != 0 ? -1 : no_trailer(r, err);
         if (n < 0)
             return -1;
         chunk_head h;
         if (parse_chunk_head(m, &h)) {
-            int rc = chunk_into(r, m, &h, buf, base, err);
-            rpc_message_free(m);
+            int rc;
+            if (r->hw != NULL) {
+                rc = chunk_into_async(r, m, &h, buf, base, err);
+            } else {
+                rc = chunk_into(r, m, &h, buf, base, err);
+                rpc_message_free(m);
+            }
             if (rc != 0)
                 return -1;
             continue;
+        }
+        /* Anything else is checked here, in order: every chunk before it first. */
+        if (settle_all(r, 1, err) != 0) {
+            rpc_message_free(m);
+            return -1;
         }
         Ecluse__V1__ReadMessage *msg =
             (Ecluse__V1__ReadMessage *)rpc_message_unpack(m, &ecluse__v1__read_message__descriptor);
@@ -641,8 +745,26 @@ int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err)
         n = take_message(r, msg, &c, err);
         if (n != 1)
             return n;
-        memcpy((unsigned char *)buf + (c.stream_offset - base), c.data, c.len);
+        memcpy(buf + (c.stream_offset - base), c.data, c.len);
     }
+}
+
+int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err)
+{
+    const Ecluse__V1__ReadHeader *hd = ecl_read_header(r);
+    uint64_t base = hd->resume_offset, need = hd->total_bytes - hd->resume_offset;
+    if (need > cap)
+        return ecl_fail(err, ECL_E_USAGE, "the read has %llu bytes; the buffer holds %zu",
+                        (unsigned long long)need, cap);
+    if (start_hashing(r, err) != 0)
+        return -1;
+    int rc = read_into(r, buf, base, err);
+    /* Whatever happened, nothing may still be reading `buf` once we return. */
+    unsigned char d[32];
+    while (r->hw != NULL && hash_worker_take(r->hw, 1, d))
+        ;
+    r->first_pending = 0;
+    return rc;
 }
 
 int ecl_read_each(ecl_read *r, ecl_read_fn fn, void *arg, ecl_err *err)
@@ -677,6 +799,7 @@ void ecl_read_close(ecl_read *r)
         ecluse__v1__read_message__free_unpacked(r->current, NULL);
     if (r->trailer_msg != NULL)
         ecluse__v1__read_message__free_unpacked(r->trailer_msg, NULL);
+    hash_worker_stop(r->hw);
     ecl_verifier_free(r->v);
     free(r);
 }

@@ -414,6 +414,97 @@ static int read_rows_from_100(const Ecluse__V1__Grant *g, ecl_err *err)
 
 /* Publishing computes the leaf index; reads use it, rebuild it when it is
  * gone, and a damaged one cannot slip wrong bytes past the client. */
+/* Flip a bit of the digest of leaf 1 of LU's bc features (stored bytes
+ * [65536, 68280)) in the leaf index `index`, in place. */
+static void flip_features_leaf_1(const char *index)
+{
+    store_dataset *ds = open_source(&lu, "bc");
+    long at = 16 + 8 * (6 + (long)store_tensor_count(ds)); /* store/leaves.h layout */
+    for (size_t i = 0; strcmp(store_tensor_at(ds, i)->name, "features") != 0; i++)
+        at += 32 * (long)((store_tensor_at(ds, i)->byte_size + 65535) / 65536);
+    at += 32 + 5;
+    store_unref(ds);
+    FILE *f = fopen(index, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, at, SEEK_SET), 0);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+}
+
+/* The features of LU's bc in 4 KiB chunks (17: more than the hashing
+ * thread's queue holds) with `hashing`; returns ecl_read_into's result and
+ * where the read's verified position ended. */
+static int read_features_hashing(const Ecluse__V1__Grant *g, ecl_hashing hashing,
+                                 uint64_t *position, ecl_err *err)
+{
+    const char *const feats[] = {"features"};
+    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.tensors = feats;
+    o.n_tensors = 1;
+    o.chunk_bytes = 4096;
+    o.hashing = hashing;
+    ecl_client *c = client_for(lu.res);
+    ecl_read *r = NULL;
+    unsigned char *got = NULL;
+    int rc = ecl_read_open(c, g, &o, &r, err);
+    if (rc == 0) {
+        size_t len = (size_t)ecl_read_header(r)->total_bytes;
+        got = malloc(len);
+        assert_non_null(got);
+        rc = ecl_read_into(r, got, len, err);
+        *position = ecl_read_position(r);
+        if (rc == 0) {
+            store_dataset *ds = open_source(&lu, "bc");
+            size_t want_len;
+            unsigned char *want = expected(ds, feats, 1, 0, 569, &want_len);
+            assert_int_equal(len, want_len);
+            assert_memory_equal(got, want, len);
+            assert_non_null(ecl_read_trailer(r));
+            free(want);
+            store_unref(ds);
+        }
+    }
+    free(got);
+    ecl_read_close(r);
+    ecl_client_close(c);
+    return rc;
+}
+
+/* ecl_read_into hashes on the reading thread or on a thread of its own:
+ * the same bytes, the same checks, the same chunk named when one fails,
+ * and the position stays at the last chunk that matched. */
+static void test_read_into_checks_every_chunk_on_either_thread(void **state)
+{
+    (void)state;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
+    char index[PATH_MAX + 64];
+    snprintf(index, sizeof(index), "%s/datasets/bc.leaves", lu.data);
+    const ecl_hashing modes[] = {ECL_HASH_INLINE, ECL_HASH_THREAD, ECL_HASH_AUTO};
+    ecl_err err;
+    uint64_t pos = 0;
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(read_features_hashing(&g, modes[i], &pos, &err), 0);
+        assert_int_equal(pos, 569 * 30 * 4);
+    }
+    flip_features_leaf_1(index); /* in chunk 16 of 17, at offset 65536 */
+    for (size_t i = 0; i < 3; i++) {
+        pos = 1;
+        assert_int_equal(read_features_hashing(&g, modes[i], &pos, &err), -1);
+        if (err.code != ECL_E_CRYPTO ||
+            strstr(err.msg, "chunk 16 (tensor 'features', offset 65536, 2744 bytes): the data "
+                            "does not match its digest") == NULL)
+            fail_msg("hashing mode %d: expected chunk 16 to fail its digest, got %s: %s",
+                     (int)modes[i], ecl_code_name(err.code), err.msg);
+        assert_int_equal(pos, 65536);
+    }
+    assert_int_equal(unlink(index), 0); /* the next read rebuilds it */
+    assert_int_equal(read_features_hashing(&g, ECL_HASH_THREAD, &pos, &err), 0);
+    grant_clear(&g);
+}
+
 static void test_the_leaf_index_serves_reads_and_is_rebuilt(void **state)
 {
     (void)state;
@@ -431,19 +522,7 @@ static void test_the_leaf_index_serves_reads_and_is_rebuilt(void **state)
 
     /* One leaf digest changed in place: the file is still the right size
      * and version, so the gateway serves from it, and the client refuses. */
-    store_dataset *ds = open_source(&lu, "bc");
-    long at = 16 + 8 * (6 + (long)store_tensor_count(ds)); /* store/leaves.h layout */
-    for (size_t i = 0; strcmp(store_tensor_at(ds, i)->name, "features") != 0; i++)
-        at += 32 * (long)((store_tensor_at(ds, i)->byte_size + 65535) / 65536);
-    at += 32 + 5; /* in the digest of leaf 1, stored bytes [65536, 68280) */
-    store_unref(ds);
-    FILE *f = fopen(index, "r+b");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, at, SEEK_SET), 0);
-    int c = fgetc(f);
-    assert_int_equal(fseek(f, at, SEEK_SET), 0);
-    fputc(c ^ 0x01, f);
-    fclose(f);
+    flip_features_leaf_1(index);
     assert_int_equal(read_rows_from_100(&g, &err), -1);
     if (err.code != ECL_E_CRYPTO || strstr(err.msg, "does not match its digest") == NULL)
         fail_msg("expected a digest mismatch, got %s: %s", ecl_code_name(err.code), err.msg);
@@ -1216,6 +1295,7 @@ int main(void)
         cmocka_unit_test(test_whole_dataset_equals_the_source),
         cmocka_unit_test(test_row_range_and_one_tensor),
         cmocka_unit_test(test_the_leaf_index_serves_reads_and_is_rebuilt),
+        cmocka_unit_test(test_read_into_checks_every_chunk_on_either_thread),
         cmocka_unit_test(test_shards_cover_the_whole_without_overlap),
         cmocka_unit_test(test_resumed_read_yields_the_rest_and_checks_the_whole),
         cmocka_unit_test(test_resume_only_at_chunk_boundaries),
