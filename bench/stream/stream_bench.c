@@ -13,8 +13,14 @@
  *             picks (probed in this run);
  *   direct    an LU researcher reading at LU's gateway with client/read.h
  *             (every chunk digest and the whole digest checked), 1, 2 and 4
- *             streams at once;
- *   relayed   an FI researcher reading lu/big through FI's gateway.
+ *             streams at once; the single stream twice, hashing on a
+ *             thread of its own (the default) and on the reading thread;
+ *   relayed   an FI researcher reading lu/big through FI's gateway;
+ *   SHA-256   the digests a verifying client computes, on one thread alone.
+ * CPU: the machine's busy core-seconds during each measurement (/proc/stat)
+ * per byte moved, and the cores that kept busy on average. From the
+ * baseline's CPU per byte plus SHA-256's, the last line derives the most any
+ * verifying stream could reach on this machine's cores.
  * Memory per stream: the peak VmRSS and RssAnon of the gateway processes
  * while the streams run, minus what they held just before, divided by the
  * number of streams. VmRSS counts the pages of the mapped dataset that the
@@ -28,11 +34,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/stream/cpu.h"
 #include "bench/stream/fixture.h"
 #include "bench/stream/rss.h"
 #include "bench/stream/tls_baseline.h"
 #include "client/client.h"
 #include "client/read.h"
+#include "common/read_digest.h"
 #include "gateway/grant.h"
 #include "store/dataset.h"
 
@@ -44,6 +52,7 @@ typedef struct result {
     int streams;
     uint64_t bytes;
     double seconds;
+    double cpu_s; /* machine-wide busy core-seconds of the fastest run */
     int sampled;
     double lu_rss, lu_anon, fi_rss, fi_anon; /* MiB per stream */
 } result;
@@ -54,6 +63,7 @@ typedef struct reader {
     const char *identity;
     const Ecluse__V1__Grant *grant;
     uint32_t shard, shards;
+    ecl_hashing hashing;
     unsigned char *buf;
     size_t cap;
     pthread_barrier_t *go;
@@ -72,6 +82,7 @@ static void *read_thread(void *arg)
     if (r->rc != 0)
         return NULL;
     ecl_read_opts o = ECL_READ_OPTS_INIT;
+    o.hashing = r->hashing;
     if (r->shards > 1) {
         o.rows = ECL_ROWS_SHARD;
         o.shard_index = r->shard;
@@ -100,6 +111,7 @@ typedef struct bench {
     unsigned char *sink; /* prefaulted: where every stream reads to */
     size_t row_bytes;
     int repeat;
+    int only; /* RUN_* bits */
 } bench;
 
 static void keep_mem(double *slot, uint64_t peak_kib, uint64_t idle_kib, int n)
@@ -111,7 +123,7 @@ static void keep_mem(double *slot, uint64_t peak_kib, uint64_t idle_kib, int n)
 
 /* n streams of `identity` with `grant` at once, shards of the dataset. */
 static int run_streams(bench *b, const char *identity, const Ecluse__V1__Grant *grant, int n,
-                       result *res, ecl_err *err)
+                       ecl_hashing hashing, result *res, ecl_err *err)
 {
     reader rd[MAX_STREAMS];
     pthread_t th[MAX_STREAMS];
@@ -120,9 +132,14 @@ static int run_streams(bench *b, const char *identity, const Ecluse__V1__Grant *
     memset(rd, 0, sizeof(rd));
     pthread_barrier_init(&go, NULL, (unsigned)n + 1);
     for (int i = 0; i < n; i++) {
-        rd[i] = (reader){identity, grant, (uint32_t)i, (uint32_t)n, b->sink + (size_t)i * per,
-                         per,      &go,   0,           0,           0,
-                         0,        {0}};
+        rd[i] = (reader){.identity = identity,
+                         .grant = grant,
+                         .shard = (uint32_t)i,
+                         .shards = (uint32_t)n,
+                         .hashing = hashing,
+                         .buf = b->sink + (size_t)i * per,
+                         .cap = per,
+                         .go = &go};
         if (pthread_create(&th[i], NULL, read_thread, &rd[i]) != 0) {
             fprintf(stderr, "stream_bench: cannot start a reader thread\n");
             abort(); /* the barrier would never open; the handlers clean up */
@@ -140,10 +157,15 @@ static int run_streams(bench *b, const char *identity, const Ecluse__V1__Grant *
         s_lu = NULL;
         rc = -1;
     }
+    cpu_ticks c0 = {0, 0}, c1 = {0, 0};
+    if (rc == 0)
+        rc = cpu_ticks_read(&c0, err);
     pthread_barrier_wait(&go);
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
     pthread_barrier_destroy(&go);
+    if (rc == 0)
+        rc = cpu_ticks_read(&c1, err);
     if (s_lu != NULL) {
         rss_sampler_stop(s_lu, &peak_lu);
         rss_sampler_stop(s_fi, &peak_fi);
@@ -167,8 +189,10 @@ static int run_streams(bench *b, const char *identity, const Ecluse__V1__Grant *
     /* One stream reads the whole dataset contiguously: it must be the file's bytes. */
     if (n == 1 && memcmp(b->sink, b->data, b->len) != 0)
         return ecl_fail(err, ECL_E_INPUT, "%s: the bytes read differ from LU's file", res->name);
-    if (res->seconds == 0 || last - first < res->seconds)
+    if (res->seconds == 0 || last - first < res->seconds) {
         res->seconds = last - first;
+        res->cpu_s = cpu_busy_seconds(&c0, &c1);
+    }
     res->bytes = bytes;
     res->streams = n;
     res->sampled = 1;
@@ -215,10 +239,50 @@ static int run_baseline(bench *b, const char *suite, result *res, tls_baseline_r
     snprintf(cca, sizeof(cca), "%s/ca.pem", b->fx.lu.res);
     tls_baseline_opts o = {
         {scert, skey, sca}, {ccert, ckey, cca}, suite, b->data, b->len, WRITE_BYTES, b->sink};
+    cpu_ticks c0, c1;
+    if (cpu_ticks_read(&c0, err) != 0)
+        return -1;
     if (tls_baseline_run(&o, tr, err) != 0)
         return ecl_err_prefix(err, "baseline");
-    if (res->seconds == 0 || tr->seconds < res->seconds)
+    if (cpu_ticks_read(&c1, err) != 0)
+        return -1;
+    if (res->seconds == 0 || tr->seconds < res->seconds) {
         res->seconds = tr->seconds;
+        res->cpu_s = cpu_busy_seconds(&c0, &c1);
+    }
+    res->bytes = b->len;
+    res->streams = 1;
+    return 0;
+}
+
+/* The hashing a verifying client cannot skip: every chunk digest of the
+ * dataset (4 MiB chunks, SHA-256 over its 64 KiB leaves), on one thread,
+ * with nothing else to do. */
+static int run_hash_reference(bench *b, result *res, ecl_err *err)
+{
+    read_hasher *h = NULL;
+    if (read_hasher_new(&h, err) != 0)
+        return -1;
+    cpu_ticks c0, c1;
+    if (cpu_ticks_read(&c0, err) != 0) {
+        read_hasher_free(h);
+        return -1;
+    }
+    unsigned char d[READ_DIGEST_BYTES];
+    double t0 = th_now();
+    for (size_t at = 0; at < b->len; at += WRITE_BYTES) {
+        size_t n = b->len - at < WRITE_BYTES ? b->len - at : WRITE_BYTES;
+        read_hasher_chunk(h, b->data + at, n, at, NULL, d);
+        read_hasher_add(h, d);
+    }
+    double t = th_now() - t0;
+    read_hasher_free(h);
+    if (cpu_ticks_read(&c1, err) != 0)
+        return -1;
+    if (res->seconds == 0 || t < res->seconds) {
+        res->seconds = t;
+        res->cpu_s = cpu_busy_seconds(&c0, &c1);
+    }
     res->bytes = b->len;
     res->streams = 1;
     return 0;
@@ -231,18 +295,41 @@ static double mbps(const result *r)
     return r->seconds > 0 ? (double)r->bytes / r->seconds / 1e6 : 0.0;
 }
 
+/* Machine CPU time per byte moved, all cores together. */
+static double ns_per_byte(const result *r)
+{
+    return r->bytes > 0 ? r->cpu_s * 1e9 / (double)r->bytes : 0.0;
+}
+
+/* What no verifying stream can beat here: the baseline's CPU work per byte
+ * plus the client's hashing, spread over every core with no overhead. */
+static void print_ceiling(const result *base, const result *hash)
+{
+    double work = ns_per_byte(base) + hash->seconds * 1e9 / (double)hash->bytes;
+    if (base->seconds == 0 || hash->seconds == 0 || work <= 0)
+        return;
+    double ceiling = cpu_count() * 1e3 / work;
+    printf("ceiling for verified streams on this machine: %d cores / (%.2f ns/B baseline CPU + "
+           "%.2f ns/B SHA-256) = %.0f MB/s = %.2f x base\n",
+           cpu_count(), ns_per_byte(base), hash->seconds * 1e9 / (double)hash->bytes, ceiling,
+           ceiling / mbps(base));
+}
+
 static void print_table(const result *rs, size_t n, const char *cipher, const bench *b)
 {
     double base = mbps(&rs[0]);
     printf("\nData.Read over mTLS on loopback, %.1f MiB per measurement, best of %d; "
            "baseline cipher %s\n",
            (double)b->len / 1048576.0, b->repeat, cipher);
-    printf("%-28s %7s %9s %8s %9s %11s %11s %11s %11s\n", "measurement", "streams", "MB/s", "s",
-           "x base", "LU RSS/str", "LU anon/str", "FI RSS/str", "FI anon/str");
+    printf("%-32s %7s %7s %7s %6s %8s %6s %11s %11s %11s %11s\n", "measurement", "streams", "MB/s",
+           "s", "x base", "CPU ns/B", "cores", "LU RSS/str", "LU anon/str", "FI RSS/str",
+           "FI anon/str");
     for (size_t i = 0; i < n; i++) {
         const result *r = &rs[i];
-        printf("%-28s %7d %9.0f %8.3f %9.2f", r->name, r->streams, mbps(r), r->seconds,
-               base > 0 ? mbps(r) / base : 0.0);
+        if (r->seconds == 0)
+            continue; /* not run (--only) */
+        printf("%-32s %7d %7.0f %7.3f %6.2f %8.2f %6.2f", r->name, r->streams, mbps(r), r->seconds,
+               base > 0 ? mbps(r) / base : 0.0, ns_per_byte(r), r->cpu_s / r->seconds);
         if (r->sampled)
             printf(" %9.1f Mi %9.1f Mi %9.1f Mi %9.1f Mi\n", r->lu_rss, r->lu_anon, r->fi_rss,
                    r->fi_anon);
@@ -251,17 +338,41 @@ static void print_table(const result *rs, size_t n, const char *cipher, const be
     }
 }
 
-static int parse_args(int argc, char **argv, uint64_t *mib, int *repeat)
+/* Which measurements run: all by default; --only NAME keeps one (for profiling). */
+enum { RUN_BASELINE = 1, RUN_DIRECT = 2, RUN_SHARDS = 4, RUN_RELAYED = 8, RUN_ALL = 15 };
+
+static int parse_only(const char *name, int *only)
+{
+    static const struct {
+        const char *name;
+        int bit;
+    } names[] = {{"baseline", RUN_BASELINE},
+                 {"direct", RUN_DIRECT},
+                 {"shards", RUN_SHARDS},
+                 {"relayed", RUN_RELAYED}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *only = names[i].bit;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_args(int argc, char **argv, uint64_t *mib, int *repeat, int *only)
 {
     for (int i = 1; i < argc; i++) {
         char *end = NULL;
+        char ok[] = "";
         if (i + 1 < argc && strcmp(argv[i], "--mib") == 0)
             *mib = strtoull(argv[++i], &end, 10);
         else if (i + 1 < argc && strcmp(argv[i], "--repeat") == 0)
             *repeat = (int)strtol(argv[++i], &end, 10);
+        else if (i + 1 < argc && strcmp(argv[i], "--only") == 0 && parse_only(argv[++i], only) == 0)
+            end = ok;
         if (end == NULL || *end != '\0' || *mib < 16 || *mib > 8192 || *repeat < 1 ||
             *repeat > 10) {
-            fprintf(stderr, "usage: stream_bench [--mib 16..8192] [--repeat 1..10]\n");
+            fprintf(stderr, "usage: stream_bench [--mib 16..8192] [--repeat 1..10] "
+                            "[--only baseline|direct|shards|relayed]\n");
             return -1;
         }
     }
@@ -311,14 +422,24 @@ static int run_all(bench *b, result *rs, char *cipher, size_t cap, ecl_err *err)
     tls_baseline_result tr;
     for (int rep = 0; rep < b->repeat && rc == 0; rep++) {
         fprintf(stderr, "stream_bench: round %d of %d\n", rep + 1, b->repeat);
-        rc = run_baseline(b, cipher, &rs[0], &tr, err);
-        if (rc == 0 && strcmp(tr.cipher, cipher) != 0)
-            rc = ecl_fail(err, ECL_E_INTERNAL, "the baseline negotiated %s, not %s", tr.cipher,
-                          cipher);
-        for (int i = 1; i <= 3 && rc == 0; i++)
-            rc = run_streams(b, b->fx.lu.res, &g_lu, 1 << (i - 1), &rs[i], err);
-        if (rc == 0)
-            rc = run_streams(b, b->fx.fi.res, &g_fi, 1, &rs[4], err);
+        if (b->only & RUN_BASELINE) {
+            rc = run_baseline(b, cipher, &rs[0], &tr, err);
+            if (rc == 0 && strcmp(tr.cipher, cipher) != 0)
+                rc = ecl_fail(err, ECL_E_INTERNAL, "the baseline negotiated %s, not %s", tr.cipher,
+                              cipher);
+        }
+        if (rc == 0 && (b->only & RUN_BASELINE))
+            rc = run_hash_reference(b, &rs[6], err);
+        if (rc == 0 && (b->only & RUN_DIRECT))
+            rc = run_streams(b, b->fx.lu.res, &g_lu, 1, ECL_HASH_AUTO, &rs[1], err);
+        if (rc == 0 && (b->only & RUN_DIRECT))
+            rc = run_streams(b, b->fx.lu.res, &g_lu, 1, ECL_HASH_INLINE, &rs[2], err);
+        for (int i = 1; i <= 2 && rc == 0; i++)
+            if (b->only & RUN_SHARDS)
+                rc = run_streams(b, b->fx.lu.res, &g_lu, 2 << (i - 1), ECL_HASH_AUTO, &rs[2 + i],
+                                 err);
+        if (rc == 0 && (b->only & RUN_RELAYED))
+            rc = run_streams(b, b->fx.fi.res, &g_fi, 1, ECL_HASH_AUTO, &rs[5], err);
     }
     grant_clear(&g_lu);
     grant_clear(&g_fi);
@@ -328,20 +449,21 @@ static int run_all(bench *b, result *rs, char *cipher, size_t cap, ecl_err *err)
 int main(int argc, char **argv)
 {
     uint64_t mib = 1024;
-    int repeat = 2;
-    if (parse_args(argc, argv, &mib, &repeat) != 0)
+    int repeat = 2, only = RUN_ALL;
+    if (parse_args(argc, argv, &mib, &repeat, &only) != 0)
         return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     bench b;
     memset(&b, 0, sizeof(b));
     b.repeat = repeat;
+    b.only = only;
     ecl_err err;
     ecl_err_clear(&err);
-    result rs[5] = {{.name = "baseline: plain TLS 1.3"},
-                    {.name = "direct (LU res at LU)"},
-                    {.name = "direct, 2 shards at once"},
-                    {.name = "direct, 4 shards at once"},
-                    {.name = "relayed (FI res via FI->LU)"}};
+    result rs[7] = {
+        {.name = "baseline: plain TLS 1.3"},          {.name = "direct (LU res at LU)"},
+        {.name = "direct, hashing inline"},           {.name = "direct, 2 shards at once"},
+        {.name = "direct, 4 shards at once"},         {.name = "relayed (FI res via FI->LU)"},
+        {.name = "reference: SHA-256 only, 1 thread"}};
     char cipher[64] = "";
     double t0 = th_now();
     int rc = fixture_setup(&b.fx, mib * (1u << 20) / FIXTURE_COLS, &err);
@@ -350,8 +472,10 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = run_all(&b, rs, cipher, sizeof(cipher), &err);
     if (rc == 0) {
-        print_table(rs, 5, cipher, &b);
-        printf("relayed / direct: %.2f\n", mbps(&rs[4]) / mbps(&rs[1]));
+        print_table(rs, 7, cipher, &b);
+        print_ceiling(&rs[0], &rs[6]);
+        if (rs[1].seconds > 0 && rs[5].seconds > 0)
+            printf("relayed / direct: %.2f\n", mbps(&rs[5]) / mbps(&rs[1]));
     } else
         fprintf(stderr, "stream_bench: %s (%s)\n", err.msg, ecl_code_name(err.code));
     free(b.sink);
