@@ -4,7 +4,7 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/remote.h"
-#include "gateway/sitekey.h"
+#include "site/sitekey.h"
 
 static int run_key_rotate(int argc, char **argv, ecl_err *err)
 {

@@ -4,7 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/options.h"
-#include "gateway/site.h"
+#include "site/site.h"
 
 static int run_pki_issue(int argc, char **argv, ecl_err *err)
 {

@@ -3,7 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/options.h"
-#include "gateway/site.h"
+#include "site/site.h"
 
 #define MAX_HOSTS 8
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "common/fileio.h"
-#include "gateway/pki.h"
-#include "gateway/rpc.h"
+#include "rpc/rpc.h"
+#include "site/pki.h"
 
 #define PEM_MAX (256 * 1024)
 

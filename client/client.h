@@ -19,9 +19,9 @@
 #define ECLUSE_CLIENT_CLIENT_H
 
 #include "common/err.h"
-#include "gateway/identity.h"
-#include "gateway/rpc_client.h"
 #include "proto/ecluse.pb-c.h"
+#include "rpc/client.h"
+#include "site/identity.h"
 
 typedef struct ecl_client ecl_client;
 

@@ -20,7 +20,7 @@
 
 #include "common/err.h"
 #include "common/read_digest.h"
-#include "gateway/rpc_client.h"
+#include "rpc/client.h"
 
 #define HASH_WORKER_DEPTH 8
 

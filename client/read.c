@@ -11,7 +11,7 @@
 #include "client/hash_worker.h"
 #include "common/fileio.h"
 #include "common/read_digest.h"
-#include "gateway/rpc_client.h"
+#include "rpc/client.h"
 
 /* ---- grant files ------------------------------------------------------------ */
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/country.h"
-#include "gateway/pki.h"
+#include "site/country.h"
+#include "site/pki.h"
 
 #define TEXT_HEADER      "ecluse-peer-bundle-v1\n"
 #define BUNDLE_MAX_BYTES (64 * 1024)

@@ -22,9 +22,9 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "gateway/identity.h"
-#include "gateway/sitekey.h"
 #include "proto/ecluse.pb-c.h"
+#include "site/identity.h"
+#include "site/sitekey.h"
 
 #define BUNDLE_SIGNING_CONTEXT   "ecluse-peer-v1"
 #define ROTATION_SIGNING_CONTEXT "ecluse-key-rotation-v1"

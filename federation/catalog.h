@@ -27,8 +27,8 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "gateway/sitekey.h"
 #include "proto/ecluse.pb-c.h"
+#include "site/sitekey.h"
 
 #define CATALOG_SIGNING_CONTEXT "ecluse-catalog-v1"
 #define CATALOG_DIGEST_BYTES    32

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "gateway/sitekey.h"
+#include "site/sitekey.h"
 
 /* A target: 1 accepted, 0 refused; aborts on a broken promise. */
 typedef int (*fz_target_fn)(const uint8_t *data, size_t size);

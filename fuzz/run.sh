@@ -49,8 +49,7 @@ build() {
     protoc-c --proto_path=proto --c_out="$out/gen/proto" proto/ecluse.proto || return 1
     local srcs=(common/err.c common/fileio.c common/log.c "$out/gen/proto/ecluse.pb-c.c"
                 federation/bundle.c federation/catalog.c
-                gateway/config.c gateway/country.c gateway/identity.c gateway/pki.c
-                gateway/site.c gateway/sitekey.c gateway/grant.c
+                site/*.c gateway/grant.c
                 store/*.c policy/*.c audit/*.c fuzz/harness.c fuzz/targets/*.c)
     local objs=() src obj
     for src in "${srcs[@]}"; do

@@ -19,10 +19,10 @@
 #include "federation/bundle.h"
 #include "federation/catalog.h"
 #include "fuzz/fuzz.h"
-#include "gateway/config.h"
 #include "gateway/grant.h"
-#include "gateway/pki.h"
 #include "proto/ecluse.pb-c.h"
+#include "site/config.h"
+#include "site/pki.h"
 #include "store/writer.h"
 
 #define NOW 1767225600

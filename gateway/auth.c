@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "gateway/gateway.h"
-#include "gateway/pki.h"
-#include "gateway/site.h"
+#include "site/pki.h"
+#include "site/site.h"
 
 static int authenticate_peer_gateway(gateway *gw, X509 *cert, const ecl_identity *id, ecl_err *err)
 {

@@ -12,7 +12,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/version.h"
-#include "gateway/pki.h"
+#include "site/pki.h"
 
 #define PEM_MAX (256 * 1024)
 

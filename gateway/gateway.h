@@ -18,12 +18,12 @@
 #include "common/err.h"
 #include "federation/catalog.h"
 #include "federation/state.h"
-#include "gateway/config.h"
-#include "gateway/rpc.h"
-#include "gateway/rpc_client.h"
-#include "gateway/sitekey.h"
 #include "policy/policy.h"
 #include "policy/transfer.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
+#include "site/config.h"
+#include "site/sitekey.h"
 
 /* This site's signed catalog, shared by the calls that serve it. */
 typedef struct shared_catalog {

@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "common/err.h"
-#include "gateway/sitekey.h"
 #include "proto/ecluse.pb-c.h"
+#include "site/sitekey.h"
 
 #define GRANT_SIGNING_CONTEXT "ecluse-grant-v1"
 

@@ -4,7 +4,7 @@
 
 #include "common/log.h"
 #include "gateway/gateway.h"
-#include "gateway/pki.h"
+#include "site/pki.h"
 
 static void cache_clear(peer_cache *pc)
 {

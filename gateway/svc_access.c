@@ -14,7 +14,7 @@
 
 #include "common/log.h"
 #include "gateway/gateway.h"
-#include "gateway/site.h"
+#include "site/site.h"
 
 #define ATTESTATION_CONTEXT "ecluse-attestation-v1"
 #define ATTESTATION_TTL_S   300

@@ -8,6 +8,7 @@
 #include "policy/policy_internal.h"
 #include "policy/text.h"
 #include "policy/transfer.h"
+#include "site/country.h"
 
 typedef struct {
     const struct ecl_policy *pol;
@@ -658,7 +659,7 @@ static void rule_transfer(ctx *c)
         set_basis(c, "anonymous", NULL);
         return;
     }
-    if (!ecl_is_country_code(cc)) {
+    if (!country_is_valid(cc)) {
         x = reason(c, "transfer", false);
         ecl_sb_str(&x.basis, "GDPR Art. 44");
         ecl_sb_str(&x.msg, "job country ");

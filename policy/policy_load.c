@@ -9,6 +9,7 @@
 #include "policy/jv.h"
 #include "policy/policy_internal.h"
 #include "policy/text.h"
+#include "site/country.h"
 
 typedef struct {
     const char *src;
@@ -188,7 +189,7 @@ static int modifier_item(loader *l, const char *field, const char *s, size_t i)
 static int area_item(loader *l, const char *field, const char *s, size_t i)
 {
     struct ecl_policy *pol = l->pol;
-    if (strcmp(s, "EEA") != 0 && !ecl_is_country_code(s))
+    if (strcmp(s, "EEA") != 0 && !country_is_valid(s))
         return ecl_jv_fail(l->err, l->src, field,
                            "'%s' is neither \"EEA\" nor an ISO 3166-1 alpha-2 country code", s);
     snprintf(pol->area[i], sizeof(pol->area[i]), "%s", s);

@@ -44,12 +44,6 @@ static inline void ecl_sb_ch(ecl_sb *b, char c)
     *b->p = '\0';
 }
 
-/* 1 if `s` is two upper-case ASCII letters (an ISO 3166-1 alpha-2 shape). */
-static inline int ecl_is_country_code(const char *s)
-{
-    return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] == '\0';
-}
-
 void ecl_sb_u64(ecl_sb *b, uint64_t v);
 
 /* "YYYY-MM-DD" of the UTC day holding `t`. */

@@ -9,6 +9,7 @@
 #include "common/fileio.h"
 #include "policy/jv.h"
 #include "policy/text.h"
+#include "site/country.h"
 
 struct ecl_transfer_rules {
     json_t *root;
@@ -37,7 +38,7 @@ static int country_member(const json_t *obj, const char *src, const char *path, 
 {
     if (ecl_jv_string(obj, "country", true, 2, src, path, out, err) != 0)
         return -1;
-    if (!ecl_is_country_code(*out)) {
+    if (!country_is_valid(*out)) {
         char field[ECL_JV_PATH_MAX];
         ecl_jv_join(field, sizeof(field), path, "country");
         return ecl_jv_fail(err, src, field, "'%s' is not an ISO 3166-1 alpha-2 code", *out);
@@ -200,7 +201,7 @@ void ecl_transfer_rules_free(ecl_transfer_rules *r)
 
 int ecl_transfer_is_eea(const ecl_transfer_rules *r, const char *country)
 {
-    if (!ecl_is_country_code(country))
+    if (!country_is_valid(country))
         return 0;
     uint16_t c = cc16(country);
     for (size_t i = 0; i < r->n_eea; i++)
@@ -211,7 +212,7 @@ int ecl_transfer_is_eea(const ecl_transfer_rules *r, const char *country)
 
 const ecl_adequacy *ecl_transfer_adequacy(const ecl_transfer_rules *r, const char *country)
 {
-    if (!ecl_is_country_code(country))
+    if (!country_is_valid(country))
         return NULL;
     uint16_t c = cc16(country);
     for (size_t i = 0; i < r->n_adequacy; i++)
@@ -252,7 +253,7 @@ static int load_scc_countries(ecl_scc *s, const json_t *v, const char *field, co
     json_array_foreach(arr, i, c)
     {
         ecl_jv_index(item, sizeof(item), sub, i);
-        if (!json_is_string(c) || !ecl_is_country_code(json_string_value(c)))
+        if (!json_is_string(c) || !country_is_valid(json_string_value(c)))
             return ecl_jv_fail(err, src, item, "must be an ISO 3166-1 alpha-2 code");
         memcpy(s->countries[i], json_string_value(c), 3);
         s->n_countries = i + 1;
@@ -355,7 +356,7 @@ const ecl_scc *ecl_scc_find(const ecl_scc_registry *reg, const char *recipient_s
     const ecl_scc *near = NULL;
     if (closest != NULL)
         *closest = NULL;
-    if (reg == NULL || !ecl_is_country_code(country))
+    if (reg == NULL || !country_is_valid(country))
         return NULL;
     for (size_t i = 0; i < reg->n; i++) {
         const ecl_scc *s = &reg->sccs[i];

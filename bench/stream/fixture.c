@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "gateway/grant.h"
-#include "gateway/sitekey.h"
+#include "site/sitekey.h"
 #include "store/writer.h"
 
 #define OUT_MAX (64 * 1024)

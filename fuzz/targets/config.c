@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz.h"
-#include "gateway/config.h"
+#include "site/config.h"
 
 static void check_terminated(const char *field, const char *s, size_t cap)
 {

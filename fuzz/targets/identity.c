@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz.h"
-#include "gateway/identity.h"
+#include "site/identity.h"
 
 int fz_identity(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz.h"
-#include "gateway/pki.h"
+#include "site/pki.h"
 
 int fz_pem(const uint8_t *data, size_t size)
 {

@@ -25,10 +25,10 @@
 #include "audit/audit.h"
 #include "client/read.h"
 #include "gateway/grant.h"
-#include "gateway/rpc.h"
-#include "gateway/rpc_client.h"
-#include "gateway/sitekey.h"
 #include "proto/ecluse.pb-c.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
+#include "site/sitekey.h"
 #include "tests/support/harness.h"
 
 #define OUT_MAX (64 * 1024)

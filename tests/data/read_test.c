@@ -30,13 +30,13 @@
 #include "client/read.h"
 #include "common/fileio.h"
 #include "gateway/grant.h"
-#include "gateway/rpc.h"
-#include "gateway/rpc_client.h"
-#include "gateway/sitekey.h"
 #include "proto/ecluse.pb-c.h"
-#include "tests/data/read_spec.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
+#include "site/sitekey.h"
 #include "store/dataset.h"
 #include "store/writer.h"
+#include "tests/data/read_spec.h"
 #include "tests/support/harness.h"
 
 #define OUT_MAX (64 * 1024)

@@ -23,7 +23,7 @@
 #include "client/client.h"
 #include "client/read.h"
 #include "gateway/grant.h"
-#include "gateway/sitekey.h"
+#include "site/sitekey.h"
 #include "store/writer.h"
 #include "tests/faults/fixture.h"
 #include "tests/support/harness.h"

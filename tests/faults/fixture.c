@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "gateway/grant.h"
-#include "gateway/sitekey.h"
+#include "site/sitekey.h"
 #include "store/writer.h"
 
 void fx_publish_noise(const th_site *site, const char *admin, const char *work, const char *name,

@@ -22,8 +22,8 @@
 #include <cmocka.h>
 
 #include "client/client.h"
-#include "gateway/rpc_client.h"
 #include "proto/ecluse.pb-c.h"
+#include "rpc/client.h"
 #include "tests/support/harness.h"
 
 #define WORKERS  8

@@ -22,8 +22,8 @@
 
 #include "client/client.h"
 #include "client/read.h"
-#include "gateway/rpc_client.h"
 #include "proto/ecluse.pb-c.h"
+#include "rpc/client.h"
 #include "tests/support/harness.h"
 
 #define STREAMS       1000

@@ -19,7 +19,7 @@
 #include "federation/bundle.h"
 #include "federation/catalog.h"
 #include "federation/state.h"
-#include "gateway/pki.h"
+#include "site/pki.h"
 #include "tests/support/harness.h"
 
 static site_key lu_key, other_key;

@@ -19,11 +19,11 @@
 
 #include <cmocka.h>
 
-#include "gateway/pki.h"
-#include "gateway/rpc.h"
-#include "gateway/rpc_client.h"
-#include "gateway/sitekey.h"
 #include "proto/ecluse.pb-c.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
+#include "site/pki.h"
+#include "site/sitekey.h"
 #include "tests/support/harness.h"
 
 #define OUT_MAX (64 * 1024)

@@ -17,9 +17,9 @@
 #include <cmocka.h>
 
 #include "client/client.h"
-#include "gateway/rpc.h"
-#include "gateway/rpc_client.h"
-#include "gateway/site.h"
+#include "rpc/client.h"
+#include "rpc/server.h"
+#include "site/site.h"
 #include "tests/support/harness.h"
 
 typedef struct fixture {

@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/country.h"
-#include "gateway/identity.h"
+#include "site/country.h"
+#include "site/identity.h"
 
 static void test_accepts_the_four_forms(void **state)
 {

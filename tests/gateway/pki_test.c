@@ -10,8 +10,8 @@
 #include <cmocka.h>
 
 #include "common/fileio.h"
-#include "gateway/pki.h"
-#include "gateway/sitekey.h"
+#include "site/pki.h"
+#include "site/sitekey.h"
 #include "tests/support/harness.h"
 
 static char root[PATH_MAX - 128];

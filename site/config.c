@@ -1,4 +1,4 @@
-#include "gateway/config.h"
+#include "site/config.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "common/fileio.h"
-#include "gateway/country.h"
-#include "gateway/pki.h"
-#include "gateway/sitekey.h"
+#include "site/country.h"
+#include "site/pki.h"
+#include "site/sitekey.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 

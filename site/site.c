@@ -1,4 +1,4 @@
-#include "gateway/site.h"
+#include "site/site.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
-#include "gateway/config.h"
-#include "gateway/country.h"
-#include "gateway/pki.h"
-#include "gateway/sitekey.h"
+#include "site/config.h"
+#include "site/country.h"
+#include "site/pki.h"
+#include "site/sitekey.h"
 
 static int join(char *out, const char *dir, const char *name, ecl_err *err)
 {

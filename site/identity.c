@@ -1,4 +1,4 @@
-#include "gateway/identity.h"
+#include "site/identity.h"
 
 #include <stdio.h>
 #include <string.h>

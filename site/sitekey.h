@@ -10,8 +10,8 @@
  *
  * and the public key file (".pub") is the same with "public" and 32 bytes.
  */
-#ifndef ECLUSE_GATEWAY_SITEKEY_H
-#define ECLUSE_GATEWAY_SITEKEY_H
+#ifndef ECLUSE_SITE_SITEKEY_H
+#define ECLUSE_SITE_SITEKEY_H
 
 #include <protobuf-c/protobuf-c.h>
 #include <sodium.h>

@@ -1,5 +1,5 @@
-/* rpc_client.c - blocking gRPC calls from C (see rpc_client.h). */
-#include "gateway/rpc_client.h"
+/* rpc/client.c - blocking gRPC calls from C (see client.h). */
+#include "rpc/client.h"
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/pki.h"
-#include "gateway/rpc.h"
+#include "rpc/rpc.h"
+#include "site/pki.h"
 
 struct rpc_channel {
     grpc_channel *channel;

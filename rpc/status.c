@@ -1,7 +1,7 @@
 /* The one place where ecluse error categories meet gRPC status codes. */
 #include <grpc/status.h>
 
-#include "gateway/rpc.h"
+#include "rpc/rpc.h"
 
 int rpc_status_from_code(ecl_code code)
 {

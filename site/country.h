@@ -5,8 +5,8 @@
  * officially assigned codes, so a typo ("DK" for Germany aside, "GE" is
  * Georgia) is caught where it is typed, not where a transfer is decided.
  */
-#ifndef ECLUSE_GATEWAY_COUNTRY_H
-#define ECLUSE_GATEWAY_COUNTRY_H
+#ifndef ECLUSE_SITE_COUNTRY_H
+#define ECLUSE_SITE_COUNTRY_H
 
 /* 1 if `code` is an officially assigned ISO 3166-1 alpha-2 code, written in
  * upper case ("FI", "LU"); 0 otherwise. */

@@ -7,15 +7,15 @@
  * can check the gateway's host name. Private keys are written as PKCS#8 PEM,
  * mode 0600, and never over an existing file.
  */
-#ifndef ECLUSE_GATEWAY_PKI_H
-#define ECLUSE_GATEWAY_PKI_H
+#ifndef ECLUSE_SITE_PKI_H
+#define ECLUSE_SITE_PKI_H
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <time.h>
 
 #include "common/err.h"
-#include "gateway/identity.h"
+#include "site/identity.h"
 
 /* What a certificate is for, and for how long. */
 typedef struct pki_leaf_request {

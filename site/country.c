@@ -1,4 +1,4 @@
-#include "gateway/country.h"
+#include "site/country.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * rpc.h - the gateway's gRPC server, over the gRPC C core.
+ * rpc/server.h - serving gRPC calls, over the gRPC C core.
  *
  * Every call into gRPC core for serving lives in rpc_server.c (and for
  * calling, in rpc_client.c): the core API is a surface for language
@@ -24,15 +24,16 @@
  * in-flight calls finish for the grace period, cancels the rest, and returns
  * when every handler has returned.
  */
-#ifndef ECLUSE_GATEWAY_RPC_H
-#define ECLUSE_GATEWAY_RPC_H
+#ifndef ECLUSE_RPC_SERVER_H
+#define ECLUSE_RPC_SERVER_H
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
-#include "gateway/identity.h"
+#include "rpc/rpc.h"
+#include "site/identity.h"
 
 typedef struct rpc_server rpc_server;
 typedef struct rpc_call rpc_call;
@@ -85,13 +86,6 @@ typedef struct rpc_server_options {
     void *trust_ctx;
 } rpc_server_options;
 
-/* Initialise gRPC core for this process (once, before anything else here)
- * and tear it down at the very end. A server passes 1 to log gRPC's own
- * errors (failed handshakes...) as warnings; a client passes 0 (it reports
- * the failure of its call in its own words, gRPC's lines are debug). */
-void rpc_library_init(int log_grpc_errors);
-void rpc_library_shutdown(void);
-
 /* Bind, register every method, start the acceptor threads. ECL_E_UNAVAILABLE
  * if the address cannot be bound (in use, not local). The options (and the
  * methods array) must outlive the server. */
@@ -130,16 +124,5 @@ int rpc_call_send_zero_copy(rpc_call *call, const void *head, size_t head_len, c
 
 /* 1 once the client has gone or the server is stopping. */
 int rpc_call_cancelled(rpc_call *call);
-
-/* --- status mapping (rpc_status.c, the one place) ------------------------ */
-
-/* The gRPC status code (grpc_status_code value) for an error category. */
-int rpc_status_from_code(ecl_code code);
-
-/* The error category a client reports for a received gRPC status. */
-ecl_code rpc_code_from_status(int grpc_status);
-
-/* "OK", "PERMISSION_DENIED", ... */
-const char *rpc_status_name(int grpc_status);
 
 #endif

@@ -10,8 +10,8 @@
  * 1-63 of [A-Za-z0-9._-]. Anything else is refused, so the parts can be used
  * in file names, log lines and LMDB keys without escaping.
  */
-#ifndef ECLUSE_GATEWAY_IDENTITY_H
-#define ECLUSE_GATEWAY_IDENTITY_H
+#ifndef ECLUSE_SITE_IDENTITY_H
+#define ECLUSE_SITE_IDENTITY_H
 
 #include "common/err.h"
 

@@ -1,4 +1,4 @@
-#include "gateway/sitekey.h"
+#include "site/sitekey.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * rpc_client.h - calling an ecluse gateway, over the gRPC C core.
+ * rpc/client.h - calling an ecluse gateway, over the gRPC C core.
  *
  * Used by the CLI, the C client library and by gateways calling their peers.
  * Calls block the calling thread; a channel may be shared by threads.
@@ -7,8 +7,8 @@
  * is `expect_spiffe` (e.g. "spiffe://lu/gateway"): talking to the wrong
  * gateway is an error before any request is sent.
  */
-#ifndef ECLUSE_GATEWAY_RPC_CLIENT_H
-#define ECLUSE_GATEWAY_RPC_CLIENT_H
+#ifndef ECLUSE_RPC_CLIENT_H
+#define ECLUSE_RPC_CLIENT_H
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>

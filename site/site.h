@@ -22,13 +22,13 @@
  *    "role": "researcher", "name": "alice", "gateway": "127.0.0.1:7443",
  *    "not_after": 1795000000}
  */
-#ifndef ECLUSE_GATEWAY_SITE_H
-#define ECLUSE_GATEWAY_SITE_H
+#ifndef ECLUSE_SITE_SITE_H
+#define ECLUSE_SITE_SITE_H
 
 #include <stddef.h>
 
 #include "common/err.h"
-#include "gateway/identity.h"
+#include "site/identity.h"
 
 typedef struct site_init_options {
     const char *site;

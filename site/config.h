@@ -23,14 +23,14 @@
  *                "people_dir": "people"}
  *   }
  */
-#ifndef ECLUSE_GATEWAY_CONFIG_H
-#define ECLUSE_GATEWAY_CONFIG_H
+#ifndef ECLUSE_SITE_CONFIG_H
+#define ECLUSE_SITE_CONFIG_H
 
 #include <limits.h>
 #include <stddef.h>
 
 #include "common/err.h"
-#include "gateway/identity.h"
+#include "site/identity.h"
 
 #define ECL_ADDR_MAX 256
 

@@ -1,4 +1,4 @@
-#include "gateway/pki.h"
+#include "site/pki.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
