@@ -224,13 +224,19 @@ typedef struct audit_signed_checkpoint {
     uint8_t sig[AUDIT_SIG_BYTES];
 } audit_signed_checkpoint;
 
-/* Sign the current head as site `site` with Ed25519 secret key `sk`
- * (libsodium's 64-byte form; its public half goes into the body), store it
- * among the log's own checkpoints, and return it in *out. The caller keeps
- * and wipes `sk`. Errors: ECL_E_USAGE (bad site), ECL_E_UNAVAILABLE (cannot
- * be stored), ECL_E_CRYPTO (signing failed). */
-int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t sk[AUDIT_SK_BYTES],
-                          audit_signed_checkpoint *out, ecl_err *err) AUDIT_WUR;
+/* Who signs a checkpoint: given the body, write the Ed25519 signature over
+ * "ecluse-checkpoint-v1" || 0x00 || body into `sig`. The gateway passes its
+ * signer process (site/signer.h), so the audit trail never sees the key. */
+typedef int (*audit_sign_fn)(void *ctx, const uint8_t *body, size_t len,
+                             uint8_t sig[AUDIT_SIG_BYTES], ecl_err *err);
+
+/* Sign the current head as site `site` whose key's public half is `pk` (it
+ * goes into the body) with `sign`, store it among the log's own
+ * checkpoints, and return it in *out. Errors: ECL_E_USAGE (bad site),
+ * ECL_E_UNAVAILABLE (cannot be stored), whatever `sign` failed with. */
+int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t pk[AUDIT_PK_BYTES],
+                          audit_sign_fn sign, void *sign_ctx, audit_signed_checkpoint *out,
+                          ecl_err *err) AUDIT_WUR;
 
 /* The latest stored own checkpoint. ECL_E_NOT_FOUND if none was signed. */
 int audit_checkpoint_latest(audit_log *log, audit_signed_checkpoint *out, ecl_err *err) AUDIT_WUR;

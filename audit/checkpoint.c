@@ -114,10 +114,11 @@ int audit_checkpoint_open(const audit_signed_checkpoint *sc, const uint8_t *pinn
     return 0;
 }
 
-int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t sk[AUDIT_SK_BYTES],
-                          audit_signed_checkpoint *out, ecl_err *err)
+int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t pk[AUDIT_PK_BYTES],
+                          audit_sign_fn sign, void *sign_ctx, audit_signed_checkpoint *out,
+                          ecl_err *err)
 {
-    if (log == NULL || site == NULL || sk == NULL || out == NULL)
+    if (log == NULL || site == NULL || pk == NULL || sign == NULL || out == NULL)
         return ecl_fail(err, ECL_E_USAGE, "audit_checkpoint_sign: NULL argument");
     if (!site_ok((const uint8_t *)site, strlen(site)))
         return ecl_fail(err, ECL_E_USAGE,
@@ -128,7 +129,7 @@ int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t sk[AUD
     memset(&ck, 0, sizeof(ck));
     memcpy(ck.site, site, strlen(site));
     ck.time_unix = (int64_t)time(NULL);
-    crypto_sign_ed25519_sk_to_pk(ck.signing_key, sk);
+    memcpy(ck.signing_key, pk, AUDIT_PK_BYTES);
     MDB_txn *txn;
     int rc = mdb_txn_begin(log->env, NULL, 0, &txn); /* waits for the writer's commit */
     if (rc != 0)
@@ -138,11 +139,9 @@ int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t sk[AUD
         return -1;
     }
     out->body_len = encode(&ck, out->body);
-    uint8_t m[CK_DOMAIN_LEN + AUDIT_CKPT_BODY_MAX];
-    size_t mlen = sig_input(out, m);
-    if (crypto_sign_detached(out->sig, NULL, m, mlen, sk) != 0) {
+    if (sign(sign_ctx, out->body, out->body_len, out->sig, err) != 0) {
         mdb_txn_abort(txn);
-        return ecl_fail(err, ECL_E_CRYPTO, "checkpoint: signing failed");
+        return ecl_err_prefix(err, "checkpoint not signed");
     }
     uint8_t kb[8], vb[AUDIT_SIG_BYTES + AUDIT_CKPT_BODY_MAX];
     be64_put(kb, ck.entry_count);

@@ -37,6 +37,7 @@ extern const cli_command cli_pki_issue;
 extern const cli_command cli_pki_renew_gateway;
 extern const cli_command cli_pki_revoke;
 extern const cli_command cli_gateway;
+extern const cli_command cli_signer;
 extern const cli_command cli_health;
 extern const cli_command cli_peer_export;
 extern const cli_command cli_peer_add;

@@ -1,5 +1,9 @@
 /* cmd_gateway.c - `ecluse gateway`: run a site's gateway. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -27,8 +31,16 @@ static int run_gateway(int argc, char **argv, ecl_err *err)
         return -1;
     if (config == NULL)
         return ecl_fail(err, ECL_E_USAGE, "--config FILE is required");
+    /* The signer is this same binary (`ecluse signer`), found as the kernel
+     * knows it, not as argv[0] says. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return ecl_fail(err, ECL_E_IO, "cannot find the ecluse binary (/proc/self/exe): %s",
+                        strerror(errno));
+    exe[n] = '\0';
     gateway gw;
-    if (gateway_open(&gw, config, err) != 0)
+    if (gateway_open(&gw, config, exe, err) != 0)
         return -1;
     int rc = 0;
     if (check_only)

@@ -13,6 +13,7 @@ static const cli_command *const commands[] = {
     &cli_catalog_export, &cli_key_rotate,        &cli_audit_query,      &cli_audit_export,
     &cli_audit_verify,   &cli_audit_processing,  &cli_audit_checkpoint, &cli_access_request,
     &cli_access_check,   &cli_pki_renew_gateway, &cli_pki_revoke,       &cli_fetch,
+    &cli_signer,
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 

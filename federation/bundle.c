@@ -60,20 +60,21 @@ static int pack_owned(const ProtobufCMessage *msg, unsigned char **out, size_t *
 }
 
 int bundle_make(const char *site, const char *country, const char *endpoint, const char *ca_pem,
-                const site_key *key, int64_t issued_unix, unsigned char **out, size_t *len,
-                ecl_err *err)
+                signer *key, int64_t issued_unix, unsigned char **out, size_t *len, ecl_err *err)
 {
     Ecluse__V1__PeerBundleBody body = ECLUSE__V1__PEER_BUNDLE_BODY__INIT;
     body.site = (char *)site;
     body.country = (char *)country;
     body.endpoint = (char *)endpoint;
     body.ca_pem = (char *)ca_pem;
-    body.signing_key.data = (uint8_t *)key->public_key;
-    body.signing_key.len = sizeof(key->public_key);
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    signer_public_key(key, public_key);
+    body.signing_key.data = public_key;
+    body.signing_key.len = sizeof(public_key);
     body.issued_unix = issued_unix;
     Ecluse__V1__PeerBundle bundle = ECLUSE__V1__PEER_BUNDLE__INIT;
-    if (site_key_sign_message(key, BUNDLE_SIGNING_CONTEXT, &body.base, &bundle.body,
-                              &bundle.signature, err) != 0)
+    if (signer_sign_message(key, SIGNER_BUNDLE, &body.base, &bundle.body, &bundle.signature, err) !=
+        0)
         return -1;
     int rc = pack_owned(&bundle.base, out, len, err);
     free(bundle.body.data);
@@ -203,21 +204,23 @@ int bundle_from_text(const char *text, size_t len, unsigned char **bundle, size_
     return 0;
 }
 
-int rotation_make(const char *site, const site_key *old_key, const unsigned char *new_public,
+int rotation_make(const char *site, signer *old_key, const unsigned char *new_public,
                   uint64_t sequence, int64_t issued_unix, unsigned char **out, size_t *len,
                   ecl_err *err)
 {
     Ecluse__V1__KeyRotationBody body = ECLUSE__V1__KEY_ROTATION_BODY__INIT;
     body.site = (char *)site;
-    body.old_key.data = (uint8_t *)old_key->public_key;
+    unsigned char old_public[crypto_sign_PUBLICKEYBYTES];
+    signer_public_key(old_key, old_public);
+    body.old_key.data = old_public;
     body.old_key.len = crypto_sign_PUBLICKEYBYTES;
     body.new_key.data = (uint8_t *)new_public;
     body.new_key.len = crypto_sign_PUBLICKEYBYTES;
     body.sequence = sequence;
     body.issued_unix = issued_unix;
     Ecluse__V1__KeyRotation rot = ECLUSE__V1__KEY_ROTATION__INIT;
-    if (site_key_sign_message(old_key, ROTATION_SIGNING_CONTEXT, &body.base, &rot.body,
-                              &rot.signature, err) != 0)
+    if (signer_sign_message(old_key, SIGNER_ROTATION, &body.base, &rot.body, &rot.signature, err) !=
+        0)
         return -1;
     int rc = pack_owned(&rot.base, out, len, err);
     free(rot.body.data);

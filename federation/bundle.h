@@ -24,11 +24,10 @@
 #include "common/err.h"
 #include "proto/ecluse.pb-c.h"
 #include "site/identity.h"
+#include "site/signer.h"
 #include "site/sitekey.h"
 
-#define BUNDLE_SIGNING_CONTEXT   "ecluse-peer-v1"
-#define ROTATION_SIGNING_CONTEXT "ecluse-key-rotation-v1"
-#define BUNDLE_FINGERPRINT_MAX   48
+#define BUNDLE_FINGERPRINT_MAX 48
 
 /* What a verified bundle says. */
 typedef struct peer_info {
@@ -45,8 +44,8 @@ void peer_info_clear(peer_info *p);
 
 /* Make and sign this site's bundle; *out is a malloc'd PeerBundle encoding. */
 int bundle_make(const char *site, const char *country, const char *endpoint, const char *ca_pem,
-                const site_key *key, int64_t issued_unix, unsigned char **out, size_t *len,
-                ecl_err *err) __attribute__((warn_unused_result));
+                signer *key, int64_t issued_unix, unsigned char **out, size_t *len, ecl_err *err)
+    __attribute__((warn_unused_result));
 
 /* Verify a PeerBundle encoding: signed by the key it carries, a valid site id
  * and country, an endpoint host:port, a CA certificate that is a CA whose URI
@@ -66,7 +65,7 @@ int bundle_from_text(const char *text, size_t len, unsigned char **bundle, size_
                      ecl_err *err);
 
 /* Sign a rotation from `old_key` to `new_public`; *out is a KeyRotation encoding. */
-int rotation_make(const char *site, const site_key *old_key, const unsigned char *new_public,
+int rotation_make(const char *site, signer *old_key, const unsigned char *new_public,
                   uint64_t sequence, int64_t issued_unix, unsigned char **out, size_t *len,
                   ecl_err *err) __attribute__((warn_unused_result));
 

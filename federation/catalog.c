@@ -105,8 +105,10 @@ static int check_entries(const char *site, const ProtobufCBinaryData *entries, s
 
 int catalog_sign(const char *site, const char *country, uint64_t version, int64_t issued_unix,
                  int64_t expires_unix, const ProtobufCBinaryData *entries, size_t count,
-                 const site_key *key, catalog **out, ecl_err *err)
+                 signer *key, catalog **out, ecl_err *err)
 {
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    signer_public_key(key, public_key);
     if (check_entries(site, entries, count, err) != 0)
         return -1;
     unsigned char digest[CATALOG_DIGEST_BYTES];
@@ -120,8 +122,8 @@ int catalog_sign(const char *site, const char *country, uint64_t version, int64_
     h.entry_count = count;
     h.entries_digest.data = digest;
     h.entries_digest.len = sizeof(digest);
-    h.signing_key.data = (uint8_t *)key->public_key;
-    h.signing_key.len = sizeof(key->public_key);
+    h.signing_key.data = public_key;
+    h.signing_key.len = sizeof(public_key);
 
     catalog *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -134,10 +136,13 @@ int catalog_sign(const char *site, const char *country, uint64_t version, int64_
     }
     ecluse__v1__catalog_header__pack(&h, c->header_bytes);
     c->header = ecluse__v1__catalog_header__unpack(NULL, c->header_len, c->header_bytes);
-    if (c->header == NULL || site_key_sign(key, CATALOG_SIGNING_CONTEXT, c->header_bytes,
-                                           c->header_len, c->signature, err) != 0) {
+    if (c->header == NULL) {
         catalog_free(c);
-        return ecl_fail(err, ECL_E_INTERNAL, "cannot sign the catalog");
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot re-read the catalog header");
+    }
+    if (signer_sign(key, SIGNER_CATALOG, c->header_bytes, c->header_len, c->signature, err) != 0) {
+        catalog_free(c);
+        return ecl_err_prefix(err, "cannot sign the catalog");
     }
     *out = c;
     return 0;

@@ -28,10 +28,10 @@
 
 #include "common/err.h"
 #include "proto/ecluse.pb-c.h"
+#include "site/signer.h"
 #include "site/sitekey.h"
 
-#define CATALOG_SIGNING_CONTEXT "ecluse-catalog-v1"
-#define CATALOG_DIGEST_BYTES    32
+#define CATALOG_DIGEST_BYTES 32
 
 typedef struct catalog catalog;
 
@@ -49,8 +49,7 @@ typedef struct catalog_expect {
  * its own copy of everything. */
 int catalog_sign(const char *site, const char *country, uint64_t version, int64_t issued_unix,
                  int64_t expires_unix, const ProtobufCBinaryData *entries, size_t count,
-                 const site_key *key, catalog **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+                 signer *key, catalog **out, ecl_err *err) __attribute__((warn_unused_result));
 
 /* Verify a catalog as received (see above). On success *out is a new
  * catalog that owns copies of the bytes. Errors: ECL_E_CRYPTO (signature,

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "site/signer.h"
 #include "site/sitekey.h"
 
 /* A target: 1 accepted, 0 refused; aborts on a broken promise. */
@@ -99,6 +100,9 @@ char *fz_strndup(const uint8_t *data, size_t size);
 #define FZ_KEYS 4
 /* Test key i (0 <= i < FZ_KEYS), from a fixed seed. */
 const site_key *fz_key(unsigned i);
+
+/* A signer (site/signer.h, in this process) on test key i, made once. */
+signer *fz_signer(unsigned i);
 
 /* Write `data` to a file `name` in this process's private temporary
  * directory (made once under $TEST_TMPDIR, $TMPDIR or /tmp and removed at

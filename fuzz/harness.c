@@ -117,6 +117,16 @@ const site_key *fz_key(unsigned i)
     return &keys[i];
 }
 
+signer *fz_signer(unsigned i)
+{
+    static signer *signers[FZ_KEYS];
+    const site_key *key = fz_key(i);
+    ecl_err err = {0};
+    if (signers[i] == NULL && signer_local(key, &signers[i], &err) != 0)
+        fz_fail("signer %u: %s", i, err.msg);
+    return signers[i];
+}
+
 static char temp_dir[PATH_MAX];
 
 static void remove_temp_dir(void)

@@ -219,7 +219,7 @@ static void catalog_seeds(void)
     entry(&e2, "fi/digits");
     ProtobufCBinaryData entries[2] = {{e1.n, e1.p}, {e2.n, e2.p}};
     catalog *c = NULL;
-    if (catalog_sign("fi", "FI", 3, NOW - 3600, NOW + 86400 * 3650L, entries, 2, fz_key(0), &c,
+    if (catalog_sign("fi", "FI", 3, NOW - 3600, NOW + 86400 * 3650L, entries, 2, fz_signer(0), &c,
                      &err) != 0)
         die("catalog_sign", &err);
     ProtobufCBinaryData h = catalog_header_bytes(c), s = catalog_signature(c);
@@ -303,7 +303,8 @@ static void bundle_seeds(void)
     unsigned char *b = NULL;
     size_t n = 0;
     char *text = NULL;
-    if (bundle_make("fi", "FI", "gw.fi.example:7443", ca_pem, fz_key(0), NOW, &b, &n, &err) != 0 ||
+    if (bundle_make("fi", "FI", "gw.fi.example:7443", ca_pem, fz_signer(0), NOW, &b, &n, &err) !=
+            0 ||
         bundle_to_text(b, n, &text, &err) != 0)
         die("bundle", &err);
     seed_mode("bundle", "ok-text", 0, text, strlen(text));
@@ -336,7 +337,8 @@ static void bundle_seeds(void)
     for (unsigned i = 0; i < 2; i++) {
         unsigned char *r = NULL;
         size_t rn = 0;
-        if (rotation_make("fi", fz_key(i), fz_key(i + 1)->public_key, i + 1, NOW, &r, &rn, &err))
+        if (signer_local_stage(fz_signer(i), fz_key(i + 1), &err) != 0 ||
+            rotation_make("fi", fz_signer(i), fz_key(i + 1)->public_key, i + 1, NOW, &r, &rn, &err))
             die("rotation", &err);
         rots[i] = ecluse__v1__key_rotation__unpack(NULL, rn, r);
         free(r);
@@ -393,7 +395,7 @@ static void grant_seeds(void)
             body.dataset = "fi/breast-cancer";
         }
         Ecluse__V1__Grant g;
-        if (grant_sign(fz_key(0), &body, &g, &err) != 0)
+        if (grant_sign(fz_signer(0), &body, &g, &err) != 0)
             die("grant_sign", &err);
         unsigned char *gb = malloc(ecluse__v1__grant__get_packed_size(&g));
         size_t gn = ecluse__v1__grant__pack(&g, gb);

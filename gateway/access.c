@@ -114,12 +114,7 @@ static int issue_grant(gateway *gw, const Ecluse__V1__AccessRequest *req,
     body.expires_unix = d->until_unix;
     body.n_obligations = d->n_obligations;
     body.obligations = oblp;
-    site_key key;
-    gateway_current_key(gw, &key);
-    int rc = grant_sign(&key, &body, grant, err);
-    site_key_wipe(&key);
-    (void)gw;
-    return rc;
+    return grant_sign(gw->signer, &body, grant, err);
 }
 
 static json_t *reasons_json(const ecl_policy_decision *d)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/fileio.h"
 #include "common/log.h"
@@ -26,7 +27,7 @@ static int read_pem(const char *path, char **out, ecl_err *err)
 
 static void init_locks(gateway *gw)
 {
-    pthread_mutex_init(&gw->key_lock, NULL);
+    pthread_mutex_init(&gw->rotate_lock, NULL);
     pthread_mutex_init(&gw->catalog_lock, NULL);
     pthread_mutex_init(&gw->peers_lock, NULL);
     pthread_mutex_init(&gw->sync_lock, NULL);
@@ -38,14 +39,43 @@ static void init_locks(gateway *gw)
     pthread_condattr_destroy(&attr);
 }
 
-int gateway_open(gateway *gw, const char *config_path, ecl_err *err)
+/* The signer's life, in the log and in the trail. A signer that cannot be
+ * restarted stops the gateway: it could sign nothing more. */
+static void signer_event(void *ctx, const char *event, const char *detail)
+{
+    gateway *gw = ctx;
+    int restarted = strcmp(event, "restarted") == 0;
+    int failed = strcmp(event, "restart-failed") == 0;
+    char what[48], action[48];
+    snprintf(what, sizeof(what), "signer.%s", event);
+    snprintf(action, sizeof(action), "signer-%s", event);
+    ecl_log(restarted ? ECL_LOG_WARN : ECL_LOG_ERROR, what, "detail", detail,
+            failed ? "then" : NULL, "the gateway stops: nothing more can be signed", NULL);
+    ecl_err err = {0};
+    if (gateway_record(gw, AUDIT_KIND_ADMIN, gw->spiffe, NULL,
+                       json_pack("{s:s, s:s}", "action", action, "detail", detail), NULL,
+                       &err) != 0)
+        ecl_log(ECL_LOG_ERROR, "signer.unrecorded", "event", event, "error", err.msg, NULL);
+    if (failed)
+        kill(getpid(), SIGTERM); /* gateway_serve's sigwait takes it */
+}
+
+void gateway_public_key(gateway *gw, unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+{
+    signer_public_key(gw->signer, pk);
+}
+
+int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err)
 {
     memset(gw, 0, sizeof(*gw));
     init_locks(gw);
     char state_dir[PATH_MAX + 8], audit_dir[PATH_MAX + 8];
+    ecl_identity self;
     if (gateway_config_load(config_path, &gw->cfg, err) != 0 ||
-        gateway_config_check_files(&gw->cfg, err) != 0)
+        gateway_config_check_files(&gw->cfg, err) != 0 ||
+        identity_make(gw->cfg.site, ECL_ROLE_GATEWAY, NULL, &self, err) != 0)
         goto fail;
+    snprintf(gw->spiffe, sizeof(gw->spiffe), "%s", self.spiffe);
     snprintf(state_dir, sizeof(state_dir), "%s/state", gw->cfg.data_dir);
     snprintf(audit_dir, sizeof(audit_dir), "%s/audit", gw->cfg.data_dir);
     audit_options audit_opts = {(size_t)gw->cfg.audit_map_mb << 20, gw->cfg.audit_group_us, 0};
@@ -54,7 +84,7 @@ int gateway_open(gateway *gw, const char *config_path, ecl_err *err)
         read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 ||
         read_pem(gw->cfg.tls_cert, &gw->cert_pem, err) != 0 ||
         read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0 ||
-        site_key_load(gw->cfg.signing_key, &gw->key, err) != 0 ||
+        signer_spawn(exe, gw->cfg.signing_key, signer_event, gw, &gw->signer, err) != 0 ||
         fed_state_open(state_dir, &gw->state, err) != 0 ||
         audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0 ||
         gateway_policy_data_refresh(gw, err) != 0)
@@ -76,8 +106,8 @@ void gateway_close(gateway *gw)
     ecl_transfer_rules_free(gw->transfer_rules);
     ecl_scc_registry_free(gw->sccs);
     pthread_rwlock_destroy(&gw->policy_lock);
-    site_key_wipe(&gw->key);
-    pthread_mutex_destroy(&gw->key_lock);
+    signer_free(gw->signer);
+    pthread_mutex_destroy(&gw->rotate_lock);
     pthread_mutex_destroy(&gw->catalog_lock);
     pthread_mutex_destroy(&gw->peers_lock);
     pthread_mutex_destroy(&gw->sync_lock);

@@ -23,7 +23,7 @@
 #include "rpc/client.h"
 #include "rpc/server.h"
 #include "site/config.h"
-#include "site/sitekey.h"
+#include "site/signer.h"
 
 /* This site's signed catalog, shared by the calls that serve it. */
 typedef struct shared_catalog {
@@ -57,8 +57,9 @@ typedef struct gateway {
     fed_state *state;
     audit_log *audit; /* <data_dir>/audit: every decision and read, before data leaves */
 
-    pthread_mutex_t key_lock; /* the key changes on rotation */
-    site_key key;
+    signer *signer;              /* the signer process: the only holder of the site key */
+    pthread_mutex_t rotate_lock; /* one key rotation at a time */
+    char spiffe[ECL_SPIFFE_MAX]; /* this gateway's own identity, as an actor */
 
     pthread_mutex_t catalog_lock;
     shared_catalog *own_catalog;
@@ -81,9 +82,10 @@ typedef struct gateway {
     int sync_running;
 } gateway;
 
-/* Load the configuration and every file it names; nothing is served yet.
- * Errors name the file or field and the problem. */
-int gateway_open(gateway *gw, const char *config_path, ecl_err *err);
+/* Load the configuration and every file it names, and start the signer
+ * process from `exe` (the ecluse binary: it alone reads the site key);
+ * nothing is served yet. Errors name the file or field and the problem. */
+int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err);
 
 /* Serve until SIGTERM or SIGINT, then stop gracefully. Blocks those signals
  * in the calling thread (call it from the main thread, before any other
@@ -121,8 +123,8 @@ int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, e
 int gateway_catalog_acquire(gateway *gw, shared_catalog **out, ecl_err *err);
 void gateway_catalog_release(gateway *gw, shared_catalog *sc);
 
-/* This site's key, copied under its lock (wipe it after use). */
-void gateway_current_key(gateway *gw, site_key *out);
+/* This site's current public key (the signer holds the secret half). */
+void gateway_public_key(gateway *gw, unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
 
 /* --- fetching peers' catalogs (sync.c) --- */
 

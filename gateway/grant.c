@@ -6,14 +6,18 @@
 #include <string.h>
 #include <time.h>
 
-int grant_sign(const site_key *key, Ecluse__V1__GrantBody *body, Ecluse__V1__Grant *out,
-               ecl_err *err)
+int grant_sign(signer *key, Ecluse__V1__GrantBody *body, Ecluse__V1__Grant *out, ecl_err *err)
 {
     ecluse__v1__grant__init(out);
-    body->signing_key.data = (uint8_t *)key->public_key;
-    body->signing_key.len = crypto_sign_PUBLICKEYBYTES;
-    return site_key_sign_message(key, GRANT_SIGNING_CONTEXT, &body->base, &out->body,
-                                 &out->signature, err);
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    signer_public_key(key, public_key);
+    body->signing_key.data = public_key;
+    body->signing_key.len = sizeof(public_key);
+    int rc = signer_sign_message(key, SIGNER_GRANT, &body->base, &out->body, &out->signature, err);
+    /* The key's bytes lived here; the signed encoding keeps its own copy. */
+    body->signing_key.data = NULL;
+    body->signing_key.len = 0;
+    return rc;
 }
 
 void grant_clear(Ecluse__V1__Grant *g)

@@ -16,14 +16,12 @@
 
 #include "common/err.h"
 #include "proto/ecluse.pb-c.h"
-#include "site/sitekey.h"
-
-#define GRANT_SIGNING_CONTEXT "ecluse-grant-v1"
+#include "site/signer.h"
 
 /* Sign `body` (its signing_key is set to the key's public half). On success
  * out->body and out->signature are malloc'd: free with grant_clear. */
-int grant_sign(const site_key *key, Ecluse__V1__GrantBody *body, Ecluse__V1__Grant *out,
-               ecl_err *err) __attribute__((warn_unused_result));
+int grant_sign(signer *key, Ecluse__V1__GrantBody *body, Ecluse__V1__Grant *out, ecl_err *err)
+    __attribute__((warn_unused_result));
 
 void grant_clear(Ecluse__V1__Grant *g);
 

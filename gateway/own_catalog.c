@@ -6,13 +6,6 @@
 #include "common/log.h"
 #include "gateway/gateway.h"
 
-void gateway_current_key(gateway *gw, site_key *out)
-{
-    pthread_mutex_lock(&gw->key_lock);
-    *out = gw->key;
-    pthread_mutex_unlock(&gw->key_lock);
-}
-
 static void drop(shared_catalog *sc)
 {
     catalog_free(sc->catalog);
@@ -26,9 +19,10 @@ static int still_fresh(gateway *gw, const shared_catalog *sc, uint64_t version, 
     if (sc == NULL || sc->state_version != version)
         return 0;
     const Ecluse__V1__CatalogHeader *h = catalog_header(sc->catalog);
-    pthread_mutex_lock(&gw->key_lock);
-    int same_key = memcmp(h->signing_key.data, gw->key.public_key, crypto_sign_PUBLICKEYBYTES) == 0;
-    pthread_mutex_unlock(&gw->key_lock);
+    unsigned char current[crypto_sign_PUBLICKEYBYTES];
+    gateway_public_key(gw, current);
+    int same_key = h->signing_key.len == sizeof(current) &&
+                   memcmp(h->signing_key.data, current, sizeof(current)) == 0;
     return same_key && now < h->issued_unix + (int64_t)gw->cfg.catalog_validity_s / 2;
 }
 
@@ -40,14 +34,11 @@ static int sign_current(gateway *gw, int64_t now, shared_catalog **out, ecl_err 
     if (fed_state_list_datasets(gw->state, &entries, &count, &version, err) != 0)
         return -1;
     shared_catalog *sc = calloc(1, sizeof(*sc));
-    site_key key;
-    gateway_current_key(gw, &key);
     /* Catalog versions start at 1 (an empty catalog): 0 means "none held". */
     int rc = sc == NULL ? ecl_fail(err, ECL_E_INTERNAL, "out of memory")
                         : catalog_sign(gw->cfg.site, gw->cfg.country, version + 1, now,
-                                       now + gw->cfg.catalog_validity_s, entries, count, &key,
+                                       now + gw->cfg.catalog_validity_s, entries, count, gw->signer,
                                        &sc->catalog, err);
-    site_key_wipe(&key);
     fed_state_free_list(entries, count);
     if (rc != 0) {
         free(sc);

@@ -48,12 +48,11 @@ int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request,
     const ecl_identity *caller = rpc_call_identity(call);
     if (fwd->request == NULL)
         return ecl_fail(err, ECL_E_INPUT, "ForwardRead: 'request' is missing");
-    site_key key;
-    gateway_current_key(gw, &key);
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    gateway_public_key(gw, public_key);
     Ecluse__V1__GrantBody *g = NULL;
     int rc =
-        grant_open(fwd->request->grant, key.public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
-    site_key_wipe(&key);
+        grant_open(fwd->request->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
     if (rc != 0)
         return -1;
     char requester[ECL_SPIFFE_MAX], named[ECL_SPIFFE_MAX];

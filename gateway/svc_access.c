@@ -16,9 +16,8 @@
 #include "gateway/gateway.h"
 #include "site/site.h"
 
-#define ATTESTATION_CONTEXT "ecluse-attestation-v1"
-#define ATTESTATION_TTL_S   300
-#define ATTESTATION_SKEW_S  60
+#define ATTESTATION_TTL_S  300
+#define ATTESTATION_SKEW_S 60
 
 static void request_digest(const Ecluse__V1__AccessRequest *req, unsigned char out[32])
 {
@@ -47,12 +46,8 @@ static int attest(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_i
     body.request_digest.data = digest;
     body.request_digest.len = sizeof(digest);
     ecluse__v1__attestation__init(out);
-    site_key key;
-    gateway_current_key(gw, &key);
-    int rc = site_key_sign_message(&key, ATTESTATION_CONTEXT, &body.base, &out->body,
-                                   &out->signature, err);
-    site_key_wipe(&key);
-    return rc;
+    return signer_sign_message(gw->signer, SIGNER_ATTESTATION, &body.base, &out->body,
+                               &out->signature, err);
 }
 
 /* Record, at the home site, what the holding site decided for our researcher. */
@@ -196,9 +191,10 @@ static int open_attestation(gateway *gw, const ecl_identity *caller,
     fed_peer peer;
     if (fed_state_get_peer(gw->state, caller->site, &peer, err) != 0)
         return -1;
-    int rc = site_key_verify(peer.pinned_key, ATTESTATION_CONTEXT, fwd->attestation->body.data,
-                             fwd->attestation->body.len, fwd->attestation->signature.data,
-                             fwd->attestation->signature.len, err);
+    int rc =
+        site_key_verify(peer.pinned_key, ATTESTATION_SIGNING_CONTEXT, fwd->attestation->body.data,
+                        fwd->attestation->body.len, fwd->attestation->signature.data,
+                        fwd->attestation->signature.len, err);
     fed_peer_clear(&peer);
     if (rc != 0)
         return ecl_fail(err, ECL_E_CRYPTO, "the attestation is not signed by site '%s'",

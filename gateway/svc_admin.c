@@ -101,72 +101,44 @@ int svc_admin_list_peers(rpc_call *call, const ProtobufCMessage *request, void *
 }
 
 /* Roll the site key: the old key signs the new one; peers follow the chain.
- * Order for crashes: new key written aside, rotation recorded, then the key
- * files swapped (the old one kept as site.key.<sequence>). */
+ * The signer makes the new key and swaps the key files; the gateway only
+ * ever sees public keys. Order for crashes: new key written aside (prepare),
+ * rotation recorded, then the key files swapped (commit; the old pair is
+ * kept as site.key.<sequence>). */
 int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
 {
     (void)request;
     gateway *gw = ctx;
-    site_key fresh;
-    if (site_key_generate(&fresh, err) != 0)
-        return -1;
+    pthread_mutex_lock(&gw->rotate_lock);
+    unsigned char fresh[crypto_sign_PUBLICKEYBYTES];
     char new_fp[48];
-    site_key_fingerprint(fresh.public_key, crypto_sign_PUBLICKEYBYTES, new_fp, sizeof(new_fp));
-    if (gateway_record(gw, AUDIT_KIND_ADMIN, rpc_call_identity(call)->spiffe, NULL,
-                       json_pack("{s:s, s:s}", "action", "rotate-key", "new_key", new_fp), NULL,
-                       err) != 0) {
-        site_key_wipe(&fresh);
-        return -1;
-    }
-    pthread_mutex_lock(&gw->key_lock);
     ProtobufCBinaryData *chain = NULL;
     size_t count = 0;
     unsigned char *rotation = NULL;
     size_t rlen = 0;
-    char staged[PATH_MAX + 16], retired[PATH_MAX + 32];
-    snprintf(staged, sizeof(staged), "%s.new", gw->cfg.signing_key);
-    int rc = fed_state_list_rotations(gw->state, &chain, &count, err);
-    uint64_t sequence = count + 1;
-    snprintf(retired, sizeof(retired), "%s.%llu", gw->cfg.signing_key,
-             (unsigned long long)sequence - 1);
-    if (rc == 0)
-        rc = rotation_make(gw->cfg.site, &gw->key, fresh.public_key, sequence, (int64_t)time(NULL),
-                           &rotation, &rlen, err);
+    uint64_t sequence = 0;
+    int rc = signer_rotate_prepare(gw->signer, fresh, err);
     if (rc == 0) {
-        char staged_pub[PATH_MAX + 32];
-        snprintf(staged_pub, sizeof(staged_pub), "%s.pub", staged);
-        remove(staged);
-        remove(staged_pub);
-        rc = site_key_save(&fresh, staged, err);
+        site_key_fingerprint(fresh, sizeof(fresh), new_fp, sizeof(new_fp));
+        rc = gateway_record(gw, AUDIT_KIND_ADMIN, rpc_call_identity(call)->spiffe, NULL,
+                            json_pack("{s:s, s:s}", "action", "rotate-key", "new_key", new_fp),
+                            NULL, err);
+    }
+    if (rc == 0 && (rc = fed_state_list_rotations(gw->state, &chain, &count, err)) == 0) {
+        sequence = count + 1;
+        rc = rotation_make(gw->cfg.site, gw->signer, fresh, sequence, (int64_t)time(NULL),
+                           &rotation, &rlen, err);
     }
     if (rc == 0)
         rc = fed_state_add_rotation(gw->state, sequence, rotation, rlen, err);
-    if (rc == 0) {
-        char pub[PATH_MAX + 8], staged_pub[PATH_MAX + 32], retired_pub[PATH_MAX + 40];
-        snprintf(pub, sizeof(pub), "%s.pub", gw->cfg.signing_key);
-        snprintf(staged_pub, sizeof(staged_pub), "%s.pub", staged);
-        snprintf(retired_pub, sizeof(retired_pub), "%s.pub", retired);
-        if (rename(gw->cfg.signing_key, retired) != 0 || rename(pub, retired_pub) != 0 ||
-            rename(staged, gw->cfg.signing_key) != 0 || rename(staged_pub, pub) != 0)
-            rc = ecl_fail(err, ECL_E_IO,
-                          "%s: the rotation is recorded but the key files could "
-                          "not be swapped; the new key is in %s",
-                          gw->cfg.signing_key, staged);
-    }
-    if (rc == 0) {
-        site_key_wipe(&gw->key);
-        gw->key = fresh;
-    }
-    pthread_mutex_unlock(&gw->key_lock);
-    site_key_wipe(&fresh);
+    if (rc == 0)
+        rc = signer_rotate_commit(gw->signer, sequence - 1, err);
+    pthread_mutex_unlock(&gw->rotate_lock);
     fed_state_free_list(chain, count);
     if (rc == 0) {
-        char fp[48], seq[24];
-        pthread_mutex_lock(&gw->key_lock);
-        site_key_fingerprint(gw->key.public_key, crypto_sign_PUBLICKEYBYTES, fp, sizeof(fp));
-        pthread_mutex_unlock(&gw->key_lock);
+        char seq[24];
         snprintf(seq, sizeof(seq), "%llu", (unsigned long long)sequence);
-        ecl_log(ECL_LOG_INFO, "key.rotated", "sequence", seq, "new_key", fp, "by",
+        ecl_log(ECL_LOG_INFO, "key.rotated", "sequence", seq, "new_key", new_fp, "by",
                 rpc_call_identity(call)->spiffe, NULL);
         Ecluse__V1__KeyRotation *r = ecluse__v1__key_rotation__unpack(NULL, rlen, rotation);
         rc = r != NULL ? rpc_call_reply(call, &r->base, err)

@@ -617,11 +617,10 @@ int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ec
         return -1;
     if (strcmp(site, gw->cfg.site) != 0)
         return data_relay(gw, call, req, site, err);
-    site_key key;
-    gateway_current_key(gw, &key);
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    gateway_public_key(gw, public_key);
     Ecluse__V1__GrantBody *g = NULL;
-    int rc = grant_open(req->grant, key.public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
-    site_key_wipe(&key);
+    int rc = grant_open(req->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
     if (rc != 0)
         return -1;
     rc = data_check_requester(g, who->spiffe, err);

@@ -11,13 +11,10 @@ int svc_federation_peer_info(rpc_call *call, const ProtobufCMessage *request, vo
 {
     (void)request;
     gateway *gw = ctx;
-    site_key key;
-    gateway_current_key(gw, &key);
     unsigned char *bytes = NULL;
     size_t len = 0;
-    int rc = bundle_make(gw->cfg.site, gw->cfg.country, gw->cfg.endpoint, gw->ca_pem, &key,
+    int rc = bundle_make(gw->cfg.site, gw->cfg.country, gw->cfg.endpoint, gw->ca_pem, gw->signer,
                          (int64_t)time(NULL), &bytes, &len, err);
-    site_key_wipe(&key);
     if (rc != 0)
         return -1;
     Ecluse__V1__PeerBundle *bundle = ecluse__v1__peer_bundle__unpack(NULL, len, bytes);

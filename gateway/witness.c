@@ -59,13 +59,18 @@ static void push_to_peer(gateway *gw, const fed_peer *peer, const audit_signed_c
     protobuf_c_message_free_unpacked(resp, NULL);
 }
 
+/* Sign the trail's head through the signer process and store it. */
+static int sign_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err)
+{
+    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+    gateway_public_key(gw, public_key);
+    return audit_checkpoint_sign(gw->audit, gw->cfg.site, public_key, signer_sign_checkpoint,
+                                 gw->signer, out, err);
+}
+
 int gateway_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err)
 {
-    site_key key;
-    gateway_current_key(gw, &key);
-    int rc = audit_checkpoint_sign(gw->audit, gw->cfg.site, key.secret_key, out, err);
-    site_key_wipe(&key);
-    if (rc != 0)
+    if (sign_checkpoint(gw, out, err) != 0)
         return -1;
     fed_peer *peers = NULL;
     size_t count = 0;
@@ -244,12 +249,8 @@ int svc_audit_head(rpc_call *call, const ProtobufCMessage *request, void *ctx, e
 {
     (void)request;
     gateway *gw = ctx;
-    site_key key;
-    gateway_current_key(gw, &key);
     audit_signed_checkpoint sc;
-    int rc = audit_checkpoint_sign(gw->audit, gw->cfg.site, key.secret_key, &sc, err);
-    site_key_wipe(&key);
-    if (rc != 0)
+    if (sign_checkpoint(gw, &sc, err) != 0)
         return -1;
     Ecluse__V1__SignedCheckpoint msg;
     to_proto(&sc, &msg);
@@ -267,11 +268,7 @@ int svc_admin_sign_checkpoint(rpc_call *call, const ProtobufCMessage *request, v
         if (gateway_checkpoint(gw, &sc, err) != 0)
             return -1;
     } else {
-        site_key key;
-        gateway_current_key(gw, &key);
-        int rc = audit_checkpoint_sign(gw->audit, gw->cfg.site, key.secret_key, &sc, err);
-        site_key_wipe(&key);
-        if (rc != 0)
+        if (sign_checkpoint(gw, &sc, err) != 0)
             return -1;
     }
     Ecluse__V1__SignedCheckpoint msg;

@@ -71,8 +71,9 @@ int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err);
 
 /* Check what the config names: the certificate, key and CA load, the key
  * matches the certificate, the certificate is this site's gateway identity,
- * issued by the CA and valid now; the signing key loads. One error, naming
- * the file and the problem. */
+ * issued by the CA and valid now. One error, naming the file and the
+ * problem. The signing key is checked by the signer process that alone
+ * reads it (site/signer.h). */
 int gateway_config_check_files(const gateway_config *cfg, ecl_err *err);
 
 /* Write a config for a new site, with the layout `ecluse site init` creates,

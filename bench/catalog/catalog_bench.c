@@ -68,7 +68,8 @@ int main(void)
 {
     site_key key;
     ecl_err err;
-    if (site_key_generate(&key, &err) != 0)
+    signer *key_signer = NULL;
+    if (site_key_generate(&key, &err) != 0 || signer_local(&key, &key_signer, &err) != 0)
         return 1;
     printf("%-8s %9s %10s %10s %10s %10s %9s\n", "entries", "MB", "sign ms", "verify ms", "hash ms",
            "decode ms", "verify/(hash+decode)");
@@ -93,7 +94,7 @@ int main(void)
 
         catalog *c = NULL;
         a = now_s();
-        if (catalog_sign("lu", "LU", 1, t0, t0 + 86400, e, n, &key, &c, &err) != 0) {
+        if (catalog_sign("lu", "LU", 1, t0, t0 + 86400, e, n, key_signer, &c, &err) != 0) {
             fprintf(stderr, "sign: %s\n", err.msg);
             return 1;
         }
@@ -116,6 +117,7 @@ int main(void)
             free(e[i].data);
         free(e);
     }
+    signer_free(key_signer);
     site_key_wipe(&key);
     return 0;
 }

@@ -236,8 +236,12 @@ int fixture_grant(const fixture *f, const char *requester_site, Ecluse__V1__Gran
     b.transfer_basis = "eea";
     b.issued_unix = (int64_t)time(NULL) - 10;
     b.expires_unix = (int64_t)time(NULL) + 3600;
-    int rc = grant_sign(&key, &b, g, err);
+    signer *s = NULL;
+    int rc = signer_local(&key, &s, err);
     site_key_wipe(&key);
+    if (rc == 0)
+        rc = grant_sign(s, &b, g, err);
+    signer_free(s);
     return rc;
 }
 

@@ -60,7 +60,7 @@ static int teardown(void **state)
 static void sign(fixture *f, audit_log *log, audit_signed_checkpoint *sc)
 {
     ecl_err err;
-    if (audit_checkpoint_sign(log, "lu", f->sk, sc, &err) != 0)
+    if (audit_checkpoint_sign(log, "lu", f->pk, tu_sign_checkpoint, f->sk, sc, &err) != 0)
         fail_msg("sign: %s", err.msg);
 }
 
@@ -134,11 +134,15 @@ static void test_signature_refusals(void **state)
     assert_non_null(strstr(err.msg, "signature does not verify"));
     /* signed by another key that the body names: fine without a pin, refused with one */
     audit_signed_checkpoint other;
-    assert_int_equal(audit_checkpoint_sign(f->a, "lu", f->other_sk, &other, &err), 0);
+    assert_int_equal(audit_checkpoint_sign(f->a, "lu", f->other_pk, tu_sign_checkpoint, f->other_sk,
+                                           &other, &err),
+                     0);
     assert_int_equal(audit_checkpoint_open(&other, NULL, &ck, &err), 0);
     assert_int_equal(audit_checkpoint_open(&other, f->pk, &ck, &err), -1);
     assert_int_equal(err.code, ECL_E_CRYPTO);
-    assert_int_equal(audit_checkpoint_sign(f->a, "bad site", f->sk, &other, &err), -1);
+    assert_int_equal(
+        audit_checkpoint_sign(f->a, "bad site", f->pk, tu_sign_checkpoint, f->sk, &other, &err),
+        -1);
     assert_int_equal(err.code, ECL_E_USAGE);
     assert_non_null(strstr(err.msg, "site"));
 }
@@ -263,7 +267,9 @@ static void test_witness_store(void **state)
     assert_int_equal(audit_witness_add(f->w, "lu", f->pk, &s9, &err), 0);
 
     audit_signed_checkpoint fi1;
-    assert_int_equal(audit_checkpoint_sign(f->a, "fi", f->other_sk, &fi1, &err), 0);
+    assert_int_equal(
+        audit_checkpoint_sign(f->a, "fi", f->other_pk, tu_sign_checkpoint, f->other_sk, &fi1, &err),
+        0);
     assert_int_equal(audit_witness_add(f->w, "fi", f->other_pk, &fi1, &err), 0);
 
     wlist l = {0};

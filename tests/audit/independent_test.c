@@ -60,7 +60,8 @@ static void make_log(const char *dir, int with_checkpoints)
         tu_append(log, AUDIT_KIND_READ_START, ALICE, "fi/cohort", "DUO:0000007", NULL, rid, 0);
         tu_append(log, AUDIT_KIND_READ_END, ALICE, "fi/cohort", "DUO:0000007", NULL, rid, i);
         if (with_checkpoints && i % 15 == 0)
-            assert_int_equal(audit_checkpoint_sign(log, "fi", sk, &sc, &err), 0);
+            assert_int_equal(
+                audit_checkpoint_sign(log, "fi", pk, tu_sign_checkpoint, sk, &sc, &err), 0);
     }
     sodium_memzero(sk, sizeof(sk));
     audit_close(log);

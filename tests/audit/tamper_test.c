@@ -170,7 +170,7 @@ static void test_consistent_rewrite_caught_by_checkpoint(void **state)
     audit_log *log = tu_open(f->dir);
     audit_signed_checkpoint sc;
     ecl_err err;
-    assert_int_equal(audit_checkpoint_sign(log, "fi", sk, &sc, &err), 0);
+    assert_int_equal(audit_checkpoint_sign(log, "fi", pk, tu_sign_checkpoint, sk, &sc, &err), 0);
     audit_close(log);
     expect_ok(f->dir, N);
     /* change entry 3 ("fi/cohort" -> "fi/cohorX") and re-hash 3..N and the head */

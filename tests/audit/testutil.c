@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -146,4 +147,17 @@ audit_verify_report tu_verify(const char *dir, ecl_err *err)
         fail_msg("audit_verify failed to run: %s", err->msg);
     audit_close(log);
     return rep;
+}
+
+int tu_sign_checkpoint(void *sk, const uint8_t *body, size_t len, uint8_t sig[AUDIT_SIG_BYTES],
+                       ecl_err *err)
+{
+    static const char domain[] = "ecluse-checkpoint-v1"; /* with its 0x00 */
+    uint8_t m[sizeof(domain) + AUDIT_CKPT_BODY_MAX];
+    if (len > AUDIT_CKPT_BODY_MAX)
+        return ecl_fail(err, ECL_E_LIMIT, "checkpoint body of %zu bytes", len);
+    memcpy(m, domain, sizeof(domain));
+    memcpy(m + sizeof(domain), body, len);
+    crypto_sign_detached(sig, NULL, m, sizeof(domain) + len, sk);
+    return 0;
 }

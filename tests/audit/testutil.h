@@ -25,6 +25,12 @@ audit_log *tu_open(const char *dir);
 uint64_t tu_append(audit_log *log, const char *kind, const char *actor, const char *dataset,
                    const char *purpose, const char *decision, const char *read_id, long long bytes);
 
+/* An audit_sign_fn over a libsodium secret key (`sk`, 64 bytes), written
+ * from docs/audit-format.md: Ed25519 over "ecluse-checkpoint-v1" || 0x00 ||
+ * body. The gateway signs through its signer process instead. */
+int tu_sign_checkpoint(void *sk, const uint8_t *body, size_t len, uint8_t sig[AUDIT_SIG_BYTES],
+                       ecl_err *err);
+
 /* Raw LMDB on a closed log: open env and the named sub-database. */
 typedef struct tu_raw {
     MDB_env *env;

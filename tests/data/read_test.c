@@ -38,6 +38,7 @@
 #include "store/writer.h"
 #include "tests/data/read_spec.h"
 #include "tests/support/harness.h"
+#include "tests/support/signers.h"
 
 #define OUT_MAX (64 * 1024)
 #define CHUNK   4096
@@ -199,8 +200,10 @@ static void make_grant(site *holder, const char *dataset, const char *req_site, 
     b.max_rows = max_rows;
     b.issued_unix = (int64_t)time(NULL) - 10;
     b.expires_unix = expires != 0 ? expires : (int64_t)time(NULL) + 3600;
-    assert_int_equal(grant_sign(&key, &b, g, &err), 0);
+    signer *s = ts_signer(&key);
     site_key_wipe(&key);
+    assert_int_equal(grant_sign(s, &b, g, &err), 0);
+    signer_free(s);
 }
 
 typedef struct source {

@@ -21,8 +21,10 @@
 #include "federation/state.h"
 #include "site/pki.h"
 #include "tests/support/harness.h"
+#include "tests/support/signers.h"
 
 static site_key lu_key, other_key;
+static signer *lu_signer; /* lu_key's */
 static int64_t now;
 
 static int setup(void **state)
@@ -32,6 +34,14 @@ static int setup(void **state)
     ecl_err err;
     if (site_key_generate(&lu_key, &err) != 0 || site_key_generate(&other_key, &err) != 0)
         return -1;
+    lu_signer = ts_signer(&lu_key);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    signer_free(lu_signer);
     return 0;
 }
 
@@ -68,7 +78,10 @@ static catalog *sign(const char *site, uint64_t version, int64_t expires, const 
 {
     catalog *c = NULL;
     ecl_err err;
-    if (catalog_sign(site, "LU", version, now, expires, entries, n, key, &c, &err) != 0)
+    signer *s = ts_signer(key);
+    int rc = catalog_sign(site, "LU", version, now, expires, entries, n, s, &c, &err);
+    signer_free(s);
+    if (rc != 0)
         fail_msg("sign: %s", err.msg);
     return c;
 }
@@ -203,7 +216,8 @@ static void test_catalog_naming_another_site_is_refused(void **state)
     /* Entries must belong to the signing site, and signing checks it. */
     ProtobufCBinaryData *mixed = make_entries("de", 1);
     catalog *bad = NULL;
-    assert_int_equal(catalog_sign("lu", "LU", 1, now, now + 60, mixed, 1, &lu_key, &bad, &err), -1);
+    assert_int_equal(catalog_sign("lu", "LU", 1, now, now + 60, mixed, 1, lu_signer, &bad, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "'de/ds-000' is not a dataset of site 'lu'"));
     free_entries(mixed, 1);
 }
@@ -226,7 +240,7 @@ static void test_refusals_keep_the_last_good_catalog(void **state)
     unsigned char *bundle = NULL;
     size_t blen = 0;
     assert_int_equal(
-        bundle_make("lu", "LU", "127.0.0.1:1", ca_pem, &lu_key, now, &bundle, &blen, &err), 0);
+        bundle_make("lu", "LU", "127.0.0.1:1", ca_pem, lu_signer, now, &bundle, &blen, &err), 0);
     fed_peer added;
     assert_int_equal(fed_state_add_peer(st, bundle, blen, "fi", &added, &err), 0);
     fed_peer_clear(&added);
@@ -320,7 +334,7 @@ static void test_peering_bundles(void **state)
     size_t len = 0;
     ecl_err err;
     assert_int_equal(
-        bundle_make("lu", "LU", "gw.lu.example:7443", ca, &lu_key, now, &b, &len, &err), 0);
+        bundle_make("lu", "LU", "gw.lu.example:7443", ca, lu_signer, now, &b, &len, &err), 0);
     peer_info info;
     assert_int_equal(bundle_verify(b, len, &info, &err), 0);
     assert_string_equal(info.site, "lu");
@@ -358,11 +372,11 @@ static void test_peering_bundles(void **state)
 
     /* A bundle whose CA is another site's is refused. */
     char *de_ca = make_ca_pem("de");
-    assert_int_equal(bundle_make("lu", "LU", "h:1", de_ca, &lu_key, now, &b, &len, &err), 0);
+    assert_int_equal(bundle_make("lu", "LU", "h:1", de_ca, lu_signer, now, &b, &len, &err), 0);
     assert_int_equal(bundle_verify(b, len, &info, &err), -1);
     assert_non_null(strstr(err.msg, "is not the CA of spiffe://lu"));
     free(b);
-    assert_int_equal(bundle_make("lu", "XX", "h:1", ca, &lu_key, now, &b, &len, &err), 0);
+    assert_int_equal(bundle_make("lu", "XX", "h:1", ca, lu_signer, now, &b, &len, &err), 0);
     assert_int_equal(bundle_verify(b, len, &info, &err), -1);
     assert_non_null(strstr(err.msg, "'XX' is not an ISO 3166-1 country"));
     free(b);
@@ -382,7 +396,7 @@ static void test_own_bundle_and_duplicates_are_refused(void **state)
     char *ca = make_ca_pem("lu");
     unsigned char *b = NULL;
     size_t len = 0;
-    assert_int_equal(bundle_make("lu", "LU", "h:1", ca, &lu_key, now, &b, &len, &err), 0);
+    assert_int_equal(bundle_make("lu", "LU", "h:1", ca, lu_signer, now, &b, &len, &err), 0);
     uint64_t gen0 = fed_state_trust_generation(st);
     assert_int_equal(fed_state_add_peer(st, b, len, "lu", NULL, &err), -1);
     assert_non_null(strstr(err.msg, "this site's own"));
@@ -401,6 +415,17 @@ static void test_own_bundle_and_duplicates_are_refused(void **state)
     fed_state_close(st);
 }
 
+/* The rotation `from` signs to `to`, as a site's signer makes it. */
+static void make_rotation(const site_key *from, const site_key *to, uint64_t sequence,
+                          unsigned char **out, size_t *len)
+{
+    ecl_err err;
+    signer *s = ts_signer(from);
+    assert_int_equal(signer_local_stage(s, to, &err), 0);
+    assert_int_equal(rotation_make("lu", s, to->public_key, sequence, now, out, len, &err), 0);
+    signer_free(s);
+}
+
 static void test_key_rotation_chain(void **state)
 {
     (void)state;
@@ -411,8 +436,8 @@ static void test_key_rotation_chain(void **state)
     assert_int_equal(site_key_generate(&k3, &err), 0);
     unsigned char *r1 = NULL, *r2 = NULL;
     size_t l1 = 0, l2 = 0;
-    assert_int_equal(rotation_make("lu", &k1, k2.public_key, 1, now, &r1, &l1, &err), 0);
-    assert_int_equal(rotation_make("lu", &k2, k3.public_key, 2, now, &r2, &l2, &err), 0);
+    make_rotation(&k1, &k2, 1, &r1, &l1);
+    make_rotation(&k2, &k3, 2, &r2, &l2);
     Ecluse__V1__KeyRotation *chain[2] = {ecluse__v1__key_rotation__unpack(NULL, l1, r1),
                                          ecluse__v1__key_rotation__unpack(NULL, l2, r2)};
     unsigned char current[crypto_sign_PUBLICKEYBYTES];
@@ -430,7 +455,7 @@ static void test_key_rotation_chain(void **state)
     /* A rotation signed by a stranger is refused. */
     unsigned char *forged = NULL;
     size_t lf = 0;
-    assert_int_equal(rotation_make("lu", &k3, k3.public_key, 1, now, &forged, &lf, &err), 0);
+    make_rotation(&k3, &k3, 1, &forged, &lf);
     Ecluse__V1__KeyRotation *f = ecluse__v1__key_rotation__unpack(NULL, lf, forged);
     Ecluse__V1__KeyRotationBody *fb =
         ecluse__v1__key_rotation_body__unpack(NULL, f->body.len, f->body.data);
@@ -474,5 +499,5 @@ int main(void)
         cmocka_unit_test(test_own_bundle_and_duplicates_are_refused),
         cmocka_unit_test(test_key_rotation_chain),
     };
-    return cmocka_run_group_tests_name("federation", tests, setup, NULL);
+    return cmocka_run_group_tests_name("federation", tests, setup, teardown);
 }

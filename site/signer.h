@@ -1,0 +1,148 @@
+/*
+ * signer.h - the only holder of a site's Ed25519 key.
+ *
+ * Everything a site asserts is signed with its key, so the key must not live
+ * in the process that parses network input: one memory-safety bug there
+ * could leak it. The gateway starts a signer process of its own binary
+ * (fork and exec, `ecluse signer`, as OpenBSD's relayd keeps its keys in its
+ * ca process). That process alone opens the key file and holds the secret,
+ * in locked libsodium memory (sodium_malloc, mlock'd, guard pages), and
+ * answers over a socketpair only the signing requests a site needs, one
+ * request kind for each kind of document. The network process keeps the
+ * public key and a file descriptor.
+ *
+ * The same API also has an in-process backend (signer_local) for the tools
+ * and tests that sign without a gateway; both backends run the same code
+ * (signer_sign_kind) on the key.
+ *
+ * Wire protocol on the socketpair (host byte order: both ends are one
+ * binary on one machine):
+ *   request  = u32 kind || u32 length || payload[length]
+ *   reply    = u32 status || u32 length || payload[length]
+ * status 0: the payload is the answer (a 64-byte signature, or a 32-byte
+ * public key); otherwise an ecl_code and a message of at most 255 bytes,
+ * re-terminated by the reader. A payload longer than SIGNER_MAX_PAYLOAD,
+ * a short read, or an unknown kind ends the conversation: the signer
+ * exits, and the gateway refuses what needed a signature (fail closed).
+ * At start the signer sends one reply: its public key, or why it could not
+ * load the key file.
+ *
+ * Threads: a signer handle may be used by many threads; requests are
+ * serialised on its lock (a signature costs about 20 microseconds).
+ */
+#ifndef ECLUSE_SITE_SIGNER_H
+#define ECLUSE_SITE_SIGNER_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "site/sitekey.h"
+
+/* What each kind signs, and the context it is signed under
+ * (context || 0x00 || body, see sitekey.h). The signer checks that a body
+ * decodes as the document its kind names before it signs. */
+typedef enum signer_kind {
+    SIGNER_CATALOG = 1,     /* "ecluse-catalog-v1": a CatalogHeader */
+    SIGNER_GRANT = 2,       /* "ecluse-grant-v1": a GrantBody */
+    SIGNER_ATTESTATION = 3, /* "ecluse-attestation-v1": an AttestationBody */
+    SIGNER_CHECKPOINT = 4,  /* "ecluse-checkpoint-v1": an audit checkpoint body */
+    SIGNER_BUNDLE = 6,      /* "ecluse-peer-v1": this site's PeerBundleBody */
+    SIGNER_ROTATION = 7,    /* "ecluse-key-rotation-v1": a KeyRotationBody naming the
+                               staged key (signer_rotate_prepare) */
+} signer_kind;
+
+#define CATALOG_SIGNING_CONTEXT     "ecluse-catalog-v1"
+#define GRANT_SIGNING_CONTEXT       "ecluse-grant-v1"
+#define ATTESTATION_SIGNING_CONTEXT "ecluse-attestation-v1"
+#define CHECKPOINT_SIGNING_CONTEXT  "ecluse-checkpoint-v1"
+#define BUNDLE_SIGNING_CONTEXT      "ecluse-peer-v1"
+#define ROTATION_SIGNING_CONTEXT    "ecluse-key-rotation-v1"
+
+/* The largest body the signer accepts. Catalogs sign a header (with a
+ * digest of the entries), so every document is small. */
+#define SIGNER_MAX_PAYLOAD (64u * 1024u)
+
+/* The context string of a kind, or NULL for a kind that does not exist. */
+const char *signer_context(signer_kind kind);
+
+typedef struct signer signer;
+
+/* What a spawned signer tells its owner: "died" when it is found dead (with
+ * how it ended in `detail`), then "restarted" or "restart-failed". Called on
+ * the thread whose request found it dead, with the handle's lock held: it
+ * must not call the signer. */
+typedef void (*signer_event_fn)(void *ctx, const char *event, const char *detail);
+
+/* Start the signer process: runs `exe signer --fd N --key key_path` (exe is
+ * the ecluse binary, normally /proc/self/exe resolved), waits for its
+ * public key, and returns the handle. The key file is opened by that
+ * process only. ECL_E_INPUT/ECL_E_IO naming the key file if the signer could
+ * not load it. `on_event` may be NULL. */
+int signer_spawn(const char *exe, const char *key_path, signer_event_fn on_event, void *event_ctx,
+                 signer **out, ecl_err *err) __attribute__((warn_unused_result));
+
+/* A signer in this process, on a copy of `key` kept in locked memory: for
+ * tools and tests, never for the gateway. */
+int signer_local(const site_key *key, signer **out, ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* Stop the process (or wipe the local key) and free the handle. NULL is a
+ * no-op. */
+void signer_free(signer *s);
+
+/* The current public key (it changes at signer_rotate_commit). */
+void signer_public_key(signer *s, unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
+
+/* The signer's process id (0 for a local signer, or while it is dead). */
+pid_t signer_pid(signer *s);
+
+/* Sign `msg` as document `kind` with the current key. ECL_E_INPUT if `msg`
+ * is not such a document; ECL_E_UNAVAILABLE if the signer process is gone
+ * (it is then restarted for the next request, or on_event says it could
+ * not be). */
+int signer_sign(signer *s, signer_kind kind, const void *msg, size_t len,
+                unsigned char sig[crypto_sign_BYTES], ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* `body` packed and signed as `kind`: bytes->data and sig->data are
+ * malloc'd on success (the caller frees both), ready for a signed message's
+ * `body` and `signature` fields. */
+int signer_sign_message(signer *s, signer_kind kind, const ProtobufCMessage *body,
+                        ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig, ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* signer_sign(signer, SIGNER_CHECKPOINT, ...) in the shape of audit/'s
+ * audit_sign_fn, so the audit trail can take a signer without knowing it. */
+int signer_sign_checkpoint(void *signer, const uint8_t *body, size_t len,
+                           uint8_t sig[crypto_sign_BYTES], ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* Key rotation, in two steps around the caller's durable record of it:
+ *   prepare: a fresh key is made and written beside the key file, as
+ *            `<key>.new` (0600) and `<key>.new.pub`; its public key is
+ *            returned. Only a KeyRotationBody naming this key as the new
+ *            one will then be signed as SIGNER_ROTATION (by the current key).
+ *   commit:  the key files are swapped (the current pair is kept as
+ *            `<key>.<retired_sequence>` and `.pub`) and the staged key
+ *            becomes the current one.
+ * A local signer keeps the staged key in memory and writes no files. */
+int signer_rotate_prepare(signer *s, unsigned char new_pk[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
+    __attribute__((warn_unused_result));
+int signer_rotate_commit(signer *s, uint64_t retired_sequence, ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* A local signer only: stage `next` (rather than a fresh key) as the key
+ * the next rotation goes to, for tools and tests that need a chain of
+ * known keys. ECL_E_USAGE on a signer process: its keys are its own. */
+int signer_local_stage(signer *s, const site_key *next, ecl_err *err)
+    __attribute__((warn_unused_result));
+
+/* The signer process's main: serve requests on `fd` with the key at
+ * `key_path` until the other end closes. Returns the process exit status. */
+int signer_main(int fd, const char *key_path);
+
+#endif
