@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -29,11 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/fileio.h"
 #include "site/sitekey.h"
 #include "tests/support/harness.h"
 
@@ -155,7 +158,11 @@ static pid_t signer_of(pid_t parent)
     return found;
 }
 
-/* 1 if `needle` is anywhere in the readable memory of `pid`. */
+/* 1 if `needle` is anywhere in the private readable memory of `pid`: its
+ * heap, stacks, data and anonymous mappings. Left out: shared mappings
+ * (the LMDB environments' files, checked on disk by files_hold) and
+ * mappings over 1 TiB, which are address space a sanitizer reserves for its
+ * shadow (ASan's is 14 TiB), never data of the program. */
 static int memory_holds(pid_t pid, const unsigned char *needle, size_t n)
 {
     char path[64];
@@ -173,7 +180,8 @@ static int memory_holds(pid_t pid, const unsigned char *needle, size_t n)
         unsigned long lo = 0, hi = 0;
         char perms[8] = {0};
         if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
-            strstr(line, "[vvar]") != NULL || strstr(line, "[vsyscall]") != NULL)
+            perms[3] != 'p' || hi - lo > (1ul << 40) || strstr(line, "[vvar]") != NULL ||
+            strstr(line, "[vsyscall]") != NULL)
             continue;
         /* chunks overlap by n - 1 bytes, so a key across a boundary is seen */
         for (unsigned long at = lo; !found && at < hi; at += CHUNK) {
@@ -197,6 +205,39 @@ static int memory_holds(pid_t pid, const unsigned char *needle, size_t n)
     close(mem);
     fclose(maps);
     return found;
+}
+
+/* 1 if `needle` is in any file under `dir` but its keys/. */
+static const unsigned char *search_needle;
+static size_t search_len;
+static int search_found;
+static int search_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    if (type == FTW_D && strcmp(path + strlen(path) - 5, "/keys") == 0)
+        return FTW_SKIP_SUBTREE;
+    if (type != FTW_F || !S_ISREG(st->st_mode))
+        return FTW_CONTINUE;
+    char *text = NULL;
+    size_t len = 0;
+    ecl_err err;
+    if (ecl_read_file(path, (size_t)st->st_size + 1, &text, &len, &err) == 0) {
+        if (memmem(text, len, search_needle, search_len) != NULL) {
+            fprintf(stderr, "key bytes found in %s\n", path);
+            search_found = 1;
+        }
+        free(text);
+    }
+    return search_found ? FTW_STOP : FTW_CONTINUE;
+}
+
+static int files_hold(const char *dir, const unsigned char *needle, size_t n)
+{
+    search_needle = needle;
+    search_len = n;
+    search_found = 0;
+    nftw(dir, search_file, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+    return search_found;
 }
 
 /* The secret keys in a site's keys/ (site.key and retired site.key.N). */
@@ -297,6 +338,9 @@ static void test_only_the_signer_holds_the_key(void **state)
         /* the 32-byte seed is the whole secret (the rest is the public key) */
         assert_false(memory_holds(lu.s.pid, keys[i].secret_key, crypto_sign_SEEDBYTES));
         assert_false(memory_holds(de.s.pid, keys[i].secret_key, crypto_sign_SEEDBYTES));
+        /* nor did it go into the trail, the state or anything else on disk */
+        assert_false(files_hold(lu.s.dir, keys[i].secret_key, crypto_sign_SEEDBYTES));
+        assert_false(files_hold(de.s.dir, keys[i].secret_key, crypto_sign_SEEDBYTES));
     }
     /* The same search finds each current key where it lives. */
     site_key lu_now, de_now;
@@ -309,6 +353,13 @@ static void test_only_the_signer_holds_the_key(void **state)
     assert_true(memory_holds(lu_signer, lu_now.secret_key, crypto_sign_SEEDBYTES));
     assert_true(memory_holds(de_signer, de_now.secret_key, crypto_sign_SEEDBYTES));
     assert_false(memory_holds(de_signer, lu_now.secret_key, crypto_sign_SEEDBYTES));
+    /* ... and the file search finds a key where one was put. */
+    snprintf(path, sizeof(path), "%s/data/canary", lu.s.dir);
+    assert_int_equal(ecl_write_file(path, lu_now.secret_key, crypto_sign_SEEDBYTES, 0600,
+                                    ECL_WRITE_EXCLUSIVE, &err),
+                     0);
+    assert_true(files_hold(lu.s.dir, lu_now.secret_key, crypto_sign_SEEDBYTES));
+    assert_int_equal(unlink(path), 0);
     for (size_t i = 0; i < n; i++)
         site_key_wipe(&keys[i]);
     site_key_wipe(&lu_now);
