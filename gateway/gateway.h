@@ -138,12 +138,26 @@ void gateway_sync_stop(gateway *gw);
 
 /* --- the audit trail (record.c, witness.c) --- */
 
-/* Append one entry (kind AUDIT_KIND_*) by `actor` (a SPIFFE id) about
- * `dataset` (may be NULL) with `detail` (a JSON object; the reference is
- * taken, may be NULL). ECL_E_UNAVAILABLE if the trail cannot be written: the
- * caller must then not do what it was about to do. */
+/* Append `entry` with `detail` (a JSON object; the reference is taken, may be
+ * NULL; entry->detail is ignored) and wait until it is durable. Every audit
+ * entry of the gateway is written here. If the trail cannot be written it
+ * logs audit.unwritable and fails with ECL_E_UNAVAILABLE, the message saying
+ * the audit trail cannot be written: the caller must then not do what it was
+ * about to do (fail closed). *seq (may be NULL) is the entry's number. */
+int gateway_record_entry(gateway *gw, const audit_entry *entry, json_t *detail, uint64_t *seq,
+                         ecl_err *err);
+
+/* gateway_record_entry of an entry (kind AUDIT_KIND_*) by `actor` (a SPIFFE
+ * id) about `dataset` (may be NULL), with no other field set. */
 int gateway_record(gateway *gw, const char *kind, const char *actor, const char *dataset,
                    json_t *detail, uint64_t *seq, ecl_err *err);
+
+/* gateway_record_entry of a read-start or read-end (`kind`) by `actor` under
+ * `grant`: dataset, purpose, bases, job country and grant_id come from the
+ * grant. */
+int gateway_record_read(gateway *gw, const char *kind, const char *actor,
+                        const Ecluse__V1__GrantBody *grant, const char *read_id, json_t *detail,
+                        uint64_t *seq, ecl_err *err);
 
 /* Sign a checkpoint of the trail's head and hand it to every peer; peers'
  * answers are logged. Returns the checkpoint. */

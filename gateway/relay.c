@@ -143,21 +143,7 @@ static int relay_audit(relay *r, const char *kind, const char *outcome, ecl_err 
                            "relayed_from", r->holder);
     if (detail == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    const Ecluse__V1__GrantBody *g = r->grant;
-    audit_entry e = {kind,
-                     r->actor,
-                     g->dataset,
-                     g->purpose,
-                     NULL,
-                     g->lawful_basis,
-                     g->transfer_basis,
-                     g->job_country,
-                     g->grant_id,
-                     r->read_id,
-                     detail};
-    int rc = audit_append(r->gw->audit, &e, NULL, err);
-    json_decref(detail);
-    return rc;
+    return gateway_record_read(r->gw, kind, r->actor, r->grant, r->read_id, detail, NULL, err);
 }
 
 /* The header: its read_id and selection go into this site's read-start. */
@@ -256,13 +242,11 @@ static int relay_stream(relay *r, rpc_stream *st, ecl_err *err)
                             r->holder);
         }
         if (kind == 1) {
+            /* Write-ahead: the header is not passed on unrecorded. */
             if (take_header(r, p, len, err) != 0 ||
                 relay_audit(r, AUDIT_KIND_READ_START, NULL, err) != 0) {
                 free(p);
-                return ecl_fail(err, ECL_E_UNAVAILABLE,
-                                "the read cannot be written to the audit trail, so nothing is "
-                                "sent: %s",
-                                err->msg);
+                return -1;
             }
         } else if (kind == 2)
             take_trailer(r, p, len);
@@ -317,10 +301,10 @@ int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, 
             if (relay_audit(&r, AUDIT_KIND_READ_END, outcome, &aerr) != 0) {
                 ecl_log(ECL_LOG_ERROR, "data.audit_end_failed", "read_id", r.read_id, "error",
                         aerr.msg, NULL);
-                if (rc == 0)
-                    rc = ecl_fail(err, ECL_E_UNAVAILABLE,
-                                  "the end of the read cannot be written to the audit trail: %s",
-                                  aerr.msg);
+                if (rc == 0) {
+                    *err = aerr;
+                    rc = -1;
+                }
             }
             char bytes[24];
             snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r.bytes);

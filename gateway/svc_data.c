@@ -297,18 +297,8 @@ static int audit_start(data_read *r, ecl_err *err)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     if (r->via != NULL)
         json_object_set_new(detail, "via", json_string(r->via));
-    const Ecluse__V1__GrantBody *g = r->grant;
-    audit_entry e = {
-        AUDIT_KIND_READ_START, r->actor,       g->dataset,  g->purpose, NULL,  g->lawful_basis,
-        g->transfer_basis,     g->job_country, g->grant_id, r->read_id, detail};
-    int rc = audit_append(r->gw->audit, &e, NULL, err);
-    json_decref(detail);
-    if (rc != 0) {
-        err->code = ECL_E_UNAVAILABLE;
-        return ecl_err_prefix(err, "the read cannot be written to the audit trail, so nothing is "
-                                   "sent");
-    }
-    return 0;
+    return gateway_record_read(r->gw, AUDIT_KIND_READ_START, r->actor, r->grant, r->read_id, detail,
+                               NULL, err);
 }
 
 static int audit_end(data_read *r, const unsigned char digest[32], const char *outcome,
@@ -322,13 +312,8 @@ static int audit_end(data_read *r, const unsigned char digest[32], const char *o
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     if (r->via != NULL)
         json_object_set_new(detail, "via", json_string(r->via));
-    const Ecluse__V1__GrantBody *g = r->grant;
-    audit_entry e = {
-        AUDIT_KIND_READ_END, r->actor,       g->dataset,  g->purpose, NULL,  g->lawful_basis,
-        g->transfer_basis,   g->job_country, g->grant_id, r->read_id, detail};
-    int rc = audit_append(r->gw->audit, &e, seq, err);
-    json_decref(detail);
-    return rc;
+    return gateway_record_read(r->gw, AUDIT_KIND_READ_END, r->actor, r->grant, r->read_id, detail,
+                               seq, err);
 }
 
 static int send_header(data_read *r, ecl_err *err)
@@ -544,12 +529,10 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     ecl_err aerr;
     uint64_t seq = 0;
     int arc = audit_end(&r, digest, outcome, &seq, &aerr);
-    if (rc == 0 && arc != 0)
-        rc = ecl_fail(err, ECL_E_UNAVAILABLE,
-                      "the end of the read cannot be written to the audit trail, so the read "
-                      "is not confirmed: %s",
-                      aerr.msg);
-    else if (arc != 0)
+    if (rc == 0 && arc != 0) {
+        *err = aerr; /* the read is not confirmed: no trailer */
+        rc = -1;
+    } else if (arc != 0)
         ecl_log(ECL_LOG_ERROR, "data.audit_end_failed", "read_id", r.read_id, "error", aerr.msg,
                 NULL);
     if (rc == 0) {
