@@ -218,13 +218,21 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
 int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                             ecl_err *err);
 
-/* --- Data.Read (svc_data.c) and its relay across borders (relay.c) --- */
+/* --- Data.Read: svc_data.c routes a read to read_local.c (a dataset held
+ * here, also for Federation.ForwardRead) or read_relay.c (a peer's dataset,
+ * relayed by this home gateway). Calls go one way: svc_data.c -> both,
+ * read_relay.c -> read_local.c. --- */
 
 #define DATA_DEFAULT_CHUNK_BYTES (4u << 20)
 /* Largest protobuf framing of a chunk before its data bytes. */
 #define DATA_CHUNK_FRAMING_MAX 64
 
+/* Data.Read (svc_data.c). */
 int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+
+/* The holding site's side (read_local.c). */
+
+/* Federation.ForwardRead: a peer's gateway reads for one of its people. */
 int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                 ecl_err *err);
 
@@ -244,8 +252,8 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
                      const Ecluse__V1__GrantBody *grant, const char *actor, const char *via,
                      ecl_err *err);
 
-/* The home gateway's side of a read of a dataset held by peer `holder`:
- * check the grant with the peer's pinned key and the caller, call
+/* The home site's side (read_relay.c): a read of a dataset held by peer
+ * `holder`: check the grant with the peer's pinned key and the caller, call
  * Federation.ForwardRead and pass each message on as it arrives. */
 int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, const char *holder,
                ecl_err *err);
