@@ -153,15 +153,7 @@ static int record_decision(gateway *gw, const Ecluse__V1__AccessRequest *req,
     e.transfer_basis = d->transfer_basis[0] ? d->transfer_basis : NULL;
     e.job_country = req->job_country;
     e.grant_id = grant_id;
-    e.detail = detail;
-    int rc = audit_append(gw->audit, &e, seq, err);
-    json_decref(detail);
-    if (rc != 0) {
-        err->code = ECL_E_UNAVAILABLE;
-        return ecl_err_prefix(err, "the decision cannot be recorded in the audit trail, so no "
-                                   "decision is given");
-    }
-    return 0;
+    return gateway_record_entry(gw, &e, detail, seq, err);
 }
 
 /* Build the AccessDecision message (owned by protobuf-c in *out). */

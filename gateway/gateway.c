@@ -60,11 +60,6 @@ static void signer_event(void *ctx, const char *event, const char *detail)
         kill(getpid(), SIGTERM); /* gateway_serve's sigwait takes it */
 }
 
-void gateway_public_key(gateway *gw, unsigned char pk[crypto_sign_PUBLICKEYBYTES])
-{
-    signer_public_key(gw->signer, pk);
-}
-
 int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err)
 {
     memset(gw, 0, sizeof(*gw));

@@ -123,9 +123,6 @@ int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, e
 int gateway_catalog_acquire(gateway *gw, shared_catalog **out, ecl_err *err);
 void gateway_catalog_release(gateway *gw, shared_catalog *sc);
 
-/* This site's current public key (the signer holds the secret half). */
-void gateway_public_key(gateway *gw, unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
-
 /* --- fetching peers' catalogs (sync.c) --- */
 
 /* Fetch, verify and keep (or refuse and note) one peer's catalog. Fills
@@ -140,12 +137,26 @@ void gateway_sync_stop(gateway *gw);
 
 /* --- the audit trail (record.c, witness.c) --- */
 
-/* Append one entry (kind AUDIT_KIND_*) by `actor` (a SPIFFE id) about
- * `dataset` (may be NULL) with `detail` (a JSON object; the reference is
- * taken, may be NULL). ECL_E_UNAVAILABLE if the trail cannot be written: the
- * caller must then not do what it was about to do. */
+/* Append `entry` with `detail` (a JSON object; the reference is taken, may be
+ * NULL; entry->detail is ignored) and wait until it is durable. Every audit
+ * entry of the gateway is written here. If the trail cannot be written it
+ * logs audit.unwritable and fails with ECL_E_UNAVAILABLE, the message saying
+ * the audit trail cannot be written: the caller must then not do what it was
+ * about to do (fail closed). *seq (may be NULL) is the entry's number. */
+int gateway_record_entry(gateway *gw, const audit_entry *entry, json_t *detail, uint64_t *seq,
+                         ecl_err *err);
+
+/* gateway_record_entry of an entry (kind AUDIT_KIND_*) by `actor` (a SPIFFE
+ * id) about `dataset` (may be NULL), with no other field set. */
 int gateway_record(gateway *gw, const char *kind, const char *actor, const char *dataset,
                    json_t *detail, uint64_t *seq, ecl_err *err);
+
+/* gateway_record_entry of a read-start or read-end (`kind`) by `actor` under
+ * `grant`: dataset, purpose, bases, job country and grant_id come from the
+ * grant. */
+int gateway_record_read(gateway *gw, const char *kind, const char *actor,
+                        const Ecluse__V1__GrantBody *grant, const char *read_id, json_t *detail,
+                        uint64_t *seq, ecl_err *err);
 
 /* Sign a checkpoint of the trail's head and hand it to every peer; peers'
  * answers are logged. Returns the checkpoint. */
@@ -206,13 +217,21 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
 int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                             ecl_err *err);
 
-/* --- Data.Read (svc_data.c) and its relay across borders (relay.c) --- */
+/* --- Data.Read: svc_data.c routes a read to read_local.c (a dataset held
+ * here, also for Federation.ForwardRead) or read_relay.c (a peer's dataset,
+ * relayed by this home gateway). Calls go one way: svc_data.c -> both,
+ * read_relay.c -> read_local.c. --- */
 
 #define DATA_DEFAULT_CHUNK_BYTES (4u << 20)
 /* Largest protobuf framing of a chunk before its data bytes. */
 #define DATA_CHUNK_FRAMING_MAX 64
 
+/* Data.Read (svc_data.c). */
 int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+
+/* The holding site's side (read_local.c). */
+
+/* Federation.ForwardRead: a peer's gateway reads for one of its people. */
 int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                 ecl_err *err);
 
@@ -232,8 +251,8 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
                      const Ecluse__V1__GrantBody *grant, const char *actor, const char *via,
                      ecl_err *err);
 
-/* The home gateway's side of a read of a dataset held by peer `holder`:
- * check the grant with the peer's pinned key and the caller, call
+/* The home site's side (read_relay.c): a read of a dataset held by peer
+ * `holder`: check the grant with the peer's pinned key and the caller, call
  * Federation.ForwardRead and pass each message on as it arrives. */
 int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, const char *holder,
                ecl_err *err);

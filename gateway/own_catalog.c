@@ -20,7 +20,7 @@ static int still_fresh(gateway *gw, const shared_catalog *sc, uint64_t version, 
         return 0;
     const Ecluse__V1__CatalogHeader *h = catalog_header(sc->catalog);
     unsigned char current[crypto_sign_PUBLICKEYBYTES];
-    gateway_public_key(gw, current);
+    signer_public_key(gw->signer, current);
     int same_key = h->signing_key.len == sizeof(current) &&
                    memcmp(h->signing_key.data, current, sizeof(current)) == 0;
     return same_key && now < h->issued_unix + (int64_t)gw->cfg.catalog_validity_s / 2;

@@ -77,16 +77,10 @@ static int record_forwarded(gateway *gw, const Ecluse__V1__AccessRequest *req,
     e.transfer_basis = gb != NULL && gb->transfer_basis[0] ? gb->transfer_basis : NULL;
     e.job_country = req->job_country;
     e.grant_id = gb != NULL && gb->grant_id[0] ? gb->grant_id : NULL;
-    e.detail = detail;
-    int rc = audit_append(gw->audit, &e, NULL, err);
-    json_decref(detail);
+    int rc = gateway_record_entry(gw, &e, detail, NULL, err);
     if (gb != NULL)
         ecluse__v1__grant_body__free_unpacked(gb, NULL);
-    if (rc != 0) {
-        err->code = ECL_E_UNAVAILABLE;
-        return ecl_err_prefix(err, "the decision cannot be recorded in the audit trail");
-    }
-    return 0;
+    return rc;
 }
 
 static int forward(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_identity *who,

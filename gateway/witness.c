@@ -63,7 +63,7 @@ static void push_to_peer(gateway *gw, const fed_peer *peer, const audit_signed_c
 static int sign_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err)
 {
     unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
-    gateway_public_key(gw, public_key);
+    signer_public_key(gw->signer, public_key);
     return audit_checkpoint_sign(gw->audit, gw->cfg.site, public_key, signer_sign_checkpoint,
                                  gw->signer, out, err);
 }

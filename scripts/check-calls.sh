@@ -27,6 +27,8 @@ def source(o):
 defined, needed = {}, {}
 for o in objs:
     src = source(o)
+    if not os.path.exists(src):                      # left behind by a renamed or removed file
+        continue
     out = subprocess.run(['nm', '--defined-only', '-g', o], capture_output=True, text=True).stdout
     for line in out.splitlines():
         parts = line.split()

@@ -1,10 +1,13 @@
 #!/bin/bash
 # The whole ecluse test suite, as a newcomer or CI runs it:
-#   installs what is missing, builds with -Wall -Wextra -Werror, runs every
-#   test (real gateways on loopback), runs them all again under
-#   AddressSanitizer + UndefinedBehaviorSanitizer, runs them all a third time
-#   under valgrind memcheck, and runs every fuzz target briefly. Ends with the
-#   line "N passed, N failed", counted from what the test runners reported.
+#   installs what is missing, checks the structure (includes go only down a
+#   layer: scripts/check-layers.sh; no two files call each other:
+#   scripts/check-calls.sh; each counted as one test), builds with -Wall
+#   -Wextra -Werror, runs every test (real gateways on loopback), runs them
+#   all again under AddressSanitizer + UndefinedBehaviorSanitizer, runs them
+#   all a third time under valgrind memcheck, and runs every fuzz target
+#   briefly. Ends with the line "N passed, N failed", counted from what the
+#   checks and the test runners reported.
 #
 #   The valgrind stage (tests/support/memcheck.sh as --run_under) traces each
 #   C test binary and every `ecluse` process any test starts - gateways and
@@ -28,6 +31,27 @@ export ECLUSE_TEST_TOTALS="$totals"
 ECLUSE_TESTLOGS="$(bazel info bazel-testlogs 2>/dev/null)" || ECLUSE_TESTLOGS=""
 export ECLUSE_TESTLOGS
 status=0
+
+# One check, counted in the totals as one test passed or failed.
+run_check() {
+    local label="$1"; shift
+    echo "== $label"
+    if "$@"; then
+        echo "1 0" >>"$totals"
+    else
+        echo "$label: FAILED" && echo "0 1" >>"$totals"
+    fi
+}
+
+# Structure first: a layering or mutual-call violation fails the run.
+run_check "scripts/check-layers.sh" bash scripts/check-layers.sh
+# check-calls.sh reads the object files of the last build.
+echo "== bazel build //..."
+if bazel build //...; then
+    run_check "scripts/check-calls.sh" bash scripts/check-calls.sh
+else
+    echo "scripts/check-calls.sh: not run, the build failed" && echo "0 1" >>"$totals"
+fi
 
 run_config() {
     local label="$1"; shift

@@ -427,7 +427,7 @@ static void test_a_full_audit_trail_refuses_to_decide(void **state)
                     "--basis", "art6-1-e+art9-2-j", "--job-country", "BE", "--ethics", "E-1",
                     "--save-grant", grant_path, "--identity", res, NULL);
     assert_int_equal(rc, 8); /* unavailable: no decision, no grant */
-    assert_non_null(strstr(out, "cannot be recorded in the audit trail"));
+    assert_non_null(strstr(out, "the audit trail cannot be written"));
     assert_false(access(grant_path, F_OK) == 0);
     assert_true(th_file_contains(be.log, "event=audit.unwritable") ||
                 th_file_contains(be.log, "status=UNAVAILABLE"));

@@ -1,16 +1,12 @@
-/* relay.c - reads across borders.
+/* read_relay.c - the home site's side of a read across borders.
  *
- * Holding site: Federation.ForwardRead, called by a peer's gateway on behalf
- * of one of its researchers. The grant must be this site's, issued to a
- * person of the calling gateway's site, and equal to the requester the
- * gateway names; then the read is served exactly as Data.Read.
- *
- * Home site: a researcher's Data.Read of a peer's dataset. The home gateway
- * checks the grant with the peer's pinned key and that the caller is its
- * requester, calls ForwardRead on the peer and passes every message on as it
- * arrives, unparsed except for the header (its read_id goes into this
- * site's audit entries), the chunk framing (to count bytes) and the trailer.
- * One message is held at a time: a dataset is never buffered whole. */
+ * A researcher's Data.Read of a peer's dataset. The home gateway checks the
+ * grant with the peer's pinned key and that the caller is its requester,
+ * calls Federation.ForwardRead on the peer (read_local.c serves it there) and
+ * passes every message on as it arrives, unparsed except for the header (its
+ * read_id goes into this site's audit entries), the chunk framing (to count
+ * bytes) and the trailer. One message is held at a time: a dataset is never
+ * buffered whole. */
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -21,57 +17,6 @@
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "gateway/grant.h"
-
-/* ---- holding site ---------------------------------------------------------- */
-
-static int same_identity(const Ecluse__V1__Identity *a, const Ecluse__V1__Identity *b)
-{
-    return a != NULL && b != NULL && strcmp(a->site, b->site) == 0 &&
-           strcmp(a->role, b->role) == 0 && strcmp(a->name, b->name) == 0;
-}
-
-static void spiffe_of(const Ecluse__V1__Identity *id, char *out, size_t cap)
-{
-    if (id == NULL)
-        snprintf(out, cap, "(none)");
-    else if (id->name[0] == '\0')
-        snprintf(out, cap, "spiffe://%s/%s", id->site, id->role);
-    else
-        snprintf(out, cap, "spiffe://%s/%s/%s", id->site, id->role, id->name);
-}
-
-int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                                ecl_err *err)
-{
-    const Ecluse__V1__ForwardedReadRequest *fwd = (const Ecluse__V1__ForwardedReadRequest *)request;
-    gateway *gw = ctx;
-    const ecl_identity *caller = rpc_call_identity(call);
-    if (fwd->request == NULL)
-        return ecl_fail(err, ECL_E_INPUT, "ForwardRead: 'request' is missing");
-    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
-    gateway_public_key(gw, public_key);
-    Ecluse__V1__GrantBody *g = NULL;
-    int rc =
-        grant_open(fwd->request->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
-    if (rc != 0)
-        return -1;
-    char requester[ECL_SPIFFE_MAX], named[ECL_SPIFFE_MAX];
-    spiffe_of(g->requester, requester, sizeof(requester));
-    spiffe_of(fwd->requester, named, sizeof(named));
-    if (g->requester == NULL || strcmp(g->requester->site, caller->site) != 0)
-        rc = ecl_fail(err, ECL_E_DENIED,
-                      "grant %s was issued to %s, who is not a person of site '%s' (the caller)",
-                      g->grant_id, requester, caller->site);
-    else if (!same_identity(g->requester, fwd->requester))
-        rc = ecl_fail(err, ECL_E_DENIED, "grant %s was issued to %s, not to %s", g->grant_id,
-                      requester, named);
-    if (rc == 0)
-        rc = data_serve_local(gw, call, fwd->request, g, requester, caller->spiffe, err);
-    ecluse__v1__grant_body__free_unpacked(g, NULL);
-    return rc;
-}
-
-/* ---- home site --------------------------------------------------------------- */
 
 /* Bounded reads of protobuf framing (the peer's bytes are outside input). */
 static int get_varint(const unsigned char *p, size_t len, size_t *at, uint64_t *v)
@@ -142,21 +87,7 @@ static int relay_audit(relay *r, const char *kind, const char *outcome, ecl_err 
                            "relayed_from", r->holder);
     if (detail == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    const Ecluse__V1__GrantBody *g = r->grant;
-    audit_entry e = {kind,
-                     r->actor,
-                     g->dataset,
-                     g->purpose,
-                     NULL,
-                     g->lawful_basis,
-                     g->transfer_basis,
-                     g->job_country,
-                     g->grant_id,
-                     r->read_id,
-                     detail};
-    int rc = audit_append(r->gw->audit, &e, NULL, err);
-    json_decref(detail);
-    return rc;
+    return gateway_record_read(r->gw, kind, r->actor, r->grant, r->read_id, detail, NULL, err);
 }
 
 /* The header: its read_id and selection go into this site's read-start. */
@@ -255,13 +186,11 @@ static int relay_stream(relay *r, rpc_stream *st, ecl_err *err)
                             r->holder);
         }
         if (kind == 1) {
+            /* Write-ahead: the header is not passed on unrecorded. */
             if (take_header(r, p, len, err) != 0 ||
                 relay_audit(r, AUDIT_KIND_READ_START, NULL, err) != 0) {
                 free(p);
-                return ecl_fail(err, ECL_E_UNAVAILABLE,
-                                "the read cannot be written to the audit trail, so nothing is "
-                                "sent: %s",
-                                err->msg);
+                return -1;
             }
         } else if (kind == 2)
             take_trailer(r, p, len);
@@ -316,10 +245,10 @@ int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, 
             if (relay_audit(&r, AUDIT_KIND_READ_END, outcome, &aerr) != 0) {
                 ecl_log(ECL_LOG_ERROR, "data.audit_end_failed", "read_id", r.read_id, "error",
                         aerr.msg, NULL);
-                if (rc == 0)
-                    rc = ecl_fail(err, ECL_E_UNAVAILABLE,
-                                  "the end of the read cannot be written to the audit trail: %s",
-                                  aerr.msg);
+                if (rc == 0) {
+                    *err = aerr;
+                    rc = -1;
+                }
             }
             char bytes[24];
             snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r.bytes);
