@@ -60,8 +60,8 @@ typedef struct ecl_rd {
 /* A reader over `len` bytes at `data` (which may be NULL when len is 0). */
 static inline void ecl_rd_init(ecl_rd *r, const void *data, size_t len)
 {
-    r->start = r->p = data != NULL ? data : (const void *)""; /* no arithmetic on NULL */
-    r->end = r->p + len;
+    r->start = r->p = data;
+    r->end = len > 0 ? r->p + len : r->p; /* no arithmetic on NULL */
     r->failed = 0;
 }
 
@@ -103,7 +103,8 @@ __attribute__((warn_unused_result)) static inline int ecl_rd_take(ecl_rd *r, uin
         return ecl_rd_fail(r);
     }
     *out = r->p;
-    r->p += n;
+    if (n > 0)
+        r->p += n;
     return 0;
 }
 
