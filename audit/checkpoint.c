@@ -30,15 +30,15 @@ static size_t encode(const audit_checkpoint *ck, uint8_t *out)
 {
     size_t n = strlen(ck->site), p = 0;
     out[p++] = CK_VERSION;
-    out[p++] = (uint8_t)(n >> 8);
-    out[p++] = (uint8_t)n;
+    ecl_put_u16be(out + p, (uint16_t)n);
+    p += 2;
     memcpy(out + p, ck->site, n);
     p += n;
-    be64_put(out + p, ck->entry_count);
+    ecl_put_u64be(out + p, ck->entry_count);
     p += 8;
     memcpy(out + p, ck->head_hash, AUDIT_HASH_BYTES);
     p += AUDIT_HASH_BYTES;
-    be64_put(out + p, (uint64_t)ck->time_unix);
+    ecl_put_u64be(out + p, (uint64_t)ck->time_unix);
     p += 8;
     memcpy(out + p, ck->signing_key, AUDIT_PK_BYTES);
     return p + AUDIT_PK_BYTES;
@@ -49,37 +49,43 @@ int audit_checkpoint_decode(const uint8_t *body, size_t len, audit_checkpoint *o
     if (body == NULL || out == NULL)
         return ecl_fail(err, ECL_E_USAGE, "checkpoint: NULL argument");
     memset(out, 0, sizeof(*out));
-    if (len < 3)
+    ecl_rd r;
+    ecl_rd_init(&r, body, len);
+    uint8_t version;
+    uint16_t n;
+    if ((ecl_rd_u8(&r, &version) | ecl_rd_u16be(&r, &n)) != 0)
         return ecl_fail(err, ECL_E_INPUT,
                         "checkpoint body: %zu bytes, truncated before the "
                         "site length at offset 1",
                         len);
-    if (body[0] != CK_VERSION)
-        return ecl_fail(err, ECL_E_INPUT, "checkpoint body: offset 0: unknown version %u", body[0]);
-    size_t n = ((size_t)body[1] << 8) | body[2];
+    if (version != CK_VERSION)
+        return ecl_fail(err, ECL_E_INPUT, "checkpoint body: offset 0: unknown version %u", version);
     if (n == 0 || n > AUDIT_SITE_MAX)
         return ecl_fail(err, ECL_E_INPUT,
-                        "checkpoint body: offset 1: site length %zu not in "
+                        "checkpoint body: offset 1: site length %u not in "
                         "1..%u",
-                        n, AUDIT_SITE_MAX);
-    if (len < CK_FIXED + n)
+                        (unsigned)n, AUDIT_SITE_MAX);
+    size_t want = CK_FIXED + (size_t)n;
+    if (len < want)
         return ecl_fail(err, ECL_E_INPUT,
-                        "checkpoint body: %zu bytes, truncated (a site of %zu "
+                        "checkpoint body: %zu bytes, truncated (a site of %u "
                         "bytes needs %zu)",
-                        len, n, (size_t)CK_FIXED + n);
-    if (len > CK_FIXED + n)
-        return ecl_fail(err, ECL_E_INPUT, "checkpoint body: offset %zu: %zu trailing bytes",
-                        (size_t)CK_FIXED + n, len - CK_FIXED - n);
-    if (!site_ok(body + 3, n))
+                        len, (unsigned)n, want);
+    if (len > want)
+        return ecl_fail(err, ECL_E_INPUT, "checkpoint body: offset %zu: %zu trailing bytes", want,
+                        len - want);
+    const uint8_t *site;
+    uint64_t time_unix;
+    if ((ecl_rd_take(&r, n, &site) | ecl_rd_u64be(&r, &out->entry_count) |
+         ecl_rd_copy(&r, out->head_hash, AUDIT_HASH_BYTES) | ecl_rd_u64be(&r, &time_unix) |
+         ecl_rd_copy(&r, out->signing_key, AUDIT_PK_BYTES)) != 0)
+        return ecl_fail(err, ECL_E_INPUT, "checkpoint body: %zu bytes, truncated", len);
+    if (!site_ok(site, n))
         return ecl_fail(err, ECL_E_INPUT,
                         "checkpoint body: offset 3: field 'site' holds a "
                         "byte that is not visible ASCII");
-    memcpy(out->site, body + 3, n);
-    size_t p = 3 + n;
-    out->entry_count = be64_get(body + p);
-    memcpy(out->head_hash, body + p + 8, AUDIT_HASH_BYTES);
-    out->time_unix = (int64_t)be64_get(body + p + 8 + AUDIT_HASH_BYTES);
-    memcpy(out->signing_key, body + p + 16 + AUDIT_HASH_BYTES, AUDIT_PK_BYTES);
+    memcpy(out->site, site, n);
+    out->time_unix = (int64_t)time_unix;
     return 0;
 }
 
@@ -144,7 +150,7 @@ int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t pk[AUD
         return ecl_err_prefix(err, "checkpoint not signed");
     }
     uint8_t kb[8], vb[AUDIT_SIG_BYTES + AUDIT_CKPT_BODY_MAX];
-    be64_put(kb, ck.entry_count);
+    ecl_put_u64be(kb, ck.entry_count);
     memcpy(vb, out->sig, AUDIT_SIG_BYTES);
     memcpy(vb + AUDIT_SIG_BYTES, out->body, out->body_len);
     MDB_val k = {8, kb}, v = {AUDIT_SIG_BYTES + out->body_len, vb};
@@ -214,7 +220,7 @@ int audit_checkpoint_check(audit_log *log, const audit_signed_checkpoint *sc,
                      (unsigned long long)ck.entry_count, (unsigned long long)count);
     if (r == 0 && ck.entry_count > 0) {
         uint8_t kb[8];
-        be64_put(kb, ck.entry_count);
+        ecl_put_u64be(kb, ck.entry_count);
         MDB_val k = {8, kb}, v;
         int rc = mdb_get(txn, log->entries, &k, &v);
         if (rc != 0 || v.mv_size < AUDIT_HASH_BYTES)
@@ -241,7 +247,7 @@ static size_t witness_key(uint8_t *kb, const char *site, uint64_t count)
     size_t n = strlen(site);
     memcpy(kb, site, n);
     kb[n] = 0;
-    be64_put(kb + n + 1, count);
+    ecl_put_u64be(kb + n + 1, count);
     return n + 9;
 }
 
@@ -311,7 +317,7 @@ int audit_witness_add(audit_log *log, const char *site, const uint8_t peer_pk[AU
         return r > 0 ? 0 : -1;
     }
     uint8_t kb[AUDIT_SITE_MAX + 9], vb[8 + AUDIT_SIG_BYTES + AUDIT_CKPT_BODY_MAX];
-    be64_put(vb, (uint64_t)time(NULL));
+    ecl_put_u64be(vb, (uint64_t)time(NULL));
     memcpy(vb + 8, sc->sig, AUDIT_SIG_BYTES);
     memcpy(vb + 8 + AUDIT_SIG_BYTES, sc->body, sc->body_len);
     MDB_val k = {witness_key(kb, site, ck.entry_count), kb};
@@ -351,12 +357,14 @@ int audit_witness_list(audit_log *log, const char *site, audit_witness_fn fn, vo
             break;
         audit_signed_checkpoint sc;
         audit_checkpoint ck;
-        if (load_signed(&v, 8, &sc, err) != 0 ||
+        uint64_t received;
+        if (load_signed(&v, 8, &sc, err) != 0 || /* then the 8 bytes of received are there */
+            ecl_u64be_at(v.mv_data, v.mv_size, 0, &received) != 0 ||
             audit_checkpoint_decode(sc.body, sc.body_len, &ck, err) != 0) {
             r = -1;
             break;
         }
-        audit_witnessed w = {&sc, &ck, (int64_t)be64_get(v.mv_data)};
+        audit_witnessed w = {&sc, &ck, (int64_t)received};
         if (fn(&w, arg) != 0)
             break;
     }

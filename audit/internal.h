@@ -51,6 +51,14 @@ static inline unsigned ix_field(unsigned ix)
     return f[ix];
 }
 
+/* A key or value that is one u64be (a seq, a count, a time): 0, or -1 (and
+ * *out = 0) when it is not exactly 8 bytes. */
+__attribute__((warn_unused_result)) static inline int audit_u64_val(const MDB_val *v, uint64_t *out)
+{
+    *out = 0;
+    return v->mv_size == 8 ? ecl_u64be_at(v->mv_data, v->mv_size, 0, out) : -1;
+}
+
 /* Map an LMDB error to an ecl_err (with context); returns -1. */
 int audit_mdb_fail(ecl_err *err, ecl_code code, int rc, const char *what);
 

@@ -47,10 +47,11 @@ int audit_read_head(MDB_txn *txn, const audit_log *log, uint64_t *count,
     }
     if (rc != 0)
         return audit_mdb_fail(err, ECL_E_IO, rc, "audit log: cannot read the head");
-    if (v.mv_size != 8 + AUDIT_HASH_BYTES)
+    ecl_rd r;
+    ecl_rd_init(&r, v.mv_data, v.mv_size);
+    if (v.mv_size != 8 + AUDIT_HASH_BYTES ||
+        (ecl_rd_u64be(&r, count) | ecl_rd_copy(&r, hash, AUDIT_HASH_BYTES)) != 0)
         return ecl_fail(err, ECL_E_INPUT, "audit log: meta 'head' is %zu bytes, not 40", v.mv_size);
-    *count = be64_get(v.mv_data);
-    memcpy(hash, (const uint8_t *)v.mv_data + 8, AUDIT_HASH_BYTES);
     return 0;
 }
 
@@ -129,7 +130,7 @@ static int load_head(audit_log *log, MDB_txn *txn, ecl_err *err)
     MDB_val k, v;
     rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
     if (rc == 0 && v.mv_size >= REC_HEADER)
-        log->last_time_ns = (int64_t)be64_get((const uint8_t *)v.mv_data + 9);
+        log->last_time_ns = rec_time_ns(v.mv_data, v.mv_size);
     mdb_cursor_close(c);
     return 0;
 }
@@ -283,10 +284,10 @@ static int write_batch(audit_log *log, struct pending *b, uint64_t *count,
     if (t < *time_ns)
         t = *time_ns; /* time never goes backwards along the chain */
     uint8_t timebe[8], seqbe[8];
-    be64_put(timebe, (uint64_t)t);
+    ecl_put_u64be(timebe, (uint64_t)t);
     uint64_t seq = *count;
     for (struct pending *p = b; p; p = p->next) {
-        be64_put(seqbe, ++seq);
+        ecl_put_u64be(seqbe, ++seq);
         MDB_val k = {8, seqbe}, v = {REC_HEADER + p->t.len + AUDIT_HASH_BYTES, NULL};
         rc = mdb_put(txn, log->entries, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
         if (rc == 0) {
@@ -301,7 +302,7 @@ static int write_batch(audit_log *log, struct pending *b, uint64_t *count,
         p->seq = seq;
     }
     uint8_t hv[8 + AUDIT_HASH_BYTES];
-    be64_put(hv, seq);
+    ecl_put_u64be(hv, seq);
     memcpy(hv + 8, head, AUDIT_HASH_BYTES);
     MDB_val hk = {4, "head"}, hval = {sizeof(hv), hv};
     if ((rc = mdb_put(txn, log->meta, &hk, &hval, 0)) != 0) {

@@ -8,7 +8,9 @@ int audit_decode(const MDB_val *key, const MDB_val *val, audit_record *rec, char
                  size_t *cap, ecl_err *err)
 {
     rec_view v;
-    uint64_t kseq = key->mv_size == 8 ? be64_get(key->mv_data) : 0;
+    uint64_t kseq;
+    if (audit_u64_val(key, &kseq) != 0)
+        kseq = 0;
     if (rec_parse(val->mv_data, val->mv_size, &v, err) != 0)
         return ecl_err_prefix(err, "audit entry %llu", (unsigned long long)kseq);
     size_t need = 0;
@@ -83,11 +85,12 @@ static int first_seq_from(MDB_txn *txn, MDB_dbi by_time, int64_t t, uint64_t non
     if (rc != 0)
         return audit_mdb_fail(err, ECL_E_IO, rc, "by_time");
     uint8_t tb[8];
-    be64_put(tb, (uint64_t)t);
+    ecl_put_u64be(tb, (uint64_t)t);
     MDB_val k = {8, tb}, d;
     rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-    if (rc == 0 && d.mv_size == 8)
-        *seq = be64_get(d.mv_data);
+    uint64_t found;
+    if (rc == 0 && audit_u64_val(&d, &found) == 0)
+        *seq = found;
     else if (rc == MDB_NOTFOUND)
         *seq = none;
     mdb_cursor_close(c);
@@ -130,12 +133,13 @@ static int scan_entries(qstate *q, uint64_t lo, uint64_t hi, ecl_err *err)
     if (rc != 0)
         return audit_mdb_fail(err, ECL_E_IO, rc, "entries");
     uint8_t kb[8];
-    be64_put(kb, lo);
+    ecl_put_u64be(kb, lo);
     MDB_val k = {8, kb}, v;
     int r = 0;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && !q->stop;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8 || be64_get(k.mv_data) > hi)
+        uint64_t seq;
+        if (audit_u64_val(&k, &seq) != 0 || seq > hi)
             break;
         if ((r = emit(q, &k, &v, err)) != 0)
             break;
@@ -150,7 +154,7 @@ static int scan_entries(qstate *q, uint64_t lo, uint64_t hi, ecl_err *err)
 static int scan_index(qstate *q, MDB_cursor *c, uint64_t lo, uint64_t hi, ecl_err *err)
 {
     uint8_t lb[8];
-    be64_put(lb, lo);
+    ecl_put_u64be(lb, lo);
     MDB_val ik, id = {8, lb}, k, v;
     int rc = mdb_cursor_get(c, &ik, &id, MDB_GET_CURRENT);
     if (rc == 0) {
@@ -159,7 +163,10 @@ static int scan_index(qstate *q, MDB_cursor *c, uint64_t lo, uint64_t hi, ecl_er
         rc = mdb_cursor_get(c, &ik, &id, MDB_GET_BOTH_RANGE);
     }
     for (; rc == 0 && !q->stop; rc = mdb_cursor_get(c, &ik, &id, MDB_NEXT_DUP)) {
-        uint64_t seq = be64_get(id.mv_data);
+        uint64_t seq;
+        if (audit_u64_val(&id, &seq) != 0)
+            return ecl_fail(err, ECL_E_INPUT, "audit index holds a value of %zu bytes, not 8",
+                            id.mv_size);
         if (seq > hi)
             break;
         k.mv_size = 8;

@@ -4,26 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
+
 static const char *const field_names[REC_NFIELDS] = {
     "kind",           "actor",       "dataset",  "purpose", "decision", "lawful_basis",
     "transfer_basis", "job_country", "grant_id", "read_id", "detail",
 };
-
-void be64_put(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xffu);
-        v >>= 8;
-    }
-}
-
-uint64_t be64_get(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
 static int utf8_valid(const uint8_t *s, size_t n)
@@ -192,18 +178,16 @@ int rec_tail_build(const audit_entry *e, rec_tail *out, ecl_err *err)
     size_t p = 0;
     for (unsigned i = 0; i < REC_NSHORT; i++) {
         size_t n = s[i] ? strlen(s[i]) : 0;
-        b[p++] = (uint8_t)(n >> 8);
-        b[p++] = (uint8_t)n;
+        ecl_put_u16be(b + p, (uint16_t)n);
+        p += 2;
         out->off[i] = p;
         out->flen[i] = n;
         if (n > 0)
             memcpy(b + p, s[i], n);
         p += n;
     }
-    b[p++] = (uint8_t)(dlen >> 24);
-    b[p++] = (uint8_t)(dlen >> 16);
-    b[p++] = (uint8_t)(dlen >> 8);
-    b[p++] = (uint8_t)dlen;
+    ecl_put_u32be(b + p, (uint32_t)dlen);
+    p += 4;
     out->off[F_DETAIL] = p;
     out->flen[F_DETAIL] = dlen;
     memcpy(b + p, detail, dlen);
@@ -232,12 +216,36 @@ void rec_write(uint8_t *out, uint64_t seq, int64_t time_ns, const uint8_t prev[A
                const rec_tail *t)
 {
     out[0] = REC_VERSION;
-    be64_put(out + 1, seq);
-    be64_put(out + 9, (uint64_t)time_ns);
+    ecl_put_u64be(out + 1, seq);
+    ecl_put_u64be(out + 9, (uint64_t)time_ns);
     memcpy(out + 17, prev, AUDIT_HASH_BYTES);
     memcpy(out + REC_HEADER, t->bytes, t->len);
     size_t len = REC_HEADER + t->len + AUDIT_HASH_BYTES;
     rec_hash(out, len, out + len - AUDIT_HASH_BYTES);
+}
+
+int64_t rec_time_ns(const uint8_t *rec, size_t len)
+{
+    uint64_t t;
+    if (len < REC_HEADER || ecl_u64be_at(rec, len, 1 + 8, &t) != 0)
+        return 0;
+    return (int64_t)t;
+}
+
+/* A field's length: u16be for the short fields, u32be for the detail. */
+static int field_len(ecl_rd *r, unsigned i, size_t *n)
+{
+    int rc;
+    if (i < REC_NSHORT) {
+        uint16_t x;
+        rc = ecl_rd_u16be(r, &x);
+        *n = x;
+    } else {
+        uint32_t x;
+        rc = ecl_rd_u32be(r, &x);
+        *n = x;
+    }
+    return rc;
 }
 
 int rec_parse(const uint8_t *rec, size_t len, rec_view *v, ecl_err *err)
@@ -245,38 +253,37 @@ int rec_parse(const uint8_t *rec, size_t len, rec_view *v, ecl_err *err)
     if (len < REC_MIN_SIZE)
         return ecl_fail(err, ECL_E_INPUT, "record of %zu bytes is shorter than the %u minimum", len,
                         (unsigned)REC_MIN_SIZE);
-    if (rec[0] != REC_VERSION)
-        return ecl_fail(err, ECL_E_INPUT, "offset 0: unknown record version %u", rec[0]);
-    v->seq = be64_get(rec + 1);
-    v->time_ns = (int64_t)be64_get(rec + 9);
-    v->prev_hash = rec + 17;
+    /* The fields run up to the hash: a reader that ends there. */
     size_t end = len - AUDIT_HASH_BYTES;
+    uint8_t version;
+    uint64_t time_ns;
+    ecl_rd r;
+    ecl_rd_init(&r, rec, end);
+    /* REC_MIN_SIZE covers the header: these reads do not fail. */
+    int rc = ecl_rd_u8(&r, &version) | ecl_rd_u64be(&r, &v->seq) | ecl_rd_u64be(&r, &time_ns) |
+             ecl_rd_take(&r, AUDIT_HASH_BYTES, &v->prev_hash);
+    if (rc != 0 || version != REC_VERSION)
+        return ecl_fail(err, ECL_E_INPUT, "offset 0: unknown record version %u", version);
+    v->time_ns = (int64_t)time_ns;
     v->hash = rec + end;
-    size_t p = REC_HEADER;
     for (unsigned i = 0; i < REC_NFIELDS; i++) {
-        size_t w = i < REC_NSHORT ? 2 : 4;
-        if (end - p < w)
+        size_t at = ecl_rd_pos(&r), n;
+        if (field_len(&r, i, &n) != 0)
             return ecl_fail(err, ECL_E_INPUT,
                             "offset %zu: length of field '%s' runs past the "
                             "record end",
-                            p, field_names[i]);
-        size_t n = 0;
-        for (size_t j = 0; j < w; j++)
-            n = (n << 8) | rec[p + j];
-        p += w;
+                            at, field_names[i]);
         size_t max = i < REC_NSHORT ? AUDIT_FIELD_MAX : AUDIT_DETAIL_MAX;
-        if (n > max || n > end - p)
+        if (n > max || ecl_rd_take(&r, n, &v->field[i]) != 0)
             return ecl_fail(err, ECL_E_INPUT, "offset %zu: field '%s' of %zu bytes does not fit",
-                            p - w, field_names[i], n);
-        if (memchr(rec + p, 0, n) != NULL)
-            return ecl_fail(err, ECL_E_INPUT, "offset %zu: field '%s' holds a NUL byte", p,
-                            field_names[i]);
-        v->field[i] = rec + p;
+                            at, field_names[i], n);
+        if (memchr(v->field[i], 0, n) != NULL)
+            return ecl_fail(err, ECL_E_INPUT, "offset %zu: field '%s' holds a NUL byte",
+                            at + (i < REC_NSHORT ? 2 : 4), field_names[i]);
         v->len[i] = n;
-        p += n;
     }
-    if (p != end)
-        return ecl_fail(err, ECL_E_INPUT, "offset %zu: %zu unexpected bytes before the hash", p,
-                        end - p);
+    if (ecl_rd_left(&r) != 0)
+        return ecl_fail(err, ECL_E_INPUT, "offset %zu: %zu unexpected bytes before the hash",
+                        ecl_rd_pos(&r), ecl_rd_left(&r));
     return 0;
 }

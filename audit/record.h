@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "common/bytes.h"
 
 #define REC_VERSION    1u
 #define REC_HEADER     (1u + 8u + 8u + AUDIT_HASH_BYTES) /* 49 */
@@ -69,12 +70,12 @@ void rec_write(uint8_t *out, uint64_t seq, int64_t time_ns, const uint8_t prev[A
 /* The hash a record of `len` bytes should carry (over all but its last 32). */
 void rec_hash(const uint8_t *rec, size_t len, uint8_t out[AUDIT_HASH_BYTES]);
 
+/* The time_ns of a stored record of `len` bytes; 0 if it is too short to
+ * hold a header. */
+int64_t rec_time_ns(const uint8_t *rec, size_t len);
+
 /* Split a stored record into its fields; checks the structure only (not the
  * hash). ECL_E_INPUT naming the byte offset and the problem. */
 int rec_parse(const uint8_t *rec, size_t len, rec_view *v, ecl_err *err);
-
-/* Big-endian helpers. */
-void be64_put(uint8_t *p, uint64_t v);
-uint64_t be64_get(const uint8_t *p);
 
 #endif

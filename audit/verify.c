@@ -77,27 +77,27 @@ static void *verify_range(void *arg)
     uint8_t kb[8];
     MDB_val k = {8, kb}, v;
     if (r->from > 1) {
-        be64_put(kb, r->from - 1);
+        ecl_put_u64be(kb, r->from - 1);
         if (mdb_get(txn, r->log->entries, &k, &v) == 0 && v.mv_size >= REC_MIN_SIZE) {
             memcpy(prev, (uint8_t *)v.mv_data + v.mv_size - AUDIT_HASH_BYTES, sizeof(prev));
-            prev_time = (int64_t)be64_get((uint8_t *)v.mv_data + 9);
+            prev_time = rec_time_ns(v.mv_data, v.mv_size);
             have_prev = 1; /* otherwise the worker below reports an earlier seq */
         }
     }
     if ((r->io_rc = mdb_cursor_open(txn, r->log->entries, &c)) != 0)
         goto out;
-    be64_put(kb, r->from);
+    ecl_put_u64be(kb, r->from);
     k.mv_size = 8;
     k.mv_data = kb;
     uint64_t want = r->from;
     int rc;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && want <= r->to;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT), want++) {
-        if (k.mv_size != 8) {
+        uint64_t seq;
+        if (audit_u64_val(&k, &seq) != 0) {
             bad_at(r, want, "%sa key that is not 8 bytes sits in 'entries'", "");
             goto out;
         }
-        uint64_t seq = be64_get(k.mv_data);
         if (seq != want) {
             bad_at(r, want, "%sentry is missing (deleted)", "");
             goto out;
@@ -105,7 +105,7 @@ static void *verify_range(void *arg)
         if (check_one(r, seq, v.mv_data, v.mv_size, have_prev ? prev : NULL, prev_time) != 0)
             goto out;
         memcpy(prev, (uint8_t *)v.mv_data + v.mv_size - AUDIT_HASH_BYTES, sizeof(prev));
-        prev_time = (int64_t)be64_get((uint8_t *)v.mv_data + 9);
+        prev_time = rec_time_ns(v.mv_data, v.mv_size);
         have_prev = 1;
     }
     if (rc != 0 && rc != MDB_NOTFOUND)
@@ -171,7 +171,8 @@ static int check_head(audit_log *log, MDB_txn *txn, uint64_t count,
         return 0;
     if (rc != 0)
         return audit_mdb_fail(err, ECL_E_IO, rc, "entries");
-    if (k.mv_size != 8 || be64_get(k.mv_data) != count) {
+    uint64_t last;
+    if (audit_u64_val(&k, &last) != 0 || last != count) {
         rep->first_bad_seq = count + 1;
         snprintf(rep->reason, sizeof(rep->reason),
                  "entries exist beyond the head's count of %llu (inserted)",
@@ -208,7 +209,9 @@ static int check_checkpoints(audit_log *log, MDB_txn *txn, uint64_t count, audit
         audit_signed_checkpoint sc;
         audit_checkpoint ck;
         ecl_err e;
-        uint64_t kc = k.mv_size == 8 ? be64_get(k.mv_data) : 0;
+        uint64_t kc;
+        if (audit_u64_val(&k, &kc) != 0)
+            kc = 0;
         if (v.mv_size < AUDIT_SIG_BYTES || v.mv_size - AUDIT_SIG_BYTES > AUDIT_CKPT_BODY_MAX) {
             ckpt_bad(rep, kc, "stored checkpoint at count %llu: %s", kc, "wrong size");
             break;
@@ -227,7 +230,7 @@ static int check_checkpoints(audit_log *log, MDB_txn *txn, uint64_t count, audit
             break;
         }
         uint8_t kb[8], zero[AUDIT_HASH_BYTES] = {0};
-        be64_put(kb, kc);
+        ecl_put_u64be(kb, kc);
         MDB_val ek = {8, kb}, ev;
         const uint8_t *have = zero;
         if (kc > 0 && mdb_get(txn, log->entries, &ek, &ev) == 0 && ev.mv_size >= AUDIT_HASH_BYTES)

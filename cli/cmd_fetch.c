@@ -29,6 +29,7 @@
 #include "cli/options.h"
 #include "client/client.h"
 #include "client/read.h"
+#include "common/bytes.h"
 #include "store/dtype.h"
 #include "store/writer.h"
 
@@ -105,14 +106,6 @@ static void describe_selection(fetch *f, const Ecluse__V1__Grant *g)
              f->o.chunk_bytes);
 }
 
-static uint64_t record_len(const unsigned char *rec)
-{
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--)
-        n = n << 8 | rec[i];
-    return n;
-}
-
 /* How many whole records of FILE.part.chunks describe bytes that FILE.part
  * holds in full, and the bytes they cover: a crash may leave either file
  * ahead of the other, or a record cut short. */
@@ -124,8 +117,9 @@ static int whole_chunks(fetch *f, uint64_t part_size, uint64_t *n, uint64_t *byt
         return 0; /* no record: start again from 0 */
     unsigned char rec[RECORD];
     while (fread(rec, 1, sizeof(rec), in) == sizeof(rec)) {
-        uint64_t len = record_len(rec);
-        if (len == 0 || len > (uint64_t)MAX_CHUNK || len > part_size - *bytes)
+        uint64_t len;
+        if (ecl_u64le_at(rec, sizeof(rec), 0, &len) != 0 || len == 0 || len > (uint64_t)MAX_CHUNK ||
+            len > part_size - *bytes)
             break;
         *bytes += len;
         (*n)++;
@@ -195,7 +189,12 @@ static int feed_prefix(fetch *f, ecl_read *r, ecl_err *err)
             rc = ecl_fail(err, ECL_E_IO, "%s: shorter than it was", f->chunks);
             break;
         }
-        size_t len = (size_t)record_len(rec);
+        uint64_t len64;
+        if (ecl_u64le_at(rec, sizeof(rec), 0, &len64) != 0 || len64 > (uint64_t)MAX_CHUNK) {
+            rc = ecl_fail(err, ECL_E_IO, "%s: changed since it was read", f->chunks);
+            break; /* whole_chunks saw at most MAX_CHUNK: another process wrote to it */
+        }
+        size_t len = (size_t)len64;
         if (fread(buf, 1, len, in) != len) {
             rc = ecl_fail(err, ECL_E_IO, "%s: shorter than it was", f->part);
             break;
@@ -262,8 +261,7 @@ static int receive(fetch *f, ecl_read *r, ecl_err *err)
     uint64_t fresh = 0;
     while ((n = ecl_read_next(r, &c, err)) == 1) {
         unsigned char rec[RECORD];
-        for (int i = 0; i < 8; i++)
-            rec[i] = (unsigned char)((uint64_t)c.len >> (8 * i));
+        ecl_put_u64le(rec, (uint64_t)c.len);
         memcpy(rec + 8, c.digest, 32);
         /* The bytes first: a record never runs ahead of what it describes
          * once both are flushed, and resume_point copes with the rest. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "client/hash_worker.h"
+#include "common/bytes.h"
 #include "common/fileio.h"
 #include "common/read_digest.h"
 #include "rpc/client.h"
@@ -551,52 +552,39 @@ typedef struct chunk_head {
     size_t data_at, data_len;
 } chunk_head;
 
-static int get_varint(const unsigned char *p, size_t n, size_t *at, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (unsigned shift = 0; shift < 64 && *at < n; shift += 7) {
-        unsigned char b = p[(*at)++];
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-            *v = x;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int parse_chunk_head(const rpc_message *m, chunk_head *h)
 {
     unsigned char p[96];
-    size_t total = rpc_message_length(m), n = rpc_message_copy(m, 0, p, sizeof(p)), at = 0;
+    size_t total = rpc_message_length(m), n = rpc_message_copy(m, 0, p, sizeof(p));
+    ecl_rd r;
+    ecl_rd_init(&r, p, n);
+    uint8_t tag, len;
     uint64_t v = 0;
-    if (n < 2 || p[at++] != 0x1a || !get_varint(p, n, &at, &v) || v != total - at)
+    if (n < 2 || ecl_rd_u8(&r, &tag) != 0 || tag != 0x1a || ecl_rd_varint(&r, &v) != 0 ||
+        v != total - ecl_rd_pos(&r))
         return 0;
     memset(h, 0, sizeof(*h));
     int last = 0; /* fields in ascending order, each at most once */
-    while (at < n) {
-        unsigned char tag = p[at++];
+    while (ecl_rd_u8(&r, &tag) == 0) {
         if (tag == 0x08 && last < 1) {
-            if (!get_varint(p, n, &at, &v) || v > UINT32_MAX)
+            if (ecl_rd_varint(&r, &v) != 0 || v > UINT32_MAX)
                 return 0;
             h->tensor = (uint32_t)v;
             last = 1;
         } else if (tag == 0x10 && last < 2) {
-            if (!get_varint(p, n, &at, &h->offset))
+            if (ecl_rd_varint(&r, &h->offset) != 0)
                 return 0;
             last = 2;
         } else if (tag == 0x1a && last < 3) {
-            if (at >= n || p[at++] != 32 || n - at < 32)
+            if (ecl_rd_u8(&r, &len) != 0 || len != 32 || ecl_rd_copy(&r, h->digest, 32) != 0)
                 return 0;
-            memcpy(h->digest, p + at, 32);
             h->sent.data = h->digest;
             h->sent.len = 32;
-            at += 32;
             last = 3;
         } else if (tag == 0x7a) {
-            if (!get_varint(p, n, &at, &v) || v != total - at)
+            if (ecl_rd_varint(&r, &v) != 0 || v != total - ecl_rd_pos(&r))
                 return 0;
-            h->data_at = at;
+            h->data_at = ecl_rd_pos(&r);
             h->data_len = (size_t)v;
             return 1;
         } else {

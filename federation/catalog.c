@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/bytes.h"
+
 struct catalog {
     unsigned char *header_bytes;
     size_t header_len;
@@ -29,12 +31,6 @@ void catalog_free(catalog *c)
     free(c);
 }
 
-static void put_u64le(unsigned char out[8], uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        out[i] = (unsigned char)(v >> (8 * i));
-}
-
 void catalog_entries_digest(const ProtobufCBinaryData *entries, size_t count,
                             unsigned char out[CATALOG_DIGEST_BYTES])
 {
@@ -42,7 +38,7 @@ void catalog_entries_digest(const ProtobufCBinaryData *entries, size_t count,
     crypto_generichash_init(&st, NULL, 0, CATALOG_DIGEST_BYTES);
     for (size_t i = 0; i < count; i++) {
         unsigned char len[8];
-        put_u64le(len, entries[i].len);
+        ecl_put_u64le(len, entries[i].len);
         crypto_generichash_update(&st, len, sizeof(len));
         crypto_generichash_update(&st, entries[i].data, entries[i].len);
     }
@@ -293,17 +289,17 @@ int catalog_to_blob(const catalog *c, unsigned char **blob, size_t *len, ecl_err
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     memcpy(p, BLOB_MAGIC, 5);
     p += 5;
-    put_u64le(p, c->header_len);
+    ecl_put_u64le(p, c->header_len);
     p += 8;
     memcpy(p, c->header_bytes, c->header_len);
     p += c->header_len;
     memcpy(p, c->signature, crypto_sign_BYTES);
     p += crypto_sign_BYTES;
-    put_u64le(p, c->count);
+    ecl_put_u64le(p, c->count);
     p += 8;
     for (size_t i = 0; i < c->count; i++) {
         ProtobufCBinaryData e = catalog_entry_bytes(c, i);
-        put_u64le(p, e.len);
+        ecl_put_u64le(p, e.len);
         p += 8;
         memcpy(p, e.data, e.len);
         p += e.len;
@@ -313,41 +309,17 @@ int catalog_to_blob(const catalog *c, unsigned char **blob, size_t *len, ecl_err
     return 0;
 }
 
-/* A bounded reader over the blob: every read is checked. */
-typedef struct {
-    const unsigned char *p, *end;
-} reader;
-
-static int take(reader *r, size_t n, const unsigned char **out)
-{
-    if ((size_t)(r->end - r->p) < n)
-        return -1;
-    *out = r->p;
-    r->p += n;
-    return 0;
-}
-
-static int take_u64(reader *r, uint64_t *v)
-{
-    const unsigned char *b;
-    if (take(r, 8, &b) != 0)
-        return -1;
-    *v = 0;
-    for (int i = 7; i >= 0; i--)
-        *v = (*v << 8) | b[i];
-    return 0;
-}
-
 int catalog_from_blob(const unsigned char *blob, size_t len, const catalog_expect *expect,
                       catalog **out, ecl_err *err)
 {
-    reader r = {blob, blob + len};
+    ecl_rd r;
+    ecl_rd_init(&r, blob, len);
     const unsigned char *magic, *header, *sig;
     uint64_t header_len, count;
-    if (take(&r, 5, &magic) != 0 || memcmp(magic, BLOB_MAGIC, 5) != 0 ||
-        take_u64(&r, &header_len) != 0 || take(&r, header_len, &header) != 0 ||
-        take(&r, crypto_sign_BYTES, &sig) != 0 || take_u64(&r, &count) != 0 ||
-        count > (uint64_t)(r.end - r.p) / 8)
+    if (ecl_rd_take(&r, 5, &magic) != 0 || memcmp(magic, BLOB_MAGIC, 5) != 0 ||
+        ecl_rd_u64le(&r, &header_len) != 0 || ecl_rd_take(&r, header_len, &header) != 0 ||
+        ecl_rd_take(&r, crypto_sign_BYTES, &sig) != 0 || ecl_rd_u64le(&r, &count) != 0 ||
+        count > ecl_rd_left(&r) / 8)
         return ecl_fail(err, ECL_E_INPUT, "stored catalog is truncated or not a catalog");
     ProtobufCBinaryData *entries = calloc(count ? count : 1, sizeof(*entries));
     if (entries == NULL)
@@ -355,7 +327,7 @@ int catalog_from_blob(const unsigned char *blob, size_t len, const catalog_expec
     for (uint64_t i = 0; i < count; i++) {
         uint64_t n;
         const unsigned char *data;
-        if (take_u64(&r, &n) != 0 || take(&r, n, &data) != 0) {
+        if (ecl_rd_u64le(&r, &n) != 0 || ecl_rd_take(&r, n, &data) != 0) {
             free(entries);
             return ecl_fail(err, ECL_E_INPUT, "stored catalog entry %" PRIu64 " is truncated", i);
         }

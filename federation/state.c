@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/fileio.h"
 
 #define MAP_SIZE ((size_t)4 << 30) /* sparse: room for 100 000-entry catalogs */
@@ -23,19 +24,13 @@ static int lmdb_fail(ecl_err *err, int rc, const char *what)
     return ecl_fail(err, code, "site state: %s: %s", what, mdb_strerror(rc));
 }
 
-static uint64_t get_u64le(const void *p)
+/* A meta counter: a u64le of exactly 8 bytes, else 0. */
+static uint64_t meta_u64(const MDB_val *v)
 {
-    const unsigned char *b = p;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | b[i];
-    return v;
-}
-
-static void put_u64le(unsigned char *b, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
+    uint64_t value;
+    if (v->mv_size != 8 || ecl_u64le_at(v->mv_data, v->mv_size, 0, &value) != 0)
+        return 0;
+    return value;
 }
 
 int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
@@ -101,8 +96,8 @@ static uint64_t read_meta(fed_state *st, const char *name)
         return 0;
     MDB_val k = key_of(name), v;
     uint64_t value = 0;
-    if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8)
-        value = get_u64le(v.mv_data);
+    if (mdb_get(txn, st->meta, &k, &v) == 0)
+        value = meta_u64(&v);
     mdb_txn_abort(txn);
     return value;
 }
@@ -112,11 +107,11 @@ static int bump_meta(fed_state *st, MDB_txn *txn, const char *name, uint64_t *ou
 {
     MDB_val k = key_of(name), v;
     uint64_t value = 0;
-    if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8)
-        value = get_u64le(v.mv_data);
+    if (mdb_get(txn, st->meta, &k, &v) == 0)
+        value = meta_u64(&v);
     value++;
     unsigned char buf[8];
-    put_u64le(buf, value);
+    ecl_put_u64le(buf, value);
     MDB_val nv = {8, buf};
     if (out != NULL)
         *out = value;
@@ -256,7 +251,7 @@ int fed_state_list_datasets(fed_state *st, ProtobufCBinaryData **entries, size_t
     if (rc != 0)
         return lmdb_fail(err, rc, "begin");
     MDB_val k = key_of("catalog_version"), v;
-    *version = mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8 ? get_u64le(v.mv_data) : 0;
+    *version = mdb_get(txn, st->meta, &k, &v) == 0 ? meta_u64(&v) : 0;
     rc = copy_all(st, txn, st->datasets, entries, count, err);
     mdb_txn_abort(txn);
     return rc;
@@ -359,17 +354,23 @@ static int load_peer(fed_state *st, MDB_txn *txn, const MDB_val *bundle_key, con
     if (mdb_get(txn, st->peer_keys, (MDB_val *)bundle_key, &v) == 0 &&
         v.mv_size == crypto_sign_PUBLICKEYBYTES)
         memcpy(out->pinned_key, v.mv_data, v.mv_size);
-    if (mdb_get(txn, st->peer_status, (MDB_val *)bundle_key, &v) == 0 &&
-        v.mv_size >= STATUS_FIXED) {
-        const unsigned char *b = v.mv_data;
-        out->attempt_unix = (int64_t)get_u64le(b);
-        out->catalog_version = get_u64le(b + 8);
-        out->fetched_unix = (int64_t)get_u64le(b + 16);
-        size_t n = v.mv_size - STATUS_FIXED;
-        if (n > sizeof(out->last_error) - 1)
-            n = sizeof(out->last_error) - 1;
-        memcpy(out->last_error, b + STATUS_FIXED, n);
-        out->last_error[n] = '\0';
+    uint64_t attempt, fetched;
+    ecl_rd r;
+    if (mdb_get(txn, st->peer_status, (MDB_val *)bundle_key, &v) == 0) {
+        ecl_rd_init(&r, v.mv_data, v.mv_size);
+        if ((ecl_rd_u64le(&r, &attempt) | ecl_rd_u64le(&r, &out->catalog_version) |
+             ecl_rd_u64le(&r, &fetched)) == 0) {
+            out->attempt_unix = (int64_t)attempt;
+            out->fetched_unix = (int64_t)fetched;
+            size_t n = ecl_rd_left(&r);
+            if (n > sizeof(out->last_error) - 1)
+                n = sizeof(out->last_error) - 1;
+            if (ecl_rd_copy(&r, out->last_error, n) != 0)
+                n = 0;
+            out->last_error[n] = '\0';
+        } else {
+            out->catalog_version = 0; /* a damaged status reads as none */
+        }
     }
     return 0;
 }
@@ -478,10 +479,12 @@ static int write_status(fed_state *st, const char *site, int64_t attempt, uint64
         mdb_txn_abort(txn);
         return ecl_fail(err, ECL_E_NOT_FOUND, "site '%s' is not a peer", site);
     }
+    uint64_t was_version, was_fetched;
     if (version == 0 && mdb_get(txn, st->peer_status, &k, &old) == 0 &&
-        old.mv_size >= STATUS_FIXED) {
-        version = get_u64le((const unsigned char *)old.mv_data + 8);
-        fetched = (int64_t)get_u64le((const unsigned char *)old.mv_data + 16);
+        ecl_u64le_at(old.mv_data, old.mv_size, 8, &was_version) == 0 &&
+        ecl_u64le_at(old.mv_data, old.mv_size, 16, &was_fetched) == 0) {
+        version = was_version;
+        fetched = (int64_t)was_fetched;
     }
     size_t n = strlen(error);
     unsigned char *value = malloc(STATUS_FIXED + n + 1);
@@ -489,9 +492,9 @@ static int write_status(fed_state *st, const char *site, int64_t attempt, uint64
         mdb_txn_abort(txn);
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     }
-    put_u64le(value, (uint64_t)attempt);
-    put_u64le(value + 8, version);
-    put_u64le(value + 16, (uint64_t)fetched);
+    ecl_put_u64le(value, (uint64_t)attempt);
+    ecl_put_u64le(value + 8, version);
+    ecl_put_u64le(value + 16, (uint64_t)fetched);
     memcpy(value + STATUS_FIXED, error, n);
     MDB_val v = {STATUS_FIXED + n, value};
     rc = mdb_put(txn, st->peer_status, &k, &v, 0);
@@ -515,7 +518,7 @@ int fed_state_put_peer_catalog(fed_state *st, const char *site, const catalog *c
         free(blob);
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     }
-    put_u64le(value, (uint64_t)fetched_unix);
+    ecl_put_u64le(value, (uint64_t)fetched_unix);
     memcpy(value + 8, blob, len);
     free(blob);
     int rc = put_one(st, st->peer_catalogs, site, value, len + 8, "storing a catalog", err);
@@ -541,11 +544,12 @@ int fed_state_get_peer_catalog(fed_state *st, const char *site, catalog **out,
     unsigned char *value = NULL;
     size_t len = 0;
     int rc = get_copy(st, st->peer_catalogs, site, &value, &len, "catalog held for site", err);
-    if (rc == 0 && len < 8)
+    uint64_t fetched;
+    if (rc == 0 && ecl_u64le_at(value, len, 0, &fetched) != 0)
         rc = ecl_fail(err, ECL_E_INPUT, "the catalog held for '%s' is damaged", site);
     if (rc == 0) {
         catalog_expect ex = {peer.info.site, peer.pinned_key, 0, NULL, 0};
-        *fetched_unix = (int64_t)get_u64le(value);
+        *fetched_unix = (int64_t)fetched;
         rc = catalog_from_blob(value + 8, len - 8, &ex, out, err);
     }
     free(value);
@@ -557,8 +561,7 @@ int fed_state_add_rotation(fed_state *st, uint64_t sequence, const unsigned char
                            size_t len, ecl_err *err)
 {
     unsigned char key[8];
-    for (int i = 0; i < 8; i++)
-        key[i] = (unsigned char)(sequence >> (56 - 8 * i)); /* big-endian: sorted */
+    ecl_put_u64be(key, sequence); /* big-endian: sorted */
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0)

@@ -14,48 +14,37 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/bytes.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "gateway/grant.h"
 
-/* Bounded reads of protobuf framing (the peer's bytes are outside input). */
-static int get_varint(const unsigned char *p, size_t len, size_t *at, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *at < len; shift += 7) {
-        unsigned char b = p[(*at)++];
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0)
-            return 0;
-    }
-    return -1;
-}
-
 /* Kind of a ReadMessage (its oneof field number) and, for a chunk, the
- * length of its data field. -1 if the framing does not hold. */
+ * length of its data field. -1 if the framing does not hold. The peer's
+ * bytes are outside input: read through the bounded reader. */
 static int scan_message(const unsigned char *p, size_t len, int *kind, uint64_t *data_len)
 {
-    size_t at = 0;
+    ecl_rd r;
+    ecl_rd_init(&r, p, len);
     uint64_t key, n;
-    if (get_varint(p, len, &at, &key) != 0 || (key & 7) != 2 || get_varint(p, len, &at, &n) != 0 ||
-        n != len - at)
+    if (ecl_rd_varint(&r, &key) != 0 || (key & 7) != 2 || ecl_rd_varint(&r, &n) != 0 ||
+        n != ecl_rd_left(&r))
         return -1;
     *kind = (int)(key >> 3);
     *data_len = 0;
     if (*kind != 3)
         return 0;
-    while (at < len) {
-        if (get_varint(p, len, &at, &key) != 0)
+    while (ecl_rd_left(&r) > 0) {
+        if (ecl_rd_varint(&r, &key) != 0)
             return -1;
         if ((key & 7) == 0) {
-            if (get_varint(p, len, &at, &n) != 0)
+            if (ecl_rd_varint(&r, &n) != 0)
                 return -1;
         } else if ((key & 7) == 2) {
-            if (get_varint(p, len, &at, &n) != 0 || n > len - at)
+            if (ecl_rd_varint(&r, &n) != 0 || ecl_rd_skip(&r, n) != 0)
                 return -1;
             if ((key >> 3) == 15)
                 *data_len = n;
-            at += (size_t)n;
         } else
             return -1;
     }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/fileio.h"
 
 #define MAGIC_BYTES 16
@@ -24,20 +25,6 @@ struct store_leaves {
 static uint64_t leaf_count(uint64_t bytes)
 {
     return (bytes + READ_LEAF_BYTES - 1) / READ_LEAF_BYTES;
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
 }
 
 static size_t head_bytes(size_t n)
@@ -66,9 +53,9 @@ int store_leaves_build(const store_dataset *ds, const char *path, ecl_err *err)
     uint64_t fixed[FIXED_WORDS] = {READ_LEAF_BYTES,        st->dev, st->ino, st->size,
                                    (uint64_t)st->mtime_ns, n};
     for (size_t i = 0; i < FIXED_WORDS; i++, p += 8)
-        put_u64(p, fixed[i]);
+        ecl_put_u64le(p, fixed[i]);
     for (size_t i = 0; i < n; i++, p += 8)
-        put_u64(p, leaf_count(store_tensor_at(ds, i)->byte_size));
+        ecl_put_u64le(p, leaf_count(store_tensor_at(ds, i)->byte_size));
     for (size_t i = 0; i < n; i++) {
         const store_tensor *t = store_tensor_at(ds, i);
         for (uint64_t at = 0; at < t->byte_size; at += READ_LEAF_BYTES) {
@@ -118,14 +105,17 @@ static int map_index(const char *path, store_leaves *l, ecl_err *err)
  * counts must be those of the dataset's tensors, filling the file exactly. */
 static int check_index(const char *path, store_leaves *l, const store_dataset *ds, ecl_err *err)
 {
-    const unsigned char *p = l->map;
-    if (memcmp(p, STORE_LEAVES_MAGIC, MAGIC_BYTES) != 0)
+    ecl_rd r;
+    ecl_rd_init(&r, l->map, l->map_len);
+    const unsigned char *magic;
+    if (ecl_rd_take(&r, MAGIC_BYTES, &magic) != 0 ||
+        memcmp(magic, STORE_LEAVES_MAGIC, MAGIC_BYTES) != 0)
         return ecl_fail(err, ECL_E_INPUT, "%s: not a leaf index (no %s magic)", path,
                         STORE_LEAVES_MAGIC);
-    p += MAGIC_BYTES;
     uint64_t w[FIXED_WORDS];
-    for (size_t i = 0; i < FIXED_WORDS; i++, p += 8)
-        w[i] = get_u64(p);
+    for (size_t i = 0; i < FIXED_WORDS; i++)
+        if (ecl_rd_u64le(&r, &w[i]) != 0)
+            return ecl_fail(err, ECL_E_INPUT, "%s: not a leaf index (too short)", path);
     if (w[0] != READ_LEAF_BYTES)
         return ecl_fail(err, ECL_E_INPUT, "%s: leaves of %llu bytes, not %u", path,
                         (unsigned long long)w[0], READ_LEAF_BYTES);
@@ -141,23 +131,28 @@ static int check_index(const char *path, store_leaves *l, const store_dataset *d
     if (l->tables == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     l->n = n;
-    size_t at = head_bytes(n);
-    for (size_t i = 0; i < n; i++, p += 8) {
+    /* The counts, then the leaves: a second reader over the leaves. */
+    ecl_rd leaves;
+    ecl_rd_init(&leaves, l->map + head_bytes(n), l->map_len - head_bytes(n));
+    for (size_t i = 0; i < n; i++) {
         const store_tensor *t = store_tensor_at(ds, i);
-        uint64_t count = get_u64(p);
+        uint64_t count;
+        const unsigned char *digests;
+        if (ecl_rd_u64le(&r, &count) != 0) /* head_bytes(n) fits: checked above */
+            return ecl_fail(err, ECL_E_INPUT, "%s: not a leaf index (too short)", path);
         if (count != leaf_count(t->byte_size))
             return ecl_fail(err, ECL_E_INPUT, "%s: tensor '%s' has %llu leaves, expected %llu",
                             path, t->name, (unsigned long long)count,
                             (unsigned long long)leaf_count(t->byte_size));
-        if (count > (l->map_len - at) / READ_DIGEST_BYTES)
+        if (count > ecl_rd_left(&leaves) / READ_DIGEST_BYTES ||
+            ecl_rd_take(&leaves, count * READ_DIGEST_BYTES, &digests) != 0)
             return ecl_fail(err, ECL_E_INPUT, "%s: the file ends inside the leaves of tensor '%s'",
                             path, t->name);
-        l->tables[i] = (read_leaf_table){l->map + at, count, t->byte_size};
-        at += (size_t)count * READ_DIGEST_BYTES;
+        l->tables[i] = (read_leaf_table){digests, count, t->byte_size};
     }
-    if (at != l->map_len)
+    if (ecl_rd_left(&leaves) != 0)
         return ecl_fail(err, ECL_E_INPUT, "%s: %zu bytes after the last leaf", path,
-                        l->map_len - at);
+                        ecl_rd_left(&leaves));
     return 0;
 }
 

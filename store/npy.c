@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "store/writer.h"
 
 /* A cursor over the header text, a Python dict literal. */
@@ -227,24 +228,31 @@ int store_npy_parse(const unsigned char *buf, uint64_t len, const char *what, st
                     ecl_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+    ecl_rd r;
+    ecl_rd_init(&r, buf, (size_t)len);
+    const unsigned char *magic;
+    uint8_t major, minor;
+    if (len < 10 || ecl_rd_take(&r, 6, &magic) != 0 || memcmp(magic, "\x93NUMPY", 6) != 0)
         return ecl_fail(err, ECL_E_INPUT, "%s: bad magic: not a .npy file (expected \\x93NUMPY)",
                         what);
-    unsigned major = buf[6], minor = buf[7];
-    if (major < 1 || major > 3 || minor != 0)
+    if ((ecl_rd_u8(&r, &major) | ecl_rd_u8(&r, &minor)) != 0 || major < 1 || major > 3 ||
+        minor != 0)
         return ecl_fail(err, ECL_E_INPUT, "%s: unsupported .npy version %u.%u (1.0 to 3.0 known)",
                         what, major, minor);
-    uint64_t pre = major == 1 ? 10 : 12;
-    if (len < pre)
+    /* Version 1 has a u16le header length, 2 and 3 a u32le. */
+    uint16_t h16;
+    uint32_t h32;
+    int rc = major == 1 ? ecl_rd_u16le(&r, &h16) : ecl_rd_u32le(&r, &h32);
+    if (rc != 0)
         return ecl_fail(err, ECL_E_INPUT, "%s: truncated before the header length", what);
-    uint64_t hlen = major == 1 ? (uint64_t)buf[8] | (uint64_t)buf[9] << 8
-                               : (uint64_t)buf[8] | (uint64_t)buf[9] << 8 |
-                                     (uint64_t)buf[10] << 16 | (uint64_t)buf[11] << 24;
-    if (hlen > len - pre)
+    uint64_t hlen = major == 1 ? h16 : h32;
+    uint64_t pre = ecl_rd_pos(&r);
+    const unsigned char *header;
+    if (ecl_rd_take(&r, hlen, &header) != 0)
         return ecl_fail(err, ECL_E_INPUT,
                         "%s: header length %llu goes beyond the end of the file (%llu bytes)", what,
                         (unsigned long long)hlen, (unsigned long long)len);
-    const char *h = (const char *)buf + pre;
+    const char *h = (const char *)header;
     if (hlen == 0 || h[hlen - 1] != '\n')
         return ecl_fail(err, ECL_E_INPUT, "%s: header does not end with a newline", what);
     lex l = {h, h, h + hlen, what, err};

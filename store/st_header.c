@@ -3,13 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t le64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
+#include "common/bytes.h"
 
 /* A JSON integer that is >= 0, as uint64. */
 static int get_u64(const json_t *j, uint64_t *out)
@@ -207,27 +201,31 @@ int st_header_parse(const unsigned char *file, uint64_t size, const char *what, 
                     ecl_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (size < 8)
+    ecl_rd r;
+    ecl_rd_init(&r, file, (size_t)size);
+    uint64_t n;
+    const unsigned char *json;
+    if (ecl_rd_u64le(&r, &n) != 0)
         return ecl_fail(err, ECL_E_INPUT,
                         "%s: truncated: %llu bytes, a safetensors file starts with an 8-byte "
                         "header length",
                         what, (unsigned long long)size);
-    uint64_t n = le64(file);
     if (n > STORE_MAX_HEADER)
         return ecl_fail(err, ECL_E_INPUT, "%s: header length %llu exceeds the %u allowed", what,
                         (unsigned long long)n, STORE_MAX_HEADER);
-    if (n > size - 8)
+    if (ecl_rd_take(&r, n, &json) != 0)
         return ecl_fail(err, ECL_E_INPUT,
                         "%s: header length %llu goes beyond the end of the file (%llu bytes)", what,
                         (unsigned long long)n, (unsigned long long)size);
     out->header_len = n;
-    if (parse_json(file + 8, n, what, out, err) != 0 || parse_entries(out, what, err) != 0 ||
-        check_layout(out, size - 8 - n, what, err) != 0) {
+    const unsigned char *data = json + n; /* the data section: the rest of the file */
+    if (parse_json(json, n, what, out, err) != 0 || parse_entries(out, what, err) != 0 ||
+        check_layout(out, ecl_rd_left(&r), what, err) != 0) {
         st_header_free(out);
         return -1;
     }
     for (size_t i = 0; i < out->n; i++)
-        out->tensors[i].data = file + 8 + n + out->tensors[i].data_offset;
+        out->tensors[i].data = data + out->tensors[i].data_offset;
     return 0;
 }
 

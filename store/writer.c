@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/fileio.h"
 
 typedef struct wtensor {
@@ -191,8 +192,7 @@ static int write_all(FILE *f, const void *p, size_t n)
 static int write_body(store_writer *w, FILE *f, const char *hdr, size_t hlen)
 {
     unsigned char le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    ecl_put_u64le(le, (uint64_t)hlen);
     if (write_all(f, le, 8) != 0 || write_all(f, hdr, hlen) != 0)
         return -1;
     const size_t piece = 1u << 20;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "federation/catalog.h"
 #include "fuzz/fuzz.h"
 
@@ -158,10 +159,8 @@ int fz_catalog_blob(const uint8_t *data, size_t size)
     if (r.left)
         memcpy(blob, r.p, r.left);
     /* Layout (catalog.c): "ECAT1", u64 LE header length, header, signature. */
-    if ((mode & 1) && r.left >= 13) {
-        uint64_t hlen = 0;
-        for (int i = 0; i < 8; i++)
-            hlen |= (uint64_t)blob[5 + i] << (8 * i);
+    uint64_t hlen;
+    if ((mode & 1) && ecl_u64le_at(blob, r.left, 5, &hlen) == 0) {
         if (hlen <= r.left - 13 && crypto_sign_BYTES <= r.left - 13 - hlen)
             sign(blob + 13, hlen, blob + 13 + hlen);
     }
