@@ -32,7 +32,8 @@ const char *ecl_client_default_identity(void);
  * endpoint in identity.json (NULL: use it). Fails with ECL_E_INPUT naming the
  * file if the identity is incomplete or inconsistent (key does not match the
  * certificate, certificate not from the CA, expired). */
-int ecl_client_open(const char *identity_dir, const char *gateway, ecl_client **out, ecl_err *err);
+int ecl_client_open(const char *identity_dir, const char *gateway, ecl_client **out,
+                    ecl_err *err) ECL_WUR;
 
 void ecl_client_close(ecl_client *c);
 
@@ -50,6 +51,6 @@ void ecl_client_set_timeout(ecl_client *c, int timeout_ms);
 int ecl_client_timeout(const ecl_client *c);
 
 /* Health.Check. */
-int ecl_client_health(ecl_client *c, Ecluse__V1__HealthCheckResponse **out, ecl_err *err);
+int ecl_client_health(ecl_client *c, Ecluse__V1__HealthCheckResponse **out, ecl_err *err) ECL_WUR;
 
 #endif

@@ -52,8 +52,6 @@
 #include "common/err.h"
 #include "proto/ecluse.pb-c.h"
 
-#define CLIENT_WUR __attribute__((warn_unused_result))
-
 /* The domain string that starts the trailer digest's input (then 0x00). */
 #define ECL_READ_DIGEST_DOMAIN "ecluse-read-digest-v2"
 
@@ -70,15 +68,15 @@
  * (file), ECL_E_LIMIT (larger than CLIENT_GRANT_FILE_MAX), ECL_E_INPUT
  * naming the problem: first line not the magic, base64 that does not decode
  * (with its line), a Grant that does not decode or has no body/signature. */
-int client_grant_load(const char *path, Ecluse__V1__Grant **out, ecl_err *err) CLIENT_WUR;
+int client_grant_load(const char *path, Ecluse__V1__Grant **out, ecl_err *err) ECL_WUR;
 
 /* Parse the same format from memory; `what` names it in messages. */
 int client_grant_parse(const char *text, size_t len, const char *what, Ecluse__V1__Grant **out,
-                       ecl_err *err) CLIENT_WUR;
+                       ecl_err *err) ECL_WUR;
 
 /* Write `g` in that format to `path` (mode 0600, replacing it).
  * Errors: ECL_E_IO, ECL_E_INTERNAL. */
-int client_grant_save(const char *path, const Ecluse__V1__Grant *g, ecl_err *err) CLIENT_WUR;
+int client_grant_save(const char *path, const Ecluse__V1__Grant *g, ecl_err *err) ECL_WUR;
 
 /* ---- checking a stream ------------------------------------------------- */
 
@@ -99,7 +97,7 @@ typedef struct ecl_verifier ecl_verifier;
 /* A verifier for the stream that `h` starts (copied: `h` may be freed).
  * Errors: ECL_E_INPUT (tensor sizes do not add up to total_bytes, resume
  * offset beyond it, a tensor with no name), ECL_E_INTERNAL. */
-int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_err *err) CLIENT_WUR;
+int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_err *err) ECL_WUR;
 void ecl_verifier_free(ecl_verifier *v);
 
 /* The next chunk of the skipped prefix [0, resume_offset), in stream order:
@@ -109,32 +107,30 @@ void ecl_verifier_free(ecl_verifier *v);
  * Errors: ECL_E_USAGE (len 0, more than the prefix, or after the first
  * chunk of this read; the message says how far the prefix got). */
 int ecl_verifier_prefix_chunk(ecl_verifier *v, const unsigned char digest[32], uint64_t len,
-                              ecl_err *err) CLIENT_WUR;
+                              ecl_err *err) ECL_WUR;
 
 /* The same from the chunk's bytes: its digest is computed from `data`.
  * Errors: those of ecl_verifier_prefix_chunk. */
-int ecl_verifier_prefix_data(ecl_verifier *v, const void *data, size_t len,
-                             ecl_err *err) CLIENT_WUR;
+int ecl_verifier_prefix_data(ecl_verifier *v, const void *data, size_t len, ecl_err *err) ECL_WUR;
 
 /* The digest the next chunk of the prefix has if its bytes are `data`
  * (nothing is added: compare it with one kept, then give it to
  * ecl_verifier_prefix_chunk). Errors: ECL_E_USAGE (len 0 or beyond the prefix). */
 int ecl_verifier_prefix_digest(ecl_verifier *v, const void *data, size_t len,
-                               unsigned char digest[32], ecl_err *err) CLIENT_WUR;
+                               unsigned char digest[32], ecl_err *err) ECL_WUR;
 
 /* Check one chunk (see the top of this file) and describe it in *out.
  * Errors: ECL_E_CRYPTO (digest; message names the chunk, tensor and offset),
  * ECL_E_INPUT (out of order, outside its tensor, after the end). */
 int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chunk *out,
-                       ecl_err *err) CLIENT_WUR;
+                       ecl_err *err) ECL_WUR;
 
 /* Check the trailer: every byte arrived, counts match, and its digest is
  * the one of the prefix's and this read's chunk digests (top of this file).
  * Errors: ECL_E_INPUT (bytes missing, counts), ECL_E_CRYPTO (digest),
  * ECL_E_PRECONDITION (resumed read whose prefix chunks do not reach the
  * resume offset: the whole digest cannot be checked). */
-int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t,
-                         ecl_err *err) CLIENT_WUR;
+int ecl_verifier_trailer(ecl_verifier *v, const Ecluse__V1__ReadTrailer *t, ecl_err *err) ECL_WUR;
 
 /* Bytes of the stream verified so far, counted from 0 (the next position). */
 uint64_t ecl_verifier_position(const ecl_verifier *v);
@@ -183,33 +179,33 @@ typedef struct ecl_read ecl_read;
  * the gateway, the holding site or the audit trail cannot be reached),
  * ECL_E_INPUT if the first message is not a valid header. */
 int ecl_read_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_read_opts *o,
-                  ecl_read **out, ecl_err *err) CLIENT_WUR;
+                  ecl_read **out, ecl_err *err) ECL_WUR;
 
 /* The header (owned by the read). */
 const Ecluse__V1__ReadHeader *ecl_read_header(const ecl_read *r);
 
 /* See ecl_verifier_prefix_chunk and ecl_verifier_prefix_data. */
 int ecl_read_prefix_chunk(ecl_read *r, const unsigned char digest[32], uint64_t len,
-                          ecl_err *err) CLIENT_WUR;
-int ecl_read_prefix_data(ecl_read *r, const void *data, size_t len, ecl_err *err) CLIENT_WUR;
+                          ecl_err *err) ECL_WUR;
+int ecl_read_prefix_data(ecl_read *r, const void *data, size_t len, ecl_err *err) ECL_WUR;
 int ecl_read_prefix_digest(ecl_read *r, const void *data, size_t len, unsigned char digest[32],
-                           ecl_err *err) CLIENT_WUR;
+                           ecl_err *err) ECL_WUR;
 
 /* The next verified chunk: 1 with *out set (valid until the next call),
  * 0 when the trailer arrived and verified, -1 on error: the stream's status
  * (e.g. ECL_E_UNAVAILABLE naming the site that went away; resume from
  * ecl_read_position()) or a failed check. */
-int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err) CLIENT_WUR;
+int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err) ECL_WUR;
 
 /* Read everything that is left into `buf`: byte i of buf is byte
  * resume_offset + i of the stream. Errors: ECL_E_USAGE if `cap` is smaller
  * than total_bytes - resume_offset; those of ecl_read_next. */
-int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err) CLIENT_WUR;
+int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err) ECL_WUR;
 
 /* Hand each verified chunk to `fn`; it returns 0 to go on, else the read
  * stops with ECL_E_USAGE "stopped by the callback". */
 typedef int (*ecl_read_fn)(const ecl_read_chunk *c, void *arg);
-int ecl_read_each(ecl_read *r, ecl_read_fn fn, void *arg, ecl_err *err) CLIENT_WUR;
+int ecl_read_each(ecl_read *r, ecl_read_fn fn, void *arg, ecl_err *err) ECL_WUR;
 
 /* Stream bytes verified so far, from 0: where a broken read resumes (the
  * end of the last verified chunk, so a chunk boundary). */

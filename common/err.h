@@ -15,6 +15,18 @@
 
 #include <stddef.h>
 
+/* On every function that can fail (returns -1, NULL or an error value),
+ * declared in a header: the compiler refuses a call that drops the result.
+ * A failure that truly does not matter (best-effort cleanup) is dropped with
+ * ECL_IGNORE and a comment saying why; GCC does not take a cast to void as
+ * dropping it. */
+#define ECL_WUR __attribute__((warn_unused_result))
+#define ECL_IGNORE(call)                                                                           \
+    do {                                                                                           \
+        if (call) {                                                                                \
+        }                                                                                          \
+    } while (0)
+
 typedef enum {
     ECL_OK = 0,
     ECL_E_USAGE,        /* bad command line or call arguments */

@@ -46,29 +46,28 @@ void peer_info_clear(peer_info *p);
 /* Make and sign this site's bundle; *out is a malloc'd PeerBundle encoding. */
 int bundle_make(const char *site, const char *country, const char *endpoint, const char *ca_pem,
                 const site_key *key, int64_t issued_unix, unsigned char **out, size_t *len,
-                ecl_err *err) __attribute__((warn_unused_result));
+                ecl_err *err) ECL_WUR;
 
 /* Verify a PeerBundle encoding: signed by the key it carries, a valid site id
  * and country, an endpoint host:port, a CA certificate that is a CA whose URI
  * SAN is spiffe://<site>. ECL_E_CRYPTO or ECL_E_INPUT naming the problem. */
-int bundle_verify(const unsigned char *bundle, size_t len, peer_info *out, ecl_err *err)
-    __attribute__((warn_unused_result));
+int bundle_verify(const unsigned char *bundle, size_t len, peer_info *out, ecl_err *err) ECL_WUR;
 
 /* The stable fingerprint people compare: BLAKE2b-256 over
  * site || 0x00 || signing key || CA certificate DER; first 16 bytes, hex,
  * grouped by 4 with '-'. Re-exporting a bundle does not change it. */
 int bundle_fingerprint(const char *site, const unsigned char *signing_key, const char *ca_pem,
-                       char out[BUNDLE_FINGERPRINT_MAX], ecl_err *err);
+                       char out[BUNDLE_FINGERPRINT_MAX], ecl_err *err) ECL_WUR;
 
 /* Text form <-> PeerBundle encoding. */
-int bundle_to_text(const unsigned char *bundle, size_t len, char **text, ecl_err *err);
+int bundle_to_text(const unsigned char *bundle, size_t len, char **text, ecl_err *err) ECL_WUR;
 int bundle_from_text(const char *text, size_t len, unsigned char **bundle, size_t *out_len,
-                     ecl_err *err);
+                     ecl_err *err) ECL_WUR;
 
 /* Sign a rotation from `old_key` to `new_public`; *out is a KeyRotation encoding. */
 int rotation_make(const char *site, const site_key *old_key, const unsigned char *new_public,
                   uint64_t sequence, int64_t issued_unix, unsigned char **out, size_t *len,
-                  ecl_err *err) __attribute__((warn_unused_result));
+                  ecl_err *err) ECL_WUR;
 
 /* Follow a chain of rotations (oldest first) from `pinned`: each must be for
  * `site`, signed by the key before it, with sequences counting up by one.
@@ -76,7 +75,6 @@ int rotation_make(const char *site, const site_key *old_key, const unsigned char
  * empty or entirely before `pinned`). */
 int rotation_follow(const char *site, const unsigned char *pinned,
                     Ecluse__V1__KeyRotation *const *chain, size_t count,
-                    unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
-    __attribute__((warn_unused_result));
+                    unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err) ECL_WUR;
 
 #endif

@@ -37,8 +37,7 @@ typedef struct fed_peer {
 void fed_peer_clear(fed_peer *p);
 
 /* Open (creating) the environment in `dir`. */
-int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+int fed_state_open(const char *dir, fed_state **out, ecl_err *err) ECL_WUR;
 void fed_state_close(fed_state *st);
 
 uint64_t fed_state_trust_generation(fed_state *st);
@@ -46,45 +45,47 @@ uint64_t fed_state_catalog_version(fed_state *st);
 
 /* This site's datasets. put/remove bump the catalog version (returned). */
 int fed_state_put_dataset(fed_state *st, const char *id, const void *entry, size_t len,
-                          int must_be_new, uint64_t *version, ecl_err *err);
-int fed_state_remove_dataset(fed_state *st, const char *id, uint64_t *version, ecl_err *err);
+                          int must_be_new, uint64_t *version, ecl_err *err) ECL_WUR;
+int fed_state_remove_dataset(fed_state *st, const char *id, uint64_t *version,
+                             ecl_err *err) ECL_WUR;
 int fed_state_get_dataset(fed_state *st, const char *id, unsigned char **entry, size_t *len,
-                          ecl_err *err);
+                          ecl_err *err) ECL_WUR;
 
 /* Every dataset, sorted by id, with the catalog version of that snapshot.
  * Free with fed_state_free_list. */
 int fed_state_list_datasets(fed_state *st, ProtobufCBinaryData **entries, size_t *count,
-                            uint64_t *version, ecl_err *err);
+                            uint64_t *version, ecl_err *err) ECL_WUR;
 void fed_state_free_list(ProtobufCBinaryData *entries, size_t count);
 
 /* Peers. add verifies the bundle and refuses `own_site` and a site already
  * added (ECL_E_EXISTS: remove it first). */
 int fed_state_add_peer(fed_state *st, const unsigned char *bundle, size_t len, const char *own_site,
-                       fed_peer *added, ecl_err *err);
-int fed_state_remove_peer(fed_state *st, const char *site, ecl_err *err);
-int fed_state_get_peer(fed_state *st, const char *site, fed_peer *out, ecl_err *err);
-int fed_state_list_peers(fed_state *st, fed_peer **peers, size_t *count, ecl_err *err);
+                       fed_peer *added, ecl_err *err) ECL_WUR;
+int fed_state_remove_peer(fed_state *st, const char *site, ecl_err *err) ECL_WUR;
+int fed_state_get_peer(fed_state *st, const char *site, fed_peer *out, ecl_err *err) ECL_WUR;
+int fed_state_list_peers(fed_state *st, fed_peer **peers, size_t *count, ecl_err *err) ECL_WUR;
 void fed_state_free_peers(fed_peer *peers, size_t count);
 
 /* After a verified rotation chain: pin the peer's new key. */
-int fed_state_set_peer_key(fed_state *st, const char *site, const unsigned char *key, ecl_err *err);
+int fed_state_set_peer_key(fed_state *st, const char *site, const unsigned char *key,
+                           ecl_err *err) ECL_WUR;
 
 /* A verified catalog of a peer becomes the one held; or a refusal is noted
  * (the held catalog stays). */
 int fed_state_put_peer_catalog(fed_state *st, const char *site, const catalog *c,
-                               int64_t fetched_unix, ecl_err *err);
+                               int64_t fetched_unix, ecl_err *err) ECL_WUR;
 int fed_state_note_fetch_error(fed_state *st, const char *site, int64_t attempt_unix,
-                               const char *error, ecl_err *err);
+                               const char *error, ecl_err *err) ECL_WUR;
 
 /* The held catalog of a peer (re-verified against the pinned key; expiry is
  * not checked here, callers show it). ECL_E_NOT_FOUND if none. */
 int fed_state_get_peer_catalog(fed_state *st, const char *site, catalog **out,
-                               int64_t *fetched_unix, ecl_err *err);
+                               int64_t *fetched_unix, ecl_err *err) ECL_WUR;
 
 /* This site's key rotations, oldest first. */
 int fed_state_add_rotation(fed_state *st, uint64_t sequence, const unsigned char *rotation,
-                           size_t len, ecl_err *err);
+                           size_t len, ecl_err *err) ECL_WUR;
 int fed_state_list_rotations(fed_state *st, ProtobufCBinaryData **rotations, size_t *count,
-                             ecl_err *err);
+                             ecl_err *err) ECL_WUR;
 
 #endif

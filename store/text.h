@@ -17,6 +17,6 @@
  * Errors: ECL_E_NOT_FOUND, ECL_E_IO, ECL_E_INPUT (corrupt or truncated gzip
  * stream, a NUL byte in the text; with the offset), ECL_E_LIMIT (more than
  * STORE_TEXT_MAX bytes), ECL_E_INTERNAL. */
-int st_read_text(const char *path, char **out, size_t *len, ecl_err *err);
+int st_read_text(const char *path, char **out, size_t *len, ecl_err *err) ECL_WUR;
 
 #endif
