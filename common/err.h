@@ -7,8 +7,8 @@
  * 'purposes[2]': unknown DUO code 'XYZ'"). Callers pass the error up
  * unchanged, or prefix it with context (ecl_err_prefix).
  *
- * The category decides the gRPC status code (gateway/rpc_status.c) and the
- * process exit code (cli/exit_codes.h), each mapped in exactly one place.
+ * The category decides the gRPC status code (rpc/status.c) and the process
+ * exit code (cli/exit_codes.c), each mapped in exactly one place.
  */
 #ifndef ECLUSE_COMMON_ERR_H
 #define ECLUSE_COMMON_ERR_H
@@ -29,18 +29,19 @@
 
 typedef enum {
     ECL_OK = 0,
-    ECL_E_USAGE,        /* bad command line or call arguments */
-    ECL_E_INPUT,        /* malformed or inconsistent input data */
-    ECL_E_IO,           /* a file or the file system failed */
-    ECL_E_NOT_FOUND,    /* the named thing does not exist */
-    ECL_E_EXISTS,       /* refusing to overwrite something that exists */
-    ECL_E_AUTH,         /* the caller could not be authenticated */
-    ECL_E_DENIED,       /* the caller is known but not allowed */
-    ECL_E_PRECONDITION, /* valid request, wrong state (expired grant, ...) */
-    ECL_E_CRYPTO,       /* a signature or digest does not verify */
-    ECL_E_LIMIT,        /* a size or resource limit was reached */
-    ECL_E_UNAVAILABLE,  /* a peer or the audit trail cannot be reached/written */
-    ECL_E_INTERNAL,     /* a bug or a library failure that should not happen */
+    ECL_E_USAGE,         /* bad command line or call arguments */
+    ECL_E_INPUT,         /* malformed or inconsistent input data */
+    ECL_E_IO,            /* a file or the file system failed */
+    ECL_E_NOT_FOUND,     /* the named thing does not exist */
+    ECL_E_EXISTS,        /* refusing to overwrite something that exists */
+    ECL_E_AUTH,          /* the caller could not be authenticated */
+    ECL_E_DENIED,        /* the caller is known but not allowed */
+    ECL_E_PRECONDITION,  /* valid request, wrong state (expired grant, ...) */
+    ECL_E_CRYPTO,        /* a signature or digest does not verify */
+    ECL_E_LIMIT,         /* a size or resource limit was reached */
+    ECL_E_UNAVAILABLE,   /* a peer or the audit trail cannot be reached/written */
+    ECL_E_INTERNAL,      /* a bug or a library failure that should not happen */
+    ECL_E_UNIMPLEMENTED, /* a method or feature this build or this peer does not serve */
 } ecl_code;
 
 #define ECL_ERR_MSG_MAX 512
