@@ -220,7 +220,7 @@ static int read_labels_file(const char *path, store_table *t, ecl_err *err)
 {
     char *text;
     size_t len;
-    if (st_read_text(path, &text, &len, err) != 0)
+    if (store_text_read(path, &text, &len, err) != 0)
         return -1;
     t->labels = malloc((size_t)(t->rows ? t->rows : 1) * sizeof(int64_t));
     if (t->labels == NULL) {
@@ -280,7 +280,7 @@ int store_csv_read(const char *path, const store_csv_opts *o, store_table *out, 
         return ecl_fail(err, ECL_E_USAGE, "%s: labels from a file, but no file given", path);
     char *text;
     size_t len;
-    if (st_read_text(path, &text, &len, err) != 0)
+    if (store_text_read(path, &text, &len, err) != 0)
         return -1;
     reader r = {.path = path, .o = o, .p = text, .end = text + len, .t = out, .err = err};
     int rc = read_table(&r);
