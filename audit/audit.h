@@ -38,8 +38,6 @@
 
 #include "common/err.h"
 
-#define AUDIT_WUR __attribute__((warn_unused_result))
-
 #define AUDIT_HASH_BYTES    32u    /* BLAKE2b-256 */
 #define AUDIT_FIELD_MAX     255u   /* bytes of each indexed string field */
 #define AUDIT_DETAIL_MAX    65536u /* bytes of the compact detail JSON */
@@ -113,7 +111,7 @@ typedef struct audit_record {
  * or its files cannot be created, opened or written (the message names the
  * path and the OS reason); ECL_E_INPUT when `dir` holds something that is
  * not an ecluse audit log of a known format version. */
-int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_err *err) AUDIT_WUR;
+int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_err *err) ECL_WUR;
 
 /* Let pending appends finish, stop the writer, close LMDB, free `log`.
  * NULL is allowed. No other call on `log` may be running or follow. */
@@ -124,12 +122,12 @@ void audit_close(audit_log *log);
  * entry that breaks the rules above (message names the field);
  * ECL_E_UNAVAILABLE when it could not be written (nothing was written; the
  * caller must not act as if it had been). */
-int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out,
-                 ecl_err *err) AUDIT_WUR;
+int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out, ecl_err *err) ECL_WUR;
 
 /* The number of committed entries and the hash of the last one (zeros for an
  * empty log), as of the latest commit. `head` may be NULL. */
-int audit_head(audit_log *log, uint64_t *count, uint8_t head[AUDIT_HASH_BYTES], ecl_err *err);
+int audit_head(audit_log *log, uint64_t *count, uint8_t head[AUDIT_HASH_BYTES],
+               ecl_err *err) ECL_WUR;
 
 /* ---- queries -------------------------------------------------------------
  * Every set filter must match (strings exactly; times inclusive). Results
@@ -148,7 +146,7 @@ typedef int (*audit_record_fn)(const audit_record *rec, void *arg);
 /* Errors: ECL_E_USAGE (bad filter), ECL_E_INPUT (a stored entry does not
  * decode: run audit_verify), ECL_E_IO (LMDB read failure). */
 int audit_query(audit_log *log, const audit_filter *filter, audit_record_fn fn, void *arg,
-                ecl_err *err) AUDIT_WUR;
+                ecl_err *err) ECL_WUR;
 
 /* Write the matching entries to `out`, one JSON object per line:
  *   {"seq":1,"time_unix_ns":...,"time":"2026-11-21T05:01:02.123456789Z",
@@ -156,14 +154,13 @@ int audit_query(audit_log *log, const audit_filter *filter, audit_record_fn fn, 
  *    "lawful_basis":...,"transfer_basis":...,"job_country":...,
  *    "grant_id":...,"read_id":...,"detail":{...},"prev_hash":"hex","hash":"hex"}
  * `filter` may be NULL. Errors as audit_query, plus ECL_E_IO on write. */
-int audit_export_jsonl(audit_log *log, const audit_filter *filter, FILE *out,
-                       ecl_err *err) AUDIT_WUR;
+int audit_export_jsonl(audit_log *log, const audit_filter *filter, FILE *out, ecl_err *err) ECL_WUR;
 
 /* The same as CSV (RFC 4180: CRLF line ends, fields with , " CR LF quoted),
  * a header line then 16 columns per row, in the JSON-lines order above
  * ("detail" holds the compact JSON text). */
 #define AUDIT_CSV_COLUMNS 16
-int audit_export_csv(audit_log *log, const audit_filter *filter, FILE *out, ecl_err *err) AUDIT_WUR;
+int audit_export_csv(audit_log *log, const audit_filter *filter, FILE *out, ecl_err *err) ECL_WUR;
 
 /* ---- records of processing (raw material of a GDPR Art. 30 record) ------
  * Reads grouped by (dataset, recipient, purpose, lawful basis, transfer
@@ -184,7 +181,7 @@ typedef int (*audit_processing_fn)(const audit_processing *p, void *arg);
 
 /* `dataset` NULL or "" = every dataset. Errors as audit_query. */
 int audit_processing_summary(audit_log *log, const char *dataset, audit_processing_fn fn, void *arg,
-                             ecl_err *err) AUDIT_WUR;
+                             ecl_err *err) ECL_WUR;
 
 /* ---- verification ---------------------------------------------------------
  * Check every entry (its encoding, its hash, its link to the one before, its
@@ -203,7 +200,7 @@ typedef struct audit_verify_report {
 /* Fills *rep in every case it can read the log. Returns 0 when the chain
  * and checkpoints verify; -1 with ECL_E_CRYPTO ("seq N: why") when they do
  * not (rep says where), or ECL_E_IO when LMDB cannot be read. */
-int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err) AUDIT_WUR;
+int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err) ECL_WUR;
 
 /* ---- checkpoints ----------------------------------------------------------
  * A checkpoint says "site S's log had N entries, the last with hash H, at time
@@ -236,22 +233,22 @@ typedef int (*audit_sign_fn)(void *ctx, const uint8_t *body, size_t len,
  * ECL_E_UNAVAILABLE (cannot be stored), whatever `sign` failed with. */
 int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t pk[AUDIT_PK_BYTES],
                           audit_sign_fn sign, void *sign_ctx, audit_signed_checkpoint *out,
-                          ecl_err *err) AUDIT_WUR;
+                          ecl_err *err) ECL_WUR;
 
 /* The latest stored own checkpoint. ECL_E_NOT_FOUND if none was signed. */
-int audit_checkpoint_latest(audit_log *log, audit_signed_checkpoint *out, ecl_err *err) AUDIT_WUR;
+int audit_checkpoint_latest(audit_log *log, audit_signed_checkpoint *out, ecl_err *err) ECL_WUR;
 
 /* Parse a body (outside input). Errors: ECL_E_INPUT naming the field and the
  * byte offset (truncated, unknown version, bad site, trailing bytes). */
 int audit_checkpoint_decode(const uint8_t *body, size_t len, audit_checkpoint *out,
-                            ecl_err *err) AUDIT_WUR;
+                            ecl_err *err) ECL_WUR;
 
 /* Verify the signature *before* parsing, then parse. With `pinned_pk` NULL
  * the key named in the body is used; otherwise the signature must be by
  * `pinned_pk` and the body must name that key. Errors: ECL_E_CRYPTO (bad
  * signature, other key), ECL_E_INPUT (as audit_checkpoint_decode). */
 int audit_checkpoint_open(const audit_signed_checkpoint *sc, const uint8_t *pinned_pk,
-                          audit_checkpoint *out, ecl_err *err) AUDIT_WUR;
+                          audit_checkpoint *out, ecl_err *err) ECL_WUR;
 
 /* audit_checkpoint_open, then check it against this log: it must not claim
  * more entries than the log has, and the entry at its count must have its
@@ -259,7 +256,7 @@ int audit_checkpoint_open(const audit_signed_checkpoint *sc, const uint8_t *pinn
  * log or the checkpoint was rewritten), ECL_E_PRECONDITION (the log is
  * shorter than the checkpoint), ECL_E_INPUT. */
 int audit_checkpoint_check(audit_log *log, const audit_signed_checkpoint *sc,
-                           const uint8_t *pinned_pk, ecl_err *err) AUDIT_WUR;
+                           const uint8_t *pinned_pk, ecl_err *err) ECL_WUR;
 
 /* ---- witness store: checkpoints received from peers ---------------------- */
 
@@ -272,7 +269,7 @@ int audit_checkpoint_check(audit_log *log, const audit_signed_checkpoint *sc,
  * one already kept is accepted and changes nothing. ECL_E_UNAVAILABLE if it
  * cannot be stored. */
 int audit_witness_add(audit_log *log, const char *site, const uint8_t peer_pk[AUDIT_PK_BYTES],
-                      const audit_signed_checkpoint *sc, ecl_err *err) AUDIT_WUR;
+                      const audit_signed_checkpoint *sc, ecl_err *err) ECL_WUR;
 
 /* A kept checkpoint: the signed bytes as received, what they say, and when
  * this log received them. */
@@ -287,6 +284,6 @@ typedef int (*audit_witness_fn)(const audit_witnessed *w, void *arg);
 /* Kept checkpoints of `site` (NULL or "" = every site), by site then count,
  * lowest count first. The callback returns 0 to go on. */
 int audit_witness_list(audit_log *log, const char *site, audit_witness_fn fn, void *arg,
-                       ecl_err *err) AUDIT_WUR;
+                       ecl_err *err) ECL_WUR;
 
 #endif

@@ -53,7 +53,7 @@ static inline unsigned ix_field(unsigned ix)
 
 /* A key or value that is one u64be (a seq, a count, a time): 0, or -1 (and
  * *out = 0) when it is not exactly 8 bytes. */
-__attribute__((warn_unused_result)) static inline int audit_u64_val(const MDB_val *v, uint64_t *out)
+ECL_WUR static inline int audit_u64_val(const MDB_val *v, uint64_t *out)
 {
     *out = 0;
     return v->mv_size == 8 ? ecl_u64be_at(v->mv_data, v->mv_size, 0, out) : -1;
@@ -64,14 +64,14 @@ int audit_mdb_fail(ecl_err *err, ecl_code code, int rc, const char *what);
 
 /* Read the stored head (count, hash) in `txn`; zeros if the log is empty. */
 int audit_read_head(MDB_txn *txn, const audit_log *log, uint64_t *count,
-                    uint8_t hash[AUDIT_HASH_BYTES], ecl_err *err);
+                    uint8_t hash[AUDIT_HASH_BYTES], ecl_err *err) ECL_WUR;
 
 /* Begin a read-only transaction (ECL_E_IO on failure). */
-int audit_rtxn(audit_log *log, MDB_txn **txn, ecl_err *err);
+int audit_rtxn(audit_log *log, MDB_txn **txn, ecl_err *err) ECL_WUR;
 
 /* Decode a stored record into `rec`, copying its strings NUL-terminated
  * into *scratch (grown as needed; the caller frees it). */
 int audit_decode(const MDB_val *key, const MDB_val *val, audit_record *rec, char **scratch,
-                 size_t *cap, ecl_err *err);
+                 size_t *cap, ecl_err *err) ECL_WUR;
 
 #endif

@@ -60,7 +60,7 @@ typedef struct rec_tail {
 
 /* Validate `e` against the kind rules of audit.h and encode its fields.
  * ECL_E_USAGE naming the field on a bad entry. */
-int rec_tail_build(const audit_entry *e, rec_tail *out, ecl_err *err);
+int rec_tail_build(const audit_entry *e, rec_tail *out, ecl_err *err) ECL_WUR;
 void rec_tail_free(rec_tail *t);
 
 /* Write header + tail + hash into `out` (REC_HEADER + t->len + 32 bytes). */
@@ -76,6 +76,6 @@ int64_t rec_time_ns(const uint8_t *rec, size_t len);
 
 /* Split a stored record into its fields; checks the structure only (not the
  * hash). ECL_E_INPUT naming the byte offset and the problem. */
-int rec_parse(const uint8_t *rec, size_t len, rec_view *v, ecl_err *err);
+int rec_parse(const uint8_t *rec, size_t len, rec_view *v, ecl_err *err) ECL_WUR;
 
 #endif

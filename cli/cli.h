@@ -29,7 +29,7 @@ int cli_exit_code(ecl_code code);
 
 /* Print a failure as "ecluse <words>: error: <message>" on stderr and return
  * its exit status. */
-int cli_report(const char *words, const ecl_err *err);
+int cli_report(const char *words, const ecl_err *err) ECL_WUR;
 
 /* Commands, one file each. */
 extern const cli_command cli_site_init;

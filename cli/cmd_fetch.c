@@ -44,7 +44,7 @@ typedef struct fetch {
     char *tensor_list;      /* split in place into tensors[] */
     const char *tensor_arg; /* as given */
     const char *tensors[MAX_TENSORS];
-    ecl_read_opts o;
+    ecl_stream_opts o;
     char selection[1024]; /* what the partial file is of */
     int progress;
 } fetch;
@@ -172,7 +172,7 @@ static int save_state(fetch *f, const Ecluse__V1__ReadHeader *h, ecl_err *err)
 /* Re-hash the chunks FILE.part holds, check them against their records and
  * give their digests to the verifier, so the trailer's digest of the whole
  * stream is still checked on resume. */
-static int feed_prefix(fetch *f, ecl_read *r, ecl_err *err)
+static int feed_prefix(fetch *f, ecl_stream *r, ecl_err *err)
 {
     if (f->prefix_chunks == 0)
         return 0;
@@ -199,7 +199,7 @@ static int feed_prefix(fetch *f, ecl_read *r, ecl_err *err)
             rc = ecl_fail(err, ECL_E_IO, "%s: shorter than it was", f->part);
             break;
         }
-        if (ecl_read_prefix_digest(r, buf, len, d, err) != 0) {
+        if (ecl_stream_prefix_digest(r, buf, len, d, err) != 0) {
             rc = -1;
             break;
         }
@@ -210,7 +210,7 @@ static int feed_prefix(fetch *f, ecl_read *r, ecl_err *err)
                           f->part, (unsigned long long)k, (unsigned long long)at,
                           (unsigned long long)(at + len), f->part, f->chunks);
         else
-            rc = ecl_read_prefix_chunk(r, d, len, err);
+            rc = ecl_stream_prefix_chunk(r, d, len, err);
         at += len;
     }
     if (in != NULL)
@@ -242,7 +242,7 @@ static void show_progress(uint64_t done, uint64_t total, uint64_t fresh, double 
     fflush(stdout);
 }
 
-static int receive(fetch *f, ecl_read *r, ecl_err *err)
+static int receive(fetch *f, ecl_stream *r, ecl_err *err)
 {
     FILE *part = fopen(f->part, "ab");
     /* A fresh fetch starts a fresh record of chunks. */
@@ -254,12 +254,12 @@ static int receive(fetch *f, ecl_read *r, ecl_err *err)
             fclose(recs);
         return ecl_fail(err, ECL_E_IO, "%s or %s: cannot open for writing", f->part, f->chunks);
     }
-    const Ecluse__V1__ReadHeader *h = ecl_read_header(r);
-    ecl_read_chunk c;
+    const Ecluse__V1__ReadHeader *h = ecl_stream_header(r);
+    ecl_stream_chunk c;
     int n;
     double t0 = now_s(), shown = 0;
     uint64_t fresh = 0;
-    while ((n = ecl_read_next(r, &c, err)) == 1) {
+    while ((n = ecl_stream_next(r, &c, err)) == 1) {
         unsigned char rec[RECORD];
         ecl_put_u64le(rec, (uint64_t)c.len);
         memcpy(rec + 8, c.digest, 32);
@@ -286,7 +286,7 @@ static int receive(fetch *f, ecl_read *r, ecl_err *err)
         return ecl_err_prefix(err,
                               "fetch stopped at byte %llu (run the same command again to "
                               "resume)",
-                              (unsigned long long)ecl_read_position(r));
+                              (unsigned long long)ecl_stream_position(r));
     return 0;
 }
 
@@ -336,7 +336,7 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
             argv[i] = (char *)"--output";
     fetch f;
     memset(&f, 0, sizeof(f));
-    ecl_read_opts init = ECL_READ_OPTS_INIT;
+    ecl_stream_opts init = ECL_STREAM_OPTS_INIT;
     f.o = init;
     f.identity = ecl_client_default_identity();
     f.progress = isatty(STDOUT_FILENO);
@@ -388,23 +388,23 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
     }
     describe_selection(&f, g);
     ecl_client *client = NULL;
-    ecl_read *r = NULL;
+    ecl_stream *r = NULL;
     rc = resume_point(&f, err);
     if (rc == 0)
         rc = ecl_client_open(f.identity, f.gateway, &client, err);
     if (rc == 0)
-        rc = ecl_read_open(client, g, &f.o, &r, err);
+        rc = ecl_stream_open(client, g, &f.o, &r, err);
     if (rc == 0)
-        rc = save_state(&f, ecl_read_header(r), err);
+        rc = save_state(&f, ecl_stream_header(r), err);
     if (rc == 0)
         rc = feed_prefix(&f, r, err);
     if (rc == 0)
         rc = receive(&f, r, err);
     if (rc == 0)
-        rc = write_output(&f, ecl_read_header(r), err);
+        rc = write_output(&f, ecl_stream_header(r), err);
     if (rc == 0) {
-        const Ecluse__V1__ReadHeader *h = ecl_read_header(r);
-        const Ecluse__V1__ReadTrailer *t = ecl_read_trailer(r);
+        const Ecluse__V1__ReadHeader *h = ecl_stream_header(r);
+        const Ecluse__V1__ReadTrailer *t = ecl_stream_trailer(r);
         char hex[65];
         sodium_bin2hex(hex, sizeof(hex), t->digest.data, t->digest.len);
         printf("fetched %s: %zu tensor(s), %llu bytes%s into %s\n", h->dataset, h->n_tensors,
@@ -415,7 +415,7 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
         remove(f.state);
         remove(f.chunks);
     }
-    ecl_read_close(r);
+    ecl_stream_close(r);
     ecl_client_close(client);
     ecluse__v1__grant__free_unpacked(g, NULL);
     free(f.tensor_list);

@@ -29,6 +29,8 @@ int cli_exit_code(ecl_code code)
         return 10;
     case ECL_E_LIMIT:
         return 11;
+    case ECL_E_UNIMPLEMENTED:
+        return 12;
     case ECL_E_INTERNAL:
         return 1;
     }

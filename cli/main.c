@@ -92,7 +92,7 @@ static void print_man(FILE *out)
     fputs(".SH EXIT STATUS\n0 success; 1 internal error; 2 usage; 3 bad input; 4 file or I/O; "
           "5 not found; 6 already exists; 7 authentication or permission; 8 unavailable; "
           "9 refused by policy or precondition; 10 a signature or digest does not verify; "
-          "11 a limit was reached.\n",
+          "11 a limit was reached; 12 the gateway does not serve what was asked.\n",
           out);
     fputs(".SH ENVIRONMENT\n.TP\n.B ECLUSE_IDENTITY\nthe identity directory client commands "
           "use when --identity is not given.\n.TP\n.B ECLUSE_LOG\ndebug, info, warn or error: "

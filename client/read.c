@@ -325,7 +325,7 @@ static int chunk_settle(ecl_verifier *v, uint64_t index, const unsigned char d[3
     return 0;
 }
 
-int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_read_chunk *out,
+int ecl_verifier_chunk(ecl_verifier *v, const Ecluse__V1__Chunk *c, ecl_stream_chunk *out,
                        ecl_err *err)
 {
     size_t len = c->data.len;
@@ -383,7 +383,7 @@ uint64_t ecl_verifier_position(const ecl_verifier *v)
 
 /* ---- the read ------------------------------------------------------------------ */
 
-/* A chunk ecl_read_into copied and handed to the hashing thread, waiting
+/* A chunk ecl_stream_into copied and handed to the hashing thread, waiting
  * for its digest; they settle in the order they were handed over. */
 typedef struct pending_chunk {
     uint64_t index, offset;
@@ -393,7 +393,7 @@ typedef struct pending_chunk {
     size_t digest_len; /* 0: the chunk came without one */
 } pending_chunk;
 
-struct ecl_read {
+struct ecl_stream {
     rpc_stream *st;
     Ecluse__V1__ReadMessage *header_msg;
     Ecluse__V1__ReadMessage *current; /* the message the last chunk points into */
@@ -401,12 +401,12 @@ struct ecl_read {
     ecl_verifier *v;
     int verified; /* the trailer checked out */
     ecl_hashing hashing;
-    hash_worker *hw; /* ecl_read_into's hashing thread, if it has one */
+    hash_worker *hw; /* ecl_stream_into's hashing thread, if it has one */
     pending_chunk pending[HASH_WORKER_DEPTH];
     size_t first_pending;
 };
 
-static int next_message(ecl_read *r, Ecluse__V1__ReadMessage **m, ecl_err *err)
+static int next_message(ecl_stream *r, Ecluse__V1__ReadMessage **m, ecl_err *err)
 {
     ProtobufCMessage *msg = NULL;
     int n = rpc_stream_next(r->st, &ecluse__v1__read_message__descriptor, &msg, err);
@@ -414,8 +414,8 @@ static int next_message(ecl_read *r, Ecluse__V1__ReadMessage **m, ecl_err *err)
     return n;
 }
 
-int ecl_read_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_read_opts *o,
-                  ecl_read **out, ecl_err *err)
+int ecl_stream_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_stream_opts *o,
+                    ecl_stream **out, ecl_err *err)
 {
     Ecluse__V1__ReadRequest req = ECLUSE__V1__READ_REQUEST__INIT;
     Ecluse__V1__RowSelection rows = ECLUSE__V1__ROW_SELECTION__INIT;
@@ -439,7 +439,7 @@ int ecl_read_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_read_
         rows.shard = &shard;
         req.rows = &rows;
     }
-    ecl_read *r = calloc(1, sizeof(*r));
+    ecl_stream *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     r->hashing = o->hashing;
@@ -456,37 +456,39 @@ int ecl_read_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_read_
         n = -1;
     }
     if (n != 1 || ecl_verifier_new(r->header_msg->header, &r->v, err) != 0) {
-        ecl_read_close(r);
+        ecl_stream_close(r);
         return -1;
     }
     *out = r;
     return 0;
 }
 
-const Ecluse__V1__ReadHeader *ecl_read_header(const ecl_read *r)
+const Ecluse__V1__ReadHeader *ecl_stream_header(const ecl_stream *r)
 {
     return r->header_msg->header;
 }
 
-int ecl_read_prefix_chunk(ecl_read *r, const unsigned char digest[32], uint64_t len, ecl_err *err)
+int ecl_stream_prefix_chunk(ecl_stream *r, const unsigned char digest[32], uint64_t len,
+                            ecl_err *err)
 {
     return ecl_verifier_prefix_chunk(r->v, digest, len, err);
 }
 
-int ecl_read_prefix_data(ecl_read *r, const void *data, size_t len, ecl_err *err)
+int ecl_stream_prefix_data(ecl_stream *r, const void *data, size_t len, ecl_err *err)
 {
     return ecl_verifier_prefix_data(r->v, data, len, err);
 }
 
-int ecl_read_prefix_digest(ecl_read *r, const void *data, size_t len, unsigned char digest[32],
-                           ecl_err *err)
+int ecl_stream_prefix_digest(ecl_stream *r, const void *data, size_t len, unsigned char digest[32],
+                             ecl_err *err)
 {
     return ecl_verifier_prefix_digest(r->v, data, len, digest, err);
 }
 
 /* A decoded message of the stream after the header: a chunk (1, *out set),
  * the trailer (0 once it and the OK status after it are checked), or -1. */
-static int take_message(ecl_read *r, Ecluse__V1__ReadMessage *m, ecl_read_chunk *out, ecl_err *err)
+static int take_message(ecl_stream *r, Ecluse__V1__ReadMessage *m, ecl_stream_chunk *out,
+                        ecl_err *err)
 {
     if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_CHUNK) {
         r->current = m;
@@ -509,7 +511,7 @@ static int take_message(ecl_read *r, Ecluse__V1__ReadMessage *m, ecl_read_chunk 
     return ecl_fail(err, ECL_E_INPUT, "a second header in the stream");
 }
 
-static void drop_current(ecl_read *r)
+static void drop_current(ecl_stream *r)
 {
     if (r->current != NULL) {
         ecluse__v1__read_message__free_unpacked(r->current, NULL);
@@ -517,13 +519,13 @@ static void drop_current(ecl_read *r)
     }
 }
 
-static int no_trailer(const ecl_read *r, ecl_err *err)
+static int no_trailer(const ecl_stream *r, ecl_err *err)
 {
     return ecl_fail(err, ECL_E_INPUT, "the stream ended without a trailer at byte %llu",
                     (unsigned long long)ecl_verifier_position(r->v));
 }
 
-int ecl_read_next(ecl_read *r, ecl_read_chunk *out, ecl_err *err)
+int ecl_stream_next(ecl_stream *r, ecl_stream_chunk *out, ecl_err *err)
 {
     if (r->trailer_msg != NULL)
         return r->verified ? 0 : ecl_fail(err, ECL_E_USAGE, "the read already failed");
@@ -609,7 +611,7 @@ static void hash_and_copy(const unsigned char *p, size_t n, void *arg)
 }
 
 /* Hash on this thread: each piece while it is hot, then copy it. */
-static int chunk_into(ecl_read *r, const rpc_message *m, const chunk_head *h, unsigned char *buf,
+static int chunk_into(ecl_stream *r, const rpc_message *m, const chunk_head *h, unsigned char *buf,
                       uint64_t base, ecl_err *err)
 {
     ecl_verifier *v = r->v;
@@ -629,7 +631,7 @@ static int chunk_into(ecl_read *r, const rpc_message *m, const chunk_head *h, un
 
 /* The oldest chunk with the hashing thread, once its digest is back (or
  * at once, wait == 1): 1 if it matched, 0 if none was ready, -1 if not. */
-static int settle_one(ecl_read *r, int wait, ecl_err *err)
+static int settle_one(ecl_stream *r, int wait, ecl_err *err)
 {
     unsigned char d[32];
     if (!hash_worker_take(r->hw, wait, d))
@@ -640,7 +642,7 @@ static int settle_one(ecl_read *r, int wait, ecl_err *err)
     return chunk_settle(r->v, p->index, d, &sent, p->tensor, p->offset, p->len, err) == 0 ? 1 : -1;
 }
 
-static int settle_all(ecl_read *r, int wait, ecl_err *err)
+static int settle_all(ecl_stream *r, int wait, ecl_err *err)
 {
     int n;
     while (r->hw != NULL && (n = settle_one(r, wait, err)) != 0)
@@ -650,7 +652,7 @@ static int settle_all(ecl_read *r, int wait, ecl_err *err)
 }
 
 /* Copy now, hash on the other thread: the chunk settles later, in order. */
-static int chunk_into_async(ecl_read *r, rpc_message *m, const chunk_head *h, unsigned char *buf,
+static int chunk_into_async(ecl_stream *r, rpc_message *m, const chunk_head *h, unsigned char *buf,
                             uint64_t base, ecl_err *err)
 {
     ecl_verifier *v = r->v;
@@ -678,7 +680,7 @@ static int chunk_into_async(ecl_read *r, rpc_message *m, const chunk_head *h, un
 }
 
 /* ECL_HASH_AUTO: a thread of its own when there is a core to run it on. */
-static int start_hashing(ecl_read *r, ecl_err *err)
+static int start_hashing(ecl_stream *r, ecl_err *err)
 {
     if (r->hw != NULL || r->hashing == ECL_HASH_INLINE)
         return 0;
@@ -693,7 +695,7 @@ static int start_hashing(ecl_read *r, ecl_err *err)
     return -1;
 }
 
-static int read_into(ecl_read *r, unsigned char *buf, uint64_t base, ecl_err *err)
+static int read_into(ecl_stream *r, unsigned char *buf, uint64_t base, ecl_err *err)
 {
     for (;;) {
         if (r->trailer_msg != NULL)
@@ -729,7 +731,7 @@ static int read_into(ecl_read *r, unsigned char *buf, uint64_t base, ecl_err *er
         if (msg == NULL)
             return ecl_fail(err, ECL_E_INPUT,
                             "the gateway sent a message that is not a valid ecluse.v1.ReadMessage");
-        ecl_read_chunk c;
+        ecl_stream_chunk c;
         n = take_message(r, msg, &c, err);
         if (n != 1)
             return n;
@@ -737,9 +739,9 @@ static int read_into(ecl_read *r, unsigned char *buf, uint64_t base, ecl_err *er
     }
 }
 
-int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err)
+int ecl_stream_into(ecl_stream *r, void *buf, size_t cap, ecl_err *err)
 {
-    const Ecluse__V1__ReadHeader *hd = ecl_read_header(r);
+    const Ecluse__V1__ReadHeader *hd = ecl_stream_header(r);
     uint64_t base = hd->resume_offset, need = hd->total_bytes - hd->resume_offset;
     if (need > cap)
         return ecl_fail(err, ECL_E_USAGE, "the read has %llu bytes; the buffer holds %zu",
@@ -755,28 +757,28 @@ int ecl_read_into(ecl_read *r, void *buf, size_t cap, ecl_err *err)
     return rc;
 }
 
-int ecl_read_each(ecl_read *r, ecl_read_fn fn, void *arg, ecl_err *err)
+int ecl_stream_each(ecl_stream *r, ecl_stream_fn fn, void *arg, ecl_err *err)
 {
-    ecl_read_chunk c;
+    ecl_stream_chunk c;
     int n;
-    while ((n = ecl_read_next(r, &c, err)) == 1)
+    while ((n = ecl_stream_next(r, &c, err)) == 1)
         if (fn(&c, arg) != 0)
             return ecl_fail(err, ECL_E_USAGE, "stopped by the callback at byte %llu",
                             (unsigned long long)c.stream_offset);
     return n;
 }
 
-uint64_t ecl_read_position(const ecl_read *r)
+uint64_t ecl_stream_position(const ecl_stream *r)
 {
     return ecl_verifier_position(r->v);
 }
 
-const Ecluse__V1__ReadTrailer *ecl_read_trailer(const ecl_read *r)
+const Ecluse__V1__ReadTrailer *ecl_stream_trailer(const ecl_stream *r)
 {
     return r->verified ? r->trailer_msg->trailer : NULL;
 }
 
-void ecl_read_close(ecl_read *r)
+void ecl_stream_close(ecl_stream *r)
 {
     if (r == NULL)
         return;

@@ -50,6 +50,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/err.h"
+
 #define ECL_VARINT_MAX 10 /* bytes of the longest varint */
 
 typedef struct ecl_rd {
@@ -95,8 +97,7 @@ static inline int ecl_rd_fail(ecl_rd *r)
 /* The next `n` bytes: *out points at them, in the borrowed data. n may be 0
  * (*out is then where the reader stands). `n` is 64 bits wide so that a
  * length read from the input is passed as it is, never cut short. */
-__attribute__((warn_unused_result)) static inline int ecl_rd_take(ecl_rd *r, uint64_t n,
-                                                                  const unsigned char **out)
+ECL_WUR static inline int ecl_rd_take(ecl_rd *r, uint64_t n, const unsigned char **out)
 {
     if (r->failed || n > (uint64_t)(r->end - r->p)) {
         *out = NULL;
@@ -109,7 +110,7 @@ __attribute__((warn_unused_result)) static inline int ecl_rd_take(ecl_rd *r, uin
 }
 
 /* Step over `n` bytes. */
-__attribute__((warn_unused_result)) static inline int ecl_rd_skip(ecl_rd *r, uint64_t n)
+ECL_WUR static inline int ecl_rd_skip(ecl_rd *r, uint64_t n)
 {
     const unsigned char *unused;
     return ecl_rd_take(r, n, &unused);
@@ -117,7 +118,7 @@ __attribute__((warn_unused_result)) static inline int ecl_rd_skip(ecl_rd *r, uin
 
 /* Copy the next `n` bytes into `out` (which has room for n). On failure
  * `out` is not written. */
-__attribute__((warn_unused_result)) static inline int ecl_rd_copy(ecl_rd *r, void *out, size_t n)
+ECL_WUR static inline int ecl_rd_copy(ecl_rd *r, void *out, size_t n)
 {
     const unsigned char *b;
     if (ecl_rd_take(r, n, &b) != 0)
@@ -127,7 +128,7 @@ __attribute__((warn_unused_result)) static inline int ecl_rd_copy(ecl_rd *r, voi
     return 0;
 }
 
-__attribute__((warn_unused_result)) static inline int ecl_rd_u8(ecl_rd *r, uint8_t *v)
+ECL_WUR static inline int ecl_rd_u8(ecl_rd *r, uint8_t *v)
 {
     const unsigned char *b;
     *v = 0;
@@ -139,7 +140,7 @@ __attribute__((warn_unused_result)) static inline int ecl_rd_u8(ecl_rd *r, uint8
 
 /* Fixed-width integers, little-endian (le) or big-endian (be). */
 #define ECL_RD_FIXED(name, type, width, le)                                                        \
-    __attribute__((warn_unused_result)) static inline int name(ecl_rd *r, type *v)                 \
+    ECL_WUR static inline int name(ecl_rd *r, type *v)                                             \
     {                                                                                              \
         const unsigned char *b;                                                                    \
         type x = 0;                                                                                \
@@ -160,10 +161,10 @@ ECL_RD_FIXED(ecl_rd_u64be, uint64_t, 8, 0)
 #undef ECL_RD_FIXED
 
 /* The varint of more than one byte (bytes.c); use ecl_rd_varint. */
-__attribute__((warn_unused_result)) int ecl_rd_varint_long(ecl_rd *r, uint64_t *v);
+ECL_WUR int ecl_rd_varint_long(ecl_rd *r, uint64_t *v);
 
 /* A protobuf varint (see the top): 1 to ECL_VARINT_MAX bytes. */
-__attribute__((warn_unused_result)) static inline int ecl_rd_varint(ecl_rd *r, uint64_t *v)
+ECL_WUR static inline int ecl_rd_varint(ecl_rd *r, uint64_t *v)
 {
     if (!r->failed && r->p < r->end && *r->p < 0x80) {
         *v = *r->p++;
@@ -174,8 +175,7 @@ __attribute__((warn_unused_result)) static inline int ecl_rd_varint(ecl_rd *r, u
 
 /* One integer at byte `off` of (data, len), for fixed layouts such as LMDB
  * keys and values: 0, or -1 (and *v = 0) if its bytes do not all lie inside. */
-__attribute__((warn_unused_result)) static inline int ecl_u64be_at(const void *data, size_t len,
-                                                                   size_t off, uint64_t *v)
+ECL_WUR static inline int ecl_u64be_at(const void *data, size_t len, size_t off, uint64_t *v)
 {
     ecl_rd r;
     ecl_rd_init(&r, data, len);
@@ -183,8 +183,7 @@ __attribute__((warn_unused_result)) static inline int ecl_u64be_at(const void *d
     return ecl_rd_skip(&r, off) != 0 ? -1 : ecl_rd_u64be(&r, v);
 }
 
-__attribute__((warn_unused_result)) static inline int ecl_u64le_at(const void *data, size_t len,
-                                                                   size_t off, uint64_t *v)
+ECL_WUR static inline int ecl_u64le_at(const void *data, size_t len, size_t off, uint64_t *v)
 {
     ecl_rd r;
     ecl_rd_init(&r, data, len);

@@ -75,6 +75,8 @@ const char *ecl_code_name(ecl_code code)
         return "unavailable";
     case ECL_E_INTERNAL:
         return "internal";
+    case ECL_E_UNIMPLEMENTED:
+        return "unimplemented";
     }
     return "unknown";
 }

@@ -7,28 +7,41 @@
  * 'purposes[2]': unknown DUO code 'XYZ'"). Callers pass the error up
  * unchanged, or prefix it with context (ecl_err_prefix).
  *
- * The category decides the gRPC status code (gateway/rpc_status.c) and the
- * process exit code (cli/exit_codes.h), each mapped in exactly one place.
+ * The category decides the gRPC status code (rpc/status.c) and the process
+ * exit code (cli/exit_codes.c), each mapped in exactly one place.
  */
 #ifndef ECLUSE_COMMON_ERR_H
 #define ECLUSE_COMMON_ERR_H
 
 #include <stddef.h>
 
+/* On every function that can fail (returns -1, NULL or an error value),
+ * declared in a header: the compiler refuses a call that drops the result.
+ * A failure that truly does not matter (best-effort cleanup) is dropped with
+ * ECL_IGNORE and a comment saying why; GCC does not take a cast to void as
+ * dropping it. */
+#define ECL_WUR __attribute__((warn_unused_result))
+#define ECL_IGNORE(call)                                                                           \
+    do {                                                                                           \
+        if (call) {                                                                                \
+        }                                                                                          \
+    } while (0)
+
 typedef enum {
     ECL_OK = 0,
-    ECL_E_USAGE,        /* bad command line or call arguments */
-    ECL_E_INPUT,        /* malformed or inconsistent input data */
-    ECL_E_IO,           /* a file or the file system failed */
-    ECL_E_NOT_FOUND,    /* the named thing does not exist */
-    ECL_E_EXISTS,       /* refusing to overwrite something that exists */
-    ECL_E_AUTH,         /* the caller could not be authenticated */
-    ECL_E_DENIED,       /* the caller is known but not allowed */
-    ECL_E_PRECONDITION, /* valid request, wrong state (expired grant, ...) */
-    ECL_E_CRYPTO,       /* a signature or digest does not verify */
-    ECL_E_LIMIT,        /* a size or resource limit was reached */
-    ECL_E_UNAVAILABLE,  /* a peer or the audit trail cannot be reached/written */
-    ECL_E_INTERNAL,     /* a bug or a library failure that should not happen */
+    ECL_E_USAGE,         /* bad command line or call arguments */
+    ECL_E_INPUT,         /* malformed or inconsistent input data */
+    ECL_E_IO,            /* a file or the file system failed */
+    ECL_E_NOT_FOUND,     /* the named thing does not exist */
+    ECL_E_EXISTS,        /* refusing to overwrite something that exists */
+    ECL_E_AUTH,          /* the caller could not be authenticated */
+    ECL_E_DENIED,        /* the caller is known but not allowed */
+    ECL_E_PRECONDITION,  /* valid request, wrong state (expired grant, ...) */
+    ECL_E_CRYPTO,        /* a signature or digest does not verify */
+    ECL_E_LIMIT,         /* a size or resource limit was reached */
+    ECL_E_UNAVAILABLE,   /* a peer or the audit trail cannot be reached/written */
+    ECL_E_INTERNAL,      /* a bug or a library failure that should not happen */
+    ECL_E_UNIMPLEMENTED, /* a method or feature this build or this peer does not serve */
 } ecl_code;
 
 #define ECL_ERR_MSG_MAX 512

@@ -17,7 +17,8 @@
 /* Read all of `path`, at most `max_bytes` (a larger file is ECL_E_LIMIT).
  * On success *out is malloc'd, NUL-terminated (not counted in *len), and
  * owned by the caller. */
-int ecl_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ecl_err *err);
+int ecl_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
+                  ecl_err *err) ECL_WUR;
 
 enum {
     ECL_WRITE_REPLACE = 0,   /* replace an existing file atomically */
@@ -26,19 +27,19 @@ enum {
 
 /* Write `len` bytes to `path` with permission `mode`, durably (see above). */
 int ecl_write_file(const char *path, const void *data, size_t len, mode_t mode, int flags,
-                   ecl_err *err);
+                   ecl_err *err) ECL_WUR;
 
 /* mkdir -p with `mode` for the directories it creates. */
-int ecl_mkdirs(const char *path, mode_t mode, ecl_err *err);
+int ecl_mkdirs(const char *path, mode_t mode, ecl_err *err) ECL_WUR;
 
 /* 1 if `path` exists (any type), else 0. */
 int ecl_path_exists(const char *path);
 
 /* out = dir + "/" + name; ECL_E_LIMIT if it does not fit in `cap`.
  * An absolute `name` is copied as it is. */
-int ecl_path_join(char *out, size_t cap, const char *dir, const char *name, ecl_err *err);
+int ecl_path_join(char *out, size_t cap, const char *dir, const char *name, ecl_err *err) ECL_WUR;
 
 /* The directory part of `path` ("." if none), into `out`. */
-int ecl_path_dirname(char *out, size_t cap, const char *path, ecl_err *err);
+int ecl_path_dirname(char *out, size_t cap, const char *path, ecl_err *err) ECL_WUR;
 
 #endif

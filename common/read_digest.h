@@ -47,7 +47,7 @@ typedef struct read_hasher read_hasher;
 
 /* A hasher whose trailer state has taken in the domain string.
  * Errors: ECL_E_INTERNAL (out of memory, no SHA-256 in OpenSSL). */
-int read_hasher_new(read_hasher **out, ecl_err *err) __attribute__((warn_unused_result));
+int read_hasher_new(read_hasher **out, ecl_err *err) ECL_WUR;
 void read_hasher_free(read_hasher *h);
 
 /* The Chunk.digest of `len` (> 0) bytes at source offset `source_offset` of

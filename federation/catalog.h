@@ -49,7 +49,7 @@ typedef struct catalog_expect {
  * its own copy of everything. */
 int catalog_sign(const char *site, const char *country, uint64_t version, int64_t issued_unix,
                  int64_t expires_unix, const ProtobufCBinaryData *entries, size_t count,
-                 signer *key, catalog **out, ecl_err *err) __attribute__((warn_unused_result));
+                 signer *key, catalog **out, ecl_err *err) ECL_WUR;
 
 /* Verify a catalog as received (see above). On success *out is a new
  * catalog that owns copies of the bytes. Errors: ECL_E_CRYPTO (signature,
@@ -57,8 +57,7 @@ int catalog_sign(const char *site, const char *country, uint64_t version, int64_
  * ECL_E_INPUT (does not decode, wrong site, entries out of order). */
 int catalog_verify(const void *header, size_t header_len, const void *signature,
                    size_t signature_len, const ProtobufCBinaryData *entries, size_t count,
-                   const catalog_expect *expect, catalog **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+                   const catalog_expect *expect, catalog **out, ecl_err *err) ECL_WUR;
 
 void catalog_free(catalog *c);
 
@@ -80,8 +79,8 @@ void catalog_entries_digest(const ProtobufCBinaryData *entries, size_t count,
 
 /* One self-contained blob (header, signature, entries) for local storage, and
  * back. catalog_from_blob re-verifies with `expect` (pass held_version 0). */
-int catalog_to_blob(const catalog *c, unsigned char **blob, size_t *len, ecl_err *err);
+int catalog_to_blob(const catalog *c, unsigned char **blob, size_t *len, ecl_err *err) ECL_WUR;
 int catalog_from_blob(const unsigned char *blob, size_t len, const catalog_expect *expect,
-                      catalog **out, ecl_err *err);
+                      catalog **out, ecl_err *err) ECL_WUR;
 
 #endif

@@ -13,10 +13,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/err.h"
 #include "proto/ecluse.pb-c.h"
 
 /* A JSON-LD document (new reference) describing `count` listings of one site. */
 json_t *dcat_catalog(const char *site, const char *country, const char *publisher_uri,
-                     Ecluse__V1__CatalogListing *const *listings, size_t count);
+                     Ecluse__V1__CatalogListing *const *listings, size_t count) ECL_WUR;
 
 #endif

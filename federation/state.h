@@ -12,6 +12,26 @@
  *   meta           "catalog_version" -> u64le; "trust_generation" -> u64le
  * The catalog version grows with every change to `datasets`; the trust
  * generation with every change to `peers`, so the TLS layer knows to reload.
+ *
+ * Ownership. Every argument is borrowed for the call only: what is stored
+ * is copied into LMDB, nothing is kept. Every result is a copy the caller
+ * owns, freed with the function named at its declaration (never pointers
+ * into the map). On failure nothing is allocated and the out-arguments are
+ * to be ignored: there is nothing to free.
+ *
+ * Threads. Every function but fed_state_open and fed_state_close may be
+ * called at the same time from any number of threads on one fed_state (each
+ * gateway handler thread does so): there is no lock of ecluse's here, each
+ * call is one LMDB transaction of its own, begun and ended inside it.
+ * Readers see the last committed snapshot and never wait; writers (put,
+ * remove, add, set, note) wait for each other on LMDB's writer lock. The
+ * environment is opened with MDB_NOTLS, so a read is not tied to its
+ * thread, but no more than LMDB's default 126 transactions can be open at
+ * once: one more fails with ECL_E_IO ("MDB_READERS_FULL"). What is atomic
+ * is one call, never a sequence of calls: see fed_state_put_peer_catalog
+ * and fed_state_get_peer_catalog. fed_state_close must come after every
+ * other call has returned, and no call may follow it. Open one fed_state
+ * per directory in a process (LMDB's rule), and do not use it after fork().
  */
 #ifndef ECLUSE_FEDERATION_STATE_H
 #define ECLUSE_FEDERATION_STATE_H
@@ -34,57 +54,74 @@ typedef struct fed_peer {
     char last_error[512];     /* why the last fetch was refused; "" if it was not */
 } fed_peer;
 
+/* Free what `p` holds (info.ca_pem) and zero it; a zeroed fed_peer is fine. */
 void fed_peer_clear(fed_peer *p);
 
-/* Open (creating) the environment in `dir`. */
-int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+/* Open (creating) the environment in `dir`. *out is the caller's, closed
+ * with fed_state_close (NULL is allowed there). */
+int fed_state_open(const char *dir, fed_state **out, ecl_err *err) ECL_WUR;
 void fed_state_close(fed_state *st);
 
+/* The counters in `meta`; 0 when never bumped, and also when LMDB cannot
+ * begin a read (the failure is not reported otherwise). */
 uint64_t fed_state_trust_generation(fed_state *st);
 uint64_t fed_state_catalog_version(fed_state *st);
 
-/* This site's datasets. put/remove bump the catalog version (returned). */
+/* This site's datasets. put/remove bump the catalog version (returned), in
+ * the same transaction as the change. get: *entry is malloc'd (free()). */
 int fed_state_put_dataset(fed_state *st, const char *id, const void *entry, size_t len,
-                          int must_be_new, uint64_t *version, ecl_err *err);
-int fed_state_remove_dataset(fed_state *st, const char *id, uint64_t *version, ecl_err *err);
+                          int must_be_new, uint64_t *version, ecl_err *err) ECL_WUR;
+int fed_state_remove_dataset(fed_state *st, const char *id, uint64_t *version,
+                             ecl_err *err) ECL_WUR;
 int fed_state_get_dataset(fed_state *st, const char *id, unsigned char **entry, size_t *len,
-                          ecl_err *err);
+                          ecl_err *err) ECL_WUR;
 
-/* Every dataset, sorted by id, with the catalog version of that snapshot.
- * Free with fed_state_free_list. */
+/* Every dataset, sorted by id, with the catalog version of that snapshot
+ * (one read transaction). Free the array and its entries with
+ * fed_state_free_list(*entries, *count). */
 int fed_state_list_datasets(fed_state *st, ProtobufCBinaryData **entries, size_t *count,
-                            uint64_t *version, ecl_err *err);
+                            uint64_t *version, ecl_err *err) ECL_WUR;
 void fed_state_free_list(ProtobufCBinaryData *entries, size_t count);
 
 /* Peers. add verifies the bundle and refuses `own_site` and a site already
- * added (ECL_E_EXISTS: remove it first). */
+ * added (ECL_E_EXISTS: remove it first); `added` may be NULL, else it is
+ * filled on success only. get fills *out, list a malloc'd array: release
+ * with fed_peer_clear(out) and fed_state_free_peers(*peers, *count). */
 int fed_state_add_peer(fed_state *st, const unsigned char *bundle, size_t len, const char *own_site,
-                       fed_peer *added, ecl_err *err);
-int fed_state_remove_peer(fed_state *st, const char *site, ecl_err *err);
-int fed_state_get_peer(fed_state *st, const char *site, fed_peer *out, ecl_err *err);
-int fed_state_list_peers(fed_state *st, fed_peer **peers, size_t *count, ecl_err *err);
+                       fed_peer *added, ecl_err *err) ECL_WUR;
+int fed_state_remove_peer(fed_state *st, const char *site, ecl_err *err) ECL_WUR;
+int fed_state_get_peer(fed_state *st, const char *site, fed_peer *out, ecl_err *err) ECL_WUR;
+int fed_state_list_peers(fed_state *st, fed_peer **peers, size_t *count, ecl_err *err) ECL_WUR;
 void fed_state_free_peers(fed_peer *peers, size_t count);
 
 /* After a verified rotation chain: pin the peer's new key. */
-int fed_state_set_peer_key(fed_state *st, const char *site, const unsigned char *key, ecl_err *err);
+int fed_state_set_peer_key(fed_state *st, const char *site, const unsigned char *key,
+                           ecl_err *err) ECL_WUR;
 
 /* A verified catalog of a peer becomes the one held; or a refusal is noted
- * (the held catalog stays). */
+ * (the held catalog stays). Both refuse a site that is no longer a peer
+ * (ECL_E_NOT_FOUND), so a removal wins over a late fetch. put stores the
+ * catalog and then the peer's status in two transactions, and does not
+ * compare versions with the catalog held: rollback is the caller's check
+ * (catalog_expect), made against a catalog it read earlier, so two threads
+ * refreshing the same peer can store the older of two catalogs last. */
 int fed_state_put_peer_catalog(fed_state *st, const char *site, const catalog *c,
-                               int64_t fetched_unix, ecl_err *err);
+                               int64_t fetched_unix, ecl_err *err) ECL_WUR;
 int fed_state_note_fetch_error(fed_state *st, const char *site, int64_t attempt_unix,
-                               const char *error, ecl_err *err);
+                               const char *error, ecl_err *err) ECL_WUR;
 
 /* The held catalog of a peer (re-verified against the pinned key; expiry is
- * not checked here, callers show it). ECL_E_NOT_FOUND if none. */
+ * not checked here, callers show it). ECL_E_NOT_FOUND if none. *out is the
+ * caller's (catalog_free). The peer and its catalog are read in two
+ * transactions: a key pinned in between makes it fail (ECL_E_CRYPTO). */
 int fed_state_get_peer_catalog(fed_state *st, const char *site, catalog **out,
-                               int64_t *fetched_unix, ecl_err *err);
+                               int64_t *fetched_unix, ecl_err *err) ECL_WUR;
 
-/* This site's key rotations, oldest first. */
+/* This site's key rotations, oldest first. add refuses a sequence already
+ * stored (ECL_E_IO, "MDB_KEYEXIST"). list: free with fed_state_free_list. */
 int fed_state_add_rotation(fed_state *st, uint64_t sequence, const unsigned char *rotation,
-                           size_t len, ecl_err *err);
+                           size_t len, ecl_err *err) ECL_WUR;
 int fed_state_list_rotations(fed_state *st, ProtobufCBinaryData **rotations, size_t *count,
-                             ecl_err *err);
+                             ecl_err *err) ECL_WUR;
 
 #endif

@@ -85,12 +85,12 @@ typedef struct gateway {
 /* Load the configuration and every file it names, and start the signer
  * process from `exe` (the ecluse binary: it alone reads the site key);
  * nothing is served yet. Errors name the file or field and the problem. */
-int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err);
+int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err) ECL_WUR;
 
 /* Serve until SIGTERM or SIGINT, then stop gracefully. Blocks those signals
  * in the calling thread (call it from the main thread, before any other
  * thread is started). ECL_E_UNAVAILABLE if the address cannot be bound. */
-int gateway_serve(gateway *gw, ecl_err *err);
+int gateway_serve(gateway *gw, ecl_err *err) ECL_WUR;
 
 void gateway_close(gateway *gw);
 
@@ -99,28 +99,29 @@ const rpc_method *gateway_methods(size_t *count);
 
 /* Authentication callback (auth.c): people of this site, issued by its CA. */
 int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_identity *out,
-                         ecl_err *err);
+                         ecl_err *err) ECL_WUR;
 
 /* The TLS trust set callback (auth.c): this site's CA. */
-int gateway_trust(void *ctx, char **pem, uint64_t *generation);
+int gateway_trust(void *ctx, char **pem, uint64_t *generation) ECL_WUR;
 
 /* --- peers (peers.c) --- */
 
 /* Make sure gw->peers reflects the state (reloads if the generation moved).
  * Call with peers_lock held. */
-int gateway_peers_current(gateway *gw, ecl_err *err);
+int gateway_peers_current(gateway *gw, ecl_err *err) ECL_WUR;
 
 void gateway_peers_free(gateway *gw);
 
 /* A channel to a peer's gateway, checking it is spiffe://<site>/gateway
  * issued by that peer's CA, presenting this gateway's certificate. */
-int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, ecl_err *err);
+int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out,
+                         ecl_err *err) ECL_WUR;
 
 /* --- this site's catalog (own_catalog.c) --- */
 
 /* The current signed catalog (re-signed when the datasets changed or half
  * its validity has passed), with a reference the caller drops. */
-int gateway_catalog_acquire(gateway *gw, shared_catalog **out, ecl_err *err);
+int gateway_catalog_acquire(gateway *gw, shared_catalog **out, ecl_err *err) ECL_WUR;
 void gateway_catalog_release(gateway *gw, shared_catalog *sc);
 
 /* --- fetching peers' catalogs (sync.c) --- */
@@ -132,7 +133,7 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
 void gateway_refresh_report_clear(Ecluse__V1__PeerRefresh *report);
 
 /* The thread that refreshes every peer each catalog_refresh_seconds. */
-int gateway_sync_start(gateway *gw, ecl_err *err);
+int gateway_sync_start(gateway *gw, ecl_err *err) ECL_WUR;
 void gateway_sync_stop(gateway *gw);
 
 /* --- the audit trail (record.c, witness.c) --- */
@@ -144,29 +145,29 @@ void gateway_sync_stop(gateway *gw);
  * the audit trail cannot be written: the caller must then not do what it was
  * about to do (fail closed). *seq (may be NULL) is the entry's number. */
 int gateway_record_entry(gateway *gw, const audit_entry *entry, json_t *detail, uint64_t *seq,
-                         ecl_err *err);
+                         ecl_err *err) ECL_WUR;
 
 /* gateway_record_entry of an entry (kind AUDIT_KIND_*) by `actor` (a SPIFFE
  * id) about `dataset` (may be NULL), with no other field set. */
 int gateway_record(gateway *gw, const char *kind, const char *actor, const char *dataset,
-                   json_t *detail, uint64_t *seq, ecl_err *err);
+                   json_t *detail, uint64_t *seq, ecl_err *err) ECL_WUR;
 
 /* gateway_record_entry of a read-start or read-end (`kind`) by `actor` under
  * `grant`: dataset, purpose, bases, job country and grant_id come from the
  * grant. */
 int gateway_record_read(gateway *gw, const char *kind, const char *actor,
                         const Ecluse__V1__GrantBody *grant, const char *read_id, json_t *detail,
-                        uint64_t *seq, ecl_err *err);
+                        uint64_t *seq, ecl_err *err) ECL_WUR;
 
 /* Sign a checkpoint of the trail's head and hand it to every peer; peers'
  * answers are logged. Returns the checkpoint. */
-int gateway_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err);
+int gateway_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err) ECL_WUR;
 
 /* --- access decisions (access.c) --- */
 
 /* Load (or reload, when the files changed) the transfer rules and SCCs.
  * Takes policy_lock for writing when it must reload. */
-int gateway_policy_data_refresh(gateway *gw, ecl_err *err);
+int gateway_policy_data_refresh(gateway *gw, ecl_err *err) ECL_WUR;
 
 /* Decide `req` for `requester` (attested attributes in `affiliation` and
  * `org_type`) against a dataset of this site; writes the audit entry before
@@ -174,48 +175,63 @@ int gateway_policy_data_refresh(gateway *gw, ecl_err *err);
  * id of the gateway that forwarded it, or NULL. *out is protobuf-c's. */
 int gateway_decide(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_identity *requester,
                    const char *affiliation, const char *org_type, int dry_run, const char *via,
-                   Ecluse__V1__AccessDecision **out, ecl_err *err);
+                   Ecluse__V1__AccessDecision **out, ecl_err *err) ECL_WUR;
 
 /* Handlers, one file per service. */
-int svc_health_check(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_health_check(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
 
 int svc_federation_peer_info(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                             ecl_err *err);
+                             ecl_err *err) ECL_WUR;
 int svc_federation_get_catalog(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                               ecl_err *err);
+                               ecl_err *err) ECL_WUR;
 int svc_federation_key_rotations(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                                 ecl_err *err);
+                                 ecl_err *err) ECL_WUR;
 
-int svc_catalog_list(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_catalog_get(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_catalog_refresh(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_catalog_list(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
+int svc_catalog_get(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                    ecl_err *err) ECL_WUR;
+int svc_catalog_refresh(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                        ecl_err *err) ECL_WUR;
 
 int svc_federation_push_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                                   ecl_err *err);
+                                   ecl_err *err) ECL_WUR;
 int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                             ecl_err *err);
+                             ecl_err *err) ECL_WUR;
 
-int svc_audit_query(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_audit_verify(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_audit_head(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_audit_processing(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_audit_query(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                    ecl_err *err) ECL_WUR;
+int svc_audit_verify(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
+int svc_audit_head(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                   ecl_err *err) ECL_WUR;
+int svc_audit_processing(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
 int svc_admin_sign_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                              ecl_err *err);
+                              ecl_err *err) ECL_WUR;
 
-int svc_access_request(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_access_check(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_access_request(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                       ecl_err *err) ECL_WUR;
+int svc_access_check(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
 int svc_federation_forward_access(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                                  ecl_err *err);
+                                  ecl_err *err) ECL_WUR;
 
-int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_admin_list_peers(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
-int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                       ecl_err *err) ECL_WUR;
+int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                          ecl_err *err) ECL_WUR;
+int svc_admin_list_peers(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
+int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
+int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                          ecl_err *err) ECL_WUR;
 int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                             ecl_err *err);
+                             ecl_err *err) ECL_WUR;
 int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                            ecl_err *err);
+                            ecl_err *err) ECL_WUR;
 
 /* --- Data.Read: svc_data.c routes a read to read_local.c (a dataset held
  * here, also for Federation.ForwardRead) or read_relay.c (a peer's dataset,
@@ -227,13 +243,13 @@ int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, voi
 #define DATA_CHUNK_FRAMING_MAX 64
 
 /* Data.Read (svc_data.c). */
-int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err);
+int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err) ECL_WUR;
 
 /* The holding site's side (read_local.c). */
 
 /* Federation.ForwardRead: a peer's gateway reads for one of its people. */
 int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                                ecl_err *err);
+                                ecl_err *err) ECL_WUR;
 
 /* The frame of ReadMessage{chunk} up to the data bytes, byte-identical to
  * protobuf-c's encoding; `out` has DATA_CHUNK_FRAMING_MAX bytes. */
@@ -241,7 +257,7 @@ size_t data_chunk_head(unsigned char *out, uint32_t tensor, uint64_t offset,
                        const unsigned char digest[32], size_t data_len);
 
 /* ECL_E_DENIED naming both unless the grant was issued to `spiffe`. */
-int data_check_requester(const Ecluse__V1__GrantBody *g, const char *spiffe, ecl_err *err);
+int data_check_requester(const Ecluse__V1__GrantBody *g, const char *spiffe, ecl_err *err) ECL_WUR;
 
 /* Stream a read of a dataset held here under `grant` (opened and checked
  * against the caller): audit read-start (fail closed), header, chunks,
@@ -249,12 +265,12 @@ int data_check_requester(const Ecluse__V1__GrantBody *g, const char *spiffe, ecl
  * relaying gateway's, or NULL. */
 int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req,
                      const Ecluse__V1__GrantBody *grant, const char *actor, const char *via,
-                     ecl_err *err);
+                     ecl_err *err) ECL_WUR;
 
 /* The home site's side (read_relay.c): a read of a dataset held by peer
  * `holder`: check the grant with the peer's pinned key and the caller, call
  * Federation.ForwardRead and pass each message on as it arrives. */
 int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, const char *holder,
-               ecl_err *err);
+               ecl_err *err) ECL_WUR;
 
 #endif

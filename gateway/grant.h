@@ -20,8 +20,8 @@
 
 /* Sign `body` (its signing_key is set to the key's public half). On success
  * out->body and out->signature are malloc'd: free with grant_clear. */
-int grant_sign(signer *key, Ecluse__V1__GrantBody *body, Ecluse__V1__Grant *out, ecl_err *err)
-    __attribute__((warn_unused_result));
+int grant_sign(signer *key, Ecluse__V1__GrantBody *body, Ecluse__V1__Grant *out,
+               ecl_err *err) ECL_WUR;
 
 void grant_clear(Ecluse__V1__Grant *g);
 
@@ -32,8 +32,8 @@ void grant_clear(Ecluse__V1__Grant *g);
  * Errors: ECL_E_INPUT (missing, does not decode), ECL_E_CRYPTO (signature),
  * ECL_E_DENIED (another site's dataset), ECL_E_PRECONDITION (expired). */
 int grant_open(const Ecluse__V1__Grant *grant, const unsigned char *holder_key,
-               const char *holder_site, int64_t now, Ecluse__V1__GrantBody **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+               const char *holder_site, int64_t now, Ecluse__V1__GrantBody **out,
+               ecl_err *err) ECL_WUR;
 
 /* 1 if the grant was issued to `spiffe` (spiffe://site/role/name). */
 int grant_is_for(const Ecluse__V1__GrantBody *body, const char *spiffe);

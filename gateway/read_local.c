@@ -413,7 +413,7 @@ static void chunk_around(const store_plan *p, uint64_t chunk, uint64_t x, uint64
 /* A read resumes only where a chunk of the offset-0 read starts (or at the
  * end): from there the plan cuts the very same chunks, so the digests the
  * client kept and the ones sent now make up the whole list. Clients resume
- * at ecl_read_position(), which always is such a boundary. */
+ * at ecl_stream_position(), which always is such a boundary. */
 static int check_resume(const data_read *r, ecl_err *err)
 {
     uint64_t x = r->resume_offset, b, e;

@@ -193,7 +193,12 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
             ecl_err_prefix(&err, "%s (timeout %u ms)", peer.info.endpoint, gw->cfg.peer_timeout_ms);
         if (rc != 0) {
             ecl_err note_err;
-            fed_state_note_fetch_error(gw->state, site, (int64_t)time(NULL), err.msg, &note_err);
+            /* The note only feeds `peer list`; the refresh's own error is the
+             * one to report, so a failed note is logged and not passed up. */
+            if (fed_state_note_fetch_error(gw->state, site, (int64_t)time(NULL), err.msg,
+                                           &note_err) != 0)
+                ecl_log(ECL_LOG_WARN, "peer.note_failed", "site", site, "error", note_err.msg,
+                        NULL);
             version = peer.catalog_version;
         }
         fed_peer_clear(&peer);

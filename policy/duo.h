@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/err.h"
+
 typedef enum {
     ECL_DUO_NRES = 0, /* no restriction (dataset side only) */
     ECL_DUO_GRU,
@@ -79,7 +81,8 @@ const ecl_duo_info *ecl_duo_modifier_info(ecl_duo_modifier m);
  * can allow any use; a request must name its purpose). Returns 0, or -1 with
  * *why (static text) saying what is wrong, worded to be followed by the
  * quoted code: "unknown DUO code 'XYZ'". */
-int ecl_duo_parse_purpose(const char *s, bool dataset_side, ecl_duo_purpose *out, const char **why);
+int ecl_duo_parse_purpose(const char *s, bool dataset_side, ecl_duo_purpose *out,
+                          const char **why) ECL_WUR;
 
 /* 1 if a dataset allowing `allowed` covers a request for `req`, else 0. */
 int ecl_duo_covers(const ecl_duo_purpose *allowed, const ecl_duo_purpose *req);

@@ -45,8 +45,6 @@
 #include "common/err.h"
 #include "policy/transfer.h"
 
-#define ECL_POLICY_WARN_UNUSED __attribute__((warn_unused_result))
-
 /* ------------------------------------------------------------------------
  * Limits (also documented in docs/policy.md)
  */
@@ -83,12 +81,12 @@ typedef struct ecl_policy ecl_policy;
  * On success *out is a new policy owned by the caller (ecl_policy_free). On
  * failure *out is left NULL. */
 int ecl_policy_parse(const char *json, size_t len, const char *source, ecl_policy **out,
-                     ecl_err *err) ECL_POLICY_WARN_UNUSED;
+                     ecl_err *err) ECL_WUR;
 
 /* ecl_policy_parse of the file at `path`, which names it in errors. Besides
  * the parse errors: ECL_E_NOT_FOUND (no such file), ECL_E_IO (unreadable),
  * ECL_E_LIMIT (larger than ECL_POLICY_FILE_MAX). */
-int ecl_policy_load_file(const char *path, ecl_policy **out, ecl_err *err) ECL_POLICY_WARN_UNUSED;
+int ecl_policy_load_file(const char *path, ecl_policy **out, ecl_err *err) ECL_WUR;
 
 /* Free a policy (NULL is fine). No decision may be running on it. */
 void ecl_policy_free(ecl_policy *pol);
@@ -185,7 +183,7 @@ typedef struct ecl_policy_decision {
  * On -1, `out` holds a deny with no reasons. */
 int ecl_policy_decide(const ecl_policy *pol, const ecl_transfer_rules *rules,
                       const ecl_scc_registry *sccs, const ecl_policy_request *req,
-                      ecl_policy_decision *out, ecl_err *err) ECL_POLICY_WARN_UNUSED;
+                      ecl_policy_decision *out, ecl_err *err) ECL_WUR;
 
 /* The first reason whose rule is `rule` (satisfied or not), or NULL. For
  * callers and tests that look for one rule's outcome. Valid while `d` is. */

@@ -97,17 +97,17 @@ struct ecl_policy {
 
 /* The whole-policy check (policy_check.c): contradictions and policies that
  * can never permit. Returns 0 or -1 (ECL_E_INPUT, naming the fields). */
-int ecl_policy_check(const struct ecl_policy *pol, ecl_err *err);
+int ecl_policy_check(const struct ecl_policy *pol, ecl_err *err) ECL_WUR;
 
 /* Parse a lawful basis as a request states it: "art6-1-<a..f>", optionally
  * followed by "+art9-2-<a..j>" (or an Art. 9(2) basis alone). *art6 / *art9
  * get the letter index (0 = (a)) or -1 when absent. Returns 0, or -1 with
  * *why (static text). */
-int ecl_basis_parse(const char *s, int *art6, int *art9, const char **why);
+int ecl_basis_parse(const char *s, int *art6, int *art9, const char **why) ECL_WUR;
 
 /* One basis code ("art6-1-e" or "art9-2-j"): 6 or 9 and the letter index, or
  * -1 if it is neither. */
-int ecl_basis_code(const char *s, size_t len, int *article, int *letter);
+int ecl_basis_code(const char *s, size_t len, int *article, int *letter) ECL_WUR;
 
 /* Names for messages. */
 const char *ecl_category_name(ecl_category c);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/err.h"
+
 /* A cursor into a caller's fixed buffer; the text stays NUL-terminated and is
  * cut, never overrun, when it does not fit. */
 typedef struct {
@@ -54,7 +56,7 @@ void ecl_sb_datetime(ecl_sb *b, int64_t t);
 
 /* Parse "YYYY-MM-DD" (a real calendar day, years 1970..9999) into the Unix
  * time of that day's start. Returns 0, or -1 if it is not such a date. */
-int ecl_date_parse(const char *s, int64_t *out);
+int ecl_date_parse(const char *s, int64_t *out) ECL_WUR;
 
 #define ECL_DAY_SECONDS INT64_C(86400)
 

@@ -63,10 +63,8 @@ typedef struct ecl_scc {
  * (YYYY-MM-DD): '2025-13-01'". A country listed twice, or both in the EEA and
  * in the adequacy list, is an error. *out is owned by the caller. */
 int ecl_transfer_rules_parse(const char *json, size_t len, const char *source,
-                             ecl_transfer_rules **out, ecl_err *err)
-    __attribute__((warn_unused_result));
-int ecl_transfer_rules_load_file(const char *path, ecl_transfer_rules **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+                             ecl_transfer_rules **out, ecl_err *err) ECL_WUR;
+int ecl_transfer_rules_load_file(const char *path, ecl_transfer_rules **out, ecl_err *err) ECL_WUR;
 void ecl_transfer_rules_free(ecl_transfer_rules *rules);
 
 /* 1 if `country` (two upper-case letters) is an EEA member, else 0. */
@@ -83,9 +81,8 @@ const char *ecl_transfer_rules_updated(const ecl_transfer_rules *rules);
 /* Parse the site's SCC file. Errors are ECL_E_INPUT naming the field, e.g.
  * "sccs.json: sccs[1].expires: before signed". *out is owned by the caller. */
 int ecl_scc_registry_parse(const char *json, size_t len, const char *source, ecl_scc_registry **out,
-                           ecl_err *err) __attribute__((warn_unused_result));
-int ecl_scc_registry_load_file(const char *path, ecl_scc_registry **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+                           ecl_err *err) ECL_WUR;
+int ecl_scc_registry_load_file(const char *path, ecl_scc_registry **out, ecl_err *err) ECL_WUR;
 void ecl_scc_registry_free(ecl_scc_registry *reg);
 
 /* The SCC to use for sending data to `recipient_site` for a job in `country`

@@ -28,7 +28,7 @@ typedef struct rpc_channel_options {
 } rpc_channel_options;
 
 /* Make a channel (connection is lazy: errors show on the first call). */
-int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err);
+int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err) ECL_WUR;
 void rpc_channel_close(rpc_channel *ch);
 
 /* One request, one response. *resp is protobuf-c's, freed with
@@ -36,31 +36,31 @@ void rpc_channel_close(rpc_channel *ch);
  * message; ECL_E_UNAVAILABLE if the server cannot be reached. */
 int rpc_unary(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
               const ProtobufCMessageDescriptor *resp_type, ProtobufCMessage **resp, int timeout_ms,
-              ecl_err *err);
+              ecl_err *err) ECL_WUR;
 
 /* rpc_stream_open with the request given as raw bytes (tests of malformed
  * input, fuzzing, relays that pass bytes on unparsed). */
 int rpc_stream_open_raw(rpc_channel *ch, const char *path, const void *req, size_t req_len,
-                        int timeout_ms, rpc_stream **out, ecl_err *err);
+                        int timeout_ms, rpc_stream **out, ecl_err *err) ECL_WUR;
 
 /* A server stream: open, then next until it returns 0 (clean end) or -1. */
 int rpc_stream_open(rpc_channel *ch, const char *path, const ProtobufCMessage *req, int timeout_ms,
-                    rpc_stream **out, ecl_err *err);
+                    rpc_stream **out, ecl_err *err) ECL_WUR;
 
 /* 1 with *msg set, 0 at the end of a stream that ended OK, -1 on error
  * (the stream's status). */
 int rpc_stream_next(rpc_stream *st, const ProtobufCMessageDescriptor *type, ProtobufCMessage **msg,
-                    ecl_err *err);
+                    ecl_err *err) ECL_WUR;
 
 /* The next message's raw bytes, joined into one malloc'd buffer (*data,
  * *len); same returns as rpc_stream_next. */
-int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_err *err);
+int rpc_stream_next_raw(rpc_stream *st, unsigned char **data, size_t *len, ecl_err *err) ECL_WUR;
 
 /* The next message left in the pieces gRPC received it in, so that a reader
  * can parse its head and copy its body straight to where it belongs (one
  * copy instead of three). Same returns as rpc_stream_next. */
 typedef struct rpc_message rpc_message;
-int rpc_stream_next_message(rpc_stream *st, rpc_message **out, ecl_err *err);
+int rpc_stream_next_message(rpc_stream *st, rpc_message **out, ecl_err *err) ECL_WUR;
 size_t rpc_message_length(const rpc_message *m);
 /* Copy bytes [at, at + len) of the message (clamped to its end) to `dst`;
  * returns how many were copied. */
@@ -70,7 +70,8 @@ void rpc_message_each(const rpc_message *m, size_t at, size_t len,
                       void (*fn)(const unsigned char *p, size_t n, void *arg), void *arg);
 /* Decode the whole message with protobuf-c (joins the pieces); NULL if it
  * is not a valid `type`. */
-ProtobufCMessage *rpc_message_unpack(const rpc_message *m, const ProtobufCMessageDescriptor *type);
+ProtobufCMessage *rpc_message_unpack(const rpc_message *m,
+                                     const ProtobufCMessageDescriptor *type) ECL_WUR;
 void rpc_message_free(rpc_message *m);
 
 /* A stream with no overall deadline that still never hangs: opening it, and
@@ -78,7 +79,7 @@ void rpc_message_free(rpc_message *m);
  * stream is cancelled (DEADLINE_EXCEEDED, "no message for N ms: the sender
  * stalled"). For long reads relayed from a peer. */
 int rpc_stream_open_idle(rpc_channel *ch, const char *path, const ProtobufCMessage *req,
-                         int idle_ms, rpc_stream **out, ecl_err *err);
+                         int idle_ms, rpc_stream **out, ecl_err *err) ECL_WUR;
 
 /* Cancel if still running, and free. */
 void rpc_stream_close(rpc_stream *st);

@@ -266,13 +266,13 @@ static int serve(rpc_call *c, ecl_err *err)
 {
     if (c->method == NULL) {
         /* Answer at once: a call nobody requested would hang until its deadline. */
-        return ecl_fail(err, ECL_E_USAGE, "unimplemented: %s is not a method of ecluse.v1",
+        return ecl_fail(err, ECL_E_UNIMPLEMENTED, "unimplemented: %s is not a method of ecluse.v1",
                         c->path);
     }
     if (authenticate(c, err) != 0 || authorise(c, err) != 0)
         return -1;
     if (c->method->handler == NULL)
-        return ecl_fail(err, ECL_E_USAGE,
+        return ecl_fail(err, ECL_E_UNIMPLEMENTED,
                         "unimplemented: %s is part of ecluse.v1 but not served by this gateway",
                         c->path);
     ProtobufCMessage *req = decode_request(c, err);
@@ -285,19 +285,13 @@ static int serve(rpc_call *c, ecl_err *err)
     return rc;
 }
 
-static int is_unimplemented(const ecl_err *err)
-{
-    return err->code == ECL_E_USAGE && strncmp(err->msg, "unimplemented: ", 15) == 0;
-}
-
 /* Send the status (with the unary reply, if any), then wait for the close. */
 static void finish(rpc_call *c, int rc, const ecl_err *err)
 {
     grpc_status_code status = GRPC_STATUS_OK;
     const char *text = "";
     if (rc != 0) {
-        status = is_unimplemented(err) ? GRPC_STATUS_UNIMPLEMENTED
-                                       : (grpc_status_code)rpc_status_from_code(err->code);
+        status = (grpc_status_code)rpc_status_from_code(err->code);
         text = err->msg;
     }
     grpc_slice details = grpc_slice_from_copied_string(text);
@@ -338,8 +332,7 @@ static void log_call(rpc_call *c, int rc, const ecl_err *err)
     char *peer = grpc_call_get_peer(c->call);
     const char *status = "OK";
     if (rc != 0)
-        status = is_unimplemented(err) ? "UNIMPLEMENTED"
-                                       : rpc_status_name(rpc_status_from_code(err->code));
+        status = rpc_status_name(rpc_status_from_code(err->code));
     const char *caller = c->authenticated ? c->identity.spiffe : "unauthenticated";
     ecl_log(rc == 0 ? ECL_LOG_INFO : ECL_LOG_WARN, "rpc", "method", c->path, "caller", caller,
             "status", status, "ms", ms, "peer", peer, rc == 0 ? NULL : "error",

@@ -89,7 +89,7 @@ typedef struct rpc_server_options {
 /* Bind, register every method, start the acceptor threads. ECL_E_UNAVAILABLE
  * if the address cannot be bound (in use, not local). The options (and the
  * methods array) must outlive the server. */
-int rpc_server_start(const rpc_server_options *opts, rpc_server **out, ecl_err *err);
+int rpc_server_start(const rpc_server_options *opts, rpc_server **out, ecl_err *err) ECL_WUR;
 
 /* The port actually bound. */
 int rpc_server_port(const rpc_server *srv);
@@ -107,11 +107,11 @@ const ecl_identity *rpc_call_identity(const rpc_call *call);
 const char *rpc_call_method(const rpc_call *call);
 
 /* The unary response. Call exactly once in a RPC_UNARY handler that returns 0. */
-int rpc_call_reply(rpc_call *call, const ProtobufCMessage *msg, ecl_err *err);
+int rpc_call_reply(rpc_call *call, const ProtobufCMessage *msg, ecl_err *err) ECL_WUR;
 
 /* Send one message of a server stream; blocks until flow control accepts it.
  * ECL_E_UNAVAILABLE if the client went away or the call was cancelled. */
-int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg, ecl_err *err);
+int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg, ecl_err *err) ECL_WUR;
 
 /* Send one message made of `head` (copied) followed by `body`, which is NOT
  * copied: gRPC references it until it calls release(release_ctx), which may
@@ -120,7 +120,7 @@ int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg, ecl_err *err);
  * every field before the bytes field plus that field's tag and length. */
 int rpc_call_send_zero_copy(rpc_call *call, const void *head, size_t head_len, const void *body,
                             size_t body_len, void (*release)(void *), void *release_ctx,
-                            ecl_err *err);
+                            ecl_err *err) ECL_WUR;
 
 /* 1 once the client has gone or the server is stopping. */
 int rpc_call_cancelled(rpc_call *call);

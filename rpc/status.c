@@ -29,6 +29,8 @@ int rpc_status_from_code(ecl_code code)
         return GRPC_STATUS_UNAVAILABLE;
     case ECL_E_INTERNAL:
         return GRPC_STATUS_INTERNAL;
+    case ECL_E_UNIMPLEMENTED:
+        return GRPC_STATUS_UNIMPLEMENTED;
     }
     return GRPC_STATUS_UNKNOWN;
 }
@@ -58,6 +60,8 @@ ecl_code rpc_code_from_status(int grpc_status)
     case GRPC_STATUS_DEADLINE_EXCEEDED:
     case GRPC_STATUS_CANCELLED:
         return ECL_E_UNAVAILABLE;
+    case GRPC_STATUS_UNIMPLEMENTED:
+        return ECL_E_UNIMPLEMENTED;
     default:
         return ECL_E_INTERNAL;
     }

@@ -270,7 +270,8 @@ int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
     if (ecl_read_file(path, CONFIG_MAX_BYTES, &text, &len, err) != 0)
         return ecl_err_prefix(err, "config");
     snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-    ecl_path_dirname(cfg->dir, sizeof(cfg->dir), path, NULL);
+    if (ecl_path_dirname(cfg->dir, sizeof(cfg->dir), path, err) != 0)
+        return ecl_err_prefix(err, "config");
 
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);

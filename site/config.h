@@ -67,18 +67,18 @@ typedef struct gateway_config {
  * cfg->dir). Fails with ECL_E_NOT_FOUND/ECL_E_IO if the file cannot be read,
  * ECL_E_INPUT naming the field and the problem otherwise. Does not touch the
  * files it names: gateway_config_check_files does that. */
-int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err);
+int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err) ECL_WUR;
 
 /* Check what the config names: the certificate, key and CA load, the key
  * matches the certificate, the certificate is this site's gateway identity,
  * issued by the CA and valid now. One error, naming the file and the
  * problem. The signing key is checked by the signer process that alone
  * reads it (site/signer.h). */
-int gateway_config_check_files(const gateway_config *cfg, ecl_err *err);
+int gateway_config_check_files(const gateway_config *cfg, ecl_err *err) ECL_WUR;
 
 /* Write a config for a new site, with the layout `ecluse site init` creates,
  * into `path` (refuses to overwrite). */
 int gateway_config_write_new(const char *path, const char *site, const char *country,
-                             const char *listen, ecl_err *err);
+                             const char *listen, ecl_err *err) ECL_WUR;
 
 #endif

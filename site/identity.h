@@ -40,12 +40,12 @@ typedef struct ecl_identity {
 
 /* Parse `uri` into `out`. ECL_E_AUTH with the reason if it is not one of the
  * four forms above. */
-int identity_parse_spiffe(const char *uri, ecl_identity *out, ecl_err *err);
+int identity_parse_spiffe(const char *uri, ecl_identity *out, ecl_err *err) ECL_WUR;
 
 /* Build an identity from its parts (name ignored for a gateway); validates
  * them as identity_parse_spiffe would. ECL_E_USAGE on a bad part. */
 int identity_make(const char *site, ecl_role role, const char *name, ecl_identity *out,
-                  ecl_err *err);
+                  ecl_err *err) ECL_WUR;
 
 int site_id_is_valid(const char *site);
 int person_name_is_valid(const char *name);
@@ -54,7 +54,7 @@ int person_name_is_valid(const char *name);
 const char *role_name(ecl_role role);
 
 /* The inverse of role_name for one role; ECL_ROLE_NONE if unknown. */
-ecl_role role_from_name(const char *name);
+ecl_role role_from_name(const char *name) ECL_WUR;
 
 /* "researcher, auditor" for a mask, into buf. */
 void roles_describe(unsigned mask, char *buf, size_t cap);

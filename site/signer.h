@@ -83,12 +83,11 @@ typedef void (*signer_event_fn)(void *ctx, const char *event, const char *detail
  * process only. ECL_E_INPUT/ECL_E_IO naming the key file if the signer could
  * not load it. `on_event` may be NULL. */
 int signer_spawn(const char *exe, const char *key_path, signer_event_fn on_event, void *event_ctx,
-                 signer **out, ecl_err *err) __attribute__((warn_unused_result));
+                 signer **out, ecl_err *err) ECL_WUR;
 
 /* A signer in this process, on a copy of `key` kept in locked memory: for
  * tools and tests, never for the gateway. */
-int signer_local(const site_key *key, signer **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+int signer_local(const site_key *key, signer **out, ecl_err *err) ECL_WUR;
 
 /* Stop the process (or wipe the local key) and free the handle. NULL is a
  * no-op. */
@@ -105,21 +104,18 @@ pid_t signer_pid(signer *s);
  * (it is then restarted for the next request, or on_event says it could
  * not be). */
 int signer_sign(signer *s, signer_kind kind, const void *msg, size_t len,
-                unsigned char sig[crypto_sign_BYTES], ecl_err *err)
-    __attribute__((warn_unused_result));
+                unsigned char sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
 
 /* `body` packed and signed as `kind`: bytes->data and sig->data are
  * malloc'd on success (the caller frees both), ready for a signed message's
  * `body` and `signature` fields. */
 int signer_sign_message(signer *s, signer_kind kind, const ProtobufCMessage *body,
-                        ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig, ecl_err *err)
-    __attribute__((warn_unused_result));
+                        ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig, ecl_err *err) ECL_WUR;
 
 /* signer_sign(signer, SIGNER_CHECKPOINT, ...) in the shape of audit/'s
  * audit_sign_fn, so the audit trail can take a signer without knowing it. */
 int signer_sign_checkpoint(void *signer, const uint8_t *body, size_t len,
-                           uint8_t sig[crypto_sign_BYTES], ecl_err *err)
-    __attribute__((warn_unused_result));
+                           uint8_t sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
 
 /* Key rotation, in two steps around the caller's durable record of it:
  *   prepare: a fresh key is made and written beside the key file, as
@@ -130,16 +126,14 @@ int signer_sign_checkpoint(void *signer, const uint8_t *body, size_t len,
  *            `<key>.<retired_sequence>` and `.pub`) and the staged key
  *            becomes the current one.
  * A local signer keeps the staged key in memory and writes no files. */
-int signer_rotate_prepare(signer *s, unsigned char new_pk[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
-    __attribute__((warn_unused_result));
-int signer_rotate_commit(signer *s, uint64_t retired_sequence, ecl_err *err)
-    __attribute__((warn_unused_result));
+int signer_rotate_prepare(signer *s, unsigned char new_pk[crypto_sign_PUBLICKEYBYTES],
+                          ecl_err *err) ECL_WUR;
+int signer_rotate_commit(signer *s, uint64_t retired_sequence, ecl_err *err) ECL_WUR;
 
 /* A local signer only: stage `next` (rather than a fresh key) as the key
  * the next rotation goes to, for tools and tests that need a chain of
  * known keys. ECL_E_USAGE on a signer process: its keys are its own. */
-int signer_local_stage(signer *s, const site_key *next, ecl_err *err)
-    __attribute__((warn_unused_result));
+int signer_local_stage(signer *s, const site_key *next, ecl_err *err) ECL_WUR;
 
 /* The signer process's main: serve requests on `fd` with the key at
  * `key_path` until the other end closes. Returns the process exit status. */

@@ -11,8 +11,7 @@
 #include "common/err.h"
 
 /* Send one message; -1 if the other end is gone (never raises SIGPIPE). */
-int signer_io_write(int fd, uint32_t code, const void *payload, size_t len)
-    __attribute__((warn_unused_result));
+int signer_io_write(int fd, uint32_t code, const void *payload, size_t len) ECL_WUR;
 
 /* Receive one message into `buf` (at most `cap` bytes). `timeout_ms` < 0
  * waits for ever. Returns 0; -2 if the other end closed before a message
@@ -20,6 +19,6 @@ int signer_io_write(int fd, uint32_t code, const void *payload, size_t len)
  * failed) or ECL_E_LIMIT (a length over `cap`: the stream cannot be
  * trusted after that). */
 int signer_io_read(int fd, uint32_t *code, void *buf, size_t cap, size_t *len, int timeout_ms,
-                   ecl_err *err) __attribute__((warn_unused_result));
+                   ecl_err *err) ECL_WUR;
 
 #endif

@@ -23,12 +23,10 @@ typedef struct signer_keys {
 } signer_keys;
 
 /* Load the key file into locked memory. */
-int signer_keys_load(signer_keys *k, const char *key_path, ecl_err *err)
-    __attribute__((warn_unused_result));
+int signer_keys_load(signer_keys *k, const char *key_path, ecl_err *err) ECL_WUR;
 
 /* Copy an in-memory key into locked memory (signer_local). */
-int signer_keys_copy(signer_keys *k, const site_key *key, ecl_err *err)
-    __attribute__((warn_unused_result));
+int signer_keys_copy(signer_keys *k, const site_key *key, ecl_err *err) ECL_WUR;
 
 /* Wipe and free everything. */
 void signer_keys_wipe(signer_keys *k);
@@ -36,17 +34,14 @@ void signer_keys_wipe(signer_keys *k);
 /* Check that `msg` is the document `kind` names, then sign it under the
  * kind's context with the current key. */
 int signer_keys_sign(signer_keys *k, uint32_t kind, const void *msg, size_t len,
-                     unsigned char sig[crypto_sign_BYTES], ecl_err *err)
-    __attribute__((warn_unused_result));
+                     unsigned char sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
 
 /* Stage a given key as the next one (signer_local_stage). */
-int signer_keys_stage(signer_keys *k, const site_key *next, ecl_err *err)
-    __attribute__((warn_unused_result));
+int signer_keys_stage(signer_keys *k, const site_key *next, ecl_err *err) ECL_WUR;
 
 /* See signer_rotate_prepare / signer_rotate_commit in signer.h. */
 int signer_keys_rotate_prepare(signer_keys *k, unsigned char new_pk[crypto_sign_PUBLICKEYBYTES],
-                               ecl_err *err) __attribute__((warn_unused_result));
-int signer_keys_rotate_commit(signer_keys *k, uint64_t retired_sequence, ecl_err *err)
-    __attribute__((warn_unused_result));
+                               ecl_err *err) ECL_WUR;
+int signer_keys_rotate_commit(signer_keys *k, uint64_t retired_sequence, ecl_err *err) ECL_WUR;
 
 #endif

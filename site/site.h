@@ -42,7 +42,7 @@ typedef struct site_init_options {
 
 /* Create a new site in `dir` (created if missing). ECL_E_EXISTS if a site is
  * already there: keys are never overwritten. */
-int site_init(const site_init_options *opts, ecl_err *err);
+int site_init(const site_init_options *opts, ecl_err *err) ECL_WUR;
 
 typedef struct person_issue_options {
     const char *site_dir;
@@ -60,18 +60,19 @@ typedef struct person_issue_options {
  * stay beside the new ones as gateway.crt.<unix time> / gateway.key.<...>.
  * The running gateway keeps its old certificate until it restarts. */
 int site_renew_gateway(const char *site_dir, long days, const char *const *host_names,
-                       char *out_cert, size_t cap, ecl_err *err);
+                       char *out_cert, size_t cap, ecl_err *err) ECL_WUR;
 
 /* Revoke the current certificate of `role`/`name` (the serial recorded at
  * issue), with a reason; the gateway refuses it from its next call on.
  * ECL_E_NOT_FOUND if the site has no record of that person. */
 int site_revoke_person(const char *site_dir, ecl_role role, const char *name, const char *reason,
-                       char *serial_out, size_t cap, ecl_err *err);
+                       char *serial_out, size_t cap, ecl_err *err) ECL_WUR;
 
 /* 1 if the certificate with `serial` is in the revocation list at `path`
  * (reason into `why`); 0 if not or if there is no list. -1 if the list is
  * damaged: refuse, do not guess. */
-int site_is_revoked(const char *path, const char *serial, char *why, size_t cap, ecl_err *err);
+int site_is_revoked(const char *path, const char *serial, char *why, size_t cap,
+                    ecl_err *err) ECL_WUR;
 
 /* What a site records of a person (people/<role>-<name>.json). */
 typedef struct person_record {
@@ -82,11 +83,12 @@ typedef struct person_record {
 /* Read the record of `id` from `people_dir`; a person with no record has
  * empty attributes (not an error). ECL_E_INPUT if the file is damaged. */
 int site_person_record(const char *people_dir, const ecl_identity *id, person_record *out,
-                       ecl_err *err);
+                       ecl_err *err) ECL_WUR;
 
 /* Issue a certificate to a person of the site and write their identity
  * directory; its path goes to `out` (cap bytes). ECL_E_EXISTS if there is
  * already an identity at that path. */
-int site_issue_person(const person_issue_options *opts, char *out, size_t cap, ecl_err *err);
+int site_issue_person(const person_issue_options *opts, char *out, size_t cap,
+                      ecl_err *err) ECL_WUR;
 
 #endif

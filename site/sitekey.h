@@ -25,17 +25,15 @@ typedef struct site_key {
 } site_key;
 
 /* A new random key. */
-int site_key_generate(site_key *key, ecl_err *err) __attribute__((warn_unused_result));
+int site_key_generate(site_key *key, ecl_err *err) ECL_WUR;
 
 /* Write the secret key to `path` (0600, refuses to overwrite) and the public
  * key to `path`.pub (0644). */
-int site_key_save(const site_key *key, const char *path, ecl_err *err)
-    __attribute__((warn_unused_result));
+int site_key_save(const site_key *key, const char *path, ecl_err *err) ECL_WUR;
 
 /* Load a secret key file; checks that its public half matches its seed.
  * ECL_E_INPUT if the file is not a key, naming what is wrong. */
-int site_key_load(const char *path, site_key *key, ecl_err *err)
-    __attribute__((warn_unused_result));
+int site_key_load(const char *path, site_key *key, ecl_err *err) ECL_WUR;
 
 /* Wipe the secret from memory. */
 void site_key_wipe(site_key *key);
@@ -45,20 +43,19 @@ void site_key_wipe(site_key *key);
  * ...), so a signature made for one kind of document is never valid for
  * another. */
 int site_key_sign(const site_key *key, const char *context, const void *msg, size_t len,
-                  unsigned char sig[crypto_sign_BYTES], ecl_err *err)
-    __attribute__((warn_unused_result));
+                  unsigned char sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
 
 /* What every signed document of ecluse is: `body` packed, and signed as
  * above. On success bytes->data and sig->data are malloc'd (the caller frees
  * both) and ready to go into a message's `body` and `signature` fields. */
 int site_key_sign_message(const site_key *key, const char *context, const ProtobufCMessage *body,
-                          ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig, ecl_err *err)
-    __attribute__((warn_unused_result));
+                          ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig,
+                          ecl_err *err) ECL_WUR;
 
 /* Verify such a signature with a public key; ECL_E_CRYPTO if it does not. */
 int site_key_verify(const unsigned char public_key[crypto_sign_PUBLICKEYBYTES], const char *context,
                     const void *msg, size_t len, const unsigned char *sig, size_t sig_len,
-                    ecl_err *err) __attribute__((warn_unused_result));
+                    ecl_err *err) ECL_WUR;
 
 /* Short fingerprint of a public key for people to compare out of band:
  * the first 16 bytes of BLAKE2b-256(key), hex, in groups of 4

@@ -73,6 +73,14 @@ static int count_cells(reader *r, const char *s, size_t n, size_t *count)
     return rc == CSV_CELL_END ? 0 : cell_error(r, rc, *count);
 }
 
+/* The second pass over a line count_cells() accepted cannot find fewer or
+ * worse cells; if it does, that is a bug here, not bad input. */
+static int cell_vanished(reader *r, size_t col)
+{
+    return ecl_fail(r->err, ECL_E_INTERNAL, "%s: line %zu, column %zu: cell lost on re-reading",
+                    r->path, r->line, col + 1);
+}
+
 static int read_header(reader *r, const char *s, size_t n)
 {
     if (count_cells(r, s, n, &r->ncols) != 0)
@@ -83,7 +91,8 @@ static int read_header(reader *r, const char *s, size_t n)
     csv_line l;
     csv_line_init(&l, s, n, r->o->delimiter);
     for (size_t c = 0; c < r->ncols; c++) {
-        (void)csv_next_cell(&l, r->cell, sizeof(r->cell));
+        if (csv_next_cell(&l, r->cell, sizeof(r->cell)) != CSV_CELL_OK)
+            return cell_vanished(r, c);
         if ((r->t->names[c] = strdup(r->cell)) == NULL)
             return ecl_fail(r->err, ECL_E_INTERNAL, "out of memory");
     }
@@ -164,7 +173,8 @@ static int read_row(reader *r, const char *s, size_t n)
     csv_line_init(&l, s, n, r->o->delimiter);
     const char *why;
     for (size_t c = 0; c < r->ncols; c++) {
-        (void)csv_next_cell(&l, r->cell, sizeof(r->cell));
+        if (csv_next_cell(&l, r->cell, sizeof(r->cell)) != CSV_CELL_OK)
+            return cell_vanished(r, c);
         if ((long)c == r->label) {
             if (csv_parse_label(r->cell, &r->t->labels[r->t->rows], &why) != 0)
                 return bad_cell(r, c, why);
@@ -210,7 +220,7 @@ static int read_labels_file(const char *path, store_table *t, ecl_err *err)
 {
     char *text;
     size_t len;
-    if (st_read_text(path, &text, &len, err) != 0)
+    if (store_text_read(path, &text, &len, err) != 0)
         return -1;
     t->labels = malloc((size_t)(t->rows ? t->rows : 1) * sizeof(int64_t));
     if (t->labels == NULL) {
@@ -270,7 +280,7 @@ int store_csv_read(const char *path, const store_csv_opts *o, store_table *out, 
         return ecl_fail(err, ECL_E_USAGE, "%s: labels from a file, but no file given", path);
     char *text;
     size_t len;
-    if (st_read_text(path, &text, &len, err) != 0)
+    if (store_text_read(path, &text, &len, err) != 0)
         return -1;
     reader r = {.path = path, .o = o, .p = text, .end = text + len, .t = out, .err = err};
     int rc = read_table(&r);

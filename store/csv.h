@@ -70,7 +70,7 @@ typedef struct store_table {
  * or not in the header, label by name without header), ECL_E_LIMIT (too
  * large), ECL_E_INTERNAL. On failure *out is left empty. */
 int store_csv_read(const char *path, const store_csv_opts *o, store_table *out,
-                   ecl_err *err) STORE_WUR;
+                   ecl_err *err) ECL_WUR;
 
 /* Free what a table holds and zero it. */
 void store_table_free(store_table *t);
@@ -81,6 +81,6 @@ void store_table_free(store_table *t);
  * `out` is not NULL the written file is opened into *out (one reference).
  * Errors: those of store_csv_read, store_writer_write and store_open. */
 int store_import_csv(const char *path, const store_csv_opts *o, const char *dst,
-                     store_dataset **out, ecl_err *err) STORE_WUR;
+                     store_dataset **out, ecl_err *err) ECL_WUR;
 
 #endif

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+
 /* Longest cell accepted (a header name or a number). */
 #define CSV_CELL_MAX 1024
 
@@ -27,17 +29,17 @@ typedef enum {
 void csv_line_init(csv_line *l, const char *p, size_t len, char delim);
 
 /* The next cell, unquoted ("a""b" -> a"b), into out (NUL-terminated). */
-csv_cell_rc csv_next_cell(csv_line *l, char *out, size_t cap);
+csv_cell_rc csv_next_cell(csv_line *l, char *out, size_t cap) ECL_WUR;
 
 /* 1 if the line holds only spaces and tabs. */
 int csv_blank(const char *p, size_t len);
 
 /* A float32 from the whole cell (surrounding spaces allowed): 0 or -1 with
  * *why set ("empty", "not a number", "out of float32 range"). */
-int csv_parse_f32(const char *cell, float *out, const char **why);
+int csv_parse_f32(const char *cell, float *out, const char **why) ECL_WUR;
 
 /* An integer label: an integer literal, or a number with an exact integer
  * value (151.0, 1.51e+02) up to 2^53 in magnitude. 0 or -1 with *why set. */
-int csv_parse_label(const char *cell, int64_t *out, const char **why);
+int csv_parse_label(const char *cell, int64_t *out, const char **why) ECL_WUR;
 
 #endif

@@ -38,8 +38,6 @@
 #include "common/err.h"
 #include "store/dtype.h"
 
-#define STORE_WUR __attribute__((warn_unused_result))
-
 /* Most dimensions a tensor may have; a file with more is refused. */
 #define STORE_MAX_DIMS 16
 /* Largest header accepted, as the reference safetensors implementation. */
@@ -72,7 +70,7 @@ typedef struct store_tensor {
  * Errors: ECL_E_NOT_FOUND (no such file), ECL_E_IO (cannot read or map it),
  * ECL_E_INPUT (not valid safetensors; the message names the rule broken, the
  * tensor and the offsets), ECL_E_LIMIT (more than STORE_MAX_DIMS dims). */
-int store_open(const char *path, store_dataset **out, ecl_err *err) STORE_WUR;
+int store_open(const char *path, store_dataset **out, ecl_err *err) ECL_WUR;
 
 /* Add a reference; returns `ds` for convenience. */
 store_dataset *store_ref(store_dataset *ds);
@@ -99,13 +97,13 @@ const store_tensor *store_tensor_at(const store_dataset *ds, size_t i);
 /* The index of the tensor named `name` into *index.
  * Errors: ECL_E_NOT_FOUND (message names the tensor). */
 int store_tensor_find(const store_dataset *ds, const char *name, size_t *index,
-                      ecl_err *err) STORE_WUR;
+                      ecl_err *err) ECL_WUR;
 
 /* BLAKE2b-256 of tensor i's bytes into out. Reads the whole tensor from the
  * map (about 1 GB/s): callers that need it often keep the result.
  * Errors: ECL_E_USAGE (i out of range), ECL_E_INTERNAL (libsodium failed). */
 int store_tensor_digest(const store_dataset *ds, size_t i, unsigned char out[STORE_DIGEST_BYTES],
-                        ecl_err *err) STORE_WUR;
+                        ecl_err *err) ECL_WUR;
 
 /* The "__metadata__" entries: count, the i-th key/value (in header order),
  * or the value of `key` (NULL if absent). Strings are owned by the handle. */

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "common/err.h"
+
 /* Tensors are mapped and written as they lie in memory: little-endian only. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "ecluse store needs a little-endian host"
@@ -43,6 +45,6 @@ size_t store_dtype_size(store_dtype dt);
 
 /* The dtype whose safetensors name is exactly `name` (case-sensitive, as the
  * format requires); STORE_DT_INVALID if none. `name` may be NULL. */
-store_dtype store_dtype_parse(const char *name);
+store_dtype store_dtype_parse(const char *name) ECL_WUR;
 
 #endif

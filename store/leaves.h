@@ -33,19 +33,19 @@ typedef struct store_leaves store_leaves;
 /* Compute the index of `ds` and write it to `path` (atomically: a reader
  * sees the old file or the new one). One SHA-256 pass over the data.
  * Errors: ECL_E_IO (cannot write), ECL_E_INTERNAL. */
-int store_leaves_build(const store_dataset *ds, const char *path, ecl_err *err) STORE_WUR;
+int store_leaves_build(const store_dataset *ds, const char *path, ecl_err *err) ECL_WUR;
 
 /* Open the index at `path` for `ds`.
  * Errors: ECL_E_NOT_FOUND (no index), ECL_E_PRECONDITION (stale: computed
  * from another version of the dataset file), ECL_E_INPUT (not an index, or
  * its sizes do not fit the dataset; the message says which), ECL_E_IO. */
 int store_leaves_open(const char *path, const store_dataset *ds, store_leaves **out,
-                      ecl_err *err) STORE_WUR;
+                      ecl_err *err) ECL_WUR;
 
 /* Open the index, building it first when it is missing or stale; *built
  * says whether it was. Errors: those of build and open. */
 int store_leaves_load(const char *path, const store_dataset *ds, store_leaves **out, int *built,
-                      ecl_err *err) STORE_WUR;
+                      ecl_err *err) ECL_WUR;
 
 /* The leaves of tensor `i` of the dataset (store_tensor_at order). */
 const read_leaf_table *store_leaves_tensor(const store_leaves *l, size_t i);

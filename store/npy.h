@@ -36,7 +36,7 @@ typedef struct store_npy_info {
 /* Validate the `len` bytes at `buf` as a .npy file; `what` names it in
  * messages. Errors: ECL_E_INPUT (see above), ECL_E_LIMIT (too many dims). */
 int store_npy_parse(const unsigned char *buf, uint64_t len, const char *what, store_npy_info *out,
-                    ecl_err *err) STORE_WUR;
+                    ecl_err *err) ECL_WUR;
 
 /* Import n .npy files as tensors named names[i] (in that order) into a new
  * safetensors file at `dst` (atomically, store/writer.h). If `out` is not
@@ -45,6 +45,6 @@ int store_npy_parse(const unsigned char *buf, uint64_t len, const char *what, st
  * and ECL_E_IO for the files, ECL_E_USAGE (duplicate names), those of
  * store_writer_write and store_open. */
 int store_import_npy(size_t n, const char *const *paths, const char *const *names, const char *dst,
-                     store_dataset **out, ecl_err *err) STORE_WUR;
+                     store_dataset **out, ecl_err *err) ECL_WUR;
 
 #endif

@@ -91,7 +91,7 @@ typedef struct store_plan store_plan;
  * 0, resume_offset beyond the stream, tensors of different row counts under a
  * row selection; each named in the message), ECL_E_INTERNAL (out of memory). */
 int store_plan_new(store_dataset *ds, const store_plan_opts *opts, store_plan **out,
-                   ecl_err *err) STORE_WUR;
+                   ecl_err *err) ECL_WUR;
 
 /* Free the plan and drop its dataset reference. NULL is ignored. */
 void store_plan_free(store_plan *p);

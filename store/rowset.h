@@ -30,14 +30,14 @@ typedef struct store_rowset store_rowset;
 #define STORE_ROWSET_MAX_FILE (256u << 20)
 
 /* An empty set. Errors: ECL_E_INTERNAL (out of memory). */
-int store_rowset_new(store_rowset **out, ecl_err *err) STORE_WUR;
+int store_rowset_new(store_rowset **out, ecl_err *err) ECL_WUR;
 
 /* Free the set (NULL is ignored). */
 void store_rowset_free(store_rowset *rs);
 
 /* Add rows [begin, end); merged with what is there.
  * Errors: ECL_E_USAGE (begin >= end), ECL_E_INTERNAL (out of memory). */
-int store_rowset_add(store_rowset *rs, uint64_t begin, uint64_t end, ecl_err *err) STORE_WUR;
+int store_rowset_add(store_rowset *rs, uint64_t begin, uint64_t end, ecl_err *err) ECL_WUR;
 
 /* 1 if `row` is in the set, else 0. O(log ranges). */
 int store_rowset_contains(const store_rowset *rs, uint64_t row);
@@ -57,14 +57,14 @@ size_t store_rowset_lower_bound(const store_rowset *rs, uint64_t row);
  * Errors: ECL_E_NOT_FOUND, ECL_E_IO, ECL_E_LIMIT (file too large),
  * ECL_E_INPUT (not JSON, wrong shape; the message names the element,
  * e.g. "withdrawn_rows[2]: begin 9 is not below end 9"). */
-int store_rowset_load(const char *path, store_rowset **out, ecl_err *err) STORE_WUR;
+int store_rowset_load(const char *path, store_rowset **out, ecl_err *err) ECL_WUR;
 
 /* Parse the same format from a string; `what` names it in messages. */
 int store_rowset_parse(const char *json, size_t len, const char *what, store_rowset **out,
-                       ecl_err *err) STORE_WUR;
+                       ecl_err *err) ECL_WUR;
 
 /* Save to `path` atomically (temporary file, fsync, rename), mode 0640.
  * Errors: ECL_E_IO, ECL_E_INTERNAL. */
-int store_rowset_save(const store_rowset *rs, const char *path, ecl_err *err) STORE_WUR;
+int store_rowset_save(const store_rowset *rs, const char *path, ecl_err *err) ECL_WUR;
 
 #endif

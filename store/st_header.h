@@ -24,7 +24,7 @@ typedef struct st_header {
  * Errors: ECL_E_INPUT (message names the rule, tensor and offsets),
  * ECL_E_LIMIT (too many dims), ECL_E_INTERNAL (out of memory). */
 int st_header_parse(const unsigned char *file, uint64_t size, const char *what, st_header *out,
-                    ecl_err *err);
+                    ecl_err *err) ECL_WUR;
 
 void st_header_free(st_header *h);
 

@@ -50,7 +50,7 @@ static int read_all(gzFile g, const char *path, char **buf, size_t *len, ecl_err
     }
 }
 
-int st_read_text(const char *path, char **out, size_t *len, ecl_err *err)
+int store_text_read(const char *path, char **out, size_t *len, ecl_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)

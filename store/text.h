@@ -1,5 +1,6 @@
 /*
- * text.h - (internal) read a whole text file, gzip or not.
+ * text.h - (internal) read a whole text file, gzip or not. Its prefix is
+ * store_text_; st_ belongs to the safetensors header (st_header.h).
  */
 #ifndef ECLUSE_STORE_TEXT_H
 #define ECLUSE_STORE_TEXT_H
@@ -17,6 +18,6 @@
  * Errors: ECL_E_NOT_FOUND, ECL_E_IO, ECL_E_INPUT (corrupt or truncated gzip
  * stream, a NUL byte in the text; with the offset), ECL_E_LIMIT (more than
  * STORE_TEXT_MAX bytes), ECL_E_INTERNAL. */
-int st_read_text(const char *path, char **out, size_t *len, ecl_err *err);
+int store_text_read(const char *path, char **out, size_t *len, ecl_err *err) ECL_WUR;
 
 #endif

@@ -25,7 +25,7 @@
 typedef struct store_writer store_writer;
 
 /* A new empty writer. Errors: ECL_E_INTERNAL (out of memory). */
-int store_writer_new(store_writer **out, ecl_err *err) STORE_WUR;
+int store_writer_new(store_writer **out, ecl_err *err) ECL_WUR;
 
 /* Free the writer (NULL is ignored). Borrowed tensor bytes are untouched. */
 void store_writer_free(store_writer *w);
@@ -37,16 +37,16 @@ void store_writer_free(store_writer *w);
  * ECL_E_LIMIT (too many dims), ECL_E_INTERNAL (out of memory). */
 int store_writer_add(store_writer *w, const char *name, store_dtype dtype, size_t ndim,
                      const uint64_t *shape, const void *data, uint64_t byte_size,
-                     ecl_err *err) STORE_WUR;
+                     ecl_err *err) ECL_WUR;
 
 /* Set one "__metadata__" entry (a later call with the same key replaces it).
  * Errors: ECL_E_INTERNAL (out of memory or not UTF-8). */
-int store_writer_meta(store_writer *w, const char *key, const char *value, ecl_err *err) STORE_WUR;
+int store_writer_meta(store_writer *w, const char *key, const char *value, ecl_err *err) ECL_WUR;
 
 /* Write the file (see above) with mode 0640.
  * Errors: ECL_E_IO (cannot create, write, sync or rename; the temporary file
  * is removed), ECL_E_INTERNAL. */
-int store_writer_write(store_writer *w, const char *path, ecl_err *err) STORE_WUR;
+int store_writer_write(store_writer *w, const char *path, ecl_err *err) ECL_WUR;
 
 /* Number of tensors added. */
 size_t store_writer_count(const store_writer *w);
@@ -54,12 +54,12 @@ size_t store_writer_count(const store_writer *w);
 /* The digest of tensor i (in the order added), valid after a successful
  * store_writer_write(). Errors: ECL_E_USAGE (bad index or not written yet). */
 int store_writer_digest(const store_writer *w, size_t i, unsigned char out[STORE_DIGEST_BYTES],
-                        ecl_err *err) STORE_WUR;
+                        ecl_err *err) ECL_WUR;
 
 /* Add every tensor (file order) and every "__metadata__" entry of `ds`; the
  * bytes are borrowed from its map, so keep `ds` referenced until written.
  * Errors: those of store_writer_add and store_writer_meta. */
-int store_writer_add_dataset(store_writer *w, const store_dataset *ds, ecl_err *err) STORE_WUR;
+int store_writer_add_dataset(store_writer *w, const store_dataset *ds, ecl_err *err) ECL_WUR;
 
 /* Import the safetensors file `src`: validate it (store_open) and write its
  * tensors and metadata to `dst` atomically, in file order with offsets and
@@ -67,6 +67,6 @@ int store_writer_add_dataset(store_writer *w, const store_dataset *ds, ecl_err *
  * is opened into *out. Errors: those of store_open (for src and dst) and
  * store_writer_write. */
 int store_import_safetensors(const char *src, const char *dst, store_dataset **out,
-                             ecl_err *err) STORE_WUR;
+                             ecl_err *err) ECL_WUR;
 
 #endif

@@ -24,7 +24,7 @@ typedef struct cpu_ticks {
 
 /* Now. Errors: ECL_E_NOT_FOUND (no /proc/stat), ECL_E_INPUT (its first line
  * is not "cpu" and at least eight counters). */
-int cpu_ticks_read(cpu_ticks *out, ecl_err *err) __attribute__((warn_unused_result));
+int cpu_ticks_read(cpu_ticks *out, ecl_err *err) ECL_WUR;
 
 /* Core-seconds of busy time from a to b. */
 double cpu_busy_seconds(const cpu_ticks *a, const cpu_ticks *b);

@@ -44,13 +44,13 @@ typedef struct fixture {
  * publish them at LU as "big". Progress goes to stderr. The harness aborts
  * on a failed CLI step (the handlers then clean up); other failures return
  * -1 with err (ECL_E_IO, ECL_E_INPUT, those of the store writer). */
-int fixture_setup(fixture *f, uint64_t rows, ecl_err *err) __attribute__((warn_unused_result));
+int fixture_setup(fixture *f, uint64_t rows, ecl_err *err) ECL_WUR;
 
 /* A grant for all of lu/big, signed with LU's site key, issued to
  * spiffe://<requester_site>/researcher/res; free with grant_clear.
  * Errors: those of site_key_load and grant_sign. */
-int fixture_grant(const fixture *f, const char *requester_site, Ecluse__V1__Grant *g, ecl_err *err)
-    __attribute__((warn_unused_result));
+int fixture_grant(const fixture *f, const char *requester_site, Ecluse__V1__Grant *g,
+                  ecl_err *err) ECL_WUR;
 
 /* Stop both gateways (SIGTERM, wait) and remove the temporary directory.
  * Returns 0 if both exited 0, else -1 with err naming the gateway. */

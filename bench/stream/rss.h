@@ -26,15 +26,14 @@ typedef struct rss_peak {
 
 /* One reading of /proc/<pid>/status now. Errors: ECL_E_NOT_FOUND (no such
  * process), ECL_E_INPUT (the file lacks VmRSS or RssAnon). */
-int rss_read(pid_t pid, rss_peak *out, ecl_err *err) __attribute__((warn_unused_result));
+int rss_read(pid_t pid, rss_peak *out, ecl_err *err) ECL_WUR;
 
 typedef struct rss_sampler rss_sampler;
 
 /* Start sampling `pid` every `period_ms` (>= 1) on a new thread.
  * Errors: those of rss_read (the first sample is taken before the thread
  * starts), ECL_E_INTERNAL (no thread). */
-int rss_sampler_start(pid_t pid, unsigned period_ms, rss_sampler **out, ecl_err *err)
-    __attribute__((warn_unused_result));
+int rss_sampler_start(pid_t pid, unsigned period_ms, rss_sampler **out, ecl_err *err) ECL_WUR;
 
 /* Stop the thread, put the peaks in *out and free the sampler. */
 void rss_sampler_stop(rss_sampler *s, rss_peak *out);

@@ -81,24 +81,24 @@ static void *read_thread(void *arg)
     pthread_barrier_wait(r->go);
     if (r->rc != 0)
         return NULL;
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.hashing = r->hashing;
     if (r->shards > 1) {
         o.rows = ECL_ROWS_SHARD;
         o.shard_index = r->shard;
         o.shard_count = r->shards;
     }
-    ecl_read *rd = NULL;
+    ecl_stream *rd = NULL;
     r->start = th_now();
-    r->rc = ecl_read_open(c, r->grant, &o, &rd, &r->err);
+    r->rc = ecl_stream_open(c, r->grant, &o, &rd, &r->err);
     if (r->rc == 0) {
-        r->bytes = ecl_read_header(rd)->total_bytes;
-        r->rc = ecl_read_into(rd, r->buf, r->cap, &r->err);
-        if (r->rc == 0 && ecl_read_trailer(rd) == NULL)
+        r->bytes = ecl_stream_header(rd)->total_bytes;
+        r->rc = ecl_stream_into(rd, r->buf, r->cap, &r->err);
+        if (r->rc == 0 && ecl_stream_trailer(rd) == NULL)
             r->rc = ecl_fail(&r->err, ECL_E_INTERNAL, "the read ended without a trailer");
     }
     r->end = th_now();
-    ecl_read_close(rd);
+    ecl_stream_close(rd);
     ecl_client_close(c);
     return NULL;
 }

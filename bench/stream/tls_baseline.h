@@ -47,8 +47,7 @@ typedef struct tls_baseline_result {
  * Errors: ECL_E_IO (socket), ECL_E_CRYPTO (certificates, handshake, TLS
  * I/O; the message carries OpenSSL's reason), ECL_E_INPUT (the bytes
  * received differ from those sent), ECL_E_USAGE (unknown cipher suite). */
-int tls_baseline_run(const tls_baseline_opts *o, tls_baseline_result *out, ecl_err *err)
-    __attribute__((warn_unused_result));
+int tls_baseline_run(const tls_baseline_opts *o, tls_baseline_result *out, ecl_err *err) ECL_WUR;
 
 /* Called by tls_probe_cipher with the probe server's port: connect there
  * with the client under test (its own success does not matter). */
@@ -58,6 +57,6 @@ typedef void (*tls_probe_connect_fn)(int port, void *arg);
  * Errors: ECL_E_IO, ECL_E_CRYPTO (certificate files), ECL_E_UNAVAILABLE
  * (no handshake completed within 10 s). */
 int tls_probe_cipher(const tls_files *server, tls_probe_connect_fn connect, void *arg, char *cipher,
-                     size_t cap, ecl_err *err) __attribute__((warn_unused_result));
+                     size_t cap, ecl_err *err) ECL_WUR;
 
 #endif

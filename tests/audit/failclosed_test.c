@@ -118,8 +118,7 @@ static int disk_full_child(const char *dir)
         return 14;
     }
     uint64_t count;
-    audit_head(log, &count, NULL, &err);
-    if (count != ok)
+    if (audit_head(log, &count, NULL, &err) != 0 || count != ok)
         return 15;
     audit_verify_report rep;
     if (audit_verify(log, &rep, &err) != 0 || rep.entries != ok)

@@ -309,25 +309,25 @@ static ecl_client *client_for(const char *identity)
 }
 
 /* A whole read into a malloc'd buffer; returns 0 or -1 with err. */
-static int read_all(const char *identity, const Ecluse__V1__Grant *g, const ecl_read_opts *o,
+static int read_all(const char *identity, const Ecluse__V1__Grant *g, const ecl_stream_opts *o,
                     unsigned char **data, size_t *len, char *read_id, ecl_err *err)
 {
     ecl_client *c = client_for(identity);
-    ecl_read *r = NULL;
-    int rc = ecl_read_open(c, g, o, &r, err);
+    ecl_stream *r = NULL;
+    int rc = ecl_stream_open(c, g, o, &r, err);
     *data = NULL;
     *len = 0;
     if (rc == 0) {
-        const Ecluse__V1__ReadHeader *h = ecl_read_header(r);
+        const Ecluse__V1__ReadHeader *h = ecl_stream_header(r);
         *len = (size_t)(h->total_bytes - h->resume_offset);
         *data = malloc(*len ? *len : 1);
         if (read_id != NULL)
             snprintf(read_id, 40, "%s", h->read_id);
-        rc = ecl_read_into(r, *data, *len, err);
+        rc = ecl_stream_into(r, *data, *len, err);
         if (rc == 0)
-            assert_non_null(ecl_read_trailer(r));
+            assert_non_null(ecl_stream_trailer(r));
     }
-    ecl_read_close(r);
+    ecl_stream_close(r);
     ecl_client_close(c);
     return rc;
 }
@@ -341,7 +341,7 @@ static void test_whole_dataset_equals_the_source(void **state)
     (void)state;
     Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = CHUNK;
     unsigned char *got;
     size_t len;
@@ -365,7 +365,7 @@ static void test_row_range_and_one_tensor(void **state)
     const char *const feats[] = {"features"};
     Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "lu", "res", bc_all, 2, 0, 0, &g);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.tensors = feats;
     o.n_tensors = 1;
     o.rows = ECL_ROWS_RANGE;
@@ -392,7 +392,7 @@ static void test_row_range_and_one_tensor(void **state)
 static int read_rows_from_100(const Ecluse__V1__Grant *g, ecl_err *err)
 {
     const char *const feats[] = {"features"};
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.tensors = feats;
     o.n_tensors = 1;
     o.rows = ECL_ROWS_RANGE;
@@ -437,45 +437,45 @@ static void flip_features_leaf_1(const char *index)
 }
 
 /* The features of LU's bc in 4 KiB chunks (17: more than the hashing
- * thread's queue holds) with `hashing`; returns ecl_read_into's result and
+ * thread's queue holds) with `hashing`; returns ecl_stream_into's result and
  * where the read's verified position ended. */
 static int read_features_hashing(const Ecluse__V1__Grant *g, ecl_hashing hashing,
                                  uint64_t *position, ecl_err *err)
 {
     const char *const feats[] = {"features"};
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.tensors = feats;
     o.n_tensors = 1;
     o.chunk_bytes = 4096;
     o.hashing = hashing;
     ecl_client *c = client_for(lu.res);
-    ecl_read *r = NULL;
+    ecl_stream *r = NULL;
     unsigned char *got = NULL;
-    int rc = ecl_read_open(c, g, &o, &r, err);
+    int rc = ecl_stream_open(c, g, &o, &r, err);
     if (rc == 0) {
-        size_t len = (size_t)ecl_read_header(r)->total_bytes;
+        size_t len = (size_t)ecl_stream_header(r)->total_bytes;
         got = malloc(len);
         assert_non_null(got);
-        rc = ecl_read_into(r, got, len, err);
-        *position = ecl_read_position(r);
+        rc = ecl_stream_into(r, got, len, err);
+        *position = ecl_stream_position(r);
         if (rc == 0) {
             store_dataset *ds = open_source(&lu, "bc");
             size_t want_len;
             unsigned char *want = expected(ds, feats, 1, 0, 569, &want_len);
             assert_int_equal(len, want_len);
             assert_memory_equal(got, want, len);
-            assert_non_null(ecl_read_trailer(r));
+            assert_non_null(ecl_stream_trailer(r));
             free(want);
             store_unref(ds);
         }
     }
     free(got);
-    ecl_read_close(r);
+    ecl_stream_close(r);
     ecl_client_close(c);
     return rc;
 }
 
-/* ecl_read_into hashes on the reading thread or on a thread of its own:
+/* ecl_stream_into hashes on the reading thread or on a thread of its own:
  * the same bytes, the same checks, the same chunk named when one fails,
  * and the position stays at the last chunk that matched. */
 static void test_read_into_checks_every_chunk_on_either_thread(void **state)
@@ -546,7 +546,7 @@ static void test_shards_cover_the_whole_without_overlap(void **state)
     unsigned char *joined = malloc(want_len);
     size_t at = 0;
     for (uint32_t k = 0; k < 4; k++) {
-        ecl_read_opts o = ECL_READ_OPTS_INIT;
+        ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
         o.tensors = labels;
         o.n_tensors = 1;
         o.rows = ECL_ROWS_SHARD;
@@ -585,16 +585,16 @@ static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
     const uint64_t all_rows[][2] = {{0, 569}};
     unsigned char model[32];
     assert_int_equal(model_digest(ds, bc_all, 2, all_rows, 1, 5000, model, NULL, 0), 14 + 1);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 5000;
     ecl_client *c = client_for(lu.res);
-    ecl_read *r = NULL;
+    ecl_stream *r = NULL;
     ecl_err err;
     unsigned char *got = malloc(want_len);
 
     /* Not a chunk boundary: refused, naming the two nearest. */
     o.resume_offset = 68280 - 123;
-    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), -1);
+    assert_int_equal(ecl_stream_open(c, &g, &o, &r, &err), -1);
     assert_int_equal(err.remote_status, GRPC_STATUS_INVALID_ARGUMENT);
     if (strstr(err.msg, "resume offset 68157 is not a chunk boundary of this read (chunks of "
                         "5000 bytes): resume from 65000 or 68280") == NULL)
@@ -603,48 +603,48 @@ static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
     /* From a boundary, the prefix given as the earlier chunks' bytes. */
     uint64_t from = 65000;
     o.resume_offset = from;
-    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
-    assert_int_equal(ecl_read_header(r)->resume_offset, from);
+    assert_int_equal(ecl_stream_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_stream_header(r)->resume_offset, from);
     for (uint64_t at = 0; at < from; at += 5000)
-        assert_int_equal(ecl_read_prefix_data(r, want + at, 5000, &err), 0);
-    assert_int_equal(ecl_read_into(r, got, want_len, &err), 0);
+        assert_int_equal(ecl_stream_prefix_data(r, want + at, 5000, &err), 0);
+    assert_int_equal(ecl_stream_into(r, got, want_len, &err), 0);
     assert_memory_equal(got, want + from, want_len - from);
-    assert_int_equal(ecl_read_trailer(r)->bytes_sent, want_len - from);
-    assert_int_equal(ecl_read_trailer(r)->chunks, 2);
+    assert_int_equal(ecl_stream_trailer(r)->bytes_sent, want_len - from);
+    assert_int_equal(ecl_stream_trailer(r)->chunks, 2);
     /* The gateway hashed the skipped chunks: the digest of the whole. */
-    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
-    ecl_read_close(r);
+    assert_memory_equal(ecl_stream_trailer(r)->digest.data, model, 32);
+    ecl_stream_close(r);
 
     /* At the start of the second tensor, the prefix as digests. */
     o.resume_offset = 68280;
-    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_stream_open(c, &g, &o, &r, &err), 0);
     for (uint64_t at = 0; at < 68280; at += 5000) {
         size_t len = 68280 - at < 5000 ? (size_t)(68280 - at) : 5000;
         unsigned char d[32];
         spec_chunk(d, want + at, len, at); /* all rows: stored where streamed */
-        assert_int_equal(ecl_read_prefix_chunk(r, d, len, &err), 0);
+        assert_int_equal(ecl_stream_prefix_chunk(r, d, len, &err), 0);
     }
-    assert_int_equal(ecl_read_into(r, got, want_len, &err), 0);
-    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
-    ecl_read_close(r);
+    assert_int_equal(ecl_stream_into(r, got, want_len, &err), 0);
+    assert_memory_equal(ecl_stream_trailer(r)->digest.data, model, 32);
+    ecl_stream_close(r);
 
     /* Without the prefix the whole digest cannot be checked: said so. */
     o.resume_offset = from;
-    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
-    assert_int_equal(ecl_read_into(r, got, want_len, &err), -1);
+    assert_int_equal(ecl_stream_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_stream_into(r, got, want_len, &err), -1);
     assert_int_equal(err.code, ECL_E_PRECONDITION);
     assert_non_null(strstr(err.msg, "the prefix chunks given cover only 0 bytes"));
-    ecl_read_close(r);
+    ecl_stream_close(r);
 
     /* The prefix cut otherwise (same bytes, 65000 as 13 x 5000 but given
      * as 5 x 13000): the digests differ, the trailer check fails. */
-    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_stream_open(c, &g, &o, &r, &err), 0);
     for (uint64_t at = 0; at < from; at += 13000)
-        assert_int_equal(ecl_read_prefix_data(r, want + at, 13000, &err), 0);
-    assert_int_equal(ecl_read_into(r, got, want_len, &err), -1);
+        assert_int_equal(ecl_stream_prefix_data(r, want + at, 13000, &err), 0);
+    assert_int_equal(ecl_stream_into(r, got, want_len, &err), -1);
     assert_int_equal(err.code, ECL_E_CRYPTO);
     assert_non_null(strstr(err.msg, "does not match the chunks read"));
-    ecl_read_close(r);
+    ecl_stream_close(r);
     ecl_client_close(c);
     free(got);
     free(want);
@@ -656,7 +656,7 @@ static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
  * per tensor): an offset where the offset-0 read starts a chunk resumes to
  * the same chunks and the same trailer digest (the model's); any other is
  * refused with INVALID_ARGUMENT naming the chunk that holds it. */
-static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_read_opts o,
+static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_stream_opts o,
                               const char *const *names, size_t n, const uint64_t (*runs)[2],
                               size_t nruns)
 {
@@ -664,17 +664,17 @@ static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_rea
     uint64_t at[128];
     unsigned char model[32];
     size_t nchunks = model_digest(ds, names, n, runs, nruns, o.chunk_bytes, model, at, 128);
-    ecl_read *r = NULL;
+    ecl_stream *r = NULL;
     ecl_err err;
     /* The offset-0 read: its chunks are the model's; keep their digests. */
     unsigned char digests[128][32];
     size_t lens[128], k = 0;
-    assert_int_equal(ecl_read_open(c, g, &o, &r, &err), 0);
-    uint64_t total = ecl_read_header(r)->total_bytes;
+    assert_int_equal(ecl_stream_open(c, g, &o, &r, &err), 0);
+    uint64_t total = ecl_stream_header(r)->total_bytes;
     unsigned char *whole = malloc(total);
-    ecl_read_chunk ch;
+    ecl_stream_chunk ch;
     int rc;
-    while ((rc = ecl_read_next(r, &ch, &err)) == 1) {
+    while ((rc = ecl_stream_next(r, &ch, &err)) == 1) {
         assert_true(k < nchunks);
         assert_int_equal(ch.stream_offset, at[k]);
         memcpy(digests[k], ch.digest, 32);
@@ -684,8 +684,8 @@ static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_rea
     if (rc != 0)
         fail_msg("offset-0 read: %s", err.msg);
     assert_int_equal(k, nchunks);
-    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
-    ecl_read_close(r);
+    assert_memory_equal(ecl_stream_trailer(r)->digest.data, model, 32);
+    ecl_stream_close(r);
     unsigned char *rest = malloc(total);
     size_t next = 0; /* the first chunk starting at or after x */
     for (uint64_t x = 0; x <= total; x++) {
@@ -693,15 +693,15 @@ static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_rea
             next++;
         o.resume_offset = x;
         if (x == total || (next < nchunks && at[next] == x)) {
-            assert_int_equal(ecl_read_open(c, g, &o, &r, &err), 0);
+            assert_int_equal(ecl_stream_open(c, g, &o, &r, &err), 0);
             for (size_t i = 0; i < next; i++)
-                assert_int_equal(ecl_read_prefix_chunk(r, digests[i], lens[i], &err), 0);
-            if (ecl_read_into(r, rest, total, &err) != 0)
+                assert_int_equal(ecl_stream_prefix_chunk(r, digests[i], lens[i], &err), 0);
+            if (ecl_stream_into(r, rest, total, &err) != 0)
                 fail_msg("resume at %llu: %s", (unsigned long long)x, err.msg);
             assert_memory_equal(rest, whole + x, total - x);
-            assert_int_equal(ecl_read_trailer(r)->chunks, nchunks - next);
-            assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
-            ecl_read_close(r);
+            assert_int_equal(ecl_stream_trailer(r)->chunks, nchunks - next);
+            assert_memory_equal(ecl_stream_trailer(r)->digest.data, model, 32);
+            ecl_stream_close(r);
             continue;
         }
         char want[200];
@@ -711,7 +711,7 @@ static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_rea
                  "resume from %llu or %llu",
                  (unsigned long long)x, o.chunk_bytes, (unsigned long long)b,
                  (unsigned long long)e);
-        assert_int_equal(ecl_read_open(c, g, &o, &r, &err), -1);
+        assert_int_equal(ecl_stream_open(c, g, &o, &r, &err), -1);
         if (err.remote_status != GRPC_STATUS_INVALID_ARGUMENT || strstr(err.msg, want) == NULL)
             fail_msg("resume at %llu: expected '%s', got %d: %s", (unsigned long long)x, want,
                      err.remote_status, err.msg);
@@ -730,7 +730,7 @@ static void test_resume_only_at_chunk_boundaries(void **state)
     const char *const labels[] = {"labels"};
     /* Rows [0, 40) minus [5, 10) and [20, 22): runs of 5, 10 and 18 rows of
      * 8 bytes, cut in 24s: 24 16 | 24 24 24 8 | 24 x 6. */
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.tensors = labels;
     o.n_tensors = 1;
     o.rows = ECL_ROWS_RANGE;
@@ -779,7 +779,7 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
         assert_int_equal(ecluse__v1__read_message__pack(m, again), len);
         assert_memory_equal(again, raw, len);
         free(again);
-        ecl_read_chunk rc;
+        ecl_stream_chunk rc;
         if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_HEADER) {
             assert_int_equal(ecl_verifier_new(m->header, &v, &err), 0);
             assert_int_equal(ecl_verifier_new(m->header, &tampered, &err), 0);
@@ -831,8 +831,8 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
     grant_clear(&g);
 }
 
-static void expect_refusal(const char *identity, const Ecluse__V1__Grant *g, const ecl_read_opts *o,
-                           int status, const char *needle)
+static void expect_refusal(const char *identity, const Ecluse__V1__Grant *g,
+                           const ecl_stream_opts *o, int status, const char *needle)
 {
     unsigned char *got;
     size_t len;
@@ -850,7 +850,7 @@ static void test_reads_beyond_the_grant_are_refused(void **state)
     const char *const feats[] = {"features"}, *const labels[] = {"labels"};
     Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "lu", "res", feats, 1, 100, 0, &g);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.tensors = labels;
     o.n_tensors = 1;
     expect_refusal(lu.res, &g, &o, GRPC_STATUS_PERMISSION_DENIED,
@@ -862,7 +862,7 @@ static void test_reads_beyond_the_grant_are_refused(void **state)
     expect_refusal(lu.res, &g, &o, GRPC_STATUS_PERMISSION_DENIED,
                    "rows [50, 101) are beyond grant");
     /* No selection: the granted tensor and its first 100 rows only. */
-    ecl_read_opts all = ECL_READ_OPTS_INIT;
+    ecl_stream_opts all = ECL_STREAM_OPTS_INIT;
     unsigned char *got;
     size_t len;
     ecl_err err;
@@ -881,7 +881,7 @@ static void test_reads_beyond_the_grant_are_refused(void **state)
 static void test_expired_foreign_and_forged_grants_are_refused(void **state)
 {
     (void)state;
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, (int64_t)time(NULL) - 5, &g);
     expect_refusal(lu.res, &g, &o, GRPC_STATUS_FAILED_PRECONDITION, "expired");
@@ -908,7 +908,7 @@ static void test_cross_border_read_is_relayed_byte_for_byte(void **state)
     (void)state;
     Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "fi", "res", NULL, 0, 0, 0, &g);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 7000;
     unsigned char *got;
     size_t len;
@@ -947,18 +947,18 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     const uint64_t all_rows[][2] = {{0, 4096}};
     unsigned char model[32];
     assert_int_equal(model_digest(ds, bc_all, 2, all_rows, 1, 64 * 1024, model, NULL, 0), 257);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 64 * 1024;
     ecl_client *c = client_for(fi.res);
-    ecl_read *r = NULL;
+    ecl_stream *r = NULL;
     ecl_err err;
-    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
-    ecl_read_chunk ch;
+    assert_int_equal(ecl_stream_open(c, &g, &o, &r, &err), 0);
+    ecl_stream_chunk ch;
     /* What a client keeps to resume: each verified chunk's digest and length. */
     static unsigned char kept[257][32];
     size_t kept_len[257], nkept = 0;
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(ecl_read_next(r, &ch, &err), 1);
+        assert_int_equal(ecl_stream_next(r, &ch, &err), 1);
         memcpy(kept[nkept], ch.digest, 32);
         kept_len[nkept++] = ch.len;
     }
@@ -967,7 +967,7 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     waitpid(lu.s.pid, NULL, 0);
     lu.s.pid = 0;
     int n;
-    while ((n = ecl_read_next(r, &ch, &err)) == 1) {
+    while ((n = ecl_stream_next(r, &ch, &err)) == 1) {
         assert_true(nkept < 257);
         memcpy(kept[nkept], ch.digest, 32);
         kept_len[nkept++] = ch.len;
@@ -975,21 +975,21 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     assert_int_equal(n, -1);
     assert_int_equal(err.code, ECL_E_UNAVAILABLE);
     assert_non_null(strstr(err.msg, "site 'lu' went away"));
-    uint64_t pos = ecl_read_position(r);
+    uint64_t pos = ecl_stream_position(r);
     assert_true(pos > 0 && pos < want_len);
-    ecl_read_close(r);
+    ecl_stream_close(r);
 
     th_gateway_start(&lu.s);
     o.resume_offset = pos;
-    assert_int_equal(ecl_read_open(c, &g, &o, &r, &err), 0);
+    assert_int_equal(ecl_stream_open(c, &g, &o, &r, &err), 0);
     for (size_t i = 0; i < nkept; i++)
-        assert_int_equal(ecl_read_prefix_chunk(r, kept[i], kept_len[i], &err), 0);
+        assert_int_equal(ecl_stream_prefix_chunk(r, kept[i], kept_len[i], &err), 0);
     unsigned char *rest = malloc(want_len - pos);
-    assert_int_equal(ecl_read_into(r, rest, want_len - pos, &err), 0);
+    assert_int_equal(ecl_stream_into(r, rest, want_len - pos, &err), 0);
     assert_memory_equal(rest, want + pos, want_len - pos);
-    assert_int_equal(ecl_read_trailer(r)->chunks, 257 - nkept);
-    assert_memory_equal(ecl_read_trailer(r)->digest.data, model, 32);
-    ecl_read_close(r);
+    assert_int_equal(ecl_stream_trailer(r)->chunks, 257 - nkept);
+    assert_memory_equal(ecl_stream_trailer(r)->digest.data, model, 32);
+    ecl_stream_close(r);
     ecl_client_close(c);
     free(rest);
     free(want);

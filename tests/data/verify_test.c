@@ -169,7 +169,7 @@ static void test_a_good_stream_verifies(void **state)
     Ecluse__V1__Chunk c;
     Ecluse__V1__ReadTrailer t;
     unsigned char d[32], td[32];
-    ecl_read_chunk out;
+    ecl_stream_chunk out;
     ecl_err err;
     chunk(&c, d, 0, 0, 7, 0);
     assert_int_equal(ecl_verifier_chunk(v, &c, &out, &err), 0);
@@ -219,7 +219,7 @@ static void test_the_trailer_digest_binds_each_chunk_and_its_place(void **state)
     Ecluse__V1__Chunk c;
     Ecluse__V1__ReadTrailer t;
     unsigned char d[32], td[32];
-    ecl_read_chunk out;
+    ecl_stream_chunk out;
     ecl_err err;
     /* Each chunk verifies; the trailer's digest is of other chunks. */
     const size_t other_cut[] = {10, 6}; /* the same bytes, cut otherwise */
@@ -304,7 +304,7 @@ static void test_bad_streams_are_refused(void **state)
     Ecluse__V1__Chunk c;
     Ecluse__V1__ReadTrailer t;
     unsigned char d[32], td[32];
-    ecl_read_chunk out;
+    ecl_stream_chunk out;
     ecl_err err;
     ecl_verifier *v = verifier(0);
     chunk(&c, d, 2, 0, 1, 0);
@@ -448,7 +448,7 @@ static void test_leaves_are_cut_in_the_stored_tensor(void **state)
     t.digest.len = 32;
 
     ecl_verifier *v = NULL;
-    ecl_read_chunk out;
+    ecl_stream_chunk out;
     ecl_err err;
     assert_int_equal(ecl_verifier_new(&h, &v, &err), 0);
     for (int i = 0; i < 3; i++) {

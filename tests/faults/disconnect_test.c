@@ -79,14 +79,14 @@ static void cancel_before_answer(ecl_client *c)
 
 static void cancel_mid_stream(ecl_client *c)
 {
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 16384;
-    ecl_read *r = NULL;
+    ecl_stream *r = NULL;
     ecl_err err;
-    assert_int_equal(ecl_read_open(c, &grant, &o, &r, &err), 0);
-    ecl_read_chunk chunk;
-    assert_int_equal(ecl_read_next(r, &chunk, &err), 1);
-    ecl_read_close(r); /* gone, mid-stream */
+    assert_int_equal(ecl_stream_open(c, &grant, &o, &r, &err), 0);
+    ecl_stream_chunk chunk;
+    assert_int_equal(ecl_stream_next(r, &chunk, &err), 1);
+    ecl_stream_close(r); /* gone, mid-stream */
 }
 
 /* Under ASan, freed memory waits in a quarantine (256 MiB by default) before

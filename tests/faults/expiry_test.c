@@ -53,13 +53,13 @@ static void test_a_grant_expiring_mid_stream_stops_it_and_is_audited(void **stat
     ecl_client *c = NULL;
     ecl_err err;
     assert_int_equal(ecl_client_open(res, NULL, &c, &err), 0);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 4096;
-    ecl_read *r = NULL;
-    if (ecl_read_open(c, &grant, &o, &r, &err) != 0)
+    ecl_stream *r = NULL;
+    if (ecl_stream_open(c, &grant, &o, &r, &err) != 0)
         fail_msg("read open: %s", err.msg);
-    ecl_read_chunk chunk;
-    if (ecl_read_next(r, &chunk, &err) != 1)
+    ecl_stream_chunk chunk;
+    if (ecl_stream_next(r, &chunk, &err) != 1)
         fail_msg("first chunk: %s", err.msg);
     /* The reader stalls; flow control holds the gateway's sender; the grant
      * runs out. Meanwhile everyone else is served as usual. The stall lasts
@@ -78,16 +78,16 @@ static void test_a_grant_expiring_mid_stream_stops_it_and_is_audited(void **stat
     assert_true(served >= 3);
     int rc;
     uint64_t got = 0;
-    while ((rc = ecl_read_next(r, &chunk, &err)) == 1)
+    while ((rc = ecl_stream_next(r, &chunk, &err)) == 1)
         got++;
     assert_int_equal(rc, -1);
     assert_int_equal(err.code, ECL_E_PRECONDITION);
     assert_non_null(strstr(err.msg, "expired during the read"));
-    uint64_t position = ecl_read_position(r);
+    uint64_t position = ecl_stream_position(r);
     assert_true(position < (uint64_t)SIDE * SIDE); /* it really stopped early */
     fprintf(stderr, "stream stopped at byte %llu of %d after the grant expired\n",
             (unsigned long long)position, SIDE * SIDE);
-    ecl_read_close(r);
+    ecl_stream_close(r);
     ecl_client_close(c);
     grant_clear(&grant);
 

@@ -52,14 +52,14 @@ typedef struct stream_job {
 
 static int read_all(ecl_client *c, unsigned char **buf, size_t *len, ecl_err *err)
 {
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
-    ecl_read *r = NULL;
-    if (ecl_read_open(c, grant, &o, &r, err) != 0)
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
+    ecl_stream *r = NULL;
+    if (ecl_stream_open(c, grant, &o, &r, err) != 0)
         return -1;
-    *len = ecl_read_header(r)->total_bytes;
+    *len = ecl_stream_header(r)->total_bytes;
     *buf = malloc(*len ? *len : 1);
-    int rc = ecl_read_into(r, *buf, *len, err);
-    ecl_read_close(r);
+    int rc = ecl_stream_into(r, *buf, *len, err);
+    ecl_stream_close(r);
     return rc;
 }
 

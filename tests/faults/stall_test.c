@@ -57,20 +57,20 @@ static void test_a_frozen_holding_site_does_not_hang_the_relay(void **state)
     ecl_client *c = NULL;
     ecl_err err;
     assert_int_equal(ecl_client_open(res, NULL, &c, &err), 0);
-    ecl_read_opts o = ECL_READ_OPTS_INIT;
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 16384;
-    ecl_read *r = NULL;
-    assert_int_equal(ecl_read_open(c, &grant, &o, &r, &err), 0);
-    ecl_read_chunk chunk;
-    assert_int_equal(ecl_read_next(r, &chunk, &err), 1);
+    ecl_stream *r = NULL;
+    assert_int_equal(ecl_stream_open(c, &grant, &o, &r, &err), 0);
+    ecl_stream_chunk chunk;
+    assert_int_equal(ecl_stream_next(r, &chunk, &err), 1);
 
     assert_int_equal(kill(lu.pid, SIGSTOP), 0); /* LU freezes, connections open */
     double t0 = th_now();
     int rc;
-    while ((rc = ecl_read_next(r, &chunk, &err)) == 1) {
+    while ((rc = ecl_stream_next(r, &chunk, &err)) == 1) {
     }
     double waited = th_now() - t0;
-    uint64_t position = ecl_read_position(r);
+    uint64_t position = ecl_stream_position(r);
     fprintf(stderr, "relay gave up %.2f s after LU froze, at byte %llu: %s\n", waited,
             (unsigned long long)position, err.msg);
     assert_int_equal(rc, -1);
@@ -79,7 +79,7 @@ static void test_a_frozen_holding_site_does_not_hang_the_relay(void **state)
     assert_non_null(strstr(err.msg, "stalled"));
     assert_true(waited < 10.0 * th_time_scale());
     assert_true(position < (uint64_t)SIDE * SIDE);
-    ecl_read_close(r);
+    ecl_stream_close(r);
 
     /* LU comes back and serves again (resuming a broken read is tested in
      * tests/data: this test is about not hanging). */
