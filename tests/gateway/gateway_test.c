@@ -322,7 +322,7 @@ static void *health_loop(void *arg)
     while (!*w->stop) {
         Ecluse__V1__HealthCheckResponse *h = NULL;
         if (ecl_client_health(c, &h, &err) == 0) {
-            w->ok++;
+            __atomic_add_fetch(&w->ok, 1, __ATOMIC_RELAXED);
             protobuf_c_message_free_unpacked(&h->base, NULL);
         } else if (err.remote_status == GRPC_STATUS_UNAVAILABLE ||
                    err.remote_status == GRPC_STATUS_CANCELLED) {
@@ -356,7 +356,13 @@ static void test_sigterm_stops_within_a_second_with_calls_in_flight(void **state
         workers[i] = (load_worker){researcher, &stop, 0, 0, 0};
         assert_int_equal(pthread_create(&threads[i], NULL, health_loop, &workers[i]), 0);
     }
-    usleep((useconds_t)(400 * 1000 * th_time_scale())); /* calls are flowing */
+    /* Calls are flowing: every worker has had one answered (on a loaded
+     * machine or under a sanitizer that takes longer than on a quiet one). */
+    double until = th_now() + 20 * th_time_scale();
+    for (int i = 0; i < WORKERS && th_now() < until; i++)
+        while (__atomic_load_n(&workers[i].ok, __ATOMIC_RELAXED) == 0 && th_now() < until)
+            usleep(10 * 1000);
+    usleep(100 * 1000); /* and more are in flight */
     double seconds = 0;
     int status = th_gateway_stop(&s, &seconds);
     stop = 1;
