@@ -138,29 +138,6 @@ int site_key_sign(const site_key *key, const char *context, const void *msg, siz
     return 0;
 }
 
-int site_key_sign_message(const site_key *key, const char *context, const ProtobufCMessage *body,
-                          ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig, ecl_err *err)
-{
-    size_t len = protobuf_c_message_get_packed_size(body);
-    uint8_t *b = malloc(len ? len : 1), *s = malloc(crypto_sign_BYTES);
-    if (b == NULL || s == NULL) {
-        free(b);
-        free(s);
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    }
-    protobuf_c_message_pack(body, b);
-    if (site_key_sign(key, context, b, len, s, err) != 0) {
-        free(b);
-        free(s);
-        return -1;
-    }
-    bytes->data = b;
-    bytes->len = len;
-    sig->data = s;
-    sig->len = crypto_sign_BYTES;
-    return 0;
-}
-
 int site_key_verify(const unsigned char public_key[crypto_sign_PUBLICKEYBYTES], const char *context,
                     const void *msg, size_t len, const unsigned char *sig, size_t sig_len,
                     ecl_err *err)

@@ -9,11 +9,15 @@
  *   <base64 of libsodium's 64-byte secret key (seed || public key)>
  *
  * and the public key file (".pub") is the same with "public" and 32 bytes.
+ *
+ * The gateway never loads the secret key: its signer process does
+ * (signer.h), and signs through site_key_sign. These functions are the
+ * key's file format and the signature scheme, for the signer, site init
+ * and tools.
  */
 #ifndef ECLUSE_SITE_SITEKEY_H
 #define ECLUSE_SITE_SITEKEY_H
 
-#include <protobuf-c/protobuf-c.h>
 #include <sodium.h>
 #include <stddef.h>
 
@@ -44,13 +48,6 @@ void site_key_wipe(site_key *key);
  * another. */
 int site_key_sign(const site_key *key, const char *context, const void *msg, size_t len,
                   unsigned char sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
-
-/* What every signed document of ecluse is: `body` packed, and signed as
- * above. On success bytes->data and sig->data are malloc'd (the caller frees
- * both) and ready to go into a message's `body` and `signature` fields. */
-int site_key_sign_message(const site_key *key, const char *context, const ProtobufCMessage *body,
-                          ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig,
-                          ecl_err *err) ECL_WUR;
 
 /* Verify such a signature with a public key; ECL_E_CRYPTO if it does not. */
 int site_key_verify(const unsigned char public_key[crypto_sign_PUBLICKEYBYTES], const char *context,
