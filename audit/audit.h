@@ -59,6 +59,9 @@
  *   peer        actor; a peering change (detail says which)
  *   catalog     actor; a catalog change
  *   admin       actor; any other admin action
+ *   witness     actor (the peer gateway concerned); a checkpoint refused,
+ *               by a peer of ours or by us as a peer's witness (detail:
+ *               {"event":...,"size":int,"reason":string})
  */
 #define AUDIT_KIND_ACCESS     "access"
 #define AUDIT_KIND_READ_START "read-start"
@@ -66,6 +69,7 @@
 #define AUDIT_KIND_PEER       "peer"
 #define AUDIT_KIND_CATALOG    "catalog"
 #define AUDIT_KIND_ADMIN      "admin"
+#define AUDIT_KIND_WITNESS    "witness"
 
 typedef struct audit_log audit_log;
 
@@ -148,6 +152,10 @@ typedef int (*audit_record_fn)(const audit_record *rec, void *arg);
 int audit_query(audit_log *log, const audit_filter *filter, audit_record_fn fn, void *arg,
                 ecl_err *err) ECL_WUR;
 
+/* Entry `seq` exactly as stored (the Merkle tree's leaf data), malloc'd into
+ * *out (the caller frees it). ECL_E_NOT_FOUND if there is no such entry. */
+int audit_entry_raw(audit_log *log, uint64_t seq, uint8_t **out, size_t *len, ecl_err *err) ECL_WUR;
+
 /* Write the matching entries to `out`, one JSON object per line:
  *   {"seq":1,"time_unix_ns":...,"time":"2026-11-21T05:01:02.123456789Z",
  *    "kind":...,"actor":...,"dataset":...,"purpose":...,"decision":...,
@@ -186,9 +194,9 @@ int audit_processing_summary(audit_log *log, const char *dataset, audit_processi
 /* ---- verification ---------------------------------------------------------
  * Check every entry (its encoding, its hash, its link to the one before, its
  * sequence number against its key, time never going backwards), that the
- * entries are exactly 1..count of the stored head, and every stored own
- * checkpoint (signature by the key in its body; the entry at its count has
- * its head hash). */
+ * entries are exactly 1..count of the stored head, the Merkle tree and the
+ * indexes. Checkpoints are checked by audit_verify_checkpoints, which needs
+ * the keys to trust. */
 typedef struct audit_verify_report {
     int ok;                 /* 1 when everything verified */
     uint64_t entries;       /* entries verified before the first bad one */
@@ -202,88 +210,81 @@ typedef struct audit_verify_report {
  * not (rep says where), or ECL_E_IO when LMDB cannot be read. */
 int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err) ECL_WUR;
 
-/* ---- checkpoints ----------------------------------------------------------
- * A checkpoint says "site S's log had N entries, the last with hash H, at time
- * T, signed with key K". Its body is a canonical byte string (see
- * docs/audit-format.md), carried as-is in SignedCheckpoint.body; the
- * signature is Ed25519 over "ecluse-checkpoint-v1" || 0x00 || body. */
-typedef struct audit_checkpoint {
-    char site[AUDIT_SITE_MAX + 1];
-    uint64_t entry_count;
-    uint8_t head_hash[AUDIT_HASH_BYTES];
-    int64_t time_unix;
-    uint8_t signing_key[AUDIT_PK_BYTES];
-} audit_checkpoint;
+/* ---- checkpoints ---------------------------------------------------------
+ * A checkpoint is a C2SP tlog-checkpoint text (origin, tree size, root)
+ * signed as a C2SP signed note by the site's key; witnesses add their
+ * cosignature/v1 lines (docs/audit-format.md, "Checkpoints, signed notes and
+ * cosignatures"). The log keeps its own checkpoints by tree size, with the
+ * cosignature lines each witness returned, and, when this site witnesses a
+ * peer, the latest checkpoint of that peer it cosigned. These functions
+ * store and return the bytes; judging signatures and proofs is the caller's
+ * (gateway/witness.c), with common/note.h and common/merkle.h. */
+#define AUDIT_NOTE_MAX 4096u /* bytes of a note with all its signature lines */
 
-typedef struct audit_signed_checkpoint {
-    uint8_t body[AUDIT_CKPT_BODY_MAX];
-    size_t body_len;
-    uint8_t sig[AUDIT_SIG_BYTES];
-} audit_signed_checkpoint;
+typedef struct audit_note {
+    uint64_t size;                  /* the tree size it is of */
+    size_t len;                     /* bytes in text, without the NUL */
+    char text[AUDIT_NOTE_MAX + 1u]; /* the signed note, NUL-terminated */
+} audit_note;
 
-/* Who signs a checkpoint: given the body, write the Ed25519 signature over
- * "ecluse-checkpoint-v1" || 0x00 || body into `sig`. The gateway passes its
- * signer process (site/signer.h), so the audit trail never sees the key. */
-typedef int (*audit_sign_fn)(void *ctx, const uint8_t *body, size_t len,
-                             uint8_t sig[AUDIT_SIG_BYTES], ecl_err *err);
-
-/* Sign the current head as site `site` whose key's public half is `pk` (it
- * goes into the body) with `sign`, store it among the log's own
- * checkpoints, and return it in *out. Errors: ECL_E_USAGE (bad site),
- * ECL_E_UNAVAILABLE (cannot be stored), whatever `sign` failed with. */
-int audit_checkpoint_sign(audit_log *log, const char *site, const uint8_t pk[AUDIT_PK_BYTES],
-                          audit_sign_fn sign, void *sign_ctx, audit_signed_checkpoint *out,
-                          ecl_err *err) ECL_WUR;
-
-/* The latest stored own checkpoint. ECL_E_NOT_FOUND if none was signed. */
-int audit_checkpoint_latest(audit_log *log, audit_signed_checkpoint *out, ecl_err *err) ECL_WUR;
-
-/* Parse a body (outside input). Errors: ECL_E_INPUT naming the field and the
- * byte offset (truncated, unknown version, bad site, trailing bytes). */
-int audit_checkpoint_decode(const uint8_t *body, size_t len, audit_checkpoint *out,
-                            ecl_err *err) ECL_WUR;
-
-/* Verify the signature *before* parsing, then parse. With `pinned_pk` NULL
- * the key named in the body is used; otherwise the signature must be by
- * `pinned_pk` and the body must name that key. Errors: ECL_E_CRYPTO (bad
- * signature, other key), ECL_E_INPUT (as audit_checkpoint_decode). */
-int audit_checkpoint_open(const audit_signed_checkpoint *sc, const uint8_t *pinned_pk,
-                          audit_checkpoint *out, ecl_err *err) ECL_WUR;
-
-/* audit_checkpoint_open, then check it against this log: it must not claim
- * more entries than the log has, and the entry at its count must have its
- * head hash. Errors: ECL_E_CRYPTO (signature, or a hash that differs: the
- * log or the checkpoint was rewritten), ECL_E_PRECONDITION (the log is
- * shorter than the checkpoint), ECL_E_INPUT. */
-int audit_checkpoint_check(audit_log *log, const audit_signed_checkpoint *sc,
-                           const uint8_t *pinned_pk, ecl_err *err) ECL_WUR;
-
-/* ---- witness store: checkpoints received from peers ---------------------- */
-
-/* Keep a checkpoint from peer `site`, whose pinned key is `peer_pk`. It is
- * refused when the signature is not by `peer_pk` (ECL_E_CRYPTO), it names
- * another site or key (ECL_E_CRYPTO), it is not well formed (ECL_E_INPUT), or
- * it contradicts one already kept: same count with another head hash
- * (ECL_E_CRYPTO), or a count lower than the highest kept that is not a copy
- * of one kept (ECL_E_PRECONDITION: the peer's log went backwards). A copy of
- * one already kept is accepted and changes nothing. ECL_E_UNAVAILABLE if it
+/* Keep this site's signed checkpoint of `size` entries (replacing one of
+ * the same size: after a key rotation a checkpoint may be signed again).
+ * ECL_E_PRECONDITION if the log has fewer entries; ECL_E_UNAVAILABLE if it
  * cannot be stored. */
-int audit_witness_add(audit_log *log, const char *site, const uint8_t peer_pk[AUDIT_PK_BYTES],
-                      const audit_signed_checkpoint *sc, ecl_err *err) ECL_WUR;
+int audit_checkpoint_put(audit_log *log, uint64_t size, const char *note, size_t len,
+                         ecl_err *err) ECL_WUR;
 
-/* A kept checkpoint: the signed bytes as received, what they say, and when
- * this log received them. */
-typedef struct audit_witnessed {
-    const audit_signed_checkpoint *signed_ckpt;
-    const audit_checkpoint *ckpt;
-    int64_t received_unix;
-} audit_witnessed;
+/* Keep `witness`'s signature line(s) for the checkpoint of `size` (which
+ * must be stored: ECL_E_NOT_FOUND otherwise), and remember `size` as the
+ * largest it cosigned if it is. */
+int audit_cosignature_put(audit_log *log, uint64_t size, const char *witness, const char *line,
+                          size_t len, ecl_err *err) ECL_WUR;
 
-typedef int (*audit_witness_fn)(const audit_witnessed *w, void *arg);
+/* The largest size `witness` cosigned (0 if none): where a consistency
+ * proof for it starts. */
+int audit_cosigned_size(audit_log *log, const char *witness, uint64_t *size, ecl_err *err) ECL_WUR;
 
-/* Kept checkpoints of `site` (NULL or "" = every site), by site then count,
- * lowest count first. The callback returns 0 to go on. */
-int audit_witness_list(audit_log *log, const char *site, audit_witness_fn fn, void *arg,
-                       ecl_err *err) ECL_WUR;
+/* The stored checkpoint of `size` entries (0 = the latest) as one signed
+ * note: the site's note with every kept cosignature line after it.
+ * ECL_E_NOT_FOUND if there is none. */
+int audit_checkpoint_get(audit_log *log, uint64_t size, audit_note *out, ecl_err *err) ECL_WUR;
+
+/* Every stored checkpoint, smallest size first, as audit_checkpoint_get
+ * gives it. The callback returns 0 to go on. */
+typedef int (*audit_note_fn)(const audit_note *note, void *arg);
+int audit_checkpoint_each(audit_log *log, audit_note_fn fn, void *arg, ecl_err *err) ECL_WUR;
+
+/* As a witness: keep the latest checkpoint of peer `site` that this site
+ * cosigned (replacing the one before), and read it back (ECL_E_NOT_FOUND if
+ * none). The caller has checked it; these only store. */
+int audit_witnessed_put(audit_log *log, const char *site, uint64_t size, const char *note,
+                        size_t len, ecl_err *err) ECL_WUR;
+int audit_witnessed_get(audit_log *log, const char *site, audit_note *out, ecl_err *err) ECL_WUR;
+
+/* Keys to check stored checkpoints with: the site's own key history (the
+ * original key and every key its rotation chain led to; never a key a
+ * checkpoint names itself), and each witness's key under its name. */
+typedef struct audit_witness_key {
+    const char *name; /* the witness's key name (common/note.h ecl_witness_name) */
+    uint8_t pk[AUDIT_PK_BYTES];
+} audit_witness_key;
+
+typedef struct audit_trust {
+    const char *origin; /* this log's origin line and key name */
+    const uint8_t (*site_keys)[AUDIT_PK_BYTES];
+    size_t n_site_keys;
+    const audit_witness_key *witnesses;
+    size_t n_witnesses;
+} audit_trust;
+
+/* Check every stored checkpoint: its text parses and names `origin`; it is
+ * signed by one of the site keys; its size is at most the log's and its
+ * root is the root of the tree of that many entries; every cosignature line
+ * of a known witness verifies under that witness's key. rep->checkpoints
+ * counts those that passed; the first failure sets first_bad_seq (the
+ * checkpoint's size, or the first entry it no longer matches) and reason
+ * ("checkpoint of N entries: why"), and returns -1 with ECL_E_CRYPTO. */
+int audit_verify_checkpoints(audit_log *log, const audit_trust *trust, audit_verify_report *rep,
+                             ecl_err *err) ECL_WUR;
 
 #endif

@@ -21,7 +21,8 @@ struct pending; /* an append waiting for its commit (log.c) */
 
 struct audit_log {
     MDB_env *env;
-    MDB_dbi entries, meta, by_time, checkpoints, witness;
+    MDB_dbi entries, meta, by_time, checkpoints;
+    MDB_dbi cosignatures, cosigned, witnessed; /* notes.c */
     MDB_dbi by[IX_COUNT];
     char dir[4096];
     size_t map_size;

@@ -274,3 +274,28 @@ int audit_query(audit_log *log, const audit_filter *filter, audit_record_fn fn, 
     free(q.scratch);
     return rc;
 }
+
+int audit_entry_raw(audit_log *log, uint64_t seq, uint8_t **out, size_t *len, ecl_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    MDB_txn *txn;
+    if (audit_rtxn(log, &txn, err) != 0)
+        return -1;
+    uint8_t kb[8];
+    ecl_put_u64be(kb, seq);
+    MDB_val k = {8, kb}, v;
+    int rc = mdb_get(txn, log->entries, &k, &v), out_rc = 0;
+    if (rc == MDB_NOTFOUND)
+        out_rc = ecl_fail(err, ECL_E_NOT_FOUND, "no entry %llu", (unsigned long long)seq);
+    else if (rc != 0)
+        out_rc = audit_mdb_fail(err, ECL_E_IO, rc, "audit log: cannot read an entry");
+    else if ((*out = malloc(v.mv_size ? v.mv_size : 1)) == NULL)
+        out_rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    else {
+        memcpy(*out, v.mv_data, v.mv_size);
+        *len = v.mv_size;
+    }
+    mdb_txn_abort(txn);
+    return out_rc;
+}

@@ -187,71 +187,6 @@ static int check_head(audit_log *log, MDB_txn *txn, uint64_t count,
     return 0;
 }
 
-static void ckpt_bad(audit_verify_report *rep, uint64_t seq, const char *fmt, uint64_t count,
-                     const char *why)
-{
-    rep->first_bad_seq = seq ? seq : 1;
-    snprintf(rep->reason, sizeof(rep->reason), fmt, (unsigned long long)count, why);
-}
-
-/* Each stored own checkpoint: good signature, and the chain agrees with it. */
-static int check_checkpoints(audit_log *log, MDB_txn *txn, uint64_t count, audit_verify_report *rep,
-                             ecl_err *err)
-{
-    MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, log->checkpoints, &c);
-    if (rc != 0)
-        return audit_mdb_fail(err, ECL_E_IO, rc, "checkpoints");
-    MDB_val k, v;
-    uint64_t good_upto = 0;
-    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        audit_signed_checkpoint sc;
-        audit_checkpoint ck;
-        ecl_err e;
-        uint64_t kc;
-        if (audit_u64_val(&k, &kc) != 0)
-            kc = 0;
-        if (v.mv_size < AUDIT_SIG_BYTES || v.mv_size - AUDIT_SIG_BYTES > AUDIT_CKPT_BODY_MAX) {
-            ckpt_bad(rep, kc, "stored checkpoint at count %llu: %s", kc, "wrong size");
-            break;
-        }
-        memcpy(sc.sig, v.mv_data, AUDIT_SIG_BYTES);
-        sc.body_len = v.mv_size - AUDIT_SIG_BYTES;
-        memcpy(sc.body, (uint8_t *)v.mv_data + AUDIT_SIG_BYTES, sc.body_len);
-        if (audit_checkpoint_open(&sc, NULL, &ck, &e) != 0 || ck.entry_count != kc) {
-            ckpt_bad(rep, kc, "stored checkpoint at count %llu: %.400s", kc,
-                     ck.entry_count != kc ? "stored under another count" : e.msg);
-            break;
-        }
-        if (kc > count) {
-            ckpt_bad(rep, count + 1, "checkpoint at count %llu: %s", kc,
-                     "the log is shorter than this signed checkpoint (entries removed)");
-            break;
-        }
-        uint8_t kb[8], zero[AUDIT_HASH_BYTES] = {0};
-        ecl_put_u64be(kb, kc);
-        MDB_val ek = {8, kb}, ev;
-        const uint8_t *have = zero;
-        if (kc > 0 && mdb_get(txn, log->entries, &ek, &ev) == 0 && ev.mv_size >= AUDIT_HASH_BYTES)
-            have = (uint8_t *)ev.mv_data + ev.mv_size - AUDIT_HASH_BYTES;
-        if (sodium_memcmp(have, ck.head_hash, AUDIT_HASH_BYTES) != 0) {
-            char why[160];
-            snprintf(why, sizeof(why),
-                     "the entry there has another hash: entries %llu..%llu were rewritten",
-                     (unsigned long long)good_upto + 1, (unsigned long long)kc);
-            ckpt_bad(rep, kc, "signed checkpoint at count %llu: %s", kc, why);
-            break;
-        }
-        good_upto = kc;
-        rep->checkpoints++;
-    }
-    mdb_cursor_close(c);
-    if (rc != 0 && rc != MDB_NOTFOUND && rep->first_bad_seq == 0)
-        return audit_mdb_fail(err, ECL_E_IO, rc, "checkpoints");
-    return 0;
-}
-
 int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err)
 {
     if (log == NULL || rep == NULL)
@@ -267,8 +202,6 @@ int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err)
         rc = verify_chain(log, count, rep, err);
     if (rc == 0 && rep->first_bad_seq == 0)
         rc = check_head(log, txn, count, head, rep, err);
-    if (rc == 0 && rep->first_bad_seq == 0)
-        rc = check_checkpoints(log, txn, count, rep, err);
     mdb_txn_abort(txn);
     if (rc != 0)
         return -1;

@@ -61,5 +61,6 @@ extern const cli_command cli_audit_export;
 extern const cli_command cli_audit_verify;
 extern const cli_command cli_audit_processing;
 extern const cli_command cli_audit_checkpoint;
+extern const cli_command cli_audit_proof;
 
 #endif

@@ -343,13 +343,29 @@ static int run_audit_checkpoint(int argc, char **argv, ecl_err *err)
         return -1;
     ProtobufCMessage *resp = NULL;
     int rc = cli_call(&r, "/ecluse.v1.Admin/SignCheckpoint", &req.base,
-                      &ecluse__v1__signed_checkpoint__descriptor, &resp, err);
+                      &ecluse__v1__checkpoint_result__descriptor, &resp, err);
     cli_remote_close(&r);
     if (rc != 0)
         return -1;
-    printf("signed a checkpoint of the audit trail%s\n",
-           req.push_to_peers ? " and handed it to every peer" : "");
+    const Ecluse__V1__CheckpointResult *res = (const Ecluse__V1__CheckpointResult *)resp;
+    size_t failed = 0;
+    for (size_t i = 0; i < res->n_witnesses; i++)
+        failed += !res->witnesses[i]->ok;
+    printf("signed a checkpoint of the audit trail; %zu of %zu peer(s) cosigned it\n",
+           res->n_witnesses - failed, res->n_witnesses);
+    for (size_t i = 0; i < res->n_witnesses; i++) {
+        const Ecluse__V1__WitnessOutcome *w = res->witnesses[i];
+        if (w->ok)
+            printf("  %-10s cosigned\n", w->witness);
+        else
+            printf("  %-10s NOT COSIGNED: %s\n", w->witness, w->error);
+    }
+    if (res->checkpoint != NULL)
+        fwrite(res->checkpoint->note.data, 1, res->checkpoint->note.len, stdout);
     protobuf_c_message_free_unpacked(resp, NULL);
+    if (failed > 0)
+        return ecl_fail(err, ECL_E_PRECONDITION, "%zu peer(s) did not cosign the checkpoint (see above)",
+                        failed);
     return 0;
 }
 
@@ -359,7 +375,7 @@ static int run_audit_checkpoint(int argc, char **argv, ecl_err *err)
 
 #define FILTER_HELP                                                                                \
     "  --dataset ID --requester SPIFFE --purpose CODE --decision permit|deny\n"                    \
-    "  --kind access|read-start|read-end|peer|catalog|admin\n"                                     \
+    "  --kind access|read-start|read-end|peer|catalog|admin|witness\n"                                     \
     "  --since T --until T  (2026-11-21, 2026-11-21T05:00:00Z or Unix seconds)\n"                  \
     "  --limit N\n"
 
@@ -413,7 +429,10 @@ const cli_command cli_audit_checkpoint = {
     "audit checkpoint",
     "sign a checkpoint of the audit trail now and hand it to the peers",
     "Usage: ecluse audit checkpoint [--no-push] [--identity ADMIN_DIR]\n\n"
-    "The gateway also does this every audit.checkpoint_seconds when the trail grew.\n\n"
+    "Prints the checkpoint (a C2SP signed note with the peers' cosignatures) and\n"
+    "what each peer said. The gateway also does this every audit.checkpoint_ms\n"
+    "while entries are pending, and at a clean stop. Exits 9 if a peer did not\n"
+    "cosign (it refused, and says why, or could not be reached).\n\n"
     "Options:\n  --no-push        sign only\n  --identity DIR   an admin identity of this site\n"
     "\nExample:\n  ecluse audit checkpoint --identity ~/.ecluse/admin-lu\n",
     run_audit_checkpoint,

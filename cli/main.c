@@ -11,7 +11,7 @@ static const cli_command *const commands[] = {
     &cli_dataset_add,    &cli_dataset_list,      &cli_dataset_show,     &cli_dataset_remove,
     &cli_catalog_list,   &cli_catalog_search,    &cli_catalog_show,     &cli_catalog_refresh,
     &cli_catalog_export, &cli_key_rotate,        &cli_audit_query,      &cli_audit_export,
-    &cli_audit_verify,   &cli_audit_processing,  &cli_audit_checkpoint, &cli_access_request,
+    &cli_audit_verify,   &cli_audit_processing,  &cli_audit_checkpoint, &cli_audit_proof, &cli_access_request,
     &cli_access_check,   &cli_pki_renew_gateway, &cli_pki_revoke,       &cli_fetch,
     &cli_signer,
 };

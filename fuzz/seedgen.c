@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "common/fileio.h"
+#include "common/note.h"
 #include "federation/bundle.h"
 #include "federation/catalog.h"
 #include "fuzz/fuzz.h"
@@ -409,41 +410,46 @@ static void grant_seeds(void)
     }
 }
 
-/* ---- checkpoints: docs/audit-format.md ------------------------------------ */
+/* ---- checkpoints: C2SP signed notes (docs/audit-format.md) -------------- */
 static void checkpoint_seeds(void)
 {
     ecl_err err;
-    buf body = {0};
-    const char *site = "fi";
-    put_u8(&body, 1);
-    put_u8(&body, 0);
-    put_u8(&body, (uint8_t)strlen(site));
-    put(&body, site, strlen(site));
-    for (int i = 7; i >= 0; i--)
-        put_u8(&body, (uint8_t)(1234u >> (8 * i)));
+    const site_key *key = fz_key(0);
+    uint8_t root[32];
     for (int i = 0; i < 32; i++)
-        put_u8(&body, (uint8_t)(0xa0 + i));
-    for (int i = 7; i >= 0; i--)
-        put_u8(&body, (uint8_t)((uint64_t)NOW >> (8 * i)));
-    put(&body, fz_key(0)->public_key, 32);
+        root[i] = (uint8_t)(0xa0 + i);
+    char text[512], note[2048], msg[ECL_COSIG_MESSAGE_MAX];
+    size_t text_len, len, msg_len;
+    if (ecl_checkpoint_format("ecluse/audit/fi", 1234, root, text, sizeof(text), &text_len,
+                              &err) != 0)
+        die("checkpoint text", &err);
     unsigned char sig[crypto_sign_BYTES];
-    if (site_key_sign(fz_key(0), "ecluse-checkpoint-v1", body.p, body.n, sig, &err) != 0)
-        die("sign", &err);
-    buf b = {0};
-    put_u8(&b, 0);
-    put(&b, sig, sizeof(sig));
-    put(&b, body.p, body.n);
-    seed("checkpoint", "ok-signed", b.p, b.n);
-    b.p[5] ^= 1;
-    seed("checkpoint", "bad-signature", b.p, b.n);
-    seed_mode("checkpoint", "ok-harness-signed", 1, body.p, body.n);
-    seed_mode("checkpoint", "ok-pinned", 3, body.p, body.n);
-    seed_mode("checkpoint", "ok-key-written", 7, body.p, body.n);
-    seed_mode("checkpoint", "bad-truncated", 1, body.p, body.n - 1);
-    body.p[0] = 2;
-    seed_mode("checkpoint", "bad-version", 1, body.p, body.n);
-    free(b.p);
-    free(body.p);
+    crypto_sign_detached(sig, NULL, (const uint8_t *)text, text_len, key->secret_key);
+    memcpy(note, text, text_len);
+    len = text_len;
+    if (ecl_note_append_signature(note, sizeof(note), &len, text_len, "ecluse/audit/fi",
+                                  key->public_key, sig, &err) != 0)
+        die("sign note", &err);
+    seed_mode("checkpoint", "ok-signed-note", 0, note, len);
+    if (ecl_cosig_message(text, text_len, (uint64_t)NOW, msg, sizeof(msg), &msg_len, &err) != 0)
+        die("cosignature message", &err);
+    crypto_sign_detached(sig, NULL, (const uint8_t *)msg, msg_len, key->secret_key);
+    if (ecl_note_append_cosignature(note, sizeof(note), &len, text_len, "ecluse/witness/fi",
+                                    key->public_key, (uint64_t)NOW, sig, &err) != 0)
+        die("cosign note", &err);
+    seed_mode("checkpoint", "ok-cosigned-note", 0, note, len);
+    seed_mode("checkpoint", "ok-cosignature-message", 0, msg, msg_len);
+    note[len - 5] ^= 1;
+    seed_mode("checkpoint", "bad-cosignature", 0, note, len);
+    seed_mode("checkpoint", "ok-harness-signed", 1, text, text_len);
+    seed_mode("checkpoint", "ok-harness-cosigned", 3, text, text_len);
+    seed_mode("checkpoint", "bad-no-final-newline", 1, text, text_len - 1);
+    char ext[600];
+    int n = snprintf(ext, sizeof(ext), "%.*sextension line\n", (int)text_len, text);
+    seed_mode("checkpoint", "ok-extension-line", 3, ext, (size_t)n);
+    n = snprintf(ext, sizeof(ext), "ecluse/audit/fi\n01234\n%.*s", 45,
+                 text + strlen("ecluse/audit/fi\n1234\n"));
+    seed_mode("checkpoint", "bad-leading-zero", 1, ext, (size_t)n);
 }
 
 /* ---- config, identity, store ---------------------------------------------- */

@@ -31,11 +31,14 @@ static void init_locks(gateway *gw)
     pthread_mutex_init(&gw->catalog_lock, NULL);
     pthread_mutex_init(&gw->peers_lock, NULL);
     pthread_mutex_init(&gw->sync_lock, NULL);
+    pthread_mutex_init(&gw->checkpoint_lock, NULL);
+    pthread_mutex_init(&gw->witness_lock, NULL);
     pthread_rwlock_init(&gw->policy_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&gw->sync_wake, &attr);
+    pthread_cond_init(&gw->checkpointer_wake, &attr);
     pthread_condattr_destroy(&attr);
 }
 
@@ -93,6 +96,12 @@ fail:
 void gateway_close(gateway *gw)
 {
     gateway_sync_stop(gw);
+    gateway_checkpointer_stop(gw);
+    while (gw->refusals != NULL) {
+        witness_refusal *next = gw->refusals->next;
+        free(gw->refusals);
+        gw->refusals = next;
+    }
     if (gw->own_catalog != NULL)
         gateway_catalog_release(gw, gw->own_catalog);
     gateway_peers_free(gw);
@@ -106,7 +115,10 @@ void gateway_close(gateway *gw)
     pthread_mutex_destroy(&gw->catalog_lock);
     pthread_mutex_destroy(&gw->peers_lock);
     pthread_mutex_destroy(&gw->sync_lock);
+    pthread_mutex_destroy(&gw->checkpoint_lock);
+    pthread_mutex_destroy(&gw->witness_lock);
     pthread_cond_destroy(&gw->sync_wake);
+    pthread_cond_destroy(&gw->checkpointer_wake);
     X509_free(gw->ca);
     free(gw->ca_pem);
     free(gw->cert_pem);
@@ -147,6 +159,29 @@ static int wait_for_stop_signal(const sigset_t *set)
     }
 }
 
+/* At a clean stop, the last entries are checkpointed and witnessed, so that
+ * cutting the tail of a stopped site's trail is caught. Each peer gets a
+ * short deadline: a stop must not wait on a peer that is down. */
+#define FINAL_CHECKPOINT_PEER_MS 500
+
+static void final_checkpoint(gateway *gw)
+{
+    uint64_t size;
+    uint8_t root[AUDIT_HASH_BYTES];
+    ecl_err err;
+    if (audit_tree_head(gw->audit, &size, root, &err) != 0 || size == gw->checkpointed)
+        return;
+    gateway_checkpoint_result *res = malloc(sizeof(*res));
+    if (res == NULL)
+        return;
+    if (gateway_checkpoint(gw, 1, FINAL_CHECKPOINT_PEER_MS, res, &err) != 0)
+        ecl_log(ECL_LOG_WARN, "checkpoint.failed", "at", "stop", "error", err.msg, NULL);
+    else
+        ecl_log(ECL_LOG_INFO, "checkpoint.final", "site", gw->cfg.site, NULL);
+    gateway_checkpoint_result_clear(res);
+    free(res);
+}
+
 int gateway_serve(gateway *gw, ecl_err *err)
 {
     sigset_t set;
@@ -164,7 +199,8 @@ int gateway_serve(gateway *gw, ecl_err *err)
         rpc_library_shutdown();
         return -1;
     }
-    if (gateway_sync_start(gw, err) != 0) {
+    if (gateway_sync_start(gw, err) != 0 || gateway_checkpointer_start(gw, err) != 0) {
+        gateway_sync_stop(gw);
         rpc_server_stop(gw->server);
         rpc_library_shutdown();
         return -1;
@@ -180,8 +216,10 @@ int gateway_serve(gateway *gw, ecl_err *err)
     ecl_log(ECL_LOG_INFO, "gateway.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
             "active_calls", active, NULL);
     gateway_sync_stop(gw);
+    gateway_checkpointer_stop(gw);
     rpc_server_stop(gw->server);
     gw->server = NULL;
+    final_checkpoint(gw);
     rpc_library_shutdown();
     ecl_log(ECL_LOG_INFO, "gateway.stopped", "site", gw->cfg.site, NULL);
     return 0;

@@ -44,6 +44,15 @@ typedef struct peer_cache {
 } peer_cache;
 
 /* Everything a running gateway holds; handlers receive it as their ctx. */
+/* The last refusal recorded per peer and event (witness.c): recorded once,
+ * not on every checkpoint while it lasts. */
+typedef struct witness_refusal {
+    char site[ECL_SITE_ID_MAX];
+    char event[48];
+    char reason[ECL_ERR_MSG_MAX];
+    struct witness_refusal *next;
+} witness_refusal;
+
 typedef struct gateway {
     gateway_config cfg;
     X509 *ca;     /* this site's CA: issuer of its people and its gateway */
@@ -76,10 +85,19 @@ typedef struct gateway {
     pthread_cond_t sync_wake;
     int sync_stop;
     int sync_kick;           /* fetch now (a peer was just added) */
-    int64_t next_checkpoint; /* monotonic seconds: when the sync thread signs one */
-    uint64_t checkpointed;   /* entries covered by the last checkpoint */
     pthread_t sync_thread;
     int sync_running;
+
+    /* checkpoints (witness.c): the checkpointer sleeps on checkpointer_wake
+     * under sync_lock */
+    pthread_mutex_t checkpoint_lock; /* one checkpoint round at a time */
+    pthread_mutex_t witness_lock;    /* one witness judgement at a time; refusals */
+    witness_refusal *refusals;
+    uint64_t checkpointed; /* entries covered by the last checkpoint */
+    pthread_cond_t checkpointer_wake;
+    pthread_t checkpointer;
+    int checkpointer_stop;
+    int checkpointer_running;
 } gateway;
 
 /* Load the configuration and every file it names, and start the signer
@@ -159,9 +177,34 @@ int gateway_record_read(gateway *gw, const char *kind, const char *actor,
                         const Ecluse__V1__GrantBody *grant, const char *read_id, json_t *detail,
                         uint64_t *seq, ecl_err *err) ECL_WUR;
 
-/* Sign a checkpoint of the trail's head and hand it to every peer; peers'
- * answers are logged. Returns the checkpoint. */
-int gateway_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err) ECL_WUR;
+/* --- checkpoints and witnessing (witness.c) --- */
+
+/* A checkpoint round: the note (with the cosignatures it gathered) and what
+ * each peer said. */
+typedef struct gateway_checkpoint_result {
+    audit_note note;
+    Ecluse__V1__WitnessOutcome *outcomes; /* count of them, one per peer */
+    size_t count;
+} gateway_checkpoint_result;
+
+/* Sign a checkpoint of the tree as it is now (or reuse the stored one of
+ * the same size and key) and, with `push`, have every peer witness it,
+ * each call bounded by `timeout_ms`. Refusals are recorded in the trail and
+ * reported in res->outcomes; the call fails only when no checkpoint could be
+ * signed or stored. Clear *res with gateway_checkpoint_result_clear. */
+int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint_result *res,
+                       ecl_err *err) ECL_WUR;
+void gateway_checkpoint_result_clear(gateway_checkpoint_result *res);
+
+/* The thread that signs and sends a checkpoint every cfg.checkpoint_ms while
+ * entries are pending. */
+int gateway_checkpointer_start(gateway *gw, ecl_err *err) ECL_WUR;
+void gateway_checkpointer_stop(gateway *gw);
+
+/* Follow `peer`'s key rotations from its pinned key (asking the peer), pin
+ * the key they lead to, and return it in `current` (sync.c). */
+int gateway_follow_peer_key(gateway *gw, const fed_peer *peer,
+                            unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err) ECL_WUR;
 
 /* --- access decisions (access.c) --- */
 
@@ -195,7 +238,7 @@ int svc_catalog_get(rpc_call *call, const ProtobufCMessage *request, void *ctx,
 int svc_catalog_refresh(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                         ecl_err *err) ECL_WUR;
 
-int svc_federation_push_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                    ecl_err *err) ECL_WUR;
 int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                              ecl_err *err) ECL_WUR;
@@ -204,6 +247,8 @@ int svc_audit_query(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                     ecl_err *err) ECL_WUR;
 int svc_audit_verify(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                      ecl_err *err) ECL_WUR;
+int svc_audit_proof(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                    ecl_err *err) ECL_WUR;
 int svc_audit_head(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                    ecl_err *err) ECL_WUR;
 int svc_audit_processing(rpc_call *call, const ProtobufCMessage *request, void *ctx,

@@ -29,7 +29,7 @@ static const rpc_method methods[] = {
     UNARY("Federation", "GetPeerInfo", peer_info_request, GW | ADM, svc_federation_peer_info),
     STREAM("Federation", "GetCatalog", get_catalog_request, GW, svc_federation_get_catalog),
     UNARY("Federation", "GetKeyRotations", key_rotations_request, GW, svc_federation_key_rotations),
-    UNARY("Federation", "PushCheckpoint", signed_checkpoint, GW, svc_federation_push_checkpoint),
+    UNARY("Federation", "AddCheckpoint", add_checkpoint_request, GW, svc_federation_add_checkpoint),
     UNARY("Federation", "GetWitnessedCheckpoints", witness_request, GW | A,
           svc_federation_witnessed),
     UNARY("Federation", "ForwardAccess", forwarded_access_request, GW,
@@ -48,6 +48,7 @@ static const rpc_method methods[] = {
     STREAM("Audit", "Query", audit_query, A, svc_audit_query),
     UNARY("Audit", "Verify", verify_request, A, svc_audit_verify),
     UNARY("Audit", "Head", head_request, A | GW, svc_audit_head),
+    UNARY("Audit", "Proof", proof_request, A | GW, svc_audit_proof),
     STREAM("Audit", "Processing", processing_query, A, svc_audit_processing),
 
     UNARY("Admin", "AddDataset", add_dataset_request, ADM, svc_admin_add_dataset),

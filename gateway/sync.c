@@ -121,6 +121,24 @@ static int follow_rotations(gateway *gw, rpc_channel *ch, const fed_peer *peer,
     return rc;
 }
 
+int gateway_follow_peer_key(gateway *gw, const fed_peer *peer,
+                            unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
+{
+    rpc_channel *ch = NULL;
+    if (gateway_peer_channel(gw, peer, &ch, err) != 0)
+        return -1;
+    int rc = follow_rotations(gw, ch, peer, current, err);
+    rpc_channel_close(ch);
+    if (rc != 0 || memcmp(current, peer->pinned_key, crypto_sign_PUBLICKEYBYTES) == 0)
+        return rc;
+    if (fed_state_set_peer_key(gw->state, peer->info.site, current, err) != 0)
+        return -1;
+    char fp[48];
+    site_key_fingerprint(current, crypto_sign_PUBLICKEYBYTES, fp, sizeof(fp));
+    ecl_log(ECL_LOG_INFO, "peer.key_rotated", "site", peer->info.site, "new_key", fp, NULL);
+    return 0;
+}
+
 static int verify_with(const fed_peer *peer, const unsigned char *key, const fetched *f,
                        const catalog *held, catalog **out, ecl_err *err)
 {
@@ -250,25 +268,6 @@ static void refresh_all(gateway *gw)
     fed_state_free_peers(peers, count);
 }
 
-/* Sign and push a checkpoint when one is due and the trail has grown. */
-static void checkpoint_if_due(gateway *gw, time_t now)
-{
-    if (now < gw->next_checkpoint)
-        return;
-    gw->next_checkpoint = now + (time_t)gw->cfg.checkpoint_s;
-    uint64_t count = 0;
-    uint8_t head[AUDIT_HASH_BYTES];
-    ecl_err err;
-    if (audit_head(gw->audit, &count, head, &err) != 0 || count == gw->checkpointed)
-        return;
-    audit_signed_checkpoint sc;
-    if (gateway_checkpoint(gw, &sc, &err) != 0) {
-        ecl_log(ECL_LOG_WARN, "checkpoint.failed", "error", err.msg, NULL);
-        return;
-    }
-    gw->checkpointed = count;
-}
-
 static time_t monotonic_s(void)
 {
     struct timespec ts;
@@ -280,7 +279,6 @@ static void *sync_main(void *arg)
 {
     gateway *gw = arg;
     time_t next_refresh = 0;
-    gw->next_checkpoint = monotonic_s() + (time_t)gw->cfg.checkpoint_s;
     pthread_mutex_lock(&gw->sync_lock);
     while (!gw->sync_stop) {
         int kicked = gw->sync_kick;
@@ -291,12 +289,10 @@ static void *sync_main(void *arg)
             refresh_all(gw);
             next_refresh = monotonic_s() + (time_t)gw->cfg.catalog_refresh_s;
         }
-        checkpoint_if_due(gw, monotonic_s());
         pthread_mutex_lock(&gw->sync_lock);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        time_t wake = next_refresh < gw->next_checkpoint ? next_refresh : gw->next_checkpoint;
-        until.tv_sec = wake > until.tv_sec ? wake : until.tv_sec + 1;
+        until.tv_sec = next_refresh > until.tv_sec ? next_refresh : until.tv_sec + 1;
         /* Sleep until the interval is over, or someone asks for a fetch now. */
         while (!gw->sync_stop && !gw->sync_kick &&
                pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until) != ETIMEDOUT) {

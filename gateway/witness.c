@@ -1,132 +1,462 @@
-/* witness.c - audit checkpoints: signed here, kept by peers, checked by auditors.
+/* witness.c - this site's checkpoints, cosigned by its peers; and this site
+ * as its peers' witness (docs/audit-format.md, "Checkpoints, signed notes
+ * and cosignatures"; the semantics of C2SP tlog-witness).
  *
- * A site signs "my log had N entries ending in hash H" and hands it to each
- * peer, which keeps it (refusing one that contradicts what it kept before).
- * When an auditor verifies, the gateway asks each peer what it kept and
- * checks every such checkpoint against its own log: a site that rewrote its
- * past would find its peers holding hashes it no longer has. */
+ * A checkpoint says "the tree of this site's trail had N entries and this
+ * root", signed by the site key (through the signer process). Each peer is
+ * sent it with a consistency proof from the last size that peer cosigned;
+ * the peer checks the signature, the proof, and that the log never forks or
+ * goes back, and returns its cosignature, which is kept beside the
+ * checkpoint. A site that later cuts or rewrites its trail cannot produce a
+ * tree that agrees with what its peers cosigned. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
+#include "common/merkle.h"
+#include "common/note.h"
 #include "gateway/gateway.h"
 
-static void to_proto(const audit_signed_checkpoint *sc, Ecluse__V1__SignedCheckpoint *out)
-{
-    ecluse__v1__signed_checkpoint__init(out);
-    out->body.data = (uint8_t *)sc->body;
-    out->body.len = sc->body_len;
-    out->signature.data = (uint8_t *)sc->sig;
-    out->signature.len = AUDIT_SIG_BYTES;
-}
+/* ---- this site's checkpoints --------------------------------------------- */
 
-static int from_proto(const Ecluse__V1__SignedCheckpoint *in, audit_signed_checkpoint *out,
-                      ecl_err *err)
+/* Sign the tree as it is now, unless the latest stored checkpoint already
+ * covers it under the current key. *out is the stored note. */
+static int sign_current(gateway *gw, audit_note *out, ecl_err *err)
 {
-    if (in->body.len == 0 || in->body.len > sizeof(out->body) ||
-        in->signature.len != AUDIT_SIG_BYTES)
-        return ecl_fail(err, ECL_E_INPUT,
-                        "a signed checkpoint has a %zu-byte body and a %zu-byte "
-                        "signature",
-                        in->body.len, in->signature.len);
-    memcpy(out->body, in->body.data, in->body.len);
-    out->body_len = in->body.len;
-    memcpy(out->sig, in->signature.data, AUDIT_SIG_BYTES);
+    uint64_t size;
+    uint8_t root[MERKLE_HASH_BYTES];
+    char origin[ECL_NOTE_NAME_MAX + 1];
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    signer_public_key(gw->signer, pk);
+    if (audit_tree_head(gw->audit, &size, root, err) != 0 ||
+        ecl_audit_origin(gw->cfg.site, origin, sizeof(origin), err) != 0)
+        return -1;
+    ecl_err ignored;
+    if (audit_checkpoint_get(gw->audit, size, out, &ignored) == 0 &&
+        ecl_note_verify(out->text, out->len, origin, pk, NULL, &ignored) == 0)
+        return 0;
+    memset(out, 0, sizeof(*out));
+    out->size = size;
+    size_t text_len;
+    unsigned char sig[crypto_sign_BYTES];
+    if (ecl_checkpoint_format(origin, size, root, out->text, AUDIT_NOTE_MAX, &text_len, err) != 0 ||
+        signer_sign(gw->signer, SIGNER_CHECKPOINT_NOTE, out->text, text_len, sig, err) != 0)
+        return -1;
+    out->len = text_len;
+    if (ecl_note_append_signature(out->text, AUDIT_NOTE_MAX, &out->len, text_len, origin, pk, sig,
+                                  err) != 0 ||
+        audit_checkpoint_put(gw->audit, size, out->text, out->len, err) != 0)
+        return -1;
+    out->text[out->len] = '\0';
     return 0;
 }
 
-static void push_to_peer(gateway *gw, const fed_peer *peer, const audit_signed_checkpoint *sc)
+/* The audit entry for a refusal, written once per peer and reason: a peer
+ * refusing every second must not grow the trail every second. */
+static void record_refusal(gateway *gw, const char *peer_site, const char *event, uint64_t size,
+                           const char *reason)
 {
-    rpc_channel *ch = NULL;
-    ecl_err err;
-    Ecluse__V1__SignedCheckpoint msg;
-    to_proto(sc, &msg);
-    ProtobufCMessage *resp = NULL;
-    int rc = gateway_peer_channel(gw, peer, &ch, &err);
-    if (rc == 0)
-        rc = rpc_unary(ch, "/ecluse.v1.Federation/PushCheckpoint", &msg.base,
-                       &ecluse__v1__checkpoint_receipt__descriptor, &resp,
-                       (int)gw->cfg.peer_timeout_ms, &err);
-    rpc_channel_close(ch);
-    if (rc != 0) {
-        ecl_log(ECL_LOG_WARN, "checkpoint.push", "peer", peer->info.site, "error", err.msg, NULL);
-        return;
+    pthread_mutex_lock(&gw->witness_lock);
+    witness_refusal **slot = &gw->refusals, *r;
+    for (r = *slot; r != NULL; r = r->next)
+        if (strcmp(r->site, peer_site) == 0 && strcmp(r->event, event) == 0)
+            break;
+    int again = r != NULL && strcmp(r->reason, reason) == 0;
+    if (r == NULL && (r = calloc(1, sizeof(*r))) != NULL) {
+        snprintf(r->site, sizeof(r->site), "%s", peer_site);
+        snprintf(r->event, sizeof(r->event), "%s", event);
+        r->next = *slot;
+        *slot = r;
     }
-    Ecluse__V1__CheckpointReceipt *r = (Ecluse__V1__CheckpointReceipt *)resp;
-    ecl_log(r->accepted ? ECL_LOG_INFO : ECL_LOG_WARN, "checkpoint.push", "peer", peer->info.site,
-            "accepted", r->accepted ? "yes" : "no", r->accepted ? NULL : "reason", r->reason, NULL);
+    if (r != NULL)
+        snprintf(r->reason, sizeof(r->reason), "%s", reason);
+    pthread_mutex_unlock(&gw->witness_lock);
+    ecl_log(ECL_LOG_WARN, event, "peer", peer_site, "reason", reason, NULL);
+    if (again)
+        return;
+    char actor[ECL_SPIFFE_MAX];
+    snprintf(actor, sizeof(actor), "spiffe://%s/gateway", peer_site);
+    json_t *detail = json_pack("{s:s, s:s, s:I, s:s}", "event", event, "site", peer_site, "size",
+                               (json_int_t)size, "reason", reason);
+    ecl_err err;
+    if (detail == NULL || gateway_record(gw, AUDIT_KIND_WITNESS, actor, NULL, detail, NULL, &err) != 0)
+        ecl_log(ECL_LOG_ERROR, "witness.unrecorded", "peer", peer_site, "event", event, NULL);
+}
+
+static void forget_refusal(gateway *gw, const char *peer_site, const char *event)
+{
+    pthread_mutex_lock(&gw->witness_lock);
+    for (witness_refusal **p = &gw->refusals; *p != NULL; p = &(*p)->next)
+        if (strcmp((*p)->site, peer_site) == 0 && strcmp((*p)->event, event) == 0) {
+            witness_refusal *gone = *p;
+            *p = gone->next;
+            free(gone);
+            break;
+        }
+    pthread_mutex_unlock(&gw->witness_lock);
+}
+
+/* Check the cosignature `line` of `peer` on `note`, following the peer's
+ * key rotations once if its pinned key does not verify it. */
+static int check_cosignature(gateway *gw, const fed_peer *peer, const char *witness_name,
+                             const audit_note *note, const uint8_t *line, size_t line_len,
+                             ecl_err *err)
+{
+    char both[AUDIT_NOTE_MAX + 1];
+    if (line_len > sizeof(both) - 1 - note->len)
+        return ecl_fail(err, ECL_E_LIMIT, "a cosignature of %zu bytes", line_len);
+    memcpy(both, note->text, note->len);
+    memcpy(both + note->len, line, line_len);
+    uint64_t when;
+    if (ecl_cosig_verify(both, note->len + line_len, witness_name, peer->pinned_key, &when,
+                         err) == 0)
+        return 0;
+    unsigned char next[crypto_sign_PUBLICKEYBYTES];
+    ecl_err why;
+    if (gateway_follow_peer_key(gw, peer, next, &why) == 0 &&
+        ecl_cosig_verify(both, note->len + line_len, witness_name, next, &when, err) == 0)
+        return 0;
+    return -1;
+}
+
+/* Hand `note` (of `size` entries) to one peer, as tlog-witness does. */
+static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *note, int timeout_ms,
+                        Ecluse__V1__WitnessOutcome *out)
+{
+    const char *site = peer->info.site;
+    char name[ECL_NOTE_NAME_MAX + 1];
+    ecl_err err;
+    int ok = 0;
+    uint64_t old = 0;
+    rpc_channel *ch = NULL;
+    ProtobufCMessage *resp = NULL;
+    if (ecl_witness_name(site, name, sizeof(name), &err) != 0 ||
+        audit_cosigned_size(gw->audit, name, &old, &err) != 0 ||
+        gateway_peer_channel(gw, peer, &ch, &err) != 0)
+        goto done;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (old > note->size) {
+            ecl_fail(&err, ECL_E_CRYPTO,
+                     "%s cosigned a checkpoint of %llu entries, but this trail has %llu: "
+                     "entries were removed",
+                     site, (unsigned long long)old, (unsigned long long)note->size);
+            record_refusal(gw, site, "checkpoint.cut-back", note->size, err.msg);
+            goto done;
+        }
+        audit_proof proof = {0};
+        if (old > 0 && old < note->size &&
+            audit_prove_consistency(gw->audit, old, note->size, &proof, &err) != 0)
+            goto done;
+        ProtobufCBinaryData hashes[MERKLE_PROOF_MAX];
+        for (size_t i = 0; i < proof.n; i++)
+            hashes[i] = (ProtobufCBinaryData){MERKLE_HASH_BYTES, proof.hash[i]};
+        Ecluse__V1__AddCheckpointRequest req = ECLUSE__V1__ADD_CHECKPOINT_REQUEST__INIT;
+        req.old_size = old;
+        req.n_consistency_proof = proof.n;
+        req.consistency_proof = hashes;
+        req.checkpoint = (ProtobufCBinaryData){note->len, (uint8_t *)note->text};
+        protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+        if (rpc_unary(ch, "/ecluse.v1.Federation/AddCheckpoint", &req.base,
+                      &ecluse__v1__add_checkpoint_response__descriptor, &resp, timeout_ms,
+                      &err) != 0)
+            goto done;
+        const Ecluse__V1__AddCheckpointResponse *r = (const Ecluse__V1__AddCheckpointResponse *)resp;
+        if (r->refused[0] == '\0') {
+            if (check_cosignature(gw, peer, name, note, r->cosignature.data, r->cosignature.len,
+                                  &err) != 0) {
+                ecl_err_prefix(&err, "the cosignature it returned does not verify");
+                record_refusal(gw, site, "checkpoint.bad-cosignature", note->size, err.msg);
+                goto done;
+            }
+            if (audit_cosignature_put(gw->audit, note->size, name, (const char *)r->cosignature.data,
+                                      r->cosignature.len, &err) != 0)
+                goto done;
+            forget_refusal(gw, site, "checkpoint.refused-by-witness");
+            ok = 1;
+            goto done;
+        }
+        /* tlog-witness's conflict: the witness holds another size; ask again
+         * from there, once. */
+        if (attempt == 0 && r->witness_size != old) {
+            old = r->witness_size;
+            continue;
+        }
+        ecl_fail(&err, ECL_E_DENIED, "refused: %s", r->refused);
+        record_refusal(gw, site, "checkpoint.refused-by-witness", note->size, r->refused);
+        goto done;
+    }
+done:
     protobuf_c_message_free_unpacked(resp, NULL);
+    rpc_channel_close(ch);
+    ecluse__v1__witness_outcome__init(out);
+    out->witness = strdup(site);
+    out->ok = ok;
+    out->error = strdup(ok ? "" : err.msg);
+    if (!ok)
+        ecl_log(ECL_LOG_WARN, "checkpoint.unwitnessed", "peer", site, "error", err.msg, NULL);
 }
 
-/* Sign the trail's head through the signer process and store it. */
-static int sign_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err)
+void gateway_checkpoint_result_clear(gateway_checkpoint_result *res)
 {
-    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
-    signer_public_key(gw->signer, public_key);
-    return audit_checkpoint_sign(gw->audit, gw->cfg.site, public_key, signer_sign_checkpoint,
-                                 gw->signer, out, err);
+    for (size_t i = 0; i < res->count; i++) {
+        free(res->outcomes[i].witness);
+        free(res->outcomes[i].error);
+    }
+    free(res->outcomes);
+    memset(res, 0, sizeof(*res));
 }
 
-int gateway_checkpoint(gateway *gw, audit_signed_checkpoint *out, ecl_err *err)
+int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint_result *res,
+                       ecl_err *err)
 {
-    if (sign_checkpoint(gw, out, err) != 0)
-        return -1;
+    memset(res, 0, sizeof(*res));
+    pthread_mutex_lock(&gw->checkpoint_lock);
+    int rc = sign_current(gw, &res->note, err);
     fed_peer *peers = NULL;
     size_t count = 0;
-    if (fed_state_list_peers(gw->state, &peers, &count, err) != 0)
-        return -1;
-    for (size_t i = 0; i < count; i++)
-        push_to_peer(gw, &peers[i], out);
+    if (rc == 0 && push)
+        rc = fed_state_list_peers(gw->state, &peers, &count, err);
+    if (rc == 0 && count > 0) {
+        res->outcomes = calloc(count, sizeof(*res->outcomes));
+        if (res->outcomes == NULL)
+            rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        witness_one(gw, &peers[i], &res->note, timeout_ms, &res->outcomes[i]);
+        res->count++;
+    }
     fed_state_free_peers(peers, count);
+    ecl_err ignored;
+    if (rc == 0 && count > 0 &&
+        audit_checkpoint_get(gw->audit, res->note.size, &res->note, &ignored) != 0)
+        ecl_log(ECL_LOG_WARN, "checkpoint.reread", "error", ignored.msg, NULL);
+    if (rc == 0) {
+        gw->checkpointed = res->note.size;
+        size_t cosigned = 0;
+        for (size_t i = 0; i < res->count; i++)
+            cosigned += res->outcomes[i].ok;
+        char size_s[24], peers_s[48];
+        snprintf(size_s, sizeof(size_s), "%llu", (unsigned long long)res->note.size);
+        snprintf(peers_s, sizeof(peers_s), "%zu/%zu", cosigned, res->count);
+        ecl_log(ECL_LOG_INFO, "checkpoint.signed", "size", size_s, "cosigned", peers_s, NULL);
+    }
+    pthread_mutex_unlock(&gw->checkpoint_lock);
+    return rc;
+}
+
+/* ---- the schedule: a checkpoint when entries are pending ----------------- */
+
+static void *checkpointer_main(void *arg)
+{
+    gateway *gw = arg;
+    pthread_mutex_lock(&gw->sync_lock);
+    while (!gw->checkpointer_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)gw->cfg.checkpoint_ms * 1000000u;
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        while (!gw->checkpointer_stop &&
+               pthread_cond_timedwait(&gw->checkpointer_wake, &gw->sync_lock, &until) == 0) {
+        }
+        if (gw->checkpointer_stop)
+            break;
+        pthread_mutex_unlock(&gw->sync_lock);
+        uint64_t size;
+        uint8_t root[MERKLE_HASH_BYTES];
+        ecl_err err;
+        if (audit_tree_head(gw->audit, &size, root, &err) == 0 && size != gw->checkpointed) {
+            gateway_checkpoint_result res;
+            if (gateway_checkpoint(gw, 1, (int)gw->cfg.peer_timeout_ms, &res, &err) != 0)
+                ecl_log(ECL_LOG_WARN, "checkpoint.failed", "error", err.msg, NULL);
+            gateway_checkpoint_result_clear(&res);
+        }
+        pthread_mutex_lock(&gw->sync_lock);
+    }
+    pthread_mutex_unlock(&gw->sync_lock);
+    return NULL;
+}
+
+int gateway_checkpointer_start(gateway *gw, ecl_err *err)
+{
+    if (pthread_create(&gw->checkpointer, NULL, checkpointer_main, gw) != 0)
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot start the checkpoint thread");
+    gw->checkpointer_running = 1;
     return 0;
 }
 
-int svc_federation_push_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                                   ecl_err *err)
+void gateway_checkpointer_stop(gateway *gw)
 {
+    if (!gw->checkpointer_running)
+        return;
+    pthread_mutex_lock(&gw->sync_lock);
+    gw->checkpointer_stop = 1;
+    pthread_cond_broadcast(&gw->checkpointer_wake);
+    pthread_mutex_unlock(&gw->sync_lock);
+    pthread_join(gw->checkpointer, NULL);
+    gw->checkpointer_running = 0;
+}
+
+/* ---- as a peer's witness ------------------------------------------------- */
+
+/* Room to build a cosigned note: the checkpoint text, the blank line and
+ * our cosignature line. */
+#define COSIGNED_NOTE_MAX (ECL_CHECKPOINT_MAX + 2u * ECL_NOTE_NAME_MAX)
+
+typedef struct judged {
+    ecl_checkpoint ckpt;
+    size_t text_len;
+} judged;
+
+/* The peer's signature on `note`, by its pinned key or, after a rotation,
+ * by the key its verified rotation chain leads to. */
+static int check_peer_signature(gateway *gw, const fed_peer *peer, const char *origin,
+                                const char *note, size_t len, ecl_err *err)
+{
+    if (ecl_note_verify(note, len, origin, peer->pinned_key, NULL, err) == 0)
+        return 0;
+    unsigned char next[crypto_sign_PUBLICKEYBYTES];
+    ecl_err why;
+    if (gateway_follow_peer_key(gw, peer, next, &why) == 0 &&
+        ecl_note_verify(note, len, origin, next, NULL, err) == 0)
+        return 0;
+    return -1;
+}
+
+/* Judge a peer's checkpoint as its witness: 0 to cosign, else *refused says
+ * why (and *witness_size what we hold, for a stale old_size). */
+static int judge(gateway *gw, const fed_peer *peer, const Ecluse__V1__AddCheckpointRequest *req,
+                 judged *j, uint64_t *witness_size, ecl_err *err)
+{
+    const char *note = (const char *)req->checkpoint.data;
+    size_t len = req->checkpoint.len;
+    char origin[ECL_NOTE_NAME_MAX + 1];
+    if (len > AUDIT_NOTE_MAX)
+        return ecl_fail(err, ECL_E_LIMIT, "a checkpoint note of %zu bytes (at most %u)", len,
+                        AUDIT_NOTE_MAX);
+    if (ecl_audit_origin(peer->info.site, origin, sizeof(origin), err) != 0 ||
+        ecl_note_split(note, len, &j->text_len, err) != 0 ||
+        ecl_checkpoint_parse(note, j->text_len, &j->ckpt, err) != 0)
+        return -1;
+    if (strcmp(j->ckpt.origin, origin) != 0)
+        return ecl_fail(err, ECL_E_DENIED, "the checkpoint is of log '%s', not '%s'",
+                        j->ckpt.origin, origin);
+    if (check_peer_signature(gw, peer, origin, note, len, err) != 0)
+        return -1;
+    audit_note held;
+    ecl_checkpoint prev = {0};
+    ecl_err none;
+    int have = audit_witnessed_get(gw->audit, peer->info.site, &held, &none) == 0;
+    size_t held_text;
+    if (have && (ecl_note_split(held.text, held.len, &held_text, err) != 0 ||
+                 ecl_checkpoint_parse(held.text, held_text, &prev, err) != 0))
+        return ecl_err_prefix(err, "the checkpoint kept from before does not parse");
+    *witness_size = prev.size;
+    if (req->old_size != prev.size)
+        return ecl_fail(err, ECL_E_PRECONDITION,
+                        "old size %llu, but the last checkpoint cosigned here has %llu entries",
+                        (unsigned long long)req->old_size, (unsigned long long)prev.size);
+    if (j->ckpt.size < prev.size)
+        return ecl_fail(err, ECL_E_CRYPTO,
+                        "rollback: %llu entries after a cosigned checkpoint of %llu",
+                        (unsigned long long)j->ckpt.size, (unsigned long long)prev.size);
+    if (j->ckpt.size == prev.size && have) {
+        if (memcmp(j->ckpt.root, prev.root, MERKLE_HASH_BYTES) != 0)
+            return ecl_fail(err, ECL_E_CRYPTO,
+                            "fork: another root for the %llu entries cosigned before",
+                            (unsigned long long)prev.size);
+        return 0;
+    }
+    if (req->n_consistency_proof > MERKLE_PROOF_MAX)
+        return ecl_fail(err, ECL_E_INPUT, "a consistency proof of %zu hashes",
+                        req->n_consistency_proof);
+    uint8_t proof[MERKLE_PROOF_MAX][MERKLE_HASH_BYTES];
+    for (size_t i = 0; i < req->n_consistency_proof; i++) {
+        if (req->consistency_proof[i].len != MERKLE_HASH_BYTES)
+            return ecl_fail(err, ECL_E_INPUT, "consistency proof hash %zu is %zu bytes, not 32", i,
+                            req->consistency_proof[i].len);
+        memcpy(proof[i], req->consistency_proof[i].data, MERKLE_HASH_BYTES);
+    }
+    if (prev.size > 0 &&
+        merkle_verify_consistency(prev.size, j->ckpt.size, prev.root, j->ckpt.root,
+                                  (const uint8_t(*)[MERKLE_HASH_BYTES])proof,
+                                  req->n_consistency_proof) != 0)
+        return ecl_fail(err, ECL_E_CRYPTO,
+                        "fork: the tree of %llu entries does not extend the one of %llu "
+                        "cosigned before (the consistency proof fails)",
+                        (unsigned long long)j->ckpt.size, (unsigned long long)prev.size);
+    return 0;
+}
+
+/* Our cosignature line for the checkpoint text `text`, written to `line`
+ * (which is first used to build the whole cosigned note). */
+static int cosign(gateway *gw, const char *text, size_t text_len, char *line, size_t cap,
+                  size_t *line_len, ecl_err *err)
+{
+    if (text_len + 1 > cap)
+        return ecl_fail(err, ECL_E_LIMIT, "a checkpoint text of %zu bytes", text_len);
+    char name[ECL_NOTE_NAME_MAX + 1];
+    char msg[ECL_COSIG_MESSAGE_MAX];
+    size_t msg_len;
+    unsigned char sig[crypto_sign_BYTES], pk[crypto_sign_PUBLICKEYBYTES];
+    uint64_t now = (uint64_t)time(NULL);
+    signer_public_key(gw->signer, pk);
+    if (ecl_witness_name(gw->cfg.site, name, sizeof(name), err) != 0 ||
+        ecl_cosig_message(text, text_len, now, msg, sizeof(msg), &msg_len, err) != 0 ||
+        signer_sign(gw->signer, SIGNER_COSIGNATURE, msg, msg_len, sig, err) != 0)
+        return -1;
+    /* Build text, blank line, our line; then keep only the line. */
+    memcpy(line, text, text_len);
+    size_t len = text_len;
+    if (ecl_note_append_cosignature(line, cap, &len, text_len, name, pk, now, sig, err) != 0)
+        return -1;
+    *line_len = len - text_len - 1;
+    memmove(line, line + text_len + 1, *line_len);
+    return 0;
+}
+
+int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                  ecl_err *err)
+{
+    const Ecluse__V1__AddCheckpointRequest *req =
+        (const Ecluse__V1__AddCheckpointRequest *)request;
     gateway *gw = ctx;
     const ecl_identity *who = rpc_call_identity(call);
-    audit_signed_checkpoint sc;
     fed_peer peer;
-    if (from_proto((const Ecluse__V1__SignedCheckpoint *)request, &sc, err) != 0 ||
-        fed_state_get_peer(gw->state, who->site, &peer, err) != 0)
+    if (fed_state_get_peer(gw->state, who->site, &peer, err) != 0)
         return -1;
+    Ecluse__V1__AddCheckpointResponse resp = ECLUSE__V1__ADD_CHECKPOINT_RESPONSE__INIT;
+    char line[COSIGNED_NOTE_MAX];
+    size_t line_len = 0;
+    judged j;
+    uint64_t witness_size = 0;
     ecl_err why;
-    int kept = audit_witness_add(gw->audit, who->site, peer.pinned_key, &sc, &why) == 0;
+    /* One judgement per peer at a time: check and keep must not interleave. */
+    pthread_mutex_lock(&gw->witness_lock);
+    int ok = judge(gw, &peer, req, &j, &witness_size, &why) == 0 &&
+             audit_witnessed_put(gw->audit, who->site, j.ckpt.size,
+                                 (const char *)req->checkpoint.data, req->checkpoint.len,
+                                 &why) == 0 &&
+             cosign(gw, (const char *)req->checkpoint.data, j.text_len, line, sizeof(line),
+                    &line_len, &why) == 0;
+    pthread_mutex_unlock(&gw->witness_lock);
     fed_peer_clear(&peer);
-    if (!kept)
-        ecl_log(ECL_LOG_WARN, "checkpoint.refused", "site", who->site, "reason", why.msg, NULL);
-    Ecluse__V1__CheckpointReceipt receipt = ECLUSE__V1__CHECKPOINT_RECEIPT__INIT;
-    receipt.accepted = kept;
-    receipt.reason = kept ? "" : why.msg;
-    return rpc_call_reply(call, &receipt.base, err);
-}
-
-typedef struct collect {
-    Ecluse__V1__SignedCheckpoint *items;
-    audit_signed_checkpoint *copies;
-    size_t count, cap;
-} collect;
-
-static int collect_one(const audit_witnessed *w, void *arg)
-{
-    collect *c = arg;
-    if (c->count == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 16;
-        void *a = realloc(c->items, cap * sizeof(*c->items));
-        if (a == NULL)
-            return -1;
-        c->items = a;
-        void *b = realloc(c->copies, cap * sizeof(*c->copies));
-        if (b == NULL)
-            return -1;
-        c->copies = b;
-        c->cap = cap;
+    if (ok) {
+        forget_refusal(gw, who->site, "checkpoint.refused-as-witness");
+        resp.cosignature = (ProtobufCBinaryData){line_len, (uint8_t *)line};
+    } else {
+        resp.refused = why.msg;
+        resp.witness_size = witness_size;
+        /* A stale old size is the protocol's way to resynchronise, not an
+         * attack: it is answered, not recorded. */
+        if (why.code != ECL_E_PRECONDITION)
+            record_refusal(gw, who->site, "checkpoint.refused-as-witness", 0, why.msg);
     }
-    c->copies[c->count] = *w->signed_ckpt;
-    c->count++;
-    return 0;
+    return rpc_call_reply(call, &resp.base, err);
 }
 
 int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, void *ctx,
@@ -139,139 +469,37 @@ int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, vo
     const char *site = req->site[0] != '\0' ? req->site : who->site;
     if (who->role == ECL_ROLE_GATEWAY && strcmp(site, who->site) != 0)
         return ecl_fail(err, ECL_E_DENIED,
-                        "a gateway may ask only for its own site's "
-                        "checkpoints, not for '%s'",
+                        "a gateway may ask only for its own site's checkpoints, not for '%s'",
                         site);
-    collect c = {0};
-    if (audit_witness_list(gw->audit, site, collect_one, &c, err) != 0) {
-        free(c.items);
-        free(c.copies);
-        return -1;
-    }
-    Ecluse__V1__SignedCheckpoint **ptrs = calloc(c.count ? c.count : 1, sizeof(*ptrs));
-    for (size_t i = 0; ptrs != NULL && i < c.count; i++) {
-        to_proto(&c.copies[i], &c.items[i]);
-        ptrs[i] = &c.items[i];
-    }
+    audit_note *held = malloc(sizeof(*held));
+    if (held == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     Ecluse__V1__CheckpointList list = ECLUSE__V1__CHECKPOINT_LIST__INIT;
-    list.n_checkpoints = ptrs ? c.count : 0;
-    list.checkpoints = ptrs;
+    Ecluse__V1__SignedCheckpoint one = ECLUSE__V1__SIGNED_CHECKPOINT__INIT, *ptr = &one;
+    char line[COSIGNED_NOTE_MAX];
+    size_t line_len = 0;
+    ecl_err why;
+    int rc = 0;
+    if (audit_witnessed_get(gw->audit, site, held, &why) == 0) {
+        size_t text_len;
+        /* Our cosignature again: what we keep is the peer's note as sent. */
+        if (ecl_note_split(held->text, held->len, &text_len, err) != 0 ||
+            cosign(gw, held->text, text_len, line, sizeof(line), &line_len, err) != 0 ||
+            line_len > AUDIT_NOTE_MAX - held->len)
+            rc = -1;
+        else {
+            memcpy(held->text + held->len, line, line_len);
+            one.note = (ProtobufCBinaryData){held->len + line_len, (uint8_t *)held->text};
+            list.n_checkpoints = 1;
+            list.checkpoints = &ptr;
+        }
+    } else if (why.code != ECL_E_NOT_FOUND) {
+        *err = why;
+        rc = -1;
+    }
     list.witness = gw->cfg.site;
-    int rc = ptrs ? rpc_call_reply(call, &list.base, err)
-                  : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    free(ptrs);
-    free(c.items);
-    free(c.copies);
-    return rc;
-}
-
-/* Ask one peer what it witnessed of this site and check it against the log. */
-static void check_witness(gateway *gw, const fed_peer *peer, Ecluse__V1__WitnessResult *out)
-{
-    ecluse__v1__witness_result__init(out);
-    out->witness = strdup(peer->info.site);
-    out->error = strdup("");
-    rpc_channel *ch = NULL;
-    ecl_err err;
-    Ecluse__V1__WitnessRequest req = ECLUSE__V1__WITNESS_REQUEST__INIT;
-    req.site = gw->cfg.site;
-    ProtobufCMessage *resp = NULL;
-    int rc = gateway_peer_channel(gw, peer, &ch, &err);
     if (rc == 0)
-        rc = rpc_unary(ch, "/ecluse.v1.Federation/GetWitnessedCheckpoints", &req.base,
-                       &ecluse__v1__checkpoint_list__descriptor, &resp,
-                       (int)gw->cfg.peer_timeout_ms, &err);
-    rpc_channel_close(ch);
-    if (rc != 0) {
-        free(out->error);
-        out->error = strdup(err.msg);
-        return;
-    }
-    Ecluse__V1__CheckpointList *list = (Ecluse__V1__CheckpointList *)resp;
-    out->checkpoints = list->n_checkpoints;
-    for (size_t i = 0; i < list->n_checkpoints; i++) {
-        audit_signed_checkpoint sc;
-        if (from_proto(list->checkpoints[i], &sc, &err) == 0 &&
-            audit_checkpoint_check(gw->audit, &sc, NULL, &err) == 0) {
-            out->consistent++;
-        } else if (out->error[0] == '\0') {
-            free(out->error);
-            out->error = strdup(err.msg);
-        }
-    }
-    protobuf_c_message_free_unpacked(resp, NULL);
-}
-
-int svc_audit_verify(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
-{
-    const Ecluse__V1__VerifyRequest *req = (const Ecluse__V1__VerifyRequest *)request;
-    gateway *gw = ctx;
-    audit_verify_report rep;
-    memset(&rep, 0, sizeof(rep));
-    ecl_err verr;
-    int chain_ok = audit_verify(gw->audit, &rep, &verr) == 0;
-    if (!chain_ok && rep.reason[0] == '\0')
-        return ecl_fail(err, verr.code, "%s", verr.msg); /* could not even read the log */
-    Ecluse__V1__VerifyReport reply = ECLUSE__V1__VERIFY_REPORT__INIT;
-    reply.entries = rep.entries;
-    reply.checkpoints = rep.checkpoints;
-    reply.first_bad_seq = rep.first_bad_seq;
-    reply.error = rep.reason;
-    fed_peer *peers = NULL;
-    size_t count = 0;
-    Ecluse__V1__WitnessResult *results = NULL;
-    Ecluse__V1__WitnessResult **ptrs = NULL;
-    int witnesses_ok = 1;
-    if (req->with_witnesses && fed_state_list_peers(gw->state, &peers, &count, err) == 0) {
-        results = calloc(count ? count : 1, sizeof(*results));
-        ptrs = calloc(count ? count : 1, sizeof(*ptrs));
-        for (size_t i = 0; results && ptrs && i < count; i++) {
-            check_witness(gw, &peers[i], &results[i]);
-            ptrs[i] = &results[i];
-            witnesses_ok &= results[i].consistent == results[i].checkpoints;
-        }
-        reply.n_witnesses = results && ptrs ? count : 0;
-        reply.witnesses = ptrs;
-    }
-    reply.ok = chain_ok && witnesses_ok;
-    int rc = rpc_call_reply(call, &reply.base, err);
-    for (size_t i = 0; results != NULL && i < count; i++) {
-        free(results[i].witness);
-        free(results[i].error);
-    }
-    free(results);
-    free(ptrs);
-    fed_state_free_peers(peers, count);
+        rc = rpc_call_reply(call, &list.base, err);
+    free(held);
     return rc;
-}
-
-int svc_audit_head(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
-{
-    (void)request;
-    gateway *gw = ctx;
-    audit_signed_checkpoint sc;
-    if (sign_checkpoint(gw, &sc, err) != 0)
-        return -1;
-    Ecluse__V1__SignedCheckpoint msg;
-    to_proto(&sc, &msg);
-    return rpc_call_reply(call, &msg.base, err);
-}
-
-int svc_admin_sign_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                              ecl_err *err)
-{
-    const Ecluse__V1__SignCheckpointRequest *req =
-        (const Ecluse__V1__SignCheckpointRequest *)request;
-    gateway *gw = ctx;
-    audit_signed_checkpoint sc;
-    if (req->push_to_peers) {
-        if (gateway_checkpoint(gw, &sc, err) != 0)
-            return -1;
-    } else {
-        if (sign_checkpoint(gw, &sc, err) != 0)
-            return -1;
-    }
-    Ecluse__V1__SignedCheckpoint msg;
-    to_proto(&sc, &msg);
-    return rpc_call_reply(call, &msg.base, err);
 }

@@ -214,24 +214,23 @@ static int load_audit(const fields *top, gateway_config *cfg)
 {
     cfg->audit_map_mb = 1024;
     cfg->audit_group_us = 200;
-    cfg->checkpoint_s = 300;
+    cfg->checkpoint_ms = 1000;
     json_t *audit = json_object_get(top->obj, "audit");
     if (audit == NULL)
         return 0;
     if (!json_is_object(audit))
         return field_fail(top, "audit", "%s", "must be an object");
     fields f = {top->file, "audit", audit, top->err};
-    static const char *const known[] = {"map_size_mb", "group_commit_us", "checkpoint_seconds",
-                                        NULL};
+    static const char *const known[] = {"map_size_mb", "group_commit_us", "checkpoint_ms", NULL};
     unsigned long long map = cfg->audit_map_mb, group = cfg->audit_group_us,
-                       ckpt = cfg->checkpoint_s;
+                       ckpt = cfg->checkpoint_ms;
     if (reject_unknown(&f, known) != 0 || get_uint(&f, "map_size_mb", 1, 1u << 20, &map) != 0 ||
         get_uint(&f, "group_commit_us", 0, 100000, &group) != 0 ||
-        get_uint(&f, "checkpoint_seconds", 1, 7 * 86400, &ckpt) != 0)
+        get_uint(&f, "checkpoint_ms", 10, 3600000, &ckpt) != 0)
         return -1;
     cfg->audit_map_mb = (unsigned)map;
     cfg->audit_group_us = (unsigned)group;
-    cfg->checkpoint_s = (unsigned)ckpt;
+    cfg->checkpoint_ms = (unsigned)ckpt;
     return 0;
 }
 
@@ -317,7 +316,7 @@ int gateway_config_write_new(const char *path, const char *site, const char *cou
         "max_concurrent_calls", 2048, "shutdown_grace_ms", 300, "federation",
         "catalog_refresh_seconds", 300, "catalog_validity_seconds", 86400, "catalog_page_entries",
         1000, "peer_timeout_ms", 10000, "audit", "map_size_mb", 1024, "group_commit_us", 200,
-        "checkpoint_seconds", 300, "policy", "transfer_rules", "policy/transfer_rules.json", "sccs",
+        "checkpoint_ms", 1000, "policy", "transfer_rules", "policy/transfer_rules.json", "sccs",
         "policy/sccs.json", "people_dir", "people");
     if (root == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "cannot build the configuration");

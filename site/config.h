@@ -18,7 +18,7 @@
  *                "max_concurrent_calls": 2048, "shutdown_grace_ms": 300},
  *     "federation": {"catalog_refresh_seconds": 300, "catalog_validity_seconds": 86400,
  *                    "catalog_page_entries": 1000, "peer_timeout_ms": 10000},
- *     "audit": {"map_size_mb": 1024, "group_commit_us": 200, "checkpoint_seconds": 300},
+ *     "audit": {"map_size_mb": 1024, "group_commit_us": 200, "checkpoint_ms": 1000},
  *     "policy": {"transfer_rules": "policy/transfer_rules.json", "sccs": "policy/sccs.json",
  *                "people_dir": "people"}
  *   }
@@ -60,7 +60,8 @@ typedef struct gateway_config {
     unsigned peer_timeout_ms;      /* deadline of a call to a peer */
     unsigned audit_map_mb;         /* LMDB map of the audit trail */
     unsigned audit_group_us;       /* group commit: how long to wait for more entries */
-    unsigned checkpoint_s;         /* how often a checkpoint is signed and sent to peers */
+    unsigned checkpoint_ms;        /* how often, while entries are pending, a checkpoint is
+                                      signed and witnessed */
 } gateway_config;
 
 /* Read and validate `path` into `cfg` (all paths made absolute-or-relative to

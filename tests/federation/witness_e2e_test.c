@@ -1,0 +1,508 @@
+/*
+ * witness_e2e_test.c - two real gateways witness each other's audit trails.
+ *
+ * LU and DE are peered both ways. LU's checkpoints (C2SP signed notes) are
+ * cosigned by DE, by hand and by the gateway's own schedule, across a key
+ * rotation and at a clean stop. Then LU's disk is attacked as an insider
+ * with root would, with LU stopped: a cosignature forged, a checkpoint
+ * re-signed with a fresh key, the tail of the trail cut back consistently
+ * (entries, indexes, tree, head and checkpoints all rewritten), and the log
+ * regrown into a fork. `ecluse audit verify` or the witness catches each.
+ */
+#include <jansson.h>
+#include <lmdb.h>
+#include <setjmp.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/bytes.h"
+#include "common/merkle.h"
+#include "common/note.h"
+#include "tests/support/harness.h"
+
+#define OUT_MAX (64 * 1024)
+
+typedef struct site {
+    th_site s;
+    char admin[PATH_MAX], auditor[PATH_MAX];
+} site;
+
+static char root[PATH_MAX - 200];
+static site lu, de;
+static char out[OUT_MAX];
+static int datasets; /* how many LU published: each a new name */
+
+static void must(int rc, const char *what)
+{
+    if (rc != 0)
+        fail_msg("%s failed (%d):\n%s", what, rc, out);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Publish one more dataset at LU: a few more audit entries. */
+static void grow_lu(void)
+{
+    char name[32], csv[PATH_MAX + 64], policy[PATH_MAX + 64], text[1024];
+    snprintf(name, sizeof(name), "iris%d", ++datasets);
+    snprintf(csv, sizeof(csv), "%s/%s.csv", root, name);
+    snprintf(policy, sizeof(policy), "%s/%s.policy.json", root, name);
+    write_file(csv, "5.1,3.5,1.4,0\n4.9,3.0,1.4,0\n6.3,3.3,6.0,2\n5.8,2.7,5.1,2\n");
+    snprintf(text, sizeof(text),
+             "{\"ecluse_policy\": 1, \"dataset\": \"lu/%s\", \"category\": \"anonymous\", "
+             "\"purposes\": {\"allowed\": [\"NRES\"]}, \"tensors\": [{\"name\": \"features\"}, "
+             "{\"name\": \"labels\"}], \"minimisation\": {\"default\": {\"tensors\": "
+             "[\"features\", \"labels\"], \"max_rows\": 4}}, \"storage\": {\"max_grant_days\": "
+             "30}}\n",
+             name);
+    write_file(policy, text);
+    must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
+                "--title", "Iris", "--licence", "CC-BY-4.0", "--policy", policy, "--identity",
+                lu.admin, NULL),
+         "dataset add");
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    th_tmpdir(root, sizeof(root));
+    site *all[] = {&lu, &de};
+    const char *ids[] = {"lu", "de"}, *countries[] = {"LU", "DE"};
+    for (int i = 0; i < 2; i++) {
+        th_site_create(&all[i]->s, root, ids[i], countries[i]);
+        th_issue(&all[i]->s, "admin", "adm", all[i]->admin, sizeof(all[i]->admin));
+        th_issue(&all[i]->s, "auditor", "aud", all[i]->auditor, sizeof(all[i]->auditor));
+        th_gateway_start(&all[i]->s);
+    }
+    th_peer(&lu.s, lu.admin, &de.s, de.admin);
+    grow_lu();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    th_gateway_stop(&lu.s, NULL);
+    th_gateway_stop(&de.s, NULL);
+    return 0;
+}
+
+/* ---- reading and attacking LU's trail on disk (LU stopped) ------------------- */
+
+typedef struct trail {
+    MDB_env *env;
+    MDB_txn *txn;
+} trail;
+
+static MDB_dbi dbi(trail *t, const char *name)
+{
+    MDB_dbi d;
+    int rc = mdb_dbi_open(t->txn, name, 0, &d);
+    if (rc != 0)
+        fail_msg("open sub-db %s: %s", name, mdb_strerror(rc));
+    return d;
+}
+
+static void trail_open(trail *t)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/data/audit", lu.s.dir);
+    assert_int_equal(mdb_env_create(&t->env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(t->env, 32), 0);
+    assert_int_equal(mdb_env_set_mapsize(t->env, (size_t)1 << 30), 0);
+    assert_int_equal(mdb_env_open(t->env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(t->env, NULL, 0, &t->txn), 0);
+}
+
+static void trail_commit(trail *t)
+{
+    assert_int_equal(mdb_txn_commit(t->txn), 0);
+    mdb_env_close(t->env);
+}
+
+static uint64_t u64(const MDB_val *v)
+{
+    uint64_t x = 0;
+    assert_int_equal(ecl_u64be_at(v->mv_data, v->mv_size, 0, &x), 0);
+    return x;
+}
+
+/* The latest stored checkpoint note of LU, and its size. */
+static uint64_t latest_checkpoint(trail *t, char *note, size_t cap)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    assert_int_equal(mdb_cursor_open(t->txn, dbi(t, "checkpoints"), &c), 0);
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_LAST), 0);
+    assert_true(v.mv_size < cap);
+    memcpy(note, v.mv_data, v.mv_size);
+    note[v.mv_size] = '\0';
+    uint64_t size = u64(&k);
+    mdb_cursor_close(c);
+    return size;
+}
+
+/* Delete every row of `name` whose u64be key (or, with by_value, value) is
+ * at least `from`. */
+static void delete_from(trail *t, const char *name, uint64_t from, int by_value)
+{
+    MDB_cursor *c;
+    MDB_val k, v;
+    assert_int_equal(mdb_cursor_open(t->txn, dbi(t, name), &c), 0);
+    int rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const MDB_val *x = by_value ? &v : &k;
+        if (x->mv_size >= 8 && u64(x) >= from)
+            assert_int_equal(mdb_cursor_del(c, 0), 0);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+}
+
+/* Cut LU's trail back to `keep` entries, everywhere, as an insider who
+ * knows the format would: nothing local is left to contradict it. */
+static void cut_trail(uint64_t keep)
+{
+    trail t;
+    trail_open(&t);
+    delete_from(&t, "entries", keep + 1, 0);
+    static const char *const indexes[] = {"by_kind",    "by_actor",    "by_dataset",
+                                          "by_purpose", "by_decision", "by_time"};
+    for (size_t i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++)
+        delete_from(&t, indexes[i], keep + 1, 1);
+    /* The tree's nodes are keyed by post-order position: those of the first
+     * `keep` leaves are 0 .. 2*keep - popcount(keep) - 1. */
+    delete_from(&t, "tree", 2 * keep - (uint64_t)__builtin_popcountll(keep), 0);
+    delete_from(&t, "checkpoints", keep + 1, 0);
+    delete_from(&t, "cosignatures", keep + 1, 0);
+    assert_int_equal(mdb_drop(t.txn, dbi(&t, "cosigned"), 0), 0);
+    uint8_t kb[8], head[40];
+    ecl_put_u64be(kb, keep);
+    MDB_val k = {8, kb}, v;
+    assert_int_equal(mdb_get(t.txn, dbi(&t, "entries"), &k, &v), 0);
+    ecl_put_u64be(head, keep);
+    memcpy(head + 8, (uint8_t *)v.mv_data + v.mv_size - 32, 32);
+    MDB_val hk = {4, "head"}, hv = {40, head};
+    assert_int_equal(mdb_put(t.txn, dbi(&t, "meta"), &hk, &hv, 0), 0);
+    trail_commit(&t);
+}
+
+static void restart_lu(void)
+{
+    assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
+    th_gateway_start(&lu.s);
+}
+
+/* ---- the independent verifier (tests/interop/tlog_verify.py) -------------------- */
+
+#define TLOG_VERIFY "tests/interop/tlog_verify.py"
+
+static const char *tlog_verify(void)
+{
+    static char path[1024];
+    if (access(TLOG_VERIFY, R_OK) == 0)
+        return TLOG_VERIFY;
+    const char *src = getenv("TEST_SRCDIR");
+    snprintf(path, sizeof(path), "%s/ecluse/%s", src ? src : ".", TLOG_VERIFY);
+    if (access(path, R_OK) != 0)
+        fail_msg("%s not found", TLOG_VERIFY);
+    return path;
+}
+
+/* Run `ecluse audit proof OPTION VALUE [--size SIZE]` as LU's auditor into
+ * root/name.json. */
+static void proof_to_file(const char *name, const char *option, const char *value,
+                          const char *size)
+{
+    if (size == NULL)
+        must(th_run(out, sizeof(out), "audit", "proof", option, value, "--identity", lu.auditor,
+                    NULL),
+             "audit proof");
+    else
+        must(th_run(out, sizeof(out), "audit", "proof", option, value, "--size", size,
+                    "--identity", lu.auditor, NULL),
+             "audit proof");
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/%s.json", root, name);
+    write_file(path, out);
+}
+
+/* The verifier's exit status on root/name.json; its output goes to `out`. */
+static int run_verifier(const char *name, const char *extra)
+{
+    char cmd[4 * PATH_MAX];
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s/%s.json' --site-key '%s/keys/site.pub' %s 2>&1",
+             tlog_verify(), root, name, lu.s.dir, extra ? extra : "");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+/* A string field of root/name.json. */
+static void json_field(const char *name, const char *field, char *buf, size_t cap)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/%s.json", root, name);
+    json_error_t e;
+    json_t *doc = json_load_file(path, 0, &e);
+    assert_non_null(doc);
+    const char *v = json_string_value(json_object_get(doc, field));
+    assert_non_null(v);
+    snprintf(buf, cap, "%s", v);
+    json_decref(doc);
+}
+
+/* ---- the tests ------------------------------------------------------------------ */
+
+static void test_a_checkpoint_is_cosigned_by_the_peer(void **state)
+{
+    (void)state;
+    must(th_run(out, sizeof(out), "audit", "checkpoint", "--identity", lu.admin, NULL),
+         "audit checkpoint");
+    assert_non_null(strstr(out, "1 of 1 peer(s) cosigned it"));
+    assert_non_null(strstr(out, "de         cosigned"));
+    /* The note itself: LU's origin, LU's signature, DE's cosignature. */
+    assert_non_null(strstr(out, "ecluse/audit/lu\n"));
+    assert_non_null(strstr(out, "\n\xe2\x80\x94 ecluse/audit/lu "));
+    assert_non_null(strstr(out, "\n\xe2\x80\x94 ecluse/witness/de "));
+    must(th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL), "verify");
+    assert_non_null(strstr(out, "chain intact"));
+    assert_non_null(strstr(out, "witness de"));
+    assert_non_null(strstr(out, "1 consistent with the trail"));
+}
+
+static void test_proofs_verify_with_an_independent_implementation(void **state)
+{
+    (void)state;
+    /* Against the latest checkpoint (the one just cosigned). */
+    proof_to_file("inclusion", "--seq", "3", NULL);
+    if (run_verifier("inclusion", NULL) != 0)
+        fail_msg("inclusion proof refused: %s", out);
+    assert_non_null(strstr(out, "OK inclusion"));
+    char old_root[64];
+    proof_to_file("small", "--seq", "1", "2");
+    json_field("small", "root", old_root, sizeof(old_root));
+    proof_to_file("consistency", "--from-size", "2", NULL);
+    char extra[128];
+    snprintf(extra, sizeof(extra), "--old-root %s", old_root);
+    if (run_verifier("consistency", extra) != 0)
+        fail_msg("consistency proof refused: %s", out);
+    assert_non_null(strstr(out, "OK consistency"));
+    /* One changed byte of the entry: refused. */
+    char leaf[70000];
+    json_field("inclusion", "leaf", leaf, sizeof(leaf));
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/inclusion.json", root);
+    char *text = th_read(path);
+    assert_non_null(text);
+    char *at = strstr(text, leaf);
+    assert_non_null(at);
+    at[10] = at[10] == 'A' ? 'B' : 'A';
+    write_file(path, text);
+    free(text);
+    assert_int_equal(run_verifier("inclusion", NULL), 1);
+    assert_non_null(strstr(out, "BAD: the inclusion proof leads to another root"));
+}
+
+static void test_the_gateway_checkpoints_pending_entries_by_itself(void **state)
+{
+    (void)state;
+    grow_lu();
+    /* checkpoint_ms defaults to 1000: within a few seconds (scaled for slow
+     * runs) the schedule signs the new size and DE cosigns it. */
+    int waited_ms = 0, limit_ms = (int)(15000 * th_time_scale());
+    while (!th_file_contains(lu.s.log, "event=checkpoint.signed") ||
+           !th_file_contains(lu.s.log, "cosigned=1/1")) {
+        assert_true(waited_ms < limit_ms);
+        usleep(100 * 1000);
+        waited_ms += 100;
+    }
+}
+
+static void test_witnessing_goes_on_after_a_key_rotation(void **state)
+{
+    (void)state;
+    must(th_run(out, sizeof(out), "key", "rotate", "--identity", lu.admin, NULL), "key rotate");
+    grow_lu();
+    must(th_run(out, sizeof(out), "audit", "checkpoint", "--identity", lu.admin, NULL),
+         "checkpoint after rotation");
+    assert_non_null(strstr(out, "1 of 1 peer(s) cosigned it"));
+    /* Checkpoints signed by the retired key still verify: it is in LU's
+     * key history. */
+    must(th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL),
+         "verify after rotation");
+    assert_non_null(strstr(out, "chain intact"));
+}
+
+static void test_a_forged_cosignature_is_caught(void **state)
+{
+    (void)state;
+    assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
+    trail t;
+    trail_open(&t);
+    MDB_cursor *c;
+    MDB_val k, v;
+    assert_int_equal(mdb_cursor_open(t.txn, dbi(&t, "cosignatures"), &c), 0);
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_LAST), 0);
+    char line[512], saved[512];
+    size_t len = v.mv_size;
+    assert_true(len < sizeof(line));
+    memcpy(line, v.mv_data, len);
+    memcpy(saved, v.mv_data, len);
+    uint8_t key[300];
+    size_t key_len = k.mv_size;
+    assert_true(key_len <= sizeof(key));
+    memcpy(key, k.mv_data, key_len);
+    /* Change one base64 character of the signature (not the key ID). */
+    size_t at = len - 10;
+    line[at] = line[at] == 'A' ? 'B' : 'A';
+    MDB_val nv = {len, line};
+    assert_int_equal(mdb_cursor_put(c, &k, &nv, MDB_CURRENT), 0);
+    mdb_cursor_close(c);
+    trail_commit(&t);
+    th_gateway_start(&lu.s);
+    assert_int_equal(th_run(out, sizeof(out), "audit", "verify", "--no-witnesses", "--identity",
+                            lu.auditor, NULL),
+                     10);
+    assert_non_null(strstr(out, "the cosignature of ecluse/witness/de does not verify"));
+    /* Put it back as it was. */
+    assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
+    trail_open(&t);
+    MDB_val bk = {key_len, key}, bv = {len, saved};
+    assert_int_equal(mdb_put(t.txn, dbi(&t, "cosignatures"), &bk, &bv, 0), 0);
+    trail_commit(&t);
+}
+
+static void test_a_checkpoint_re_signed_with_a_fresh_key_is_caught(void **state)
+{
+    (void)state;
+    /* LU is stopped (previous test). The insider re-signs the latest
+     * checkpoint with a key of their own under LU's key name. */
+    trail t;
+    trail_open(&t);
+    char note[8192], text[8192], forged[8192];
+    uint64_t size = latest_checkpoint(&t, note, sizeof(note));
+    size_t text_len = 0, len;
+    assert_int_equal(ecl_note_split(note, strlen(note), &text_len, NULL), 0);
+    memcpy(text, note, text_len);
+    uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], sig[64];
+    crypto_sign_keypair(pk, sk);
+    crypto_sign_detached(sig, NULL, (const uint8_t *)text, text_len, sk);
+    memcpy(forged, text, text_len);
+    len = text_len;
+    assert_int_equal(ecl_note_append_signature(forged, sizeof(forged), &len, text_len,
+                                               "ecluse/audit/lu", pk, sig, NULL),
+                     0);
+    uint8_t kb[8];
+    ecl_put_u64be(kb, size);
+    MDB_val k = {8, kb}, old, v = {len, forged};
+    assert_int_equal(mdb_get(t.txn, dbi(&t, "checkpoints"), &k, &old), 0);
+    char saved[8192];
+    size_t saved_len = old.mv_size;
+    memcpy(saved, old.mv_data, saved_len);
+    assert_int_equal(mdb_put(t.txn, dbi(&t, "checkpoints"), &k, &v, 0), 0);
+    trail_commit(&t);
+    th_gateway_start(&lu.s);
+    assert_int_equal(th_run(out, sizeof(out), "audit", "verify", "--no-witnesses", "--identity",
+                            lu.auditor, NULL),
+                     10);
+    assert_non_null(strstr(out, "not signed by any key of this site's key history"));
+    /* Put it back. */
+    assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
+    trail_open(&t);
+    MDB_val back = {saved_len, saved};
+    assert_int_equal(mdb_put(t.txn, dbi(&t, "checkpoints"), &k, &back, 0), 0);
+    trail_commit(&t);
+    th_gateway_start(&lu.s);
+    must(th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL),
+         "verify after putting it back");
+}
+
+static void test_a_cut_tail_is_caught_by_the_witness(void **state)
+{
+    (void)state;
+    grow_lu();
+    /* A clean stop checkpoints the last entries and DE cosigns them. */
+    assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
+    assert_true(th_file_contains(lu.s.log, "event=checkpoint.final site=lu"));
+    trail t;
+    trail_open(&t);
+    char note[8192];
+    uint64_t size = latest_checkpoint(&t, note, sizeof(note));
+    mdb_txn_abort(t.txn);
+    mdb_env_close(t.env);
+    assert_true(size > 4);
+    cut_trail(size - 3);
+    th_gateway_start(&lu.s);
+    /* Locally nothing is left to see... */
+    must(th_run(out, sizeof(out), "audit", "verify", "--no-witnesses", "--identity", lu.auditor,
+                NULL),
+         "local verify of a consistently cut trail");
+    /* ...but DE cosigned more than there is. */
+    assert_int_equal(
+        th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL), 10);
+    char want[160];
+    snprintf(want, sizeof(want), "it cosigned a checkpoint of %llu entries, but the trail has only %llu",
+             (unsigned long long)size, (unsigned long long)size - 3);
+    assert_non_null(strstr(out, want));
+}
+
+static void test_a_regrown_fork_is_refused_by_the_witness(void **state)
+{
+    (void)state;
+    /* The cut trail grows again, past where it was: a fork. */
+    for (int i = 0; i < 3; i++)
+        grow_lu();
+    assert_int_equal(
+        th_run(out, sizeof(out), "audit", "checkpoint", "--identity", lu.admin, NULL), 9);
+    assert_non_null(strstr(out, "0 of 1 peer(s) cosigned it"));
+    assert_non_null(strstr(out, "de         NOT COSIGNED"));
+    assert_true(strstr(out, "fork") != NULL || strstr(out, "rollback") != NULL);
+    /* Both trails recorded the refusal. */
+    must(th_run(out, sizeof(out), "audit", "query", "--kind", "witness", "--json", "--identity",
+                lu.auditor, NULL),
+         "query lu");
+    assert_non_null(strstr(out, "checkpoint.refused-by-witness"));
+    must(th_run(out, sizeof(out), "audit", "query", "--kind", "witness", "--json", "--identity",
+                de.auditor, NULL),
+         "query de");
+    assert_non_null(strstr(out, "checkpoint.refused-as-witness"));
+    assert_non_null(strstr(out, "spiffe://lu/gateway"));
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_checkpoint_is_cosigned_by_the_peer),
+        cmocka_unit_test(test_proofs_verify_with_an_independent_implementation),
+        cmocka_unit_test(test_the_gateway_checkpoints_pending_entries_by_itself),
+        cmocka_unit_test(test_witnessing_goes_on_after_a_key_rotation),
+        cmocka_unit_test(test_a_forged_cosignature_is_caught),
+        cmocka_unit_test(test_a_checkpoint_re_signed_with_a_fresh_key_is_caught),
+        cmocka_unit_test(test_a_cut_tail_is_caught_by_the_witness),
+        cmocka_unit_test(test_a_regrown_fork_is_refused_by_the_witness),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
