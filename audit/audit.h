@@ -228,11 +228,19 @@ int audit_prove_consistency(audit_log *log, uint64_t old_size, uint64_t new_size
  * sequence number against its key, time never going backwards), that the
  * entries are exactly 1..count of the stored head, and every stored own
  * checkpoint (signature by the key in its body; the entry at its count has
- * its head hash). */
+ * its head hash). Also recompute the Merkle tree from the entries and compare
+ * every stored node ("tree node at level L index J differs / is missing",
+ * extra nodes beyond the tree), and check every index both ways: each row
+ * points to an entry whose field has exactly that value ("by_actor row 'x'
+ * points to seq N whose actor is 'y'"), each entry with a set field is in
+ * that index ("missing from by_dataset"). The seq named is the lowest entry
+ * concerned (for a tree node, the first leaf under it). */
 typedef struct audit_verify_report {
     int ok;                 /* 1 when everything verified */
     uint64_t entries;       /* entries verified before the first bad one */
     uint64_t checkpoints;   /* stored checkpoints verified */
+    uint64_t tree_nodes;    /* stored tree nodes found equal to the recomputed ones */
+    uint64_t index_rows;    /* index rows found matching their entry */
     uint64_t first_bad_seq; /* 0 when ok */
     char reason[ECL_ERR_MSG_MAX];
 } audit_verify_report;
