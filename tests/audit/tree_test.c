@@ -414,6 +414,77 @@ static void test_reopen(void **state)
         fail_msg("verify after reopen: %s", err.msg);
 }
 
+/* ---- the worked example of docs/audit-format.md ---------------------------- */
+
+static FILE *open_doc(void)
+{
+    const char *rel = "docs/audit-format.md";
+    FILE *fp = fopen(rel, "r");
+    if (fp == NULL) {
+        char path[1024];
+        const char *src = getenv("TEST_SRCDIR");
+        snprintf(path, sizeof(path), "%s/ecluse/%s", src ? src : ".", rel);
+        fp = fopen(path, "r");
+    }
+    if (fp == NULL)
+        fail_msg("docs/audit-format.md not found (declared as data of this test)");
+    return fp;
+}
+
+/* The table after "<!-- tree-positions" agrees with the key formula, and a
+ * real log of 5 entries stores exactly those keys with those subtrees. */
+static void test_doc_example(void **state)
+{
+    fixture *f = *state;
+    fill(f, 5);
+    audit_close(f->log);
+    f->log = NULL;
+    check_stored(f, 5);
+    FILE *fp = open_doc();
+    char line[512];
+    int in_table = 0, rows = 0;
+    tu_raw r;
+    tu_raw_begin(&r, f->dir, "tree");
+    while (fgets(line, sizeof(line), fp)) {
+        if (strncmp(line, "<!-- tree-positions", 19) == 0) {
+            in_table = 1;
+            continue;
+        }
+        if (!in_table)
+            continue;
+        if (line[0] != '|')
+            break;
+        unsigned long long pos, index, a, b;
+        unsigned level;
+        char ent[64];
+        if (sscanf(line, "| %llu | %u | %llu | %63[^|]|", &pos, &level, &index, ent) != 4)
+            continue; /* the header and its rule */
+        if (sscanf(ent, "%llu..%llu", &a, &b) != 2) {
+            assert_int_equal(sscanf(ent, "%llu", &a), 1);
+            b = a;
+        }
+        assert_int_equal(pos, (unsigned long long)rows);
+        assert_int_equal(nodes_of(index << level) + ((uint64_t)2 << level) - 2, pos);
+        assert_int_equal(a, (index << level) + 1);
+        assert_int_equal(b, (index + 1) << level);
+        uint8_t kb[8], want[H];
+        for (int i = 0; i < 8; i++)
+            kb[i] = (uint8_t)(pos >> (56 - 8 * i));
+        MDB_val k = {8, kb}, v;
+        assert_int_equal(mdb_get(r.txn, r.dbi, &k, &v), 0);
+        mth(f, a - 1, b, want);
+        assert_int_equal(v.mv_size, H);
+        assert_memory_equal(v.mv_data, want, H);
+        rows++;
+    }
+    fclose(fp);
+    mdb_txn_abort(r.txn);
+    mdb_env_close(r.env);
+    assert_int_equal(rows, 8);
+    assert_int_equal(nodes_of(5), 8);
+    f->log = tu_open(f->dir);
+}
+
 /* ---- format markers ------------------------------------------------------ */
 
 static void set_format(const char *dir, const char *fmt)
@@ -501,6 +572,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stored_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_doc_example, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_format, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
