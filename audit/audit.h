@@ -37,6 +37,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "common/merkle.h"
 
 #define AUDIT_HASH_BYTES    32u    /* BLAKE2b-256 */
 #define AUDIT_FIELD_MAX     255u   /* bytes of each indexed string field */
@@ -191,16 +192,63 @@ typedef int (*audit_processing_fn)(const audit_processing *p, void *arg);
 int audit_processing_summary(audit_log *log, const char *dataset, audit_processing_fn fn, void *arg,
                              ecl_err *err) ECL_WUR;
 
+/* ---- the Merkle tree ------------------------------------------------------
+ * An RFC 6962 / 9162 tree (SHA-256) over the entries in order: leaf i
+ * (0-based) is SHA-256(0x00 || the stored bytes of entry seq = i + 1), kept
+ * in the same transaction as the entries (docs/audit-format.md, "The tree").
+ * Proofs are the RFC 9162 audit paths and consistency proofs; check them
+ * with merkle_verify_inclusion / merkle_verify_consistency (common/merkle.h).
+ * Each call reads one snapshot and runs concurrently with appends; its cost
+ * is O(log n) LMDB reads. Errors: ECL_E_USAGE for a NULL argument,
+ * ECL_E_PRECONDITION for sizes or a seq outside the committed tree (the
+ * message gives the count), ECL_E_INPUT when a stored node is missing or
+ * malformed (run audit_verify), ECL_E_IO when LMDB cannot be read. */
+typedef struct audit_proof {
+    size_t n;                                          /* hashes used */
+    uint8_t hash[MERKLE_PROOF_MAX][MERKLE_HASH_BYTES]; /* in RFC 9162 order */
+} audit_proof;
+
+/* The count and root of the committed tree in one snapshot (empty: 0 and
+ * SHA-256("")). */
+int audit_tree_head(audit_log *log, uint64_t *size, uint8_t root[MERKLE_HASH_BYTES],
+                    ecl_err *err) ECL_WUR;
+
+/* The root of the tree of the first `size` entries; size <= count. */
+int audit_tree_root(audit_log *log, uint64_t size, uint8_t root[MERKLE_HASH_BYTES],
+                    ecl_err *err) ECL_WUR;
+
+/* The leaf hash of entry `seq` (1 <= seq <= count). */
+int audit_leaf_hash(audit_log *log, uint64_t seq, uint8_t out[MERKLE_HASH_BYTES],
+                    ecl_err *err) ECL_WUR;
+
+/* The inclusion proof of entry `seq` (leaf index seq - 1) in the tree of
+ * the first `size` entries; 1 <= seq <= size <= count. */
+int audit_prove_inclusion(audit_log *log, uint64_t seq, uint64_t size, audit_proof *out,
+                          ecl_err *err) ECL_WUR;
+
+/* The consistency proof from the tree of `old_size` entries to the tree of
+ * `new_size`; 0 < old_size <= new_size <= count (equal sizes: empty proof). */
+int audit_prove_consistency(audit_log *log, uint64_t old_size, uint64_t new_size, audit_proof *out,
+                            ecl_err *err) ECL_WUR;
+
 /* ---- verification ---------------------------------------------------------
  * Check every entry (its encoding, its hash, its link to the one before, its
  * sequence number against its key, time never going backwards), that the
- * entries are exactly 1..count of the stored head, the Merkle tree and the
- * indexes. Checkpoints are checked by audit_verify_checkpoints, which needs
- * the keys to trust. */
+ * entries are exactly 1..count of the stored head. Also recompute the Merkle
+ * tree from the entries and compare every stored node ("tree node at level L
+ * index J differs / is missing", extra nodes beyond the tree), and check
+ * every index both ways: each row points to an entry whose field has exactly
+ * that value ("by_actor row 'x' points to seq N whose actor is 'y'"), each
+ * entry with a set field is in that index ("missing from by_dataset"). The
+ * seq named is the lowest entry concerned (for a tree node, the first leaf
+ * under it). Checkpoints are checked by audit_verify_checkpoints, which
+ * needs the keys to trust. */
 typedef struct audit_verify_report {
     int ok;                 /* 1 when everything verified */
     uint64_t entries;       /* entries verified before the first bad one */
     uint64_t checkpoints;   /* stored checkpoints verified */
+    uint64_t tree_nodes;    /* stored tree nodes found equal to the recomputed ones */
+    uint64_t index_rows;    /* index rows found matching their entry */
     uint64_t first_bad_seq; /* 0 when ok */
     char reason[ECL_ERR_MSG_MAX];
 } audit_verify_report;

@@ -11,8 +11,14 @@
 
 #include "audit/audit.h"
 #include "audit/record.h"
+#include "audit/tree.h"
 
-#define AUDIT_FORMAT "ecluse-audit-v1"
+#define AUDIT_FORMAT    "ecluse-audit-v2"
+#define AUDIT_FORMAT_V1 "ecluse-audit-v1" /* no tree: upgraded when opened */
+
+/* Bench only (bench/audit): when set before audit_open, appends skip the
+ * tree, to measure what it costs. Never set in a gateway. */
+extern int audit_bench_tree_off;
 
 /* Index sub-databases, in the order of the record fields they index. */
 enum { IX_KIND = 0, IX_ACTOR, IX_DATASET, IX_PURPOSE, IX_DECISION, IX_COUNT };
@@ -21,7 +27,7 @@ struct pending; /* an append waiting for its commit (log.c) */
 
 struct audit_log {
     MDB_env *env;
-    MDB_dbi entries, meta, by_time, checkpoints;
+    MDB_dbi entries, meta, by_time, checkpoints, tree;
     MDB_dbi cosignatures, cosigned, witnessed; /* notes.c */
     MDB_dbi by[IX_COUNT];
     char dir[4096];
@@ -43,6 +49,11 @@ struct audit_log {
     uint64_t count;
     uint8_t head_hash[AUDIT_HASH_BYTES];
     int64_t last_time_ns;
+    /* the tree's peaks as of the last commit (writer-owned); tree_ok is 0
+     * when the stored tree could not be read at open: appends then fail */
+    tree_peaks peaks;
+    int tree_ok;
+    int tree_off; /* audit_bench_tree_off at open */
 };
 
 /* The record field each index covers. */

@@ -8,9 +8,12 @@
 #include <time.h>
 
 #include "common/fileio.h"
+#include "common/log.h"
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define DEFAULT_BATCH    4096u
+
+int audit_bench_tree_off;
 
 struct pending {
     rec_tail t;
@@ -76,6 +79,7 @@ static int open_dbis(audit_log *log, MDB_txn *txn, ecl_err *err)
     } t[] = {
         {"entries", MDB_CREATE, &log->entries}, {"meta", MDB_CREATE, &log->meta},
         {"by_time", dup, &log->by_time},        {"checkpoints", MDB_CREATE, &log->checkpoints},
+        {"tree", MDB_CREATE, &log->tree},
         {"cosignatures", MDB_CREATE, &log->cosignatures},
         {"cosigned", MDB_CREATE, &log->cosigned},
         {"witnessed", MDB_CREATE, &log->witnessed},
@@ -93,17 +97,82 @@ static int open_dbis(audit_log *log, MDB_txn *txn, ecl_err *err)
     return 0;
 }
 
-/* The format marker: written into an empty log, checked in any other. */
+static int put_format(audit_log *log, MDB_txn *txn, ecl_err *err)
+{
+    MDB_val k = {6, "format"}, v = {strlen(AUDIT_FORMAT), (void *)AUDIT_FORMAT};
+    int rc = mdb_put(txn, log->meta, &k, &v, 0);
+    if (rc != 0)
+        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "meta 'format'");
+    return 0;
+}
+
+/* A v1 log has no tree: build it from the entries, in the transaction that
+ * also writes the new marker, so the log is either v1 as it was or v2 with
+ * its whole tree. Its checkpoints (a binary format signed under
+ * "ecluse-checkpoint-v1") and the peers' ones it kept as a witness cannot be
+ * read as C2SP notes: they are dropped, and the first v2 checkpoint covers
+ * every entry again. */
+static int upgrade_v1(audit_log *log, MDB_txn *txn, ecl_err *err)
+{
+    int rc = mdb_drop(txn, log->tree, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, log->checkpoints, 0);
+    if (rc != 0)
+        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "tree");
+    MDB_dbi old_witness;
+    rc = mdb_dbi_open(txn, "witness", 0, &old_witness);
+    if (rc == 0)
+        rc = mdb_drop(txn, old_witness, 1);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "the v1 witness store");
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(txn, log->entries, &c)) != 0)
+        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "entries");
+    tree_peaks pk;
+    memset(&pk, 0, sizeof(pk));
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint64_t seq;
+        if (audit_u64_val(&k, &seq) != 0 || seq != pk.size + 1) {
+            mdb_cursor_close(c);
+            return ecl_fail(err, ECL_E_INPUT,
+                            "cannot upgrade from %s: entry %llu is missing or out of place "
+                            "(verify the log with a version that reads %s)",
+                            AUDIT_FORMAT_V1, (unsigned long long)pk.size + 1, AUDIT_FORMAT_V1);
+        }
+        uint8_t leaf[MERKLE_HASH_BYTES];
+        merkle_leaf_hash(v.mv_data, v.mv_size, leaf);
+        if ((rc = tree_append(txn, log->tree, &pk, leaf)) != 0)
+            break;
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND)
+        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "building the tree");
+    if (put_format(log, txn, err) != 0)
+        return -1;
+    char n[24];
+    snprintf(n, sizeof(n), "%llu", (unsigned long long)pk.size);
+    ecl_log(ECL_LOG_INFO, "audit.upgrade", "dir", log->dir, "from", AUDIT_FORMAT_V1, "to",
+            AUDIT_FORMAT, "entries", n, NULL);
+    return 0;
+}
+
+/* The format marker: written into an empty log, checked in any other; a v1
+ * log is upgraded. */
 static int check_format(audit_log *log, MDB_txn *txn, ecl_err *err)
 {
     MDB_val k = {6, "format"}, v;
     int rc = mdb_get(txn, log->meta, &k, &v);
     if (rc == 0) {
-        if (v.mv_size != strlen(AUDIT_FORMAT) || memcmp(v.mv_data, AUDIT_FORMAT, v.mv_size) != 0)
-            return ecl_fail(err, ECL_E_INPUT, "meta 'format' is '%.*s', expected '%s'",
-                            (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data,
-                            AUDIT_FORMAT);
-        return 0;
+        if (v.mv_size == strlen(AUDIT_FORMAT) && memcmp(v.mv_data, AUDIT_FORMAT, v.mv_size) == 0)
+            return 0;
+        if (v.mv_size == strlen(AUDIT_FORMAT_V1) &&
+            memcmp(v.mv_data, AUDIT_FORMAT_V1, v.mv_size) == 0)
+            return upgrade_v1(log, txn, err);
+        return ecl_fail(err, ECL_E_INPUT, "meta 'format' is '%.*s', expected '%s'",
+                        (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data,
+                        AUDIT_FORMAT);
     }
     if (rc != MDB_NOTFOUND)
         return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "meta 'format'");
@@ -112,11 +181,7 @@ static int check_format(audit_log *log, MDB_txn *txn, ecl_err *err)
         return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "entries");
     if (st.ms_entries != 0)
         return ecl_fail(err, ECL_E_INPUT, "entries exist but meta 'format' is missing");
-    v.mv_size = strlen(AUDIT_FORMAT);
-    v.mv_data = (void *)AUDIT_FORMAT;
-    if ((rc = mdb_put(txn, log->meta, &k, &v, 0)) != 0)
-        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "meta 'format'");
-    return 0;
+    return put_format(log, txn, err);
 }
 
 /* Load the chain head and the time of the last entry. */
@@ -134,6 +199,11 @@ static int load_head(audit_log *log, MDB_txn *txn, ecl_err *err)
     if (rc == 0 && v.mv_size >= REC_HEADER)
         log->last_time_ns = rec_time_ns(v.mv_data, v.mv_size);
     mdb_cursor_close(c);
+    ecl_err te;
+    log->tree_ok = tree_load_peaks(txn, log->tree, log->count, &log->peaks, &te) == 0;
+    if (!log->tree_ok)
+        ecl_log(ECL_LOG_ERROR, "audit.tree_damaged", "dir", log->dir, "error", te.msg, "appends",
+                "refused", NULL);
     return 0;
 }
 
@@ -196,6 +266,7 @@ int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_e
     log->map_size = opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
     log->deadline_us = opt ? opt->group_deadline_us : 0;
     log->batch_max = opt && opt->batch_max ? opt->batch_max : DEFAULT_BATCH;
+    log->tree_off = audit_bench_tree_off;
     if (ecl_mkdirs(dir, 0700, err) != 0) {
         free(log);
         if (err)
@@ -276,7 +347,7 @@ static int put_indexes(audit_log *log, MDB_txn *txn, const rec_tail *t, const ui
 /* Write the batch in one transaction. On success the new head is returned
  * through the out-parameters; the log's own head is updated by the caller. */
 static int write_batch(audit_log *log, struct pending *b, uint64_t *count,
-                       uint8_t head[AUDIT_HASH_BYTES], int64_t *time_ns)
+                       uint8_t head[AUDIT_HASH_BYTES], int64_t *time_ns, tree_peaks *pk)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(log->env, NULL, 0, &txn);
@@ -293,9 +364,16 @@ static int write_batch(audit_log *log, struct pending *b, uint64_t *count,
         MDB_val k = {8, seqbe}, v = {REC_HEADER + p->t.len + AUDIT_HASH_BYTES, NULL};
         rc = mdb_put(txn, log->entries, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
         if (rc == 0) {
+            uint8_t leaf[MERKLE_HASH_BYTES];
             rec_write(v.mv_data, seq, t, head, &p->t);
             memcpy(head, (uint8_t *)v.mv_data + v.mv_size - AUDIT_HASH_BYTES, AUDIT_HASH_BYTES);
+            /* the leaf is the whole stored value; hashed before the next put,
+             * which may move the reserved space */
+            if (!log->tree_off)
+                merkle_leaf_hash(v.mv_data, v.mv_size, leaf);
             rc = put_indexes(log, txn, &p->t, seqbe, timebe);
+            if (rc == 0 && !log->tree_off)
+                rc = tree_append(txn, log->tree, pk, leaf);
         }
         if (rc != 0) {
             mdb_txn_abort(txn);
@@ -332,7 +410,22 @@ static void commit_batch(audit_log *log, struct pending *b, unsigned n)
     uint8_t head[AUDIT_HASH_BYTES];
     memcpy(head, log->head_hash, sizeof(head));
     int64_t t = log->last_time_ns;
-    int rc = write_batch(log, b, &count, head, &t);
+    if (!log->tree_ok) {
+        ecl_fail(&e, ECL_E_UNAVAILABLE,
+                 "audit trail not written: the Merkle tree of the log at %s is damaged (a node "
+                 "is missing); run audit verify",
+                 log->dir);
+        fail_batch(b, &e);
+        return;
+    }
+    tree_peaks *pk = malloc(sizeof(*pk)); /* 2 KiB: kept off the writer's stack */
+    if (pk == NULL) {
+        ecl_fail(&e, ECL_E_UNAVAILABLE, "audit trail not written: out of memory");
+        fail_batch(b, &e);
+        return;
+    }
+    *pk = log->peaks;
+    int rc = write_batch(log, b, &count, head, &t, pk);
     if (rc != 0) {
         if (rc == MDB_PANIC) {
             pthread_mutex_lock(&log->mu);
@@ -344,8 +437,11 @@ static void commit_batch(audit_log *log, struct pending *b, unsigned n)
                  "bytes): %s",
                  n, n == 1 ? "y" : "ies", log->dir, log->map_size, mdb_strerror(rc));
         fail_batch(b, &e);
+        free(pk);
         return;
     }
+    log->peaks = *pk;
+    free(pk);
     pthread_mutex_lock(&log->mu);
     log->count = count;
     memcpy(log->head_hash, head, sizeof(head));

@@ -6,7 +6,9 @@
 #include "audit/internal.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -187,6 +189,408 @@ static int check_head(audit_log *log, MDB_txn *txn, uint64_t count,
     return 0;
 }
 
+/* ---- derived data: the tree and the indexes --------------------------------
+ * One pass over the entries in key order recomputes the tree (comparing each
+ * node with a cursor over `tree` as it goes, the keys coming in the same
+ * order), compares `by_time` row by row, and gathers, for each string index,
+ * the seqs of each value; the indexes are then walked once and compared. It
+ * runs in a thread of its own beside the chain workers. */
+
+static const char *const ix_db_name[IX_COUNT] = {"by_kind", "by_actor", "by_dataset", "by_purpose",
+                                                 "by_decision"};
+static const char *const ix_field_name[IX_COUNT] = {"kind", "actor", "dataset", "purpose",
+                                                    "decision"};
+
+/* The seqs of one value of one index, in increasing order. */
+typedef struct ixval {
+    const uint8_t *key; /* into the read snapshot */
+    size_t klen;
+    uint64_t *seq;
+    size_t n, cap;
+    int seen;
+} ixval;
+
+typedef struct ixmap {
+    ixval *slot;
+    size_t cap, used; /* cap: a power of two */
+} ixmap;
+
+typedef struct derived {
+    audit_log *log;
+    MDB_txn *txn;
+    uint64_t count;
+    uint64_t bad; /* lowest seq found wrong; 0 = none */
+    char why[ECL_ERR_MSG_MAX];
+    int rc; /* LMDB error */
+    int oom;
+    uint64_t tree_nodes, index_rows;
+    ixmap map[IX_COUNT];
+} derived;
+
+static void d_bad(derived *d, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void d_bad(derived *d, uint64_t seq, const char *fmt, ...)
+{
+    if (d->bad != 0 && d->bad <= seq)
+        return;
+    d->bad = seq;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->why, sizeof(d->why), fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+static ixval *ix_find(ixmap *m, const uint8_t *key, size_t klen, int add)
+{
+    if (m->cap == 0 || (add && 2 * (m->used + 1) > m->cap)) {
+        if (!add)
+            return NULL;
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        ixval *ns = calloc(ncap, sizeof(*ns));
+        if (ns == NULL)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (m->slot[i].key == NULL)
+                continue;
+            size_t j = fnv(m->slot[i].key, m->slot[i].klen) & (ncap - 1);
+            while (ns[j].key != NULL)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = m->slot[i];
+        }
+        free(m->slot);
+        m->slot = ns;
+        m->cap = ncap;
+    }
+    size_t j = fnv(key, klen) & (m->cap - 1);
+    while (m->slot[j].key != NULL) {
+        if (m->slot[j].klen == klen && memcmp(m->slot[j].key, key, klen) == 0)
+            return &m->slot[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    if (!add)
+        return NULL;
+    m->slot[j].key = key;
+    m->slot[j].klen = klen;
+    m->used++;
+    return &m->slot[j];
+}
+
+static int ix_add(ixmap *m, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    ixval *v = ix_find(m, key, klen, 1);
+    if (v == NULL)
+        return -1;
+    if (v->n == v->cap) {
+        size_t ncap = v->cap ? v->cap * 2 : 16;
+        uint64_t *ns = realloc(v->seq, ncap * sizeof(*ns));
+        if (ns == NULL)
+            return -1;
+        v->seq = ns;
+        v->cap = ncap;
+    }
+    v->seq[v->n++] = seq;
+    return 0;
+}
+
+static void ix_free(ixmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slot[i].seq);
+    free(m->slot);
+    m->slot = NULL;
+    m->cap = m->used = 0;
+}
+
+/* Index keys and values as text for a message: at most 64 bytes, anything
+ * not printable ASCII as '?'. */
+static void shown(char *out, size_t cap, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && i < 64 && i + 1 < cap; i++)
+        out[i] = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\'' ? (char)p[i] : '?';
+    out[i] = '\0';
+}
+
+/* A node of the tree: compare the recomputed hash with where the cursor is. */
+static int tree_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v, uint64_t pos,
+                     const uint8_t h[MERKLE_HASH_BYTES])
+{
+    unsigned level;
+    uint64_t index, key = UINT64_MAX;
+    tree_pos_split(pos, &level, &index);
+    uint64_t first = (index << level) + 1;
+    if (*crc == 0 && audit_u64_val(k, &key) != 0)
+        key = 0; /* a key that is not 8 bytes sorts wherever: call it misplaced */
+    if (*crc != 0 || key > pos) {
+        d_bad(d, first, "tree node at level %u index %llu is missing", level,
+              (unsigned long long)index);
+        return -1;
+    }
+    if (key < pos) {
+        d_bad(d, first, "tree holds a key that is no node position before level %u index %llu",
+              level, (unsigned long long)index);
+        return -1;
+    }
+    if (v->mv_size != MERKLE_HASH_BYTES || sodium_memcmp(v->mv_data, h, MERKLE_HASH_BYTES) != 0) {
+        d_bad(d, first, "tree node at level %u index %llu differs", level,
+              (unsigned long long)index);
+        return -1;
+    }
+    d->tree_nodes++;
+    *crc = mdb_cursor_get(c, k, v, MDB_NEXT);
+    return 0;
+}
+
+/* by_time, row by row against (time of seq, seq). */
+static int time_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v, uint64_t seq,
+                     uint64_t time_ns)
+{
+    uint8_t want[16], have[16];
+    ecl_put_u64be(want, time_ns);
+    ecl_put_u64be(want + 8, seq);
+    while (*crc == 0) {
+        if (k->mv_size != 8 || v->mv_size != 8) {
+            d_bad(d, seq, "by_time holds a row that is not 8 + 8 bytes");
+            return -1;
+        }
+        memcpy(have, k->mv_data, 8);
+        memcpy(have + 8, v->mv_data, 8);
+        int cmp = memcmp(have, want, 16);
+        if (cmp == 0) {
+            d->index_rows++;
+            *crc = mdb_cursor_get(c, k, v, MDB_NEXT);
+            return 0;
+        }
+        if (cmp > 0)
+            break;
+        uint64_t s, t;
+        if (ecl_u64be_at(have, 16, 8, &s) != 0 || ecl_u64be_at(have, 16, 0, &t) != 0)
+            return -1;
+        d_bad(d, s ? s : 1, "by_time row %llu points to seq %llu, whose time is another",
+              (unsigned long long)t, (unsigned long long)s);
+        return -1;
+    }
+    d_bad(d, seq, "missing from by_time");
+    return -1;
+}
+
+/* Walk the entries: tree, by_time, and the string indexes' expected rows. */
+static void derive_pass(derived *d)
+{
+    audit_log *log = d->log;
+    MDB_cursor *ce = NULL, *ct = NULL, *cx = NULL;
+    if ((d->rc = mdb_cursor_open(d->txn, log->entries, &ce)) != 0 ||
+        (d->rc = mdb_cursor_open(d->txn, log->tree, &ct)) != 0 ||
+        (d->rc = mdb_cursor_open(d->txn, log->by_time, &cx)) != 0)
+        goto out;
+    MDB_val ek, ev, tk, tv, xk, xv;
+    int trc = mdb_cursor_get(ct, &tk, &tv, MDB_FIRST);
+    int xrc = mdb_cursor_get(cx, &xk, &xv, MDB_FIRST);
+    int tree_live = 1, time_live = 1;
+    tree_peaks *pk = calloc(1, sizeof(*pk));
+    if (pk == NULL) {
+        d->oom = 1;
+        goto out;
+    }
+    uint64_t want = 1;
+    int rc;
+    for (rc = mdb_cursor_get(ce, &ek, &ev, MDB_FIRST); rc == 0 && want <= d->count;
+         rc = mdb_cursor_get(ce, &ek, &ev, MDB_NEXT), want++) {
+        uint64_t seq;
+        if (audit_u64_val(&ek, &seq) != 0 || seq != want)
+            break; /* the chain check names it */
+        uint8_t leaf[MERKLE_HASH_BYTES], out[65][MERKLE_HASH_BYTES];
+        merkle_leaf_hash(ev.mv_data, ev.mv_size, leaf);
+        uint64_t pos = tree_nodes(pk->size);
+        unsigned n = tree_peaks_push(pk, leaf, out);
+        for (unsigned i = 0; tree_live && i < n; i++)
+            if (tree_step(d, ct, &trc, &tk, &tv, pos + i, out[i]) != 0)
+                tree_live = 0;
+        rec_view rv;
+        ecl_err e;
+        if (rec_parse(ev.mv_data, ev.mv_size, &rv, &e) != 0)
+            continue; /* the chain check names it */
+        if (time_live && time_step(d, cx, &xrc, &xk, &xv, seq, (uint64_t)rv.time_ns) != 0)
+            time_live = 0;
+        for (unsigned ix = 0; ix < IX_COUNT; ix++) {
+            unsigned f = ix_field(ix);
+            if (rv.len[f] > 0 && ix_add(&d->map[ix], rv.field[f], rv.len[f], seq) != 0) {
+                d->oom = 1;
+                free(pk);
+                goto out;
+            }
+        }
+    }
+    free(pk);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        d->rc = rc;
+        goto out;
+    }
+    if (tree_live && trc == 0) { /* nodes beyond the tree of count leaves */
+        uint64_t key = 0;
+        unsigned level = 0;
+        uint64_t index = 0;
+        if (audit_u64_val(&tk, &key) == 0)
+            tree_pos_split(key, &level, &index);
+        uint64_t first = (index << level) + 1;
+        d_bad(d, first <= d->count ? first : d->count + 1,
+              "tree holds a node at level %u index %llu beyond the tree of %llu entries", level,
+              (unsigned long long)index, (unsigned long long)d->count);
+    }
+    if (time_live && xrc == 0) {
+        uint64_t s = 0;
+        if (audit_u64_val(&xv, &s) != 0 || s == 0)
+            s = d->count + 1;
+        d_bad(d, s, "by_time row points to seq %llu, which is not an entry of the log",
+              (unsigned long long)s);
+    }
+out:
+    if (ce)
+        mdb_cursor_close(ce);
+    if (ct)
+        mdb_cursor_close(ct);
+    if (cx)
+        mdb_cursor_close(cx);
+}
+
+/* An index row (key, s) that no entry asked for: say what entry s holds. */
+static void extra_row(derived *d, unsigned ix, const MDB_val *key, uint64_t s)
+{
+    char k[80], have[80] = "";
+    shown(k, sizeof(k), key->mv_data, key->mv_size);
+    uint8_t kb[8];
+    ecl_put_u64be(kb, s);
+    MDB_val ek = {8, kb}, ev;
+    rec_view rv;
+    ecl_err e;
+    if (s == 0 || s > d->count || mdb_get(d->txn, d->log->entries, &ek, &ev) != 0) {
+        d_bad(d, s ? s : 1, "%s row '%s' points to seq %llu, which is not an entry of the log",
+              ix_db_name[ix], k, (unsigned long long)s);
+        return;
+    }
+    if (rec_parse(ev.mv_data, ev.mv_size, &rv, &e) == 0)
+        shown(have, sizeof(have), rv.field[ix_field(ix)], rv.len[ix_field(ix)]);
+    d_bad(d, s, "%s row '%s' points to seq %llu whose %s is '%s'", ix_db_name[ix], k,
+          (unsigned long long)s, ix_field_name[ix], have);
+}
+
+/* Walk one string index and compare it with what the entries asked for. */
+static void index_pass(derived *d, unsigned ix)
+{
+    MDB_cursor *c;
+    if ((d->rc = mdb_cursor_open(d->txn, d->log->by[ix], &c)) != 0)
+        return;
+    ixmap *m = &d->map[ix];
+    MDB_val k, v;
+    int rc;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP)) {
+        MDB_val key = k;
+        ixval *want = ix_find(m, k.mv_data, k.mv_size, 0);
+        size_t i = 0;
+        int stop = 0;
+        if (want)
+            want->seen = 1;
+        /* the rows of this key, a page of seqs at a time (DUPFIXED); LMDB
+         * leaves `v` as it is for a key with one row, which it already holds */
+        size_t rows = 0;
+        int mrc = mdb_cursor_count(c, &rows);
+        if (mrc == 0 && rows > 1)
+            mrc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE);
+        while (mrc == 0 && !stop) {
+            if (v.mv_size % 8 != 0) {
+                d_bad(d, d->count + 1, "%s holds a row that is not 8 bytes", ix_db_name[ix]);
+                break;
+            }
+            for (size_t off = 0; off < v.mv_size; off += 8) {
+                uint64_t s;
+                if (ecl_u64be_at(v.mv_data, v.mv_size, off, &s) != 0)
+                    break;
+                if (want && i < want->n && want->seq[i] == s) {
+                    i++;
+                    d->index_rows++;
+                    continue;
+                }
+                if (want && i < want->n && want->seq[i] < s)
+                    d_bad(d, want->seq[i], "missing from %s", ix_db_name[ix]);
+                else
+                    extra_row(d, ix, &key, s);
+                stop = 1;
+                break;
+            }
+            if (!stop)
+                mrc = rows > 1 ? mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE) : MDB_NOTFOUND;
+        }
+        if (mrc != 0 && mrc != MDB_NOTFOUND) {
+            d->rc = mrc;
+            break;
+        }
+        if (!stop && want && i < want->n)
+            d_bad(d, want->seq[i], "missing from %s", ix_db_name[ix]);
+        k = key;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND && d->rc == 0)
+        d->rc = rc;
+    mdb_cursor_close(c);
+    for (size_t s = 0; s < m->cap; s++) /* values no row has at all */
+        if (m->slot[s].key && !m->slot[s].seen && m->slot[s].n > 0)
+            d_bad(d, m->slot[s].seq[0], "missing from %s", ix_db_name[ix]);
+}
+
+/* Uses the caller's read transaction, which nothing else touches meanwhile
+ * (the log runs with MDB_NOTLS). */
+static void *derived_main(void *arg)
+{
+    derived *d = arg;
+    derive_pass(d);
+    for (unsigned ix = 0; ix < IX_COUNT && d->rc == 0 && !d->oom; ix++)
+        index_pass(d, ix);
+    for (unsigned ix = 0; ix < IX_COUNT; ix++)
+        ix_free(&d->map[ix]);
+    return NULL;
+}
+
+/* The chain (its workers) and the derived data (a thread of its own) at
+ * once; the report names the lowest bad seq either found. */
+static int verify_all(audit_log *log, MDB_txn *txn, uint64_t count, audit_verify_report *rep,
+                      ecl_err *err)
+{
+    derived *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "audit verify: out of memory");
+    d->log = log;
+    d->txn = txn;
+    d->count = count;
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, derived_main, d) == 0;
+    int rc = verify_chain(log, count, rep, err);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        derived_main(d);
+    if (rc == 0 && d->rc != 0)
+        rc = audit_mdb_fail(err, ECL_E_IO, d->rc, "audit verify: reading the tree and indexes");
+    if (rc == 0 && d->oom)
+        rc = ecl_fail(err, ECL_E_INTERNAL, "audit verify: out of memory for the index check");
+    if (rc == 0 && d->bad && (rep->first_bad_seq == 0 || d->bad < rep->first_bad_seq)) {
+        rep->first_bad_seq = d->bad;
+        memcpy(rep->reason, d->why, sizeof(rep->reason));
+        rep->entries = d->bad - 1;
+    }
+    rep->tree_nodes = d->tree_nodes;
+    rep->index_rows = d->index_rows;
+    free(d);
+    return rc;
+}
+
 int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err)
 {
     if (log == NULL || rep == NULL)
@@ -199,7 +603,7 @@ int audit_verify(audit_log *log, audit_verify_report *rep, ecl_err *err)
         return -1;
     int rc = audit_read_head(txn, log, &count, head, err);
     if (rc == 0)
-        rc = verify_chain(log, count, rep, err);
+        rc = verify_all(log, txn, count, rep, err);
     if (rc == 0 && rep->first_bad_seq == 0)
         rc = check_head(log, txn, count, head, rep, err);
     mdb_txn_abort(txn);

@@ -200,10 +200,11 @@ static void test_consistent_rewrite_caught_by_checkpoint(void **state)
     MDB_val k = {4, "head"}, v = {40, hv};
     assert_int_equal(mdb_put(r.txn, r.dbi, &k, &v, 0), 0);
     tu_raw_commit(&r);
+    /* the tree, not recomputed, names the changed entry itself */
     audit_verify_report rep = tu_verify(f->dir, &err);
     assert_int_equal(rep.ok, 0);
-    assert_int_equal(rep.first_bad_seq, N);
-    assert_non_null(strstr(rep.reason, "entries 1..6 were rewritten"));
+    assert_int_equal(rep.first_bad_seq, 3);
+    assert_non_null(strstr(rep.reason, "tree node at level 0 index 2 differs"));
     /* and the checkpoint, checked on its own, says the same */
     log = tu_open(f->dir);
     assert_int_equal(audit_checkpoint_check(log, &sc, pk, &err), -1);
@@ -211,6 +212,126 @@ static void test_consistent_rewrite_caught_by_checkpoint(void **state)
     assert_non_null(strstr(err.msg, "entry 6"));
     audit_close(log);
     sodium_memzero(sk, sizeof(sk));
+}
+
+/* ---- the tree and the indexes --------------------------------------------- */
+
+static void raw_put(const char *dir, const char *db, const void *key, size_t klen, const void *val,
+                    size_t vlen)
+{
+    tu_raw r;
+    tu_raw_begin(&r, dir, db);
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    assert_int_equal(mdb_put(r.txn, r.dbi, &k, &v, 0), 0);
+    tu_raw_commit(&r);
+}
+
+static void raw_del(const char *dir, const char *db, const void *key, size_t klen, const void *val,
+                    size_t vlen)
+{
+    tu_raw r;
+    tu_raw_begin(&r, dir, db);
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    assert_int_equal(mdb_del(r.txn, r.dbi, &k, val ? &v : NULL), 0);
+    tu_raw_commit(&r);
+}
+
+static void be64(uint64_t x, uint8_t b[8])
+{
+    for (int i = 7; i >= 0; i--, x >>= 8)
+        b[i] = (uint8_t)x;
+}
+
+/* Node (level 1, index 1) covers entries 3 and 4; its post-order key is
+ * N(2) + 2 = 5 (docs/audit-format.md). */
+static void test_tree_node_altered(void **state)
+{
+    fixture *f = *state;
+    uint8_t key[8], h[32];
+    be64(5, key);
+    tu_raw r;
+    tu_raw_begin(&r, f->dir, "tree");
+    MDB_val k = {8, key}, v;
+    assert_int_equal(mdb_get(r.txn, r.dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, 32);
+    memcpy(h, v.mv_data, 32);
+    mdb_txn_abort(r.txn);
+    mdb_env_close(r.env);
+    h[17] ^= 0x40;
+    raw_put(f->dir, "tree", key, 8, h, 32);
+    expect_bad(f->dir, 3, "tree node at level 1 index 1 differs");
+}
+
+/* The root over entries 1..4 (level 2, index 0, key 6) deleted; and a node
+ * added beyond the tree of 6 entries (leaf 6, key N(6) = 10). */
+static void test_tree_node_missing_or_extra(void **state)
+{
+    fixture *f = *state;
+    uint8_t key[8], h[32] = {1};
+    be64(6, key);
+    raw_del(f->dir, "tree", key, 8, NULL, 0);
+    expect_bad(f->dir, 1, "tree node at level 2 index 0 is missing");
+    audit_log *log = NULL; /* a log with a damaged tree opens, but refuses appends */
+    ecl_err err;
+    assert_int_equal(audit_open(f->dir, NULL, &log, &err), 0);
+    audit_entry e = {.kind = AUDIT_KIND_ADMIN, .actor = "spiffe://fi/admin/root"};
+    assert_int_equal(audit_append(log, &e, NULL, &err), -1);
+    assert_int_equal(err.code, ECL_E_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "tree"));
+    audit_close(log);
+    teardown(state); /* a fresh log for the second half */
+    setup(state);
+    f = *state;
+    be64(10, key);
+    raw_put(f->dir, "tree", key, 8, h, 32);
+    expect_bad(f->dir, N + 1, "beyond the tree of 6 entries");
+}
+
+static void test_index_row_deleted(void **state)
+{
+    fixture *f = *state;
+    uint8_t seq[8];
+    be64(4, seq);
+    raw_del(f->dir, "by_dataset", "fi/images", 9, seq, 8);
+    expect_bad(f->dir, 4, "missing from by_dataset");
+}
+
+static void test_time_row_deleted(void **state)
+{
+    fixture *f = *state;
+    uint8_t rec[4096], seq[8];
+    tu_get_entry(f->dir, 2, rec, sizeof(rec));
+    be64(2, seq);
+    raw_del(f->dir, "by_time", rec + 9, 8, seq, 8); /* time_ns sits at offset 9 */
+    expect_bad(f->dir, 2, "missing from by_time");
+}
+
+static void test_index_row_added(void **state)
+{
+    fixture *f = *state;
+    uint8_t seq[8];
+    be64(2, seq);
+    const char *m = "spiffe://fi/researcher/mallory";
+    raw_put(f->dir, "by_actor", m, strlen(m), seq, 8);
+    expect_bad(f->dir, 2,
+               "by_actor row 'spiffe://fi/researcher/mallory' points to seq 2 whose actor is "
+               "'spiffe://fi/researcher/alice'");
+}
+
+/* A row pointing at an entry that does not exist, and a second row for a
+ * value that exists (the decision of entry 1 under "deny" as well). */
+static void test_index_rows_added_elsewhere(void **state)
+{
+    fixture *f = *state;
+    uint8_t seq[8];
+    be64(1, seq);
+    raw_put(f->dir, "by_decision", "deny", 4, seq, 8);
+    expect_bad(f->dir, 1, "by_decision row 'deny' points to seq 1 whose decision is 'permit'");
+    raw_del(f->dir, "by_decision", "deny", 4, seq, 8);
+    expect_ok(f->dir, N);
+    be64(N + 3, seq);
+    raw_put(f->dir, "by_kind", "access", 6, seq, 8);
+    expect_bad(f->dir, N + 3, "which is not an entry of the log");
 }
 
 /* Appends after the last entry was deleted leave a gap verify names. */
@@ -240,6 +361,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_consistent_rewrite_caught_by_checkpoint, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_append_after_deletion_keeps_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree_node_altered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree_node_missing_or_extra, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_row_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_row_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_row_added, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_rows_added_elsewhere, setup, teardown),
     };
     return cmocka_run_group_tests_name("audit_tamper", tests, NULL, NULL);
 }

@@ -2,6 +2,9 @@
 """Verify an ecluse audit log independently of audit/, from docs/audit-format.md.
 
 usage: verify_chain.py LOG_DIR
+Checks the chain, the Merkle tree (every stored node against a recomputation,
+and RFC 9162 inclusion and consistency proofs it builds itself, checked
+against roots read from the stored nodes) and the checkpoints.
 Prints "OK entries=N checkpoints=M" and exits 0, or "BAD seq=K: why" and exits 1.
 Needs python3-lmdb and python3-nacl (Debian packages).
 """
@@ -51,7 +54,7 @@ def parse_entry(seq, v):
     return seq_field, time_ns, prev, v[end:]
 
 
-def verify_entries(txn, entries, count, head):
+def verify_entries(txn, entries, count, head, leaves):
     prev_hash, prev_time = ZERO, None
     expected = 1
     for key, v in txn.cursor(db=entries):
@@ -72,11 +75,171 @@ def verify_entries(txn, entries, count, head):
         if prev_time is not None and time_ns < prev_time:
             raise Bad(seq, "time goes backwards")
         prev_hash, prev_time = h, time_ns
+        leaves.append(hashlib.sha256(b"\x00" + bytes(v)).digest())
         expected += 1
     if expected - 1 != count:
         raise Bad(expected, "entry missing (head says %d)" % count)
     if prev_hash != head:
         raise Bad(count, "last hash differs from meta/head")
+
+
+# ---- the Merkle tree (RFC 6962 / 9162, docs/audit-format.md "The tree") ----
+
+def node(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def pos(level, index):
+    """Post-order position: N(index * 2^level) + 2^(level+1) - 2."""
+    m = index << level
+    return 2 * m - bin(m).count("1") + (2 << level) - 2
+
+
+def mth(leaves, lo, hi):
+    n = hi - lo
+    if n == 0:
+        return hashlib.sha256(b"").digest()
+    if n == 1:
+        return leaves[lo]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return node(mth(leaves, lo, lo + k), mth(leaves, lo + k, hi))
+
+
+def verify_tree(txn, tree, leaves):
+    """Every stored node equals the recomputed one; no node is missing or extra."""
+    want = {}
+    peaks = []  # (level, hash), as in a binary counter
+    for i, leaf in enumerate(leaves):
+        level, h = 0, leaf
+        want[pos(0, i)] = (0, i, h)
+        while peaks and peaks[-1][0] == level:
+            h = node(peaks.pop()[1], h)
+            level += 1
+            j = (i + 1 >> level) - 1
+            want[pos(level, j)] = (level, j, h)
+        peaks.append((level, h))
+    seen = set()
+    bad = None
+    for key, v in txn.cursor(db=tree):
+        p = struct.unpack(">Q", key)[0] if len(key) == 8 else None
+        if p not in want:
+            first = len(leaves) + 1
+            why = "tree holds a node beyond the tree of %d entries" % len(leaves)
+        elif bytes(v) != want[p][2]:
+            level, j, _ = want[p]
+            first = (j << level) + 1
+            why = "tree node at level %d index %d differs" % (level, j)
+        else:
+            seen.add(p)
+            continue
+        if bad is None or first < bad.seq:
+            bad = Bad(first, why)
+    for p, (level, j, _) in want.items():
+        if p not in seen and (bad is None or (j << level) + 1 < bad.seq):
+            if txn.get(struct.pack(">Q", p), db=tree) is None:
+                bad = Bad((j << level) + 1, "tree node at level %d index %d is missing" % (level, j))
+    if bad is not None:
+        raise bad
+
+
+def stored_root(txn, tree, size):
+    """The root of the first `size` leaves from the stored perfect subtrees."""
+    if size == 0:
+        return hashlib.sha256(b"").digest()
+    peaks, start = [], 0
+    for level in range(63, -1, -1):
+        if size >> level & 1:
+            peaks.append(bytes(txn.get(struct.pack(">Q", pos(level, start >> level)), db=tree)))
+            start += 1 << level
+    h = peaks[-1]
+    for p in reversed(peaks[:-1]):
+        h = node(p, h)
+    return h
+
+
+def split(n):
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def inclusion_path(leaves, m, lo, hi):
+    if hi - lo <= 1:
+        return []
+    k = split(hi - lo)
+    if m < k:
+        return inclusion_path(leaves, m, lo, lo + k) + [mth(leaves, lo + k, hi)]
+    return inclusion_path(leaves, m - k, lo + k, hi) + [mth(leaves, lo, lo + k)]
+
+
+def subproof(leaves, m, lo, hi, b):
+    n = hi - lo
+    if m == n:
+        return [] if b else [mth(leaves, lo, hi)]
+    k = split(n)
+    if m <= k:
+        return subproof(leaves, m, lo, lo + k, b) + [mth(leaves, lo + k, hi)]
+    return subproof(leaves, m - k, lo + k, hi, False) + [mth(leaves, lo, lo + k)]
+
+
+def check_inclusion(index, size, leaf, proof, root):
+    """RFC 9162 2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+def check_consistency(first, second, first_hash, second_hash, proof):
+    """RFC 9162 2.1.4.2, for 0 < first < second."""
+    if not proof:
+        return False
+    if first & (first - 1) == 0:
+        proof = [first_hash] + proof
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == first_hash and sr == second_hash
+
+
+def verify_proofs(txn, tree, leaves):
+    """Proofs built here from the leaves hold against the stored roots."""
+    n = len(leaves)
+    if n == 0:
+        return
+    root = stored_root(txn, tree, n)
+    for seq in sorted({1, (n + 1) // 2, n}):
+        if not check_inclusion(seq - 1, n, leaves[seq - 1],
+                               inclusion_path(leaves, seq - 1, 0, n), root):
+            raise Bad(seq, "inclusion proof of seq %d in %d does not verify" % (seq, n))
+    for old in sorted({1, (n + 1) // 2, n - 1}):
+        if 0 < old < n and not check_consistency(old, n, stored_root(txn, tree, old), root,
+                                                 subproof(leaves, old, 0, n, True)):
+            raise Bad(old, "consistency proof from %d to %d does not verify" % (old, n))
 
 
 def hash_of(txn, entries, seq):
@@ -122,14 +285,18 @@ def main():
     entries = env.open_db(b"entries", create=False)
     meta = env.open_db(b"meta", create=False)
     ckpts = env.open_db(b"checkpoints", create=False)
+    tree = env.open_db(b"tree", create=False)
     with env.begin() as txn:
-        if txn.get(b"format", db=meta) != b"ecluse-audit-v1":
-            print("BAD seq=0: not an ecluse-audit-v1 log")
+        if txn.get(b"format", db=meta) != b"ecluse-audit-v2":
+            print("BAD seq=0: not an ecluse-audit-v2 log")
             return 1
         hv = txn.get(b"head", db=meta) or bytes(40)
         count, head = struct.unpack(">Q", hv[:8])[0], hv[8:]
+        leaves = []
         try:
-            verify_entries(txn, entries, count, head)
+            verify_entries(txn, entries, count, head, leaves)
+            verify_tree(txn, tree, leaves)
+            verify_proofs(txn, tree, leaves)
             n = verify_checkpoints(txn, entries, ckpts, count)
         except Bad as b:
             print("BAD seq=%d: %s" % (b.seq, b.why))
