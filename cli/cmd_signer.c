@@ -12,10 +12,11 @@ static int run_signer(int argc, char **argv, ecl_err *err)
     static const struct option opts[] = {
         {"fd", required_argument, 0, 'f'},
         {"key", required_argument, 0, 'k'},
+        {"site", required_argument, 0, 's'},
         {0, 0, 0, 0},
     };
     long fd = -1;
-    const char *key = NULL;
+    const char *key = NULL, *site = NULL;
     int c;
     while ((c = cli_getopt(argc, argv, opts, err)) != -1) {
         if (c == 'f') {
@@ -23,6 +24,8 @@ static int run_signer(int argc, char **argv, ecl_err *err)
                 return -1;
         } else if (c == 'k') {
             key = optarg;
+        } else if (c == 's') {
+            site = optarg;
         } else {
             return -1;
         }
@@ -35,7 +38,7 @@ static int run_signer(int argc, char **argv, ecl_err *err)
     if (fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode))
         return ecl_fail(err, ECL_E_USAGE,
                         "--fd %ld is not a socket: the signer is started by the gateway", fd);
-    if (signer_main((int)fd, key) != 0)
+    if (signer_main((int)fd, key, site) != 0)
         return ecl_fail(err, ECL_E_INPUT, "%s: the signer could not serve with this key", key);
     return 0;
 }
@@ -43,13 +46,15 @@ static int run_signer(int argc, char **argv, ecl_err *err)
 const cli_command cli_signer = {
     "signer",
     "(started by the gateway) the process that alone holds the site key",
-    "Usage: ecluse signer --fd N --key FILE\n"
+    "Usage: ecluse signer --fd N --key FILE [--site ID]\n"
     "\n"
     "The gateway starts this process of its own binary when it starts, and\n"
     "again if it dies. It alone opens the site's signing key and keeps it in\n"
     "locked memory; it signs, over the socket on descriptor N, only the\n"
     "documents a site signs (catalog, grant, attestation, checkpoint, peering\n"
-    "bundle, key rotation), and exits when the gateway closes the socket.\n"
+    "bundle, key rotation; with --site ID also the site's C2SP checkpoint\n"
+    "notes and its cosignatures as a witness), and exits when the gateway\n"
+    "closes the socket.\n"
     "There is no reason to run it by hand (docs/design.md, \"Processes\").\n",
     run_signer,
 };

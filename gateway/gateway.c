@@ -82,7 +82,8 @@ int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err 
         read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 ||
         read_pem(gw->cfg.tls_cert, &gw->cert_pem, err) != 0 ||
         read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0 ||
-        signer_spawn(exe, gw->cfg.signing_key, signer_event, gw, &gw->signer, err) != 0 ||
+        signer_spawn_site(exe, gw->cfg.signing_key, gw->cfg.site, signer_event, gw, &gw->signer,
+                          err) != 0 ||
         fed_state_open(state_dir, &gw->state, err) != 0 ||
         audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0 ||
         gateway_policy_data_refresh(gw, err) != 0)

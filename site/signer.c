@@ -32,7 +32,7 @@ struct signer {
     signer_keys local; /* is_local */
     int fd;            /* the socket to the process; -1 while it is dead */
     pid_t pid;
-    char *exe, *key_path;
+    char *exe, *key_path, *site; /* site: NULL when not given */
     signer_event_fn on_event;
     void *event_ctx;
     unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
@@ -130,7 +130,9 @@ static int start_process(signer *s, ecl_err *err)
     posix_spawn_file_actions_t fa;
     char fd_text[8];
     snprintf(fd_text, sizeof(fd_text), "%d", SIGNER_CHILD_FD);
-    char *argv[] = {s->exe, "signer", "--fd", fd_text, "--key", s->key_path, NULL};
+    char *argv[] = {
+        s->exe,  "signer", "--fd", fd_text, "--key", s->key_path, s->site ? "--site" : NULL,
+        s->site, NULL};
     int rc = spawn_attrs(&attr, &fa, child_fd) != 0
                  ? EINVAL
                  : posix_spawn(&s->pid, s->exe, &fa, &attr, argv, environ);
@@ -165,14 +167,24 @@ static int start_process(signer *s, ecl_err *err)
 int signer_spawn(const char *exe, const char *key_path, signer_event_fn on_event, void *event_ctx,
                  signer **out, ecl_err *err)
 {
+    return signer_spawn_site(exe, key_path, NULL, on_event, event_ctx, out, err);
+}
+
+int signer_spawn_site(const char *exe, const char *key_path, const char *site,
+                      signer_event_fn on_event, void *event_ctx, signer **out, ecl_err *err)
+{
+    char origin[ECL_CHECKPOINT_ORIGIN_MAX + 1];
+    if (site != NULL && ecl_audit_origin(site, origin, sizeof(origin), err) != 0)
+        return -1;
     signer *s = NULL;
     if (new_handle(&s, err) != 0)
         return -1;
     s->exe = strdup(exe);
     s->key_path = strdup(key_path);
+    s->site = site != NULL ? strdup(site) : NULL;
     s->on_event = on_event;
     s->event_ctx = event_ctx;
-    if (s->exe == NULL || s->key_path == NULL) {
+    if (s->exe == NULL || s->key_path == NULL || (site != NULL && s->site == NULL)) {
         signer_free(s);
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     }
@@ -186,11 +198,17 @@ int signer_spawn(const char *exe, const char *key_path, signer_event_fn on_event
 
 int signer_local(const site_key *key, signer **out, ecl_err *err)
 {
+    return signer_local_site(key, NULL, out, err);
+}
+
+int signer_local_site(const site_key *key, const char *site, signer **out, ecl_err *err)
+{
     signer *s = NULL;
     if (new_handle(&s, err) != 0)
         return -1;
     s->is_local = 1;
-    if (signer_keys_copy(&s->local, key, err) != 0) {
+    if (signer_keys_copy(&s->local, key, err) != 0 ||
+        (site != NULL && signer_keys_set_site(&s->local, site, err) != 0)) {
         signer_free(s);
         return -1;
     }
@@ -208,6 +226,7 @@ void signer_free(signer *s)
     signer_keys_wipe(&s->local);
     free(s->exe);
     free(s->key_path);
+    free(s->site);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -284,7 +303,7 @@ static int request(signer *s, uint32_t op, const void *msg, size_t len, unsigned
 int signer_sign(signer *s, signer_kind kind, const void *msg, size_t len,
                 unsigned char sig[crypto_sign_BYTES], ecl_err *err)
 {
-    if (signer_context(kind) == NULL)
+    if (!signer_kind_valid((uint32_t)kind))
         return ecl_fail(err, ECL_E_USAGE, "signer: unknown document kind %d", (int)kind);
     if (len > SIGNER_MAX_PAYLOAD)
         return ecl_fail(err, ECL_E_LIMIT, "signer: %zu bytes is more than a document may be", len);

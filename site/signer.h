@@ -40,19 +40,45 @@
 #include <sys/types.h>
 
 #include "common/err.h"
+#include "common/note.h"
 #include "site/sitekey.h"
 
 /* What each kind signs, and the context it is signed under
  * (context || 0x00 || body, see sitekey.h). The signer checks that a body
- * decodes as the document its kind names before it signs. */
+ * decodes as the document its kind names before it signs.
+ *
+ * Two kinds sign C2SP notes (common/note.h), and those are signed RAW, with
+ * no context prefix, because the C2SP specs say what the signed bytes are
+ * and any implementation of them must verify the signature:
+ *   SIGNER_CHECKPOINT_NOTE: the text of a tlog-checkpoint (ecl_checkpoint_
+ *     parse must accept it) whose origin is this site's,
+ *     ecl_audit_origin(site) = "ecluse/audit/<site>"; that is also the key
+ *     name of the signature line. The signer is told its site id when it is
+ *     started (signer_spawn_site, signer_local_site: `ecluse signer
+ *     --site ID`); without one it refuses this kind.
+ *   SIGNER_COSIGNATURE: a cosignature/v1 message, exactly
+ *     "cosignature/v1\ntime <T>\n" followed by a checkpoint text that parses
+ *     (ecl_cosig_message_parse), for this site as a witness of another.
+ * Why a raw signature cannot be taken for a context-prefixed one, or one
+ * note kind for the other: every context-prefixed message holds the byte
+ * 0x00 after its context, and neither a checkpoint text nor a cosignature
+ * message may hold any control character (note.h checks it before signing),
+ * so no message of one family is a message of the other. A checkpoint text
+ * starts with "ecluse/audit/", a cosignature message with
+ * "cosignature/v1\n", so neither is the other; and a cosignature message
+ * offered as a signed note's text is not a checkpoint (its second line is
+ * "time <T>", not a tree size). In the signature lines the two are told
+ * apart by the key ID too (type 0x01 and 0x04). */
 typedef enum signer_kind {
-    SIGNER_CATALOG = 1,     /* "ecluse-catalog-v1": a CatalogHeader */
-    SIGNER_GRANT = 2,       /* "ecluse-grant-v1": a GrantBody */
-    SIGNER_ATTESTATION = 3, /* "ecluse-attestation-v1": an AttestationBody */
-    SIGNER_CHECKPOINT = 4,  /* "ecluse-checkpoint-v1": an audit checkpoint body */
-    SIGNER_BUNDLE = 6,      /* "ecluse-peer-v1": this site's PeerBundleBody */
-    SIGNER_ROTATION = 7,    /* "ecluse-key-rotation-v1": a KeyRotationBody naming the
-                               staged key (signer_rotate_prepare) */
+    SIGNER_CATALOG = 1,         /* "ecluse-catalog-v1": a CatalogHeader */
+    SIGNER_GRANT = 2,           /* "ecluse-grant-v1": a GrantBody */
+    SIGNER_ATTESTATION = 3,     /* "ecluse-attestation-v1": an AttestationBody */
+    SIGNER_CHECKPOINT = 4,      /* "ecluse-checkpoint-v1": an audit checkpoint body */
+    SIGNER_BUNDLE = 6,          /* "ecluse-peer-v1": this site's PeerBundleBody */
+    SIGNER_ROTATION = 7,        /* "ecluse-key-rotation-v1": a KeyRotationBody naming the
+                                   staged key (signer_rotate_prepare) */
+    SIGNER_CHECKPOINT_NOTE = 8, /* raw: a C2SP checkpoint text of this site's log */
+    SIGNER_COSIGNATURE = 9,     /* raw: a C2SP cosignature/v1 message */
 } signer_kind;
 
 #define CATALOG_SIGNING_CONTEXT     "ecluse-catalog-v1"
@@ -66,8 +92,12 @@ typedef enum signer_kind {
  * digest of the entries), so every document is small. */
 #define SIGNER_MAX_PAYLOAD (64u * 1024u)
 
-/* The context string of a kind, or NULL for a kind that does not exist. */
+/* The context string of a kind, or NULL for a kind that does not exist and
+ * for the raw note kinds (SIGNER_CHECKPOINT_NOTE, SIGNER_COSIGNATURE). */
 const char *signer_context(signer_kind kind);
+
+/* 1 if `kind` is a signer_kind, else 0. */
+int signer_kind_valid(uint32_t kind);
 
 typedef struct signer signer;
 
@@ -85,9 +115,20 @@ typedef void (*signer_event_fn)(void *ctx, const char *event, const char *detail
 int signer_spawn(const char *exe, const char *key_path, signer_event_fn on_event, void *event_ctx,
                  signer **out, ecl_err *err) ECL_WUR;
 
+/* signer_spawn for site `site` (`exe signer --fd N --key key_path --site
+ * site`): the signer then also signs SIGNER_CHECKPOINT_NOTE for the origin
+ * ecl_audit_origin(site), and SIGNER_COSIGNATURE. `site` NULL is
+ * signer_spawn. ECL_E_INPUT if `site` cannot make an origin. */
+int signer_spawn_site(const char *exe, const char *key_path, const char *site,
+                      signer_event_fn on_event, void *event_ctx, signer **out,
+                      ecl_err *err) ECL_WUR;
+
 /* A signer in this process, on a copy of `key` kept in locked memory: for
  * tools and tests, never for the gateway. */
 int signer_local(const site_key *key, signer **out, ecl_err *err) ECL_WUR;
+
+/* signer_local for site `site` (see signer_spawn_site). */
+int signer_local_site(const site_key *key, const char *site, signer **out, ecl_err *err) ECL_WUR;
 
 /* Stop the process (or wipe the local key) and free the handle. NULL is a
  * no-op. */
@@ -136,7 +177,8 @@ int signer_rotate_commit(signer *s, uint64_t retired_sequence, ecl_err *err) ECL
 int signer_local_stage(signer *s, const site_key *next, ecl_err *err) ECL_WUR;
 
 /* The signer process's main: serve requests on `fd` with the key at
- * `key_path` until the other end closes. Returns the process exit status. */
-int signer_main(int fd, const char *key_path);
+ * `key_path`, for site `site` (NULL: no note kinds), until the other end
+ * closes. Returns the process exit status. */
+int signer_main(int fd, const char *key_path, const char *site);
 
 #endif

@@ -67,6 +67,15 @@ int signer_keys_copy(signer_keys *k, const site_key *key, ecl_err *err)
     return 0;
 }
 
+int signer_keys_set_site(signer_keys *k, const char *site, ecl_err *err)
+{
+    if (ecl_audit_origin(site, k->origin, sizeof(k->origin), err) != 0) {
+        k->origin[0] = '\0';
+        return ecl_err_prefix(err, "signer");
+    }
+    return 0;
+}
+
 void signer_keys_wipe(signer_keys *k)
 {
     drop(&k->current);
@@ -90,8 +99,33 @@ const char *signer_context(signer_kind kind)
         return BUNDLE_SIGNING_CONTEXT;
     case SIGNER_ROTATION:
         return ROTATION_SIGNING_CONTEXT;
+    case SIGNER_CHECKPOINT_NOTE:
+    case SIGNER_COSIGNATURE:
+        return NULL; /* signed raw (signer.h) */
     }
     return NULL;
+}
+
+int signer_kind_valid(uint32_t kind)
+{
+    return signer_context((signer_kind)kind) != NULL || kind == SIGNER_CHECKPOINT_NOTE ||
+           kind == SIGNER_COSIGNATURE;
+}
+
+/* A checkpoint text of this site's log. */
+static int checkpoint_note_ok(const signer_keys *k, const void *msg, size_t len, ecl_err *err)
+{
+    if (k->origin[0] == '\0')
+        return ecl_fail(err, ECL_E_PRECONDITION,
+                        "signer: no site id was given (--site), so no checkpoint is signed");
+    ecl_checkpoint cp;
+    if (ecl_checkpoint_parse(msg, len, &cp, err) != 0)
+        return ecl_err_prefix(err, "signer: not a checkpoint");
+    if (strcmp(cp.origin, k->origin) != 0)
+        return ecl_fail(err, ECL_E_INPUT,
+                        "signer: the checkpoint's origin '%.64s' is not this site's log, '%s'",
+                        cp.origin, k->origin);
+    return 0;
 }
 
 /* 1 if `msg` decodes as `type`. protobuf-c checks the wire format and the
@@ -145,6 +179,15 @@ static int body_ok(const signer_keys *k, uint32_t kind, const void *msg, size_t 
         break;
     case SIGNER_ROTATION:
         return rotation_ok(k, msg, len, err);
+    case SIGNER_CHECKPOINT_NOTE:
+        return checkpoint_note_ok(k, msg, len, err);
+    case SIGNER_COSIGNATURE: {
+        uint64_t time = 0;
+        size_t off = 0;
+        if (ecl_cosig_message_parse(msg, len, &time, NULL, &off, err) != 0)
+            return ecl_err_prefix(err, "signer: not a cosignature/v1 message");
+        return 0;
+    }
     case SIGNER_CHECKPOINT:
         if (len < CHECKPOINT_MIN_BYTES || ((const unsigned char *)msg)[0] != CHECKPOINT_VERSION)
             return ecl_fail(err, ECL_E_INPUT, "signer: %zu bytes are not an audit checkpoint body",
@@ -168,6 +211,12 @@ int signer_keys_sign(signer_keys *k, uint32_t kind, const void *msg, size_t len,
         return ecl_fail(err, ECL_E_LIMIT, "signer: %zu bytes is more than a document may be", len);
     if (body_ok(k, kind, msg, len, err) != 0)
         return -1;
+    if (kind == SIGNER_CHECKPOINT_NOTE || kind == SIGNER_COSIGNATURE) {
+        /* C2SP: Ed25519 over the bytes as they are (see signer.h) */
+        if (crypto_sign_detached(sig, NULL, msg, len, k->current->secret_key) != 0)
+            return ecl_fail(err, ECL_E_INTERNAL, "signer: Ed25519 signing failed");
+        return 0;
+    }
     return site_key_sign(k->current, signer_context((signer_kind)kind), msg, len, sig, err);
 }
 

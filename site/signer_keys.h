@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/note.h"
 #include "site/signer.h"
 #include "site/sitekey.h"
 
@@ -20,6 +21,7 @@ typedef struct signer_keys {
     site_key *current; /* sodium_malloc'd: locked, guarded, read-only between uses */
     site_key *staged;  /* the next key once a rotation is prepared, else NULL */
     char *key_path;    /* where the key lives; NULL for a local signer (no files) */
+    char origin[ECL_CHECKPOINT_ORIGIN_MAX + 1]; /* the site's log's origin; "" if not told */
 } signer_keys;
 
 /* Load the key file into locked memory. */
@@ -28,11 +30,14 @@ int signer_keys_load(signer_keys *k, const char *key_path, ecl_err *err) ECL_WUR
 /* Copy an in-memory key into locked memory (signer_local). */
 int signer_keys_copy(signer_keys *k, const site_key *key, ecl_err *err) ECL_WUR;
 
+/* The site whose checkpoint notes it signs (ecl_audit_origin). */
+int signer_keys_set_site(signer_keys *k, const char *site, ecl_err *err) ECL_WUR;
+
 /* Wipe and free everything. */
 void signer_keys_wipe(signer_keys *k);
 
 /* Check that `msg` is the document `kind` names, then sign it under the
- * kind's context with the current key. */
+ * kind's context with the current key (the note kinds: raw, see signer.h). */
 int signer_keys_sign(signer_keys *k, uint32_t kind, const void *msg, size_t len,
                      unsigned char sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
 

@@ -68,7 +68,7 @@ static int serve_one(int fd, signer_keys *keys, unsigned char *buf)
         }
         memcpy(out, keys->current->public_key, crypto_sign_PUBLICKEYBYTES);
         out_len = crypto_sign_PUBLICKEYBYTES;
-    } else if (signer_context((signer_kind)kind) == NULL) {
+    } else if (!signer_kind_valid(kind)) {
         /* Not a request this signer has: the other end is not the gateway
          * it expects. Stop talking. */
         ecl_log(ECL_LOG_ERROR, "signer.refused", "msg", "unknown request kind", NULL);
@@ -82,7 +82,7 @@ static int serve_one(int fd, signer_keys *keys, unsigned char *buf)
     return sent == 0 ? 0 : -1;
 }
 
-int signer_main(int fd, const char *key_path)
+int signer_main(int fd, const char *key_path, const char *site)
 {
     /* Not dumpable: no core file, no ptrace by the gateway's user. A
      * terminal's ^C goes to the gateway, which stops the signer by closing
@@ -95,7 +95,9 @@ int signer_main(int fd, const char *key_path)
 
     signer_keys keys;
     ecl_err err = {0};
-    if (signer_keys_load(&keys, key_path, &err) != 0) {
+    if (signer_keys_load(&keys, key_path, &err) != 0 ||
+        (site != NULL && signer_keys_set_site(&keys, site, &err) != 0)) {
+        signer_keys_wipe(&keys);
         reply_error(fd, &err);
         close(fd);
         return 1;

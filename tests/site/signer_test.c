@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "common/note.h"
 #include "federation/bundle.h"
 #include "proto/ecluse.pb-c.h"
 #include "site/signer.h"
@@ -188,6 +189,121 @@ static void test_local_signer(void **state)
     signer_free(s);
 }
 
+/* The C2SP kinds (SIGNER_CHECKPOINT_NOTE, SIGNER_COSIGNATURE) of a signer
+ * told it is site "fi": a checkpoint text of its own log and a
+ * cosignature/v1 message are signed raw, and what they make verifies as a
+ * signed note and a cosignature; anything else is refused and nothing is
+ * signed. Then the signer still signs. */
+static void check_note_kinds(signer *s)
+{
+    ecl_err err = {0};
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
+    signer_public_key(s, pk);
+    uint8_t root[32];
+    for (unsigned i = 0; i < sizeof(root); i++)
+        root[i] = (uint8_t)(3 * i + 1);
+    char origin[64], note[1024], msg[ECL_COSIG_MESSAGE_MAX];
+    size_t text_len = 0, len = 0, mlen = 0;
+    assert_int_equal(ecl_audit_origin("fi", origin, sizeof(origin), &err), 0);
+    assert_int_equal(
+        ecl_checkpoint_format(origin, 12345, root, note, sizeof(note), &text_len, &err), 0);
+
+    /* the site's checkpoint: signed over the text as it is */
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, note, text_len, sig, &err), 0);
+    assert_int_equal(crypto_sign_verify_detached(sig, (const unsigned char *)note, text_len, pk),
+                     0);
+    len = text_len;
+    assert_int_equal(
+        ecl_note_append_signature(note, sizeof(note), &len, text_len, origin, pk, sig, &err), 0);
+    assert_int_equal(ecl_note_verify(note, len, origin, pk, NULL, &err), 0);
+    /* a raw signature is no context-prefixed one */
+    assert_int_equal(
+        site_key_verify(pk, CHECKPOINT_SIGNING_CONTEXT, note, text_len, sig, sizeof(sig), &err),
+        -1);
+
+    /* as a witness: the cosignature/v1 message of the checkpoint */
+    char wname[64];
+    assert_int_equal(ecl_witness_name("fi", wname, sizeof(wname), &err), 0);
+    assert_int_equal(ecl_cosig_message(note, text_len, 1712345678u, msg, sizeof(msg), &mlen, &err),
+                     0);
+    assert_int_equal(signer_sign(s, SIGNER_COSIGNATURE, msg, mlen, sig, &err), 0);
+    assert_int_equal(ecl_note_append_cosignature(note, sizeof(note), &len, text_len, wname, pk,
+                                                 1712345678u, sig, &err),
+                     0);
+    uint64_t t = 0;
+    assert_int_equal(ecl_cosig_verify(note, len, wname, pk, &t, &err), 0);
+    assert_true(t == 1712345678u);
+
+    /* refused: not a checkpoint, another site's log, a cosignature message
+     * as a checkpoint, a checkpoint as a cosignature message */
+    static const char not_ckpt[] = "ecluse/audit/fi\n12\nnot base64\n";
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, not_ckpt, strlen(not_ckpt), sig, &err),
+                     -1);
+    assert_int_equal(err.code, ECL_E_INPUT);
+    assert_non_null(strstr(err.msg, "not a checkpoint: checkpoint line 3"));
+    char other[256];
+    size_t olen = 0;
+    assert_int_equal(
+        ecl_checkpoint_format("ecluse/audit/lu", 1, root, other, sizeof(other), &olen, &err), 0);
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, other, olen, sig, &err), -1);
+    assert_int_equal(err.code, ECL_E_INPUT);
+    assert_non_null(strstr(err.msg, "origin 'ecluse/audit/lu' is not this site's log"));
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, msg, mlen, sig, &err), -1);
+    assert_int_equal(err.code, ECL_E_INPUT);
+    assert_int_equal(signer_sign(s, SIGNER_COSIGNATURE, note, text_len, sig, &err), -1);
+    assert_int_equal(err.code, ECL_E_INPUT);
+    assert_non_null(strstr(err.msg, "not a cosignature/v1 message"));
+    /* malformed cosignature messages */
+    char bad[ECL_COSIG_MESSAGE_MAX];
+    int n = snprintf(bad, sizeof(bad), "cosignature/v1\ntime 0042\n%.*s", (int)text_len, note);
+    assert_int_equal(signer_sign(s, SIGNER_COSIGNATURE, bad, (size_t)n, sig, &err), -1);
+    assert_non_null(strstr(err.msg, "time '0042' has a leading zero"));
+    n = snprintf(bad, sizeof(bad), "cosignature/v1\ntime 42\n%.*sextra\n\n", (int)text_len, note);
+    assert_int_equal(signer_sign(s, SIGNER_COSIGNATURE, bad, (size_t)n, sig, &err), -1);
+    assert_non_null(strstr(err.msg, "checkpoint line 5 is empty"));
+    n = snprintf(bad, sizeof(bad), "cosignature/v1\ntime 42\n%.*s", (int)text_len - 1, note);
+    assert_int_equal(signer_sign(s, SIGNER_COSIGNATURE, bad, (size_t)n, sig, &err), -1);
+    assert_non_null(strstr(err.msg, "does not end in a newline"));
+    /* a context-prefixed message (its NUL) is no note */
+    char prefixed[64];
+    n = snprintf(prefixed, sizeof(prefixed), "%s", GRANT_SIGNING_CONTEXT);
+    prefixed[n] = '\0';
+    memcpy(prefixed + n + 1, "x\n1\n", 4);
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, prefixed, (size_t)n + 5, sig, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "control character 0x00"));
+
+    /* still signs */
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, note, text_len, sig, &err), 0);
+}
+
+static void test_local_signer_notes(void **state)
+{
+    (void)state;
+    signer *s = NULL;
+    ecl_err err;
+    assert_int_equal(signer_local_site(&key, "fi", &s, &err), 0);
+    check_note_kinds(s);
+    signer_free(s);
+
+    /* a signer not told its site signs no checkpoint note */
+    assert_int_equal(signer_local(&key, &s, &err), 0);
+    char text[256];
+    size_t len = 0;
+    uint8_t root[32] = {0};
+    unsigned char sig[crypto_sign_BYTES];
+    assert_int_equal(
+        ecl_checkpoint_format("ecluse/audit/fi", 1, root, text, sizeof(text), &len, &err), 0);
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, text, len, sig, &err), -1);
+    assert_int_equal(err.code, ECL_E_PRECONDITION);
+    assert_non_null(strstr(err.msg, "no site id was given"));
+    signer_free(s);
+
+    /* a site id that makes no origin */
+    assert_int_equal(signer_local_site(&key, "f i", &s, &err), -1);
+    assert_int_equal(err.code, ECL_E_INPUT);
+}
+
 static int events;
 static void count_event(void *ctx, const char *event, const char *detail)
 {
@@ -227,6 +343,32 @@ static void test_signer_process(void **state)
     assert_int_equal(signer_sign(s, SIGNER_GRANT, body, len, sig, &err), 0);
     free(body);
     signer_free(s);
+}
+
+/* The same through `ecluse signer --site fi`, also after a restart (the
+ * new process must be told its site again). */
+static void test_signer_process_notes(void **state)
+{
+    (void)state;
+    signer *s = NULL;
+    ecl_err err;
+    assert_int_equal(signer_spawn_site(th_ecluse(), key_path, "fi", NULL, NULL, &s, &err), 0);
+    check_note_kinds(s);
+    pid_t first = signer_pid(s);
+    kill(first, SIGKILL);
+    char text[256];
+    size_t len = 0;
+    uint8_t root[32] = {0};
+    unsigned char sig[crypto_sign_BYTES];
+    assert_int_equal(
+        ecl_checkpoint_format("ecluse/audit/fi", 1, root, text, sizeof(text), &len, &err), 0);
+    assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, text, len, sig, &err), -1);
+    assert_int_equal(err.code, ECL_E_UNAVAILABLE);
+    assert_true(signer_pid(s) > 0 && signer_pid(s) != first);
+    check_note_kinds(s);
+    signer_free(s);
+    assert_int_equal(signer_spawn_site(th_ecluse(), key_path, "a+b", NULL, NULL, &s, &err), -1);
+    assert_int_equal(err.code, ECL_E_INPUT);
 }
 
 static void test_signer_refuses_a_bad_key_file(void **state)
@@ -343,6 +485,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_signer),
         cmocka_unit_test(test_signer_process),
+        cmocka_unit_test(test_local_signer_notes),
+        cmocka_unit_test(test_signer_process_notes),
         cmocka_unit_test(test_signer_refuses_a_bad_key_file),
         cmocka_unit_test(test_signer_hangs_up_on_a_hostile_peer),
     };
