@@ -77,12 +77,10 @@ static int open_dbis(audit_log *log, MDB_txn *txn, ecl_err *err)
         unsigned flags;
         MDB_dbi *dbi;
     } t[] = {
-        {"entries", MDB_CREATE, &log->entries}, {"meta", MDB_CREATE, &log->meta},
-        {"by_time", dup, &log->by_time},        {"checkpoints", MDB_CREATE, &log->checkpoints},
-        {"tree", MDB_CREATE, &log->tree},
-        {"cosignatures", MDB_CREATE, &log->cosignatures},
-        {"cosigned", MDB_CREATE, &log->cosigned},
-        {"witnessed", MDB_CREATE, &log->witnessed},
+        {"entries", MDB_CREATE, &log->entries},   {"meta", MDB_CREATE, &log->meta},
+        {"by_time", dup, &log->by_time},          {"checkpoints", MDB_CREATE, &log->checkpoints},
+        {"tree", MDB_CREATE, &log->tree},         {"cosignatures", MDB_CREATE, &log->cosignatures},
+        {"cosigned", MDB_CREATE, &log->cosigned}, {"witnessed", MDB_CREATE, &log->witnessed},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         int rc = mdb_dbi_open(txn, t[i].name, t[i].flags, t[i].dbi);

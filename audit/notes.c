@@ -38,8 +38,8 @@ static int name_ok(const char *s, const char *what, ecl_err *err)
         return ecl_fail(err, ECL_E_USAGE, "%s: %zu bytes, not 1..%u", what, n, AUDIT_FIELD_MAX);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-            return ecl_fail(err, ECL_E_USAGE, "%s: byte %zu is blank or a control character",
-                            what, i);
+            return ecl_fail(err, ECL_E_USAGE, "%s: byte %zu is blank or a control character", what,
+                            i);
     return 0;
 }
 
@@ -150,8 +150,8 @@ int audit_cosigned_size(audit_log *log, const char *witness, uint64_t *size, ecl
     MDB_val k = {strlen(witness), (void *)witness}, v;
     int rc = mdb_get(txn, log->cosigned, &k, &v), out = 0;
     if (rc == 0 && audit_u64_val(&v, size) != 0)
-        out = ecl_fail(err, ECL_E_INPUT, "audit log: 'cosigned' value of %s is not 8 bytes",
-                       witness);
+        out =
+            ecl_fail(err, ECL_E_INPUT, "audit log: 'cosigned' value of %s is not 8 bytes", witness);
     else if (rc != 0 && rc != MDB_NOTFOUND)
         out = audit_mdb_fail(err, ECL_E_IO, rc, "audit log: cannot read 'cosigned'");
     mdb_txn_abort(txn);
@@ -304,8 +304,8 @@ int audit_witnessed_get(audit_log *log, const char *site, audit_note *out, ecl_e
         out_rc = audit_mdb_fail(err, ECL_E_IO, rc, "audit log: cannot read 'witnessed'");
     else if (v.mv_size <= 8 || v.mv_size - 8 > AUDIT_NOTE_MAX ||
              ecl_u64be_at(v.mv_data, v.mv_size, 0, &out->size) != 0)
-        out_rc = ecl_fail(err, ECL_E_INPUT, "audit log: 'witnessed' value of %s is %zu bytes",
-                          site, v.mv_size);
+        out_rc = ecl_fail(err, ECL_E_INPUT, "audit log: 'witnessed' value of %s is %zu bytes", site,
+                          v.mv_size);
     else {
         out->len = v.mv_size - 8;
         memcpy(out->text, (const uint8_t *)v.mv_data + 8, out->len);

@@ -364,8 +364,8 @@ static int run_audit_checkpoint(int argc, char **argv, ecl_err *err)
         fwrite(res->checkpoint->note.data, 1, res->checkpoint->note.len, stdout);
     protobuf_c_message_free_unpacked(resp, NULL);
     if (failed > 0)
-        return ecl_fail(err, ECL_E_PRECONDITION, "%zu peer(s) did not cosign the checkpoint (see above)",
-                        failed);
+        return ecl_fail(err, ECL_E_PRECONDITION,
+                        "%zu peer(s) did not cosign the checkpoint (see above)", failed);
     return 0;
 }
 
@@ -375,7 +375,7 @@ static int run_audit_checkpoint(int argc, char **argv, ecl_err *err)
 
 #define FILTER_HELP                                                                                \
     "  --dataset ID --requester SPIFFE --purpose CODE --decision permit|deny\n"                    \
-    "  --kind access|read-start|read-end|peer|catalog|admin|witness\n"                                     \
+    "  --kind access|read-start|read-end|peer|catalog|admin|witness\n"                             \
     "  --since T --until T  (2026-11-21, 2026-11-21T05:00:00Z or Unix seconds)\n"                  \
     "  --limit N\n"
 

@@ -32,20 +32,20 @@ static int print_proof(const Ecluse__V1__ProofRequest *req, const Ecluse__V1__Pr
     for (size_t i = 0; !bad && i < p->n_hashes; i++)
         bad = json_array_append_new(hashes, b64(p->hashes[i].data, p->hashes[i].len)) != 0;
     if (!bad)
-        bad = json_object_set_new(doc, "kind",
-                                  json_string(req->seq ? "inclusion" : "consistency")) ||
-              json_object_set_new(doc, "size", json_integer((json_int_t)p->size)) ||
-              json_object_set_new(doc, "root", b64(p->root.data, p->root.len)) ||
-              json_object_set(doc, "hashes", hashes);
+        bad =
+            json_object_set_new(doc, "kind", json_string(req->seq ? "inclusion" : "consistency")) ||
+            json_object_set_new(doc, "size", json_integer((json_int_t)p->size)) ||
+            json_object_set_new(doc, "root", b64(p->root.data, p->root.len)) ||
+            json_object_set(doc, "hashes", hashes);
     if (!bad && req->seq)
         bad = json_object_set_new(doc, "seq", json_integer((json_int_t)req->seq)) ||
               json_object_set_new(doc, "leaf", b64(p->leaf.data, p->leaf.len));
     if (!bad && !req->seq)
         bad = json_object_set_new(doc, "old_size", json_integer((json_int_t)req->old_size));
     if (!bad && p->checkpoint != NULL)
-        bad = json_object_set_new(doc, "checkpoint",
-                                  json_stringn((const char *)p->checkpoint->note.data,
-                                               p->checkpoint->note.len));
+        bad = json_object_set_new(
+            doc, "checkpoint",
+            json_stringn((const char *)p->checkpoint->note.data, p->checkpoint->note.len));
     char *text = bad ? NULL : json_dumps(doc, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(hashes);
     json_decref(doc);
@@ -87,7 +87,7 @@ static int run_audit_proof(int argc, char **argv, ecl_err *err)
     if (cli_expect_positionals(argc, argv, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
         return -1;
     ProtobufCMessage *resp = NULL;
-    int rc = cli_call(&r, "/ecluse.v1.Audit/Proof", &req.base, &ecluse__v1__proof__descriptor,
+    int rc = cli_call(&r, "/ecluse.v1.Audit/Prove", &req.base, &ecluse__v1__proof__descriptor,
                       &resp, err);
     cli_remote_close(&r);
     if (rc != 0)

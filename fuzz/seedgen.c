@@ -420,8 +420,8 @@ static void checkpoint_seeds(void)
         root[i] = (uint8_t)(0xa0 + i);
     char text[512], note[2048], msg[ECL_COSIG_MESSAGE_MAX];
     size_t text_len, len, msg_len;
-    if (ecl_checkpoint_format("ecluse/audit/fi", 1234, root, text, sizeof(text), &text_len,
-                              &err) != 0)
+    if (ecl_checkpoint_format("ecluse/audit/fi", 1234, root, text, sizeof(text), &text_len, &err) !=
+        0)
         die("checkpoint text", &err);
     unsigned char sig[crypto_sign_BYTES];
     crypto_sign_detached(sig, NULL, (const uint8_t *)text, text_len, key->secret_key);

@@ -84,7 +84,7 @@ typedef struct gateway {
     pthread_mutex_t sync_lock; /* sync thread: sleeps on sync_wake */
     pthread_cond_t sync_wake;
     int sync_stop;
-    int sync_kick;           /* fetch now (a peer was just added) */
+    int sync_kick; /* fetch now (a peer was just added) */
     pthread_t sync_thread;
     int sync_running;
 
@@ -204,7 +204,8 @@ void gateway_checkpointer_stop(gateway *gw);
 /* Follow `peer`'s key rotations from its pinned key (asking the peer), pin
  * the key they lead to, and return it in `current` (sync.c). */
 int gateway_follow_peer_key(gateway *gw, const fed_peer *peer,
-                            unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err) ECL_WUR;
+                            unsigned char current[crypto_sign_PUBLICKEYBYTES],
+                            ecl_err *err) ECL_WUR;
 
 /* --- access decisions (access.c) --- */
 
@@ -239,7 +240,7 @@ int svc_catalog_refresh(rpc_call *call, const ProtobufCMessage *request, void *c
                         ecl_err *err) ECL_WUR;
 
 int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
-                                   ecl_err *err) ECL_WUR;
+                                  ecl_err *err) ECL_WUR;
 int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                              ecl_err *err) ECL_WUR;
 

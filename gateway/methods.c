@@ -48,7 +48,7 @@ static const rpc_method methods[] = {
     STREAM("Audit", "Query", audit_query, A, svc_audit_query),
     UNARY("Audit", "Verify", verify_request, A, svc_audit_verify),
     UNARY("Audit", "Head", head_request, A | GW, svc_audit_head),
-    UNARY("Audit", "Proof", proof_request, A | GW, svc_audit_proof),
+    UNARY("Audit", "Prove", proof_request, A | GW, svc_audit_proof),
     STREAM("Audit", "Processing", processing_query, A, svc_audit_processing),
 
     UNARY("Admin", "AddDataset", add_dataset_request, ADM, svc_admin_add_dataset),

@@ -164,8 +164,6 @@ int svc_audit_proof(rpc_call *call, const ProtobufCMessage *request, void *ctx, 
     reply.checkpoint = have_note && note->size == size ? &ck : NULL;
     if (rc == 0)
         rc = rpc_call_reply(call, &reply.base, err);
-    else if (err->code == ECL_E_NONE)
-        ecl_fail(err, ECL_E_INTERNAL, "the proof could not be made");
     free(leaf);
     free(note);
     return rc ? -1 : 0;
@@ -280,8 +278,8 @@ int svc_audit_verify(rpc_call *call, const ProtobufCMessage *request, void *ctx,
     trust_keys t;
     if (trust_keys_load(gw, &t, err) != 0)
         return -1;
-    audit_trust trust = {t.origin, (const uint8_t(*)[AUDIT_PK_BYTES])t.site, t.n_site,
-                         t.witnesses, t.n_witnesses};
+    audit_trust trust = {t.origin, (const uint8_t(*)[AUDIT_PK_BYTES])t.site, t.n_site, t.witnesses,
+                         t.n_witnesses};
     if (chain_ok) {
         chain_ok = audit_verify_checkpoints(gw->audit, &trust, &rep, &verr) == 0;
         if (!chain_ok && rep.reason[0] == '\0') {

@@ -82,7 +82,8 @@ static void record_refusal(gateway *gw, const char *peer_site, const char *event
     json_t *detail = json_pack("{s:s, s:s, s:I, s:s}", "event", event, "site", peer_site, "size",
                                (json_int_t)size, "reason", reason);
     ecl_err err;
-    if (detail == NULL || gateway_record(gw, AUDIT_KIND_WITNESS, actor, NULL, detail, NULL, &err) != 0)
+    if (detail == NULL ||
+        gateway_record(gw, AUDIT_KIND_WITNESS, actor, NULL, detail, NULL, &err) != 0)
         ecl_log(ECL_LOG_ERROR, "witness.unrecorded", "peer", peer_site, "event", event, NULL);
 }
 
@@ -111,8 +112,8 @@ static int check_cosignature(gateway *gw, const fed_peer *peer, const char *witn
     memcpy(both, note->text, note->len);
     memcpy(both + note->len, line, line_len);
     uint64_t when;
-    if (ecl_cosig_verify(both, note->len + line_len, witness_name, peer->pinned_key, &when,
-                         err) == 0)
+    if (ecl_cosig_verify(both, note->len + line_len, witness_name, peer->pinned_key, &when, err) ==
+        0)
         return 0;
     unsigned char next[crypto_sign_PUBLICKEYBYTES];
     ecl_err why;
@@ -164,7 +165,8 @@ static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *not
                       &ecluse__v1__add_checkpoint_response__descriptor, &resp, timeout_ms,
                       &err) != 0)
             goto done;
-        const Ecluse__V1__AddCheckpointResponse *r = (const Ecluse__V1__AddCheckpointResponse *)resp;
+        const Ecluse__V1__AddCheckpointResponse *r =
+            (const Ecluse__V1__AddCheckpointResponse *)resp;
         if (r->refused[0] == '\0') {
             if (check_cosignature(gw, peer, name, note, r->cosignature.data, r->cosignature.len,
                                   &err) != 0) {
@@ -172,8 +174,9 @@ static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *not
                 record_refusal(gw, site, "checkpoint.bad-cosignature", note->size, err.msg);
                 goto done;
             }
-            if (audit_cosignature_put(gw->audit, note->size, name, (const char *)r->cosignature.data,
-                                      r->cosignature.len, &err) != 0)
+            if (audit_cosignature_put(gw->audit, note->size, name,
+                                      (const char *)r->cosignature.data, r->cosignature.len,
+                                      &err) != 0)
                 goto done;
             forget_refusal(gw, site, "checkpoint.refused-by-witness");
             ok = 1;
@@ -381,10 +384,9 @@ static int judge(gateway *gw, const fed_peer *peer, const Ecluse__V1__AddCheckpo
                             req->consistency_proof[i].len);
         memcpy(proof[i], req->consistency_proof[i].data, MERKLE_HASH_BYTES);
     }
-    if (prev.size > 0 &&
-        merkle_verify_consistency(prev.size, j->ckpt.size, prev.root, j->ckpt.root,
-                                  (const uint8_t(*)[MERKLE_HASH_BYTES])proof,
-                                  req->n_consistency_proof) != 0)
+    if (prev.size > 0 && merkle_verify_consistency(prev.size, j->ckpt.size, prev.root, j->ckpt.root,
+                                                   (const uint8_t(*)[MERKLE_HASH_BYTES])proof,
+                                                   req->n_consistency_proof) != 0)
         return ecl_fail(err, ECL_E_CRYPTO,
                         "fork: the tree of %llu entries does not extend the one of %llu "
                         "cosigned before (the consistency proof fails)",
@@ -422,8 +424,7 @@ static int cosign(gateway *gw, const char *text, size_t text_len, char *line, si
 int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                   ecl_err *err)
 {
-    const Ecluse__V1__AddCheckpointRequest *req =
-        (const Ecluse__V1__AddCheckpointRequest *)request;
+    const Ecluse__V1__AddCheckpointRequest *req = (const Ecluse__V1__AddCheckpointRequest *)request;
     gateway *gw = ctx;
     const ecl_identity *who = rpc_call_identity(call);
     fed_peer peer;
@@ -437,12 +438,12 @@ int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *reques
     ecl_err why;
     /* One judgement per peer at a time: check and keep must not interleave. */
     pthread_mutex_lock(&gw->witness_lock);
-    int ok = judge(gw, &peer, req, &j, &witness_size, &why) == 0 &&
-             audit_witnessed_put(gw->audit, who->site, j.ckpt.size,
-                                 (const char *)req->checkpoint.data, req->checkpoint.len,
-                                 &why) == 0 &&
-             cosign(gw, (const char *)req->checkpoint.data, j.text_len, line, sizeof(line),
-                    &line_len, &why) == 0;
+    int ok =
+        judge(gw, &peer, req, &j, &witness_size, &why) == 0 &&
+        audit_witnessed_put(gw->audit, who->site, j.ckpt.size, (const char *)req->checkpoint.data,
+                            req->checkpoint.len, &why) == 0 &&
+        cosign(gw, (const char *)req->checkpoint.data, j.text_len, line, sizeof(line), &line_len,
+               &why) == 0;
     pthread_mutex_unlock(&gw->witness_lock);
     fed_peer_clear(&peer);
     if (ok) {

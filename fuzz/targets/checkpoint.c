@@ -32,9 +32,9 @@ static int check_received(const char *n, size_t len)
     if (split && (text_len == 0 || text_len >= len || n[text_len - 1] != '\n'))
         fz_fail("ecl_note_split gave a text of %zu bytes in a note of %zu", text_len, len);
     ecl_checkpoint ck;
-    int parsed = split && FZ_CHECK("ecl_checkpoint_parse",
-                                   ecl_checkpoint_parse(n, text_len, &ck, &err), &err,
-                                   ECL_E_INPUT, ECL_E_LIMIT);
+    int parsed =
+        split && FZ_CHECK("ecl_checkpoint_parse", ecl_checkpoint_parse(n, text_len, &ck, &err),
+                          &err, ECL_E_INPUT, ECL_E_LIMIT);
     if (parsed && memchr(ck.origin, '\0', sizeof(ck.origin)) == NULL)
         fz_fail("checkpoint parsed with an unterminated origin");
     size_t vlen = 0;
@@ -44,9 +44,9 @@ static int check_received(const char *n, size_t len)
         fz_fail("ecl_note_verify accepted a note ecl_note_split %s",
                 split ? "cut elsewhere" : "refused");
     uint64_t when;
-    int cosigned = FZ_CHECK("ecl_cosig_verify",
-                            ecl_cosig_verify(n, len, WITNESS_NAME, pk, &when, &err), &err,
-                            ECL_E_INPUT, ECL_E_LIMIT, ECL_E_CRYPTO);
+    int cosigned =
+        FZ_CHECK("ecl_cosig_verify", ecl_cosig_verify(n, len, WITNESS_NAME, pk, &when, &err), &err,
+                 ECL_E_INPUT, ECL_E_LIMIT, ECL_E_CRYPTO);
     if (cosigned && !parsed)
         fz_fail("ecl_cosig_verify accepted a note whose text is not a checkpoint");
     if (cosigned && when > ECL_COSIG_TIME_MAX)
@@ -86,10 +86,10 @@ int fz_checkpoint(const uint8_t *data, size_t size)
         char msg[ECL_COSIG_MESSAGE_MAX];
         size_t msg_len;
         uint64_t when = 1700000000u + (uint64_t)mode;
-        int made = FZ_CHECK("ecl_cosig_message",
-                            ecl_cosig_message((const char *)r.p, r.left, when, msg, sizeof(msg),
-                                              &msg_len, &err),
-                            &err, ECL_E_INPUT, ECL_E_LIMIT);
+        int made = FZ_CHECK(
+            "ecl_cosig_message",
+            ecl_cosig_message((const char *)r.p, r.left, when, msg, sizeof(msg), &msg_len, &err),
+            &err, ECL_E_INPUT, ECL_E_LIMIT);
         if (made != parsed)
             fz_fail("ecl_cosig_message %s a text ecl_checkpoint_parse %s",
                     made ? "took" : "refused", parsed ? "took" : "refused");

@@ -25,9 +25,9 @@
 typedef struct fixture {
     char dir[4096];
     audit_log *log;
-    uint8_t site_pk[32], site_sk[64];  /* the site's key */
-    uint8_t old_pk[32], old_sk[64];    /* a retired key in its history */
-    uint8_t wit_pk[32], wit_sk[64];    /* a witness's key */
+    uint8_t site_pk[32], site_sk[64];   /* the site's key */
+    uint8_t old_pk[32], old_sk[64];     /* a retired key in its history */
+    uint8_t wit_pk[32], wit_sk[64];     /* a witness's key */
     uint8_t other_pk[32], other_sk[64]; /* nobody's: an insider's fresh key */
 } fixture;
 
@@ -67,8 +67,8 @@ static size_t sign_checkpoint(fixture *f, uint64_t size, const uint8_t *pk, cons
     uint8_t sig[64];
     crypto_sign_detached(sig, NULL, (const uint8_t *)note, *text_len, sk);
     len = *text_len;
-    assert_int_equal(
-        ecl_note_append_signature(note, cap, &len, *text_len, ORIGIN, pk, sig, &err), 0);
+    assert_int_equal(ecl_note_append_signature(note, cap, &len, *text_len, ORIGIN, pk, sig, &err),
+                     0);
     return len;
 }
 
@@ -108,8 +108,8 @@ static void test_checkpoints_and_cosignatures_are_kept_and_returned(void **state
 {
     fixture *f = *state;
     char note[4096], line[512];
-    size_t text_len, len = sign_checkpoint(f, 12, f->old_pk, f->old_sk, note, sizeof(note),
-                                           &text_len);
+    size_t text_len,
+        len = sign_checkpoint(f, 12, f->old_pk, f->old_sk, note, sizeof(note), &text_len);
     ecl_err err;
     assert_int_equal(audit_checkpoint_put(f->log, 12, note, len, &err), 0);
     size_t line_len = cosign(f, note, text_len, 1700000000, line, sizeof(line));
@@ -136,7 +136,8 @@ static void test_checkpoints_and_cosignatures_are_kept_and_returned(void **state
     assert_int_equal(err.code, ECL_E_NOT_FOUND);
 
     audit_verify_report rep;
-    assert_int_equal(verify(f, &rep, &err), 0);
+    if (verify(f, &rep, &err) != 0)
+        fail_msg("%s", err.msg);
     assert_int_equal(rep.checkpoints, 2);
 }
 
@@ -144,8 +145,8 @@ static void test_a_checkpoint_beyond_the_log_or_a_cosignature_without_one_is_ref
 {
     fixture *f = *state;
     char note[4096];
-    size_t text_len, len = sign_checkpoint(f, 20, f->site_pk, f->site_sk, note, sizeof(note),
-                                           &text_len);
+    size_t text_len,
+        len = sign_checkpoint(f, 20, f->site_pk, f->site_sk, note, sizeof(note), &text_len);
     ecl_err err;
     assert_int_equal(audit_checkpoint_put(f->log, 21, note, len, &err), -1);
     assert_int_equal(err.code, ECL_E_PRECONDITION);
@@ -159,8 +160,8 @@ static void test_a_checkpoint_signed_by_a_key_outside_the_history_is_caught(void
 {
     fixture *f = *state;
     char note[4096];
-    size_t text_len, len = sign_checkpoint(f, 15, f->other_pk, f->other_sk, note, sizeof(note),
-                                           &text_len);
+    size_t text_len,
+        len = sign_checkpoint(f, 15, f->other_pk, f->other_sk, note, sizeof(note), &text_len);
     ecl_err err;
     assert_int_equal(audit_checkpoint_put(f->log, 15, note, len, &err), 0);
     audit_verify_report rep;
@@ -198,8 +199,8 @@ static void test_a_forged_cosignature_is_caught(void **state)
 {
     fixture *f = *state;
     char note[4096], line[512];
-    size_t text_len, len = sign_checkpoint(f, 20, f->site_pk, f->site_sk, note, sizeof(note),
-                                           &text_len);
+    size_t text_len,
+        len = sign_checkpoint(f, 20, f->site_pk, f->site_sk, note, sizeof(note), &text_len);
     ecl_err err;
     assert_int_equal(audit_checkpoint_put(f->log, 20, note, len, &err), 0);
     size_t line_len = cosign(f, note, text_len, 1700000001, line, sizeof(line));
@@ -215,8 +216,8 @@ static void test_a_cut_log_is_caught_by_its_own_checkpoint(void **state)
 {
     fixture *f = *state;
     char note[4096];
-    size_t text_len, len = sign_checkpoint(f, 20, f->site_pk, f->site_sk, note, sizeof(note),
-                                           &text_len);
+    size_t text_len,
+        len = sign_checkpoint(f, 20, f->site_pk, f->site_sk, note, sizeof(note), &text_len);
     ecl_err err;
     assert_int_equal(audit_checkpoint_put(f->log, 20, note, len, &err), 0);
     audit_close(f->log);

@@ -203,12 +203,6 @@ static void cut_trail(uint64_t keep)
     trail_commit(&t);
 }
 
-static void restart_lu(void)
-{
-    assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
-    th_gateway_start(&lu.s);
-}
-
 /* ---- the independent verifier (tests/interop/tlog_verify.py) -------------------- */
 
 #define TLOG_VERIFY "tests/interop/tlog_verify.py"
@@ -227,16 +221,15 @@ static const char *tlog_verify(void)
 
 /* Run `ecluse audit proof OPTION VALUE [--size SIZE]` as LU's auditor into
  * root/name.json. */
-static void proof_to_file(const char *name, const char *option, const char *value,
-                          const char *size)
+static void proof_to_file(const char *name, const char *option, const char *value, const char *size)
 {
     if (size == NULL)
         must(th_run(out, sizeof(out), "audit", "proof", option, value, "--identity", lu.auditor,
                     NULL),
              "audit proof");
     else
-        must(th_run(out, sizeof(out), "audit", "proof", option, value, "--size", size,
-                    "--identity", lu.auditor, NULL),
+        must(th_run(out, sizeof(out), "audit", "proof", option, value, "--size", size, "--identity",
+                    lu.auditor, NULL),
              "audit proof");
     char path[PATH_MAX + 64];
     snprintf(path, sizeof(path), "%s/%s.json", root, name);
@@ -247,7 +240,8 @@ static void proof_to_file(const char *name, const char *option, const char *valu
 static int run_verifier(const char *name, const char *extra)
 {
     char cmd[4 * PATH_MAX];
-    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s '%s/%s.json' --site-key '%s/keys/site.pub' %s 2>&1",
+    snprintf(cmd, sizeof(cmd),
+             "/usr/bin/python3 %s '%s/%s.json' --site-key '%s/keys/site.key.pub' %s 2>&1",
              tlog_verify(), root, name, lu.s.dir, extra ? extra : "");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -459,10 +453,11 @@ static void test_a_cut_tail_is_caught_by_the_witness(void **state)
                 NULL),
          "local verify of a consistently cut trail");
     /* ...but DE cosigned more than there is. */
-    assert_int_equal(
-        th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL), 10);
+    assert_int_equal(th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL),
+                     10);
     char want[160];
-    snprintf(want, sizeof(want), "it cosigned a checkpoint of %llu entries, but the trail has only %llu",
+    snprintf(want, sizeof(want),
+             "it cosigned a checkpoint of %llu entries, but the trail has only %llu",
              (unsigned long long)size, (unsigned long long)size - 3);
     assert_non_null(strstr(out, want));
 }
@@ -473,8 +468,8 @@ static void test_a_regrown_fork_is_refused_by_the_witness(void **state)
     /* The cut trail grows again, past where it was: a fork. */
     for (int i = 0; i < 3; i++)
         grow_lu();
-    assert_int_equal(
-        th_run(out, sizeof(out), "audit", "checkpoint", "--identity", lu.admin, NULL), 9);
+    assert_int_equal(th_run(out, sizeof(out), "audit", "checkpoint", "--identity", lu.admin, NULL),
+                     9);
     assert_non_null(strstr(out, "0 of 1 peer(s) cosigned it"));
     assert_non_null(strstr(out, "de         NOT COSIGNED"));
     assert_true(strstr(out, "fork") != NULL || strstr(out, "rollback") != NULL);

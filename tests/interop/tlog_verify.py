@@ -188,6 +188,6 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except (Bad, KeyError, ValueError) as e:
+    except (Bad, KeyError, ValueError, OSError) as e:
         print("BAD: %s" % e)
         sys.exit(1)
