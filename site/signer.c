@@ -207,6 +207,10 @@ int signer_local_site(const site_key *key, const char *site, signer **out, ecl_e
     if (new_handle(&s, err) != 0)
         return -1;
     s->is_local = 1;
+    if (site != NULL && (s->site = strdup(site)) == NULL) {
+        signer_free(s);
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
     if (signer_keys_copy(&s->local, key, err) != 0 ||
         (site != NULL && signer_keys_set_site(&s->local, site, err) != 0)) {
         signer_free(s);
@@ -380,4 +384,52 @@ int signer_rotate_commit(signer *s, uint64_t retired_sequence, ecl_err *err)
         memcpy(s->public_key, pk, sizeof(pk));
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int signer_checkpoint_note(signer *s, uint64_t size, const uint8_t root[32], char *out, size_t cap,
+                           size_t *len, size_t *text_len, ecl_err *err)
+{
+    char origin[ECL_CHECKPOINT_ORIGIN_MAX + 1];
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
+    if (s->site == NULL)
+        return ecl_fail(err, ECL_E_PRECONDITION,
+                        "signer: no site id was given, so no checkpoint note is made");
+    if (ecl_audit_origin(s->site, origin, sizeof(origin), err) != 0 ||
+        ecl_checkpoint_format(origin, size, root, out, cap, text_len, err) != 0)
+        return -1;
+    signer_public_key(s, pk);
+    if (signer_sign(s, SIGNER_CHECKPOINT_NOTE, out, *text_len, sig, err) != 0)
+        return -1;
+    *len = *text_len;
+    /* checks the signature with pk: a rotation in between fails here */
+    return ecl_note_append_signature(out, cap, len, *text_len, origin, pk, sig, err);
+}
+
+int signer_cosignature_line(signer *s, const char *ckpt, size_t len, uint64_t time, char *line,
+                            size_t cap, size_t *line_len, ecl_err *err)
+{
+    char name[ECL_NOTE_NAME_MAX + 1], msg[ECL_COSIG_MESSAGE_MAX];
+    char note[ECL_CHECKPOINT_MAX + SIGNER_NOTE_MAX];
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
+    size_t mlen = 0;
+    if (s->site == NULL)
+        return ecl_fail(err, ECL_E_PRECONDITION,
+                        "signer: no site id was given, so nothing is cosigned");
+    if (ecl_witness_name(s->site, name, sizeof(name), err) != 0 ||
+        ecl_cosig_message(ckpt, len, time, msg, sizeof(msg), &mlen, err) != 0)
+        return -1;
+    signer_public_key(s, pk);
+    if (signer_sign(s, SIGNER_COSIGNATURE, msg, mlen, sig, err) != 0)
+        return -1;
+    /* the line as it follows the text and the blank line of a note */
+    size_t n = len;
+    memcpy(note, ckpt, len);
+    if (ecl_note_append_cosignature(note, sizeof(note), &n, len, name, pk, time, sig, err) != 0)
+        return -1;
+    if (n - len - 1 > cap)
+        return ecl_fail(err, ECL_E_LIMIT, "signer: a cosignature line of %zu bytes does not fit",
+                        n - len - 1);
+    memcpy(line, note + len + 1, n - len - 1);
+    *line_len = n - len - 1;
+    return 0;
 }

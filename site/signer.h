@@ -158,6 +158,28 @@ int signer_sign_message(signer *s, signer_kind kind, const ProtobufCMessage *bod
 int signer_sign_checkpoint(void *signer, const uint8_t *body, size_t len,
                            uint8_t sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
 
+/* The signed note of this site's checkpoint at (size, root), ready to
+ * publish: the checkpoint text (ecl_checkpoint_format, origin
+ * ecl_audit_origin(site)), a blank line, and the site's signature line,
+ * signed as SIGNER_CHECKPOINT_NOTE with the current key and checked before
+ * it is written. `out` (cap bytes; SIGNER_NOTE_MAX always suffices) gets the
+ * note, *len its length, *text_len the length of its text (where witnesses'
+ * lines go, ecl_note_append_cosignature). ECL_E_PRECONDITION if the signer
+ * was not given a site. */
+#define SIGNER_NOTE_MAX 1024
+int signer_checkpoint_note(signer *s, uint64_t size, const uint8_t root[32], char *out, size_t cap,
+                           size_t *len, size_t *text_len, ecl_err *err) ECL_WUR;
+
+/* This site's cosignature, as a witness, of checkpoint text `ckpt` (len
+ * bytes, which must parse) at `time` (seconds since the epoch): the one
+ * signature line "— ecluse/witness/<site> <base64>\n" (ecl_witness_name,
+ * type 0x04) into `line` (cap bytes; SIGNER_NOTE_MAX always suffices), its
+ * length in *line_len. Signed as SIGNER_COSIGNATURE. The caller has checked
+ * the checkpoint (signature, consistency) first: the signer checks its form
+ * only. ECL_E_PRECONDITION if the signer was not given a site. */
+int signer_cosignature_line(signer *s, const char *ckpt, size_t len, uint64_t time, char *line,
+                            size_t cap, size_t *line_len, ecl_err *err) ECL_WUR;
+
 /* Key rotation, in two steps around the caller's durable record of it:
  *   prepare: a fresh key is made and written beside the key file, as
  *            `<key>.new` (0600) and `<key>.new.pub`; its public key is

@@ -275,6 +275,35 @@ static void check_note_kinds(signer *s)
 
     /* still signs */
     assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, note, text_len, sig, &err), 0);
+
+    /* the whole note in one call, then a witness's line added to it */
+    char made[SIGNER_NOTE_MAX + 256], wline[SIGNER_NOTE_MAX];
+    size_t made_len = 0, made_text = 0, wlen = 0;
+    assert_int_equal(
+        signer_checkpoint_note(s, 12345, root, made, SIGNER_NOTE_MAX, &made_len, &made_text, &err),
+        0);
+    assert_int_equal(made_text, text_len);
+    assert_memory_equal(made, note, text_len);
+    assert_int_equal(ecl_note_verify(made, made_len, origin, pk, NULL, &err), 0);
+    assert_int_equal(signer_checkpoint_note(s, 1, root, made, 40, &made_len, &made_text, &err), -1);
+    assert_int_equal(err.code, ECL_E_LIMIT);
+    assert_int_equal(
+        signer_checkpoint_note(s, 12345, root, made, sizeof(made), &made_len, &made_text, &err), 0);
+    assert_int_equal(
+        signer_cosignature_line(s, made, made_text, 1712345679u, wline, sizeof(wline), &wlen, &err),
+        0);
+    assert_true(wlen > 4 && memcmp(wline, "\xE2\x80\x94 ecluse/witness/fi ", 22) == 0);
+    assert_int_equal(wline[wlen - 1], '\n');
+    memcpy(made + made_len, wline, wlen);
+    made_len += wlen;
+    assert_int_equal(ecl_cosig_verify(made, made_len, wname, pk, &t, &err), 0);
+    assert_true(t == 1712345679u);
+    assert_int_equal(ecl_note_verify(made, made_len, origin, pk, NULL, &err), 0);
+    /* a cosignature of what is no checkpoint is not made */
+    assert_int_equal(signer_cosignature_line(s, not_ckpt, strlen(not_ckpt), 1, wline, sizeof(wline),
+                                             &wlen, &err),
+                     -1);
+    assert_int_equal(err.code, ECL_E_INPUT);
 }
 
 static void test_local_signer_notes(void **state)
@@ -297,6 +326,14 @@ static void test_local_signer_notes(void **state)
     assert_int_equal(signer_sign(s, SIGNER_CHECKPOINT_NOTE, text, len, sig, &err), -1);
     assert_int_equal(err.code, ECL_E_PRECONDITION);
     assert_non_null(strstr(err.msg, "no site id was given"));
+    char note[SIGNER_NOTE_MAX];
+    size_t note_len = 0, note_text = 0;
+    assert_int_equal(
+        signer_checkpoint_note(s, 1, root, note, sizeof(note), &note_len, &note_text, &err), -1);
+    assert_int_equal(err.code, ECL_E_PRECONDITION);
+    assert_int_equal(signer_cosignature_line(s, text, len, 1, note, sizeof(note), &note_len, &err),
+                     -1);
+    assert_int_equal(err.code, ECL_E_PRECONDITION);
     signer_free(s);
 
     /* a site id that makes no origin */
