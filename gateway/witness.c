@@ -41,13 +41,8 @@ static int sign_current(gateway *gw, audit_note *out, ecl_err *err)
     memset(out, 0, sizeof(*out));
     out->size = size;
     size_t text_len;
-    unsigned char sig[crypto_sign_BYTES];
-    if (ecl_checkpoint_format(origin, size, root, out->text, AUDIT_NOTE_MAX, &text_len, err) != 0 ||
-        signer_sign(gw->signer, SIGNER_CHECKPOINT_NOTE, out->text, text_len, sig, err) != 0)
-        return -1;
-    out->len = text_len;
-    if (ecl_note_append_signature(out->text, AUDIT_NOTE_MAX, &out->len, text_len, origin, pk, sig,
-                                  err) != 0 ||
+    if (signer_checkpoint_note(gw->signer, size, root, out->text, AUDIT_NOTE_MAX, &out->len,
+                               &text_len, err) != 0 ||
         audit_checkpoint_put(gw->audit, size, out->text, out->len, err) != 0)
         return -1;
     out->text[out->len] = '\0';
@@ -306,10 +301,6 @@ void gateway_checkpointer_stop(gateway *gw)
 
 /* ---- as a peer's witness ------------------------------------------------- */
 
-/* Room to build a cosigned note: the checkpoint text, the blank line and
- * our cosignature line. */
-#define COSIGNED_NOTE_MAX (ECL_CHECKPOINT_MAX + 2u * ECL_NOTE_NAME_MAX)
-
 typedef struct judged {
     ecl_checkpoint ckpt;
     size_t text_len;
@@ -394,31 +385,12 @@ static int judge(gateway *gw, const fed_peer *peer, const Ecluse__V1__AddCheckpo
     return 0;
 }
 
-/* Our cosignature line for the checkpoint text `text`, written to `line`
- * (which is first used to build the whole cosigned note). */
+/* Our cosignature line for the checkpoint text `text`. */
 static int cosign(gateway *gw, const char *text, size_t text_len, char *line, size_t cap,
                   size_t *line_len, ecl_err *err)
 {
-    if (text_len + 1 > cap)
-        return ecl_fail(err, ECL_E_LIMIT, "a checkpoint text of %zu bytes", text_len);
-    char name[ECL_NOTE_NAME_MAX + 1];
-    char msg[ECL_COSIG_MESSAGE_MAX];
-    size_t msg_len;
-    unsigned char sig[crypto_sign_BYTES], pk[crypto_sign_PUBLICKEYBYTES];
-    uint64_t now = (uint64_t)time(NULL);
-    signer_public_key(gw->signer, pk);
-    if (ecl_witness_name(gw->cfg.site, name, sizeof(name), err) != 0 ||
-        ecl_cosig_message(text, text_len, now, msg, sizeof(msg), &msg_len, err) != 0 ||
-        signer_sign(gw->signer, SIGNER_COSIGNATURE, msg, msg_len, sig, err) != 0)
-        return -1;
-    /* Build text, blank line, our line; then keep only the line. */
-    memcpy(line, text, text_len);
-    size_t len = text_len;
-    if (ecl_note_append_cosignature(line, cap, &len, text_len, name, pk, now, sig, err) != 0)
-        return -1;
-    *line_len = len - text_len - 1;
-    memmove(line, line + text_len + 1, *line_len);
-    return 0;
+    return signer_cosignature_line(gw->signer, text, text_len, (uint64_t)time(NULL), line, cap,
+                                   line_len, err);
 }
 
 int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
@@ -431,7 +403,7 @@ int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *reques
     if (fed_state_get_peer(gw->state, who->site, &peer, err) != 0)
         return -1;
     Ecluse__V1__AddCheckpointResponse resp = ECLUSE__V1__ADD_CHECKPOINT_RESPONSE__INIT;
-    char line[COSIGNED_NOTE_MAX];
+    char line[SIGNER_NOTE_MAX];
     size_t line_len = 0;
     judged j;
     uint64_t witness_size = 0;
@@ -477,7 +449,7 @@ int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, vo
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     Ecluse__V1__CheckpointList list = ECLUSE__V1__CHECKPOINT_LIST__INIT;
     Ecluse__V1__SignedCheckpoint one = ECLUSE__V1__SIGNED_CHECKPOINT__INIT, *ptr = &one;
-    char line[COSIGNED_NOTE_MAX];
+    char line[SIGNER_NOTE_MAX];
     size_t line_len = 0;
     ecl_err why;
     int rc = 0;

@@ -351,12 +351,6 @@ int signer_local_stage(signer *s, const site_key *next, ecl_err *err)
     return rc;
 }
 
-int signer_sign_checkpoint(void *s, const uint8_t *body, size_t len, uint8_t sig[crypto_sign_BYTES],
-                           ecl_err *err)
-{
-    return signer_sign(s, SIGNER_CHECKPOINT, body, len, sig, err);
-}
-
 int signer_rotate_prepare(signer *s, unsigned char new_pk[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
 {
     pthread_mutex_lock(&s->lock);

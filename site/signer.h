@@ -70,10 +70,11 @@
  * "time <T>", not a tree size). In the signature lines the two are told
  * apart by the key ID too (type 0x01 and 0x04). */
 typedef enum signer_kind {
-    SIGNER_CATALOG = 1,         /* "ecluse-catalog-v1": a CatalogHeader */
-    SIGNER_GRANT = 2,           /* "ecluse-grant-v1": a GrantBody */
-    SIGNER_ATTESTATION = 3,     /* "ecluse-attestation-v1": an AttestationBody */
-    SIGNER_CHECKPOINT = 4,      /* "ecluse-checkpoint-v1": an audit checkpoint body */
+    SIGNER_CATALOG = 1,     /* "ecluse-catalog-v1": a CatalogHeader */
+    SIGNER_GRANT = 2,       /* "ecluse-grant-v1": a GrantBody */
+    SIGNER_ATTESTATION = 3, /* "ecluse-attestation-v1": an AttestationBody */
+    /* 4 was a binary audit checkpoint body ("ecluse-checkpoint-v1"); C2SP
+     * checkpoint notes (8) replaced it, and 4 is refused as unknown. */
     SIGNER_BUNDLE = 6,          /* "ecluse-peer-v1": this site's PeerBundleBody */
     SIGNER_ROTATION = 7,        /* "ecluse-key-rotation-v1": a KeyRotationBody naming the
                                    staged key (signer_rotate_prepare) */
@@ -84,7 +85,6 @@ typedef enum signer_kind {
 #define CATALOG_SIGNING_CONTEXT     "ecluse-catalog-v1"
 #define GRANT_SIGNING_CONTEXT       "ecluse-grant-v1"
 #define ATTESTATION_SIGNING_CONTEXT "ecluse-attestation-v1"
-#define CHECKPOINT_SIGNING_CONTEXT  "ecluse-checkpoint-v1"
 #define BUNDLE_SIGNING_CONTEXT      "ecluse-peer-v1"
 #define ROTATION_SIGNING_CONTEXT    "ecluse-key-rotation-v1"
 
@@ -152,11 +152,6 @@ int signer_sign(signer *s, signer_kind kind, const void *msg, size_t len,
  * `body` and `signature` fields. */
 int signer_sign_message(signer *s, signer_kind kind, const ProtobufCMessage *body,
                         ProtobufCBinaryData *bytes, ProtobufCBinaryData *sig, ecl_err *err) ECL_WUR;
-
-/* signer_sign(signer, SIGNER_CHECKPOINT, ...) in the shape of audit/'s
- * audit_sign_fn, so the audit trail can take a signer without knowing it. */
-int signer_sign_checkpoint(void *signer, const uint8_t *body, size_t len,
-                           uint8_t sig[crypto_sign_BYTES], ecl_err *err) ECL_WUR;
 
 /* The signed note of this site's checkpoint at (size, root), ready to
  * publish: the checkpoint text (ecl_checkpoint_format, origin

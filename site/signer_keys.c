@@ -9,11 +9,6 @@
 
 #include "proto/ecluse.pb-c.h"
 
-/* The audit checkpoint body (docs/audit-format.md) starts with its version
- * byte and has a fixed part of 83 bytes; audit/ parses it in full. */
-#define CHECKPOINT_VERSION   1u
-#define CHECKPOINT_MIN_BYTES 83u
-
 static site_key *locked_key(ecl_err *err)
 {
     if (sodium_init() < 0) {
@@ -93,8 +88,6 @@ const char *signer_context(signer_kind kind)
         return GRANT_SIGNING_CONTEXT;
     case SIGNER_ATTESTATION:
         return ATTESTATION_SIGNING_CONTEXT;
-    case SIGNER_CHECKPOINT:
-        return CHECKPOINT_SIGNING_CONTEXT;
     case SIGNER_BUNDLE:
         return BUNDLE_SIGNING_CONTEXT;
     case SIGNER_ROTATION:
@@ -188,11 +181,6 @@ static int body_ok(const signer_keys *k, uint32_t kind, const void *msg, size_t 
             return ecl_err_prefix(err, "signer: not a cosignature/v1 message");
         return 0;
     }
-    case SIGNER_CHECKPOINT:
-        if (len < CHECKPOINT_MIN_BYTES || ((const unsigned char *)msg)[0] != CHECKPOINT_VERSION)
-            return ecl_fail(err, ECL_E_INPUT, "signer: %zu bytes are not an audit checkpoint body",
-                            len);
-        return 0;
     default:
         return ecl_fail(err, ECL_E_INPUT, "signer: unknown request kind %u", kind);
     }
