@@ -309,6 +309,53 @@ int audit_witnessed_put(audit_log *log, const char *site, uint64_t size, const c
                         size_t len, ecl_err *err) ECL_WUR;
 int audit_witnessed_get(audit_log *log, const char *site, audit_note *out, ecl_err *err) ECL_WUR;
 
+/* ---- read receipts --------------------------------------------------------
+ * A receipt proves that a site's trail holds the read-end entry of a read:
+ * the entry's stored bytes, its inclusion proof in the tree of `size`
+ * entries, and the site's checkpoint of that size (a signed note, cosigned
+ * by witnesses). Whoever holds it can show later that the site recorded the
+ * read, whatever the site's disk says then (docs/audit-format.md, "Read
+ * receipts"). */
+typedef struct audit_receipt {
+    const uint8_t *entry; /* the read-end entry's stored bytes */
+    size_t entry_len;
+    uint64_t seq; /* its sequence number: leaf index seq - 1 */
+    const uint8_t (*proof)[MERKLE_HASH_BYTES];
+    size_t n_proof;
+    const char *note; /* the checkpoint, with its cosignature lines */
+    size_t note_len;
+} audit_receipt;
+
+/* What a receipt is checked against: the holding site and the keys trusted
+ * for it (its pinned key and rotation chain, never one the receipt names),
+ * and witnesses that must each have cosigned the checkpoint. */
+typedef struct audit_receipt_trust {
+    const char *site;
+    const uint8_t (*site_keys)[AUDIT_PK_BYTES];
+    size_t n_site_keys;
+    const struct audit_witness_key *witnesses;
+    size_t n_witnesses;
+} audit_receipt_trust;
+
+/* What a verified receipt says. */
+typedef struct audit_receipt_facts {
+    char read_id[AUDIT_FIELD_MAX + 1];
+    char dataset[AUDIT_FIELD_MAX + 1];
+    char actor[AUDIT_FIELD_MAX + 1];
+    int64_t time_ns;     /* of the read-end entry */
+    uint64_t size;       /* of the checkpoint */
+    size_t cosignatures; /* signature lines beside the site's (not all checked) */
+} audit_receipt_facts;
+
+/* Check a receipt: the entry is a well-formed read-end record whose hash is
+ * its own and whose seq is `seq`; the note is a checkpoint of origin
+ * ecluse/audit/<site>, of a size >= seq, signed by one of the site keys; the
+ * inclusion proof leads from the entry to the checkpoint's root; every
+ * trusted witness cosigned it. ECL_E_INPUT for a malformed part, ECL_E_CRYPTO
+ * for anything that does not verify, each naming what. Pure: no log needed. */
+int audit_receipt_verify(const audit_receipt *r, const audit_receipt_trust *t,
+                         audit_receipt_facts *out, ecl_err *err) ECL_WUR;
+
 /* Keys to check stored checkpoints with: the site's own key history (the
  * original key and every key its rotation chain led to; never a key a
  * checkpoint names itself), and each witness's key under its name. */
