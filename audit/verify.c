@@ -511,26 +511,12 @@ typedef struct derived {
     audit_log *log;
     MDB_txn *txn;
     uint64_t count;
-    uint64_t bad; /* lowest seq found wrong; 0 = none */
-    char why[ECL_ERR_MSG_MAX];
-    int rc; /* LMDB error */
+    finding f; /* the lowest seq found wrong */
+    int rc;    /* LMDB error */
     int oom;
     uint64_t index_rows;
     ixmap map[IX_COUNT];
 } derived;
-
-static void d_bad(derived *d, uint64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void d_bad(derived *d, uint64_t seq, const char *fmt, ...)
-{
-    if (d->bad != 0 && d->bad <= seq)
-        return;
-    d->bad = seq;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->why, sizeof(d->why), fmt, ap);
-    va_end(ap);
-}
 
 static uint64_t fnv(const uint8_t *p, size_t n)
 {
@@ -620,7 +606,7 @@ static int time_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v
     ecl_put_u64be(want + 8, seq);
     while (*crc == 0) {
         if (k->mv_size != 8 || v->mv_size != 8) {
-            d_bad(d, seq, "by_time holds a row that is not 8 + 8 bytes");
+            found(&d->f, seq, "by_time holds a row that is not 8 + 8 bytes");
             return -1;
         }
         memcpy(have, k->mv_data, 8);
@@ -636,11 +622,11 @@ static int time_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v
         uint64_t s, t;
         if (ecl_u64be_at(have, 16, 8, &s) != 0 || ecl_u64be_at(have, 16, 0, &t) != 0)
             return -1;
-        d_bad(d, s ? s : 1, "by_time row %llu points to seq %llu, whose time is another",
+        found(&d->f, s ? s : 1, "by_time row %llu points to seq %llu, whose time is another",
               (unsigned long long)t, (unsigned long long)s);
         return -1;
     }
-    d_bad(d, seq, "missing from by_time");
+    found(&d->f, seq, "missing from by_time");
     return -1;
 }
 
@@ -684,7 +670,7 @@ static void derive_pass(derived *d)
         uint64_t s = 0;
         if (audit_u64_val(&xv, &s) != 0 || s == 0)
             s = d->count + 1;
-        d_bad(d, s, "by_time row points to seq %llu, which is not an entry of the log",
+        found(&d->f, s, "by_time row points to seq %llu, which is not an entry of the log",
               (unsigned long long)s);
     }
 out:
@@ -705,13 +691,13 @@ static void extra_row(derived *d, unsigned ix, const MDB_val *key, uint64_t s)
     rec_view rv;
     ecl_err e;
     if (s == 0 || s > d->count || mdb_get(d->txn, d->log->entries, &ek, &ev) != 0) {
-        d_bad(d, s ? s : 1, "%s row '%s' points to seq %llu, which is not an entry of the log",
+        found(&d->f, s ? s : 1, "%s row '%s' points to seq %llu, which is not an entry of the log",
               ix_db_name[ix], k, (unsigned long long)s);
         return;
     }
     if (rec_parse(ev.mv_data, ev.mv_size, &rv, &e) == 0)
         shown(have, sizeof(have), rv.field[ix_field(ix)], rv.len[ix_field(ix)]);
-    d_bad(d, s, "%s row '%s' points to seq %llu whose %s is '%s'", ix_db_name[ix], k,
+    found(&d->f, s, "%s row '%s' points to seq %llu whose %s is '%s'", ix_db_name[ix], k,
           (unsigned long long)s, ix_field_name[ix], have);
 }
 
@@ -740,7 +726,7 @@ static void index_pass(derived *d, unsigned ix)
             mrc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE);
         while (mrc == 0 && !stop) {
             if (v.mv_size % 8 != 0) {
-                d_bad(d, d->count + 1, "%s holds a row that is not 8 bytes", ix_db_name[ix]);
+                found(&d->f, d->count + 1, "%s holds a row that is not 8 bytes", ix_db_name[ix]);
                 break;
             }
             for (size_t off = 0; off < v.mv_size; off += 8) {
@@ -753,7 +739,7 @@ static void index_pass(derived *d, unsigned ix)
                     continue;
                 }
                 if (want && i < want->n && want->seq[i] < s)
-                    d_bad(d, want->seq[i], "missing from %s", ix_db_name[ix]);
+                    found(&d->f, want->seq[i], "missing from %s", ix_db_name[ix]);
                 else
                     extra_row(d, ix, &key, s);
                 stop = 1;
@@ -767,7 +753,7 @@ static void index_pass(derived *d, unsigned ix)
             break;
         }
         if (!stop && want && i < want->n)
-            d_bad(d, want->seq[i], "missing from %s", ix_db_name[ix]);
+            found(&d->f, want->seq[i], "missing from %s", ix_db_name[ix]);
         k = key;
     }
     if (rc != 0 && rc != MDB_NOTFOUND && d->rc == 0)
@@ -775,7 +761,7 @@ static void index_pass(derived *d, unsigned ix)
     mdb_cursor_close(c);
     for (size_t s = 0; s < m->cap; s++) /* values no row has at all */
         if (m->slot[s].key && !m->slot[s].seen && m->slot[s].n > 0)
-            d_bad(d, m->slot[s].seq[0], "missing from %s", ix_db_name[ix]);
+            found(&d->f, m->slot[s].seq[0], "missing from %s", ix_db_name[ix]);
 }
 
 static void *derived_main(void *arg)
@@ -819,10 +805,10 @@ static int verify_all(audit_log *log, MDB_txn *txn, uint64_t count, audit_verify
         rc = audit_mdb_fail(err, ECL_E_IO, d->rc, "audit verify: reading the tree and indexes");
     if (rc == 0 && d->oom)
         rc = ecl_fail(err, ECL_E_INTERNAL, "audit verify: out of memory for the index check");
-    if (rc == 0 && d->bad && (rep->first_bad_seq == 0 || d->bad < rep->first_bad_seq)) {
-        rep->first_bad_seq = d->bad;
-        memcpy(rep->reason, d->why, sizeof(rep->reason));
-        rep->entries = d->bad - 1;
+    if (rc == 0 && d->f.seq && (rep->first_bad_seq == 0 || d->f.seq < rep->first_bad_seq)) {
+        rep->first_bad_seq = d->f.seq;
+        memcpy(rep->reason, d->f.why, sizeof(rep->reason));
+        rep->entries = d->f.seq - 1;
     }
     rep->index_rows = d->index_rows;
     free(d);
