@@ -1,10 +1,17 @@
-/* verify.c - check the whole chain and the stored checkpoints (audit.h).
+/* verify.c - check the whole chain, the tree and the indexes (audit.h); the
+ * checkpoints are verify_notes.c's.
  *
  * Every check on entry k uses only entry k and the stored hash and time of
  * entry k-1, so ranges of the chain are checked in parallel and the first
- * bad sequence number is the lowest any worker found. */
+ * bad sequence number is the lowest any worker found. The ranges are whole
+ * blocks of 2^b leaves, so each worker also recomputes the perfect subtrees
+ * of its blocks and compares them with the stored nodes (a cursor walking
+ * in key order, which is the order they complete in); the few nodes above
+ * the blocks are checked afterwards from the blocks' roots. The indexes are
+ * checked by one more thread beside them. */
 #include "audit/internal.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +22,44 @@
 #define PARALLEL_MIN 8192u /* below this one thread is faster than starting more */
 #define MAX_WORKERS  4
 
+/* A problem found, kept when its seq is the lowest so far. */
+typedef struct finding {
+    uint64_t seq; /* 0 = none */
+    char why[ECL_ERR_MSG_MAX];
+} finding;
+
+static void found(finding *f, uint64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void found(finding *f, uint64_t seq, const char *fmt, ...)
+{
+    if (f->seq != 0 && f->seq <= seq)
+        return;
+    f->seq = seq;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->why, sizeof(f->why), fmt, ap);
+    va_end(ap);
+}
+
+/* The tree inside one worker's blocks. */
+typedef struct tchk {
+    MDB_cursor *c;
+    int crc; /* of the cursor's last move */
+    MDB_val k, v;
+    uint64_t block_start; /* first leaf of the current block */
+    tree_peaks pk;        /* of the current block, as if it started at leaf 0 */
+    int live;
+} tchk;
+
 typedef struct vrange {
     audit_log *log;
-    uint64_t from, to; /* inclusive */
-    uint64_t bad;      /* 0 = none */
+    uint64_t from, to;                   /* inclusive */
+    unsigned block_level;                /* b; from - 1 is a multiple of 2^b (63: one block) */
+    uint8_t (*roots)[MERKLE_HASH_BYTES]; /* out: the roots of its full blocks */
+    uint64_t nroots;
+    uint64_t tree_nodes;
+    finding tree;
+    uint64_t bad; /* 0 = none */
     char why[ECL_ERR_MSG_MAX];
     int io_rc;
 } vrange;
@@ -49,13 +90,13 @@ static int check_one(vrange *r, uint64_t seq, const uint8_t *rec, size_t len, co
         return -1;
     }
     rec_hash(rec, len, h);
-    if (sodium_memcmp(h, v.hash, AUDIT_HASH_BYTES) != 0) {
+    if (memcmp(h, v.hash, AUDIT_HASH_BYTES) != 0) { /* public hashes: no need for constant time */
         bad_at(r, seq, "%shash does not match the record's content (changed)", "");
         return -1;
     }
     if (seq == 1)
         prev = zero;
-    if (prev && sodium_memcmp(prev, v.prev_hash, AUDIT_HASH_BYTES) != 0) {
+    if (prev && memcmp(prev, v.prev_hash, AUDIT_HASH_BYTES) != 0) {
         bad_at(r, seq, "%sprev_hash is not the hash of the entry before (chain broken)", "");
         return -1;
     }
@@ -66,16 +107,83 @@ static int check_one(vrange *r, uint64_t seq, const uint8_t *rec, size_t len, co
     return 0;
 }
 
+/* A node of the tree: compare the recomputed hash with where the cursor is,
+ * then move on. -1 at the first difference (reported in *f). */
+static int tree_step(finding *f, tchk *t, uint64_t pos, const uint8_t h[MERKLE_HASH_BYTES],
+                     uint64_t *nodes)
+{
+    uint64_t key = UINT64_MAX;
+    if (t->crc == 0 && audit_u64_val(&t->k, &key) != 0)
+        key = 0; /* a key that is not 8 bytes: call it misplaced */
+    /* stored hashes are public: a plain memcmp, the hot path of the check */
+    if (t->crc == 0 && key == pos && t->v.mv_size == MERKLE_HASH_BYTES &&
+        memcmp(t->v.mv_data, h, MERKLE_HASH_BYTES) == 0) {
+        (*nodes)++;
+        t->crc = mdb_cursor_get(t->c, &t->k, &t->v, MDB_NEXT);
+        return 0;
+    }
+    unsigned level;
+    uint64_t index;
+    tree_pos_split(pos, &level, &index);
+    uint64_t first = (index << level) + 1;
+    if (t->crc != 0 || key > pos)
+        found(f, first, "tree node at level %u index %llu is missing", level,
+              (unsigned long long)index);
+    else if (key < pos)
+        found(f, first, "tree holds a key that is no node position before level %u index %llu",
+              level, (unsigned long long)index);
+    else
+        found(f, first, "tree node at level %u index %llu differs", level,
+              (unsigned long long)index);
+    return -1;
+}
+
+/* Leaf `leaf` (the entry's stored bytes) and the nodes it completes within
+ * its block. */
+static void check_leaf(vrange *r, tchk *t, uint64_t leaf, const uint8_t *rec, size_t len)
+{
+    if (!t->live)
+        return;
+    if (t->pk.size == 0) { /* a new block: its nodes start at N(first leaf) */
+        uint8_t kb[8];
+        t->block_start = leaf;
+        ecl_put_u64be(kb, tree_nodes(leaf));
+        t->k.mv_size = 8;
+        t->k.mv_data = kb;
+        t->crc = mdb_cursor_get(t->c, &t->k, &t->v, MDB_SET_RANGE);
+    }
+    uint8_t h[MERKLE_HASH_BYTES], out[65][MERKLE_HASH_BYTES];
+    merkle_leaf_hash(rec, len, h);
+    uint64_t pos = tree_nodes(t->block_start) + tree_nodes(t->pk.size);
+    unsigned n = tree_peaks_push(&t->pk, h, out);
+    for (unsigned i = 0; i < n; i++)
+        if (tree_step(&r->tree, t, pos + i, out[i], &r->tree_nodes) != 0) {
+            t->live = 0;
+            return;
+        }
+    if (r->block_level < 63 && t->pk.size == (uint64_t)1 << r->block_level) {
+        memcpy(r->roots[r->nroots++], t->pk.h[r->block_level], MERKLE_HASH_BYTES);
+        t->pk.size = 0;
+    }
+}
+
 static void *verify_range(void *arg)
 {
     vrange *r = arg;
     MDB_txn *txn;
     MDB_cursor *c = NULL;
+    tchk *t = calloc(1, sizeof(*t));
     uint8_t prev[AUDIT_HASH_BYTES];
     int have_prev = 0;
     int64_t prev_time = 0;
-    if ((r->io_rc = mdb_txn_begin(r->log->env, NULL, MDB_RDONLY, &txn)) != 0)
+    if (t == NULL) {
+        r->io_rc = ENOMEM;
         return NULL;
+    }
+    if ((r->io_rc = mdb_txn_begin(r->log->env, NULL, MDB_RDONLY, &txn)) != 0) {
+        free(t);
+        return NULL;
+    }
     uint8_t kb[8];
     MDB_val k = {8, kb}, v;
     if (r->from > 1) {
@@ -86,8 +194,10 @@ static void *verify_range(void *arg)
             have_prev = 1; /* otherwise the worker below reports an earlier seq */
         }
     }
-    if ((r->io_rc = mdb_cursor_open(txn, r->log->entries, &c)) != 0)
+    if ((r->io_rc = mdb_cursor_open(txn, r->log->entries, &c)) != 0 ||
+        (r->io_rc = mdb_cursor_open(txn, r->log->tree, &t->c)) != 0)
         goto out;
+    t->live = 1;
     ecl_put_u64be(kb, r->from);
     k.mv_size = 8;
     k.mv_data = kb;
@@ -104,6 +214,7 @@ static void *verify_range(void *arg)
             bad_at(r, want, "%sentry is missing (deleted)", "");
             goto out;
         }
+        check_leaf(r, t, seq - 1, v.mv_data, v.mv_size);
         if (check_one(r, seq, v.mv_data, v.mv_size, have_prev ? prev : NULL, prev_time) != 0)
             goto out;
         memcpy(prev, (uint8_t *)v.mv_data + v.mv_size - AUDIT_HASH_BYTES, sizeof(prev));
@@ -117,28 +228,118 @@ static void *verify_range(void *arg)
 out:
     if (c)
         mdb_cursor_close(c);
+    if (t->c)
+        mdb_cursor_close(t->c);
+    free(t);
     mdb_txn_abort(txn);
     return NULL;
 }
 
-/* Split 1..count over workers; fill the report with the lowest bad seq. */
-static int verify_chain(audit_log *log, uint64_t count, audit_verify_report *rep, ecl_err *err)
+/* The nodes above the blocks, from the blocks' roots in order. */
+static int check_upper(audit_log *log, MDB_txn *txn, const vrange *r, unsigned n, unsigned b,
+                       finding *f, uint64_t *nodes)
+{
+    tree_peaks *pk = calloc(1, sizeof(*pk));
+    if (pk == NULL)
+        return ENOMEM;
+    int rc = 0;
+    uint64_t j = 0;
+    for (unsigned w = 0; w < n && rc == 0; w++)
+        for (uint64_t i = 0; i < r[w].nroots && rc == 0; i++, j++) {
+            uint8_t out[65][MERKLE_HASH_BYTES];
+            unsigned m = tree_peaks_push(pk, r[w].roots[i], out);
+            for (unsigned k = 1; k < m; k++) {
+                unsigned level = b + k;
+                uint64_t index = ((j + 1) >> k) - 1;
+                uint8_t kb[8];
+                ecl_put_u64be(kb, tree_pos(level, index));
+                MDB_val key = {8, kb}, v;
+                rc = mdb_get(txn, log->tree, &key, &v);
+                if (rc == MDB_NOTFOUND) {
+                    found(f, (index << level) + 1, "tree node at level %u index %llu is missing",
+                          level, (unsigned long long)index);
+                    rc = 0;
+                    break;
+                }
+                if (rc != 0)
+                    break;
+                if (v.mv_size != MERKLE_HASH_BYTES ||
+                    sodium_memcmp(v.mv_data, out[k], MERKLE_HASH_BYTES) != 0) {
+                    found(f, (index << level) + 1, "tree node at level %u index %llu differs",
+                          level, (unsigned long long)index);
+                    break;
+                }
+                (*nodes)++;
+            }
+        }
+    free(pk);
+    return rc;
+}
+
+/* Nothing stored at or beyond N(count). */
+static int check_tree_end(audit_log *log, MDB_txn *txn, uint64_t count, finding *f)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, log->tree, &c);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    uint64_t key = 0;
+    unsigned level = 0;
+    uint64_t index = 0;
+    if (audit_u64_val(&k, &key) == 0 && key < tree_nodes(count))
+        return 0;
+    tree_pos_split(key, &level, &index);
+    uint64_t first = (index << level) + 1;
+    found(f, first <= count ? first : count + 1,
+          "tree holds a node at level %u index %llu beyond the tree of %llu entries", level,
+          (unsigned long long)index, (unsigned long long)count);
+    return 0;
+}
+
+/* Split 1..count over workers in whole blocks of 2^b leaves; fill the report
+ * with the lowest bad seq of the chain and the tree. */
+static int verify_chain(audit_log *log, MDB_txn *txn, uint64_t count, audit_verify_report *rep,
+                        ecl_err *err)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned n =
         count >= PARALLEL_MIN && cpus > 1 ? (unsigned)(cpus > MAX_WORKERS ? MAX_WORKERS : cpus) : 1;
+    unsigned b = 63; /* one worker: one block, the whole tree */
+    if (n > 1)       /* about 8 blocks per worker */
+        for (b = 0; ((uint64_t)2 << b) * 8 * n <= count;)
+            b++;
+    uint64_t blocks = b == 63 ? 1 : (count + ((uint64_t)1 << b) - 1) >> b;
     vrange r[MAX_WORKERS];
     pthread_t th[MAX_WORKERS];
     int started[MAX_WORKERS] = {0};
-    uint64_t per = count / n;
     for (unsigned i = 0; i < n; i++) {
         memset(&r[i], 0, sizeof(r[i]));
         r[i].log = log;
-        r[i].from = 1 + per * i;
-        r[i].to = i + 1 == n ? count : per * (i + 1);
-        if (i > 0 && pthread_create(&th[i], NULL, verify_range, &r[i]) == 0)
+        r[i].block_level = b;
+        uint64_t b0 = blocks * i / n, b1 = blocks * (i + 1) / n;
+        r[i].from = b == 63 ? 1 : (b0 << b) + 1;
+        r[i].to = b == 63 || i + 1 == n ? count : b1 << b;
+        r[i].roots = calloc(b1 - b0 + 1, MERKLE_HASH_BYTES);
+        if (r[i].roots == NULL) {
+            for (unsigned j = 0; j <= i; j++)
+                free(r[j].roots);
+            return ecl_fail(err, ECL_E_INTERNAL, "audit verify: out of memory");
+        }
+    }
+    int rc = 0;
+    for (unsigned i = 1; i < n; i++) {
+        if (r[i].from > r[i].to)
+            continue;
+        if (pthread_create(&th[i], NULL, verify_range, &r[i]) == 0)
             started[i] = 1;
-        else if (i > 0)
+        else
             verify_range(&r[i]); /* no thread: do it here */
     }
     if (count > 0)
@@ -146,14 +347,40 @@ static int verify_chain(audit_log *log, uint64_t count, audit_verify_report *rep
     for (unsigned i = 1; i < n; i++)
         if (started[i])
             pthread_join(th[i], NULL);
-    for (unsigned i = 0; i < n; i++) {
-        if (r[i].io_rc != 0)
-            return audit_mdb_fail(err, ECL_E_IO, r[i].io_rc, "audit verify: reading entries");
+    finding tree = {0};
+    uint64_t nodes = 0;
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        if (r[i].io_rc != 0) {
+            rc = audit_mdb_fail(err, ECL_E_IO, r[i].io_rc, "audit verify: reading entries");
+            break;
+        }
         if (r[i].bad && (rep->first_bad_seq == 0 || r[i].bad < rep->first_bad_seq)) {
             rep->first_bad_seq = r[i].bad;
             memcpy(rep->reason, r[i].why, sizeof(rep->reason));
         }
+        if (r[i].tree.seq)
+            found(&tree, r[i].tree.seq, "%s", r[i].tree.why);
+        nodes += r[i].tree_nodes;
     }
+    if (rc == 0 && b < 63) {
+        int mrc = check_upper(log, txn, r, n, b, &tree, &nodes);
+        if (mrc != 0)
+            rc = audit_mdb_fail(err, ECL_E_IO, mrc, "audit verify: reading the tree");
+    }
+    if (rc == 0) {
+        int mrc = check_tree_end(log, txn, count, &tree);
+        if (mrc != 0)
+            rc = audit_mdb_fail(err, ECL_E_IO, mrc, "audit verify: reading the tree");
+    }
+    for (unsigned i = 0; i < n; i++)
+        free(r[i].roots);
+    if (rc != 0)
+        return -1;
+    if (tree.seq && (rep->first_bad_seq == 0 || tree.seq < rep->first_bad_seq)) {
+        rep->first_bad_seq = tree.seq;
+        memcpy(rep->reason, tree.why, sizeof(rep->reason));
+    }
+    rep->tree_nodes = nodes;
     rep->entries = rep->first_bad_seq ? rep->first_bad_seq - 1 : count;
     return 0;
 }
@@ -189,12 +416,12 @@ static int check_head(audit_log *log, MDB_txn *txn, uint64_t count,
     return 0;
 }
 
-/* ---- derived data: the tree and the indexes --------------------------------
- * One pass over the entries in key order recomputes the tree (comparing each
- * node with a cursor over `tree` as it goes, the keys coming in the same
- * order), compares `by_time` row by row, and gathers, for each string index,
- * the seqs of each value; the indexes are then walked once and compared. It
- * runs in a thread of its own beside the chain workers. */
+
+/* ---- the indexes --------------------------------------------------------------
+ * One pass over the entries in key order compares `by_time` row by row and
+ * gathers, for each string index, the seqs of each value; the indexes are
+ * then walked once each and compared. It runs in a thread of its own, in a
+ * snapshot of its own (with its own count), beside the chain workers. */
 
 static const char *const ix_db_name[IX_COUNT] = {"by_kind", "by_actor", "by_dataset", "by_purpose",
                                                  "by_decision"};
@@ -219,26 +446,12 @@ typedef struct derived {
     audit_log *log;
     MDB_txn *txn;
     uint64_t count;
-    uint64_t bad; /* lowest seq found wrong; 0 = none */
-    char why[ECL_ERR_MSG_MAX];
-    int rc; /* LMDB error */
+    finding f; /* the lowest seq found wrong */
+    int rc;    /* LMDB error */
     int oom;
-    uint64_t tree_nodes, index_rows;
+    uint64_t index_rows;
     ixmap map[IX_COUNT];
 } derived;
-
-static void d_bad(derived *d, uint64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void d_bad(derived *d, uint64_t seq, const char *fmt, ...)
-{
-    if (d->bad != 0 && d->bad <= seq)
-        return;
-    d->bad = seq;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->why, sizeof(d->why), fmt, ap);
-    va_end(ap);
-}
 
 static uint64_t fnv(const uint8_t *p, size_t n)
 {
@@ -319,36 +532,6 @@ static void shown(char *out, size_t cap, const uint8_t *p, size_t n)
     out[i] = '\0';
 }
 
-/* A node of the tree: compare the recomputed hash with where the cursor is. */
-static int tree_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v, uint64_t pos,
-                     const uint8_t h[MERKLE_HASH_BYTES])
-{
-    unsigned level;
-    uint64_t index, key = UINT64_MAX;
-    tree_pos_split(pos, &level, &index);
-    uint64_t first = (index << level) + 1;
-    if (*crc == 0 && audit_u64_val(k, &key) != 0)
-        key = 0; /* a key that is not 8 bytes sorts wherever: call it misplaced */
-    if (*crc != 0 || key > pos) {
-        d_bad(d, first, "tree node at level %u index %llu is missing", level,
-              (unsigned long long)index);
-        return -1;
-    }
-    if (key < pos) {
-        d_bad(d, first, "tree holds a key that is no node position before level %u index %llu",
-              level, (unsigned long long)index);
-        return -1;
-    }
-    if (v->mv_size != MERKLE_HASH_BYTES || sodium_memcmp(v->mv_data, h, MERKLE_HASH_BYTES) != 0) {
-        d_bad(d, first, "tree node at level %u index %llu differs", level,
-              (unsigned long long)index);
-        return -1;
-    }
-    d->tree_nodes++;
-    *crc = mdb_cursor_get(c, k, v, MDB_NEXT);
-    return 0;
-}
-
 /* by_time, row by row against (time of seq, seq). */
 static int time_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v, uint64_t seq,
                      uint64_t time_ns)
@@ -358,7 +541,7 @@ static int time_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v
     ecl_put_u64be(want + 8, seq);
     while (*crc == 0) {
         if (k->mv_size != 8 || v->mv_size != 8) {
-            d_bad(d, seq, "by_time holds a row that is not 8 + 8 bytes");
+            found(&d->f, seq, "by_time holds a row that is not 8 + 8 bytes");
             return -1;
         }
         memcpy(have, k->mv_data, 8);
@@ -374,32 +557,25 @@ static int time_step(derived *d, MDB_cursor *c, int *crc, MDB_val *k, MDB_val *v
         uint64_t s, t;
         if (ecl_u64be_at(have, 16, 8, &s) != 0 || ecl_u64be_at(have, 16, 0, &t) != 0)
             return -1;
-        d_bad(d, s ? s : 1, "by_time row %llu points to seq %llu, whose time is another",
+        found(&d->f, s ? s : 1, "by_time row %llu points to seq %llu, whose time is another",
               (unsigned long long)t, (unsigned long long)s);
         return -1;
     }
-    d_bad(d, seq, "missing from by_time");
+    found(&d->f, seq, "missing from by_time");
     return -1;
 }
 
-/* Walk the entries: tree, by_time, and the string indexes' expected rows. */
+/* Walk the entries: by_time, and the string indexes' expected rows. */
 static void derive_pass(derived *d)
 {
     audit_log *log = d->log;
-    MDB_cursor *ce = NULL, *ct = NULL, *cx = NULL;
+    MDB_cursor *ce = NULL, *cx = NULL;
     if ((d->rc = mdb_cursor_open(d->txn, log->entries, &ce)) != 0 ||
-        (d->rc = mdb_cursor_open(d->txn, log->tree, &ct)) != 0 ||
         (d->rc = mdb_cursor_open(d->txn, log->by_time, &cx)) != 0)
         goto out;
-    MDB_val ek, ev, tk, tv, xk, xv;
-    int trc = mdb_cursor_get(ct, &tk, &tv, MDB_FIRST);
+    MDB_val ek, ev, xk, xv;
     int xrc = mdb_cursor_get(cx, &xk, &xv, MDB_FIRST);
-    int tree_live = 1, time_live = 1;
-    tree_peaks *pk = calloc(1, sizeof(*pk));
-    if (pk == NULL) {
-        d->oom = 1;
-        goto out;
-    }
+    int time_live = 1;
     uint64_t want = 1;
     int rc;
     for (rc = mdb_cursor_get(ce, &ek, &ev, MDB_FIRST); rc == 0 && want <= d->count;
@@ -407,13 +583,6 @@ static void derive_pass(derived *d)
         uint64_t seq;
         if (audit_u64_val(&ek, &seq) != 0 || seq != want)
             break; /* the chain check names it */
-        uint8_t leaf[MERKLE_HASH_BYTES], out[65][MERKLE_HASH_BYTES];
-        merkle_leaf_hash(ev.mv_data, ev.mv_size, leaf);
-        uint64_t pos = tree_nodes(pk->size);
-        unsigned n = tree_peaks_push(pk, leaf, out);
-        for (unsigned i = 0; tree_live && i < n; i++)
-            if (tree_step(d, ct, &trc, &tk, &tv, pos + i, out[i]) != 0)
-                tree_live = 0;
         rec_view rv;
         ecl_err e;
         if (rec_parse(ev.mv_data, ev.mv_size, &rv, &e) != 0)
@@ -424,39 +593,24 @@ static void derive_pass(derived *d)
             unsigned f = ix_field(ix);
             if (rv.len[f] > 0 && ix_add(&d->map[ix], rv.field[f], rv.len[f], seq) != 0) {
                 d->oom = 1;
-                free(pk);
                 goto out;
             }
         }
     }
-    free(pk);
     if (rc != 0 && rc != MDB_NOTFOUND) {
         d->rc = rc;
         goto out;
-    }
-    if (tree_live && trc == 0) { /* nodes beyond the tree of count leaves */
-        uint64_t key = 0;
-        unsigned level = 0;
-        uint64_t index = 0;
-        if (audit_u64_val(&tk, &key) == 0)
-            tree_pos_split(key, &level, &index);
-        uint64_t first = (index << level) + 1;
-        d_bad(d, first <= d->count ? first : d->count + 1,
-              "tree holds a node at level %u index %llu beyond the tree of %llu entries", level,
-              (unsigned long long)index, (unsigned long long)d->count);
     }
     if (time_live && xrc == 0) {
         uint64_t s = 0;
         if (audit_u64_val(&xv, &s) != 0 || s == 0)
             s = d->count + 1;
-        d_bad(d, s, "by_time row points to seq %llu, which is not an entry of the log",
+        found(&d->f, s, "by_time row points to seq %llu, which is not an entry of the log",
               (unsigned long long)s);
     }
 out:
     if (ce)
         mdb_cursor_close(ce);
-    if (ct)
-        mdb_cursor_close(ct);
     if (cx)
         mdb_cursor_close(cx);
 }
@@ -472,13 +626,13 @@ static void extra_row(derived *d, unsigned ix, const MDB_val *key, uint64_t s)
     rec_view rv;
     ecl_err e;
     if (s == 0 || s > d->count || mdb_get(d->txn, d->log->entries, &ek, &ev) != 0) {
-        d_bad(d, s ? s : 1, "%s row '%s' points to seq %llu, which is not an entry of the log",
+        found(&d->f, s ? s : 1, "%s row '%s' points to seq %llu, which is not an entry of the log",
               ix_db_name[ix], k, (unsigned long long)s);
         return;
     }
     if (rec_parse(ev.mv_data, ev.mv_size, &rv, &e) == 0)
         shown(have, sizeof(have), rv.field[ix_field(ix)], rv.len[ix_field(ix)]);
-    d_bad(d, s, "%s row '%s' points to seq %llu whose %s is '%s'", ix_db_name[ix], k,
+    found(&d->f, s, "%s row '%s' points to seq %llu whose %s is '%s'", ix_db_name[ix], k,
           (unsigned long long)s, ix_field_name[ix], have);
 }
 
@@ -507,7 +661,7 @@ static void index_pass(derived *d, unsigned ix)
             mrc = mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE);
         while (mrc == 0 && !stop) {
             if (v.mv_size % 8 != 0) {
-                d_bad(d, d->count + 1, "%s holds a row that is not 8 bytes", ix_db_name[ix]);
+                found(&d->f, d->count + 1, "%s holds a row that is not 8 bytes", ix_db_name[ix]);
                 break;
             }
             for (size_t off = 0; off < v.mv_size; off += 8) {
@@ -520,7 +674,7 @@ static void index_pass(derived *d, unsigned ix)
                     continue;
                 }
                 if (want && i < want->n && want->seq[i] < s)
-                    d_bad(d, want->seq[i], "missing from %s", ix_db_name[ix]);
+                    found(&d->f, want->seq[i], "missing from %s", ix_db_name[ix]);
                 else
                     extra_row(d, ix, &key, s);
                 stop = 1;
@@ -534,7 +688,7 @@ static void index_pass(derived *d, unsigned ix)
             break;
         }
         if (!stop && want && i < want->n)
-            d_bad(d, want->seq[i], "missing from %s", ix_db_name[ix]);
+            found(&d->f, want->seq[i], "missing from %s", ix_db_name[ix]);
         k = key;
     }
     if (rc != 0 && rc != MDB_NOTFOUND && d->rc == 0)
@@ -542,19 +696,27 @@ static void index_pass(derived *d, unsigned ix)
     mdb_cursor_close(c);
     for (size_t s = 0; s < m->cap; s++) /* values no row has at all */
         if (m->slot[s].key && !m->slot[s].seen && m->slot[s].n > 0)
-            d_bad(d, m->slot[s].seq[0], "missing from %s", ix_db_name[ix]);
+            found(&d->f, m->slot[s].seq[0], "missing from %s", ix_db_name[ix]);
 }
 
-/* Uses the caller's read transaction, which nothing else touches meanwhile
- * (the log runs with MDB_NOTLS). */
 static void *derived_main(void *arg)
 {
     derived *d = arg;
+    uint8_t head[AUDIT_HASH_BYTES];
+    ecl_err e;
+    if ((d->rc = mdb_txn_begin(d->log->env, NULL, MDB_RDONLY, &d->txn)) != 0)
+        return NULL;
+    if (audit_read_head(d->txn, d->log, &d->count, head, &e) != 0) {
+        d->rc = MDB_CORRUPTED; /* the chain check reports the head itself */
+        mdb_txn_abort(d->txn);
+        return NULL;
+    }
     derive_pass(d);
     for (unsigned ix = 0; ix < IX_COUNT && d->rc == 0 && !d->oom; ix++)
         index_pass(d, ix);
     for (unsigned ix = 0; ix < IX_COUNT; ix++)
         ix_free(&d->map[ix]);
+    mdb_txn_abort(d->txn);
     return NULL;
 }
 
@@ -567,11 +729,9 @@ static int verify_all(audit_log *log, MDB_txn *txn, uint64_t count, audit_verify
     if (d == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "audit verify: out of memory");
     d->log = log;
-    d->txn = txn;
-    d->count = count;
     pthread_t th;
     int threaded = pthread_create(&th, NULL, derived_main, d) == 0;
-    int rc = verify_chain(log, count, rep, err);
+    int rc = verify_chain(log, txn, count, rep, err);
     if (threaded)
         pthread_join(th, NULL);
     else
@@ -580,12 +740,11 @@ static int verify_all(audit_log *log, MDB_txn *txn, uint64_t count, audit_verify
         rc = audit_mdb_fail(err, ECL_E_IO, d->rc, "audit verify: reading the tree and indexes");
     if (rc == 0 && d->oom)
         rc = ecl_fail(err, ECL_E_INTERNAL, "audit verify: out of memory for the index check");
-    if (rc == 0 && d->bad && (rep->first_bad_seq == 0 || d->bad < rep->first_bad_seq)) {
-        rep->first_bad_seq = d->bad;
-        memcpy(rep->reason, d->why, sizeof(rep->reason));
-        rep->entries = d->bad - 1;
+    if (rc == 0 && d->f.seq && (rep->first_bad_seq == 0 || d->f.seq < rep->first_bad_seq)) {
+        rep->first_bad_seq = d->f.seq;
+        memcpy(rep->reason, d->f.why, sizeof(rep->reason));
+        rep->entries = d->f.seq - 1;
     }
-    rep->tree_nodes = d->tree_nodes;
     rep->index_rows = d->index_rows;
     free(d);
     return rc;

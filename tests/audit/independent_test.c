@@ -176,6 +176,40 @@ static void test_independent_agrees_on_tree(void **state)
     tu_rmrf(dir);
 }
 
+static void index_row(const char *dir, const char *db, const char *key, uint64_t seq, int add)
+{
+    tu_raw r;
+    uint8_t sb[8];
+    for (int i = 7; i >= 0; i--)
+        sb[i] = (uint8_t)(seq >> (8 * (7 - i)));
+    tu_raw_begin(&r, dir, db);
+    MDB_val k = {strlen(key), (void *)key}, v = {8, sb};
+    assert_int_equal(add ? mdb_put(r.txn, r.dbi, &k, &v, 0) : mdb_del(r.txn, r.dbi, &k, &v), 0);
+    tu_raw_commit(&r);
+}
+
+/* An index row deleted, and one added: both verifiers name the same entry. */
+static void test_independent_agrees_on_indexes(void **state)
+{
+    (void)state;
+    char dir[512], out[512];
+    tu_tmpdir(dir, sizeof(dir));
+    make_log(dir, 0);
+    index_row(dir, "by_decision", "permit", 43, 0); /* entry 43 = 3 * 14 + 1: a permit */
+    agree(dir, 43);
+    index_row(dir, "by_decision", "permit", 43, 1);
+    index_row(dir, "by_dataset", "fi/cohort", 57, 0);
+    agree(dir, 57);
+    index_row(dir, "by_dataset", "fi/cohort", 57, 1);
+    index_row(dir, "by_actor", "spiffe://fi/researcher/mallory", 23, 1);
+    agree(dir, 23);
+    assert_int_equal(run_py(dir, out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "by_actor row 'spiffe://fi/researcher/mallory' points to seq 23"));
+    index_row(dir, "by_actor", "spiffe://fi/researcher/mallory", 23, 0);
+    assert_int_equal(run_py(dir, out, sizeof(out)), 0);
+    tu_rmrf(dir);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -184,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_independent_ok),
         cmocka_unit_test(test_independent_agrees_on_tampering),
         cmocka_unit_test(test_independent_agrees_on_tree),
+        cmocka_unit_test(test_independent_agrees_on_indexes),
     };
     return cmocka_run_group_tests_name("audit_independent", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Tampering with stored entries through raw LMDB is caught by audit_verify,
  * which names the first bad sequence number. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -334,6 +335,121 @@ static void test_index_rows_added_elsewhere(void **state)
     expect_bad(f->dir, N + 3, "which is not an entry of the log");
 }
 
+/* ---- a log large enough for the parallel check ------------------------------
+ * From 8192 entries audit_verify splits the work over threads, in blocks of
+ * 2^b leaves (b = 9 for 9000 entries on two cores): nodes inside a block,
+ * block roots, the nodes above them and the last node are each checked by
+ * another part of the code. */
+
+#define BIG 9000u
+
+typedef struct big_arg {
+    audit_log *log;
+    unsigned n;
+} big_arg;
+
+static void *big_writer(void *p)
+{
+    big_arg *a = p;
+    for (unsigned i = 0; i < a->n; i++)
+        tu_append(a->log, i % 3 ? AUDIT_KIND_ACCESS : AUDIT_KIND_CATALOG,
+                  i % 2 ? "spiffe://fi/researcher/alice" : "spiffe://fi/researcher/bob",
+                  "fi/cohort", "DUO:0000007", i % 3 ? "permit" : NULL, NULL, 0);
+    return NULL;
+}
+
+static uint64_t nodes_of(uint64_t m)
+{
+    return 2 * m - (uint64_t)__builtin_popcountll(m);
+}
+
+static uint64_t pos_of(unsigned level, uint64_t index)
+{
+    return nodes_of(index << level) + ((uint64_t)2 << level) - 2;
+}
+
+static void tree_get(const char *dir, uint64_t pos, uint8_t h[32])
+{
+    uint8_t key[8];
+    be64(pos, key);
+    tu_raw r;
+    tu_raw_begin(&r, dir, "tree");
+    MDB_val k = {8, key}, v;
+    assert_int_equal(mdb_get(r.txn, r.dbi, &k, &v), 0);
+    assert_int_equal(v.mv_size, 32);
+    memcpy(h, v.mv_data, 32);
+    mdb_txn_abort(r.txn);
+    mdb_env_close(r.env);
+}
+
+/* Change (or delete) the node (level, index), expect verify to name `seq`
+ * and say `why`, then put it back. */
+static void big_node(const char *dir, unsigned level, uint64_t index, int del, uint64_t seq,
+                     const char *why)
+{
+    uint8_t key[8], orig[32], h[32];
+    uint64_t pos = pos_of(level, index);
+    be64(pos, key);
+    tree_get(dir, pos, orig);
+    if (del) {
+        raw_del(dir, "tree", key, 8, NULL, 0);
+    } else {
+        memcpy(h, orig, 32);
+        h[9] ^= 0x02;
+        raw_put(dir, "tree", key, 8, h, 32);
+    }
+    expect_bad(dir, seq, why);
+    raw_put(dir, "tree", key, 8, orig, 32);
+}
+
+static void test_big_log(void **state)
+{
+    fixture *f = *state;
+    teardown(state); /* the small log of setup is not used here */
+    setup(state);
+    f = *state;
+    audit_log *log = tu_open(f->dir);
+    enum { WRITERS = 30 };
+    pthread_t th[WRITERS];
+    big_arg a[WRITERS];
+    for (unsigned i = 0; i < WRITERS; i++) {
+        a[i].log = log;
+        a[i].n = (BIG - N) / WRITERS + (i == 0 ? (BIG - N) % WRITERS : 0);
+        assert_int_equal(pthread_create(&th[i], NULL, big_writer, &a[i]), 0);
+    }
+    for (unsigned i = 0; i < WRITERS; i++)
+        pthread_join(th[i], NULL);
+    audit_close(log);
+    ecl_err err;
+    audit_verify_report rep = tu_verify(f->dir, &err);
+    if (!rep.ok)
+        fail_msg("verify: %s", err.msg);
+    assert_int_equal(rep.entries, BIG);
+    assert_int_equal(rep.tree_nodes, nodes_of(BIG));
+    assert_true(rep.index_rows >= 4 * (uint64_t)BIG);
+
+    big_node(f->dir, 0, 4999, 0, 5000, "tree node at level 0 index 4999 differs"); /* a leaf */
+    big_node(f->dir, 4, 300, 0, 4801, "tree node at level 4 index 300 differs");   /* in a block */
+    big_node(f->dir, 9, 10, 1, 5121, "tree node at level 9 index 10 is missing"); /* a block root */
+    big_node(f->dir, 11, 1, 0, 2049, "tree node at level 11 index 1 differs");    /* above */
+    big_node(f->dir, 13, 0, 1, 1, "tree node at level 13 index 0 is missing");
+    /* 9000 = 8192 + 512 + 256 + 32 + 8: the last node is the peak over 8993..9000 */
+    big_node(f->dir, 3, 1124, 1, 8993, "tree node at level 3 index 1124 is missing");
+    expect_ok(f->dir, BIG);
+
+    uint8_t orig[4096], mod[4096]; /* and an entry in the second worker's range */
+    size_t len = tu_get_entry(f->dir, 7000, orig, sizeof(orig));
+    memcpy(mod, orig, len);
+    mod[60] ^= 0x01;
+    tu_put_entry(f->dir, 7000, mod, len);
+    expect_bad(f->dir, 7000, NULL);
+    tu_put_entry(f->dir, 7000, orig, len);
+    uint8_t seq[8]; /* an index row of an entry in the middle */
+    be64(4321, seq);
+    raw_del(f->dir, "by_dataset", "fi/cohort", 9, seq, 8);
+    expect_bad(f->dir, 4321, "missing from by_dataset");
+}
+
 /* Appends after the last entry was deleted leave a gap verify names. */
 static void test_append_after_deletion_keeps_gap(void **state)
 {
@@ -367,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_row_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_row_added, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_rows_added_elsewhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_log, setup, teardown),
     };
     return cmocka_run_group_tests_name("audit_tamper", tests, NULL, NULL);
 }

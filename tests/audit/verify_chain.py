@@ -2,7 +2,7 @@
 """Verify an ecluse audit log independently of audit/, from docs/audit-format.md.
 
 usage: verify_chain.py LOG_DIR
-Checks the chain, the Merkle tree (every stored node against a recomputation,
+Checks the chain, the indexes (both ways), the Merkle tree (every stored node against a recomputation,
 and RFC 9162 inclusion and consistency proofs it builds itself, checked
 against roots read from the stored nodes) and the checkpoints.
 Prints "OK entries=N checkpoints=M" and exits 0, or "BAD seq=K: why" and exits 1.
@@ -54,7 +54,54 @@ def parse_entry(seq, v):
     return seq_field, time_ns, prev, v[end:]
 
 
-def verify_entries(txn, entries, count, head, leaves):
+INDEXES = [(b"by_kind", 0, "kind"), (b"by_actor", 1, "actor"), (b"by_dataset", 2, "dataset"),
+           (b"by_purpose", 3, "purpose"), (b"by_decision", 4, "decision")]
+
+
+def short_fields(v):
+    """The ten short fields of a well-formed record, as bytes."""
+    out, p = [], 49
+    for _ in range(10):
+        n = int.from_bytes(v[p:p + 2], "big")
+        out.append(bytes(v[p + 2:p + 2 + n]))
+        p += 2 + n
+    return out
+
+
+def verify_indexes(dbs, txn, records):
+    """Every index row matches its entry, every entry is in its indexes."""
+    bad = []
+    for name, field, label in INDEXES:
+        db = dbs[name]
+        want = {(r[1][field], seq) for seq, r in records.items() if r[1][field]}
+        have = set()
+        for k, v in txn.cursor(db=db):
+            seq = struct.unpack(">Q", v)[0] if len(v) == 8 else 0
+            have.add((bytes(k), seq))
+        for k, seq in have - want:
+            if seq in records:
+                why = "%s row '%s' points to seq %d whose %s is '%s'" % (
+                    name.decode(), k.decode(errors="replace"), seq, label,
+                    records[seq][1][field].decode(errors="replace"))
+            else:
+                why = "%s row '%s' points to seq %d, which is not an entry of the log" % (
+                    name.decode(), k.decode(errors="replace"), seq)
+            bad.append(Bad(max(seq, 1), why))
+        for k, seq in want - have:
+            bad.append(Bad(seq, "missing from %s" % name.decode()))
+    db = dbs[b"by_time"]
+    want = {(struct.pack(">q", r[0]), seq) for seq, r in records.items()}
+    have = {(bytes(k), struct.unpack(">Q", v)[0] if len(v) == 8 else 0)
+            for k, v in txn.cursor(db=db)}
+    for k, seq in have - want:
+        bad.append(Bad(max(seq, 1), "by_time row points to seq %d, which has another time" % seq))
+    for k, seq in want - have:
+        bad.append(Bad(seq, "missing from by_time"))
+    if bad:
+        raise min(bad, key=lambda b: b.seq)
+
+
+def verify_entries(txn, entries, count, head, leaves, records):
     prev_hash, prev_time = ZERO, None
     expected = 1
     for key, v in txn.cursor(db=entries):
@@ -76,6 +123,7 @@ def verify_entries(txn, entries, count, head, leaves):
             raise Bad(seq, "time goes backwards")
         prev_hash, prev_time = h, time_ns
         leaves.append(hashlib.sha256(b"\x00" + bytes(v)).digest())
+        records[seq] = (time_ns, short_fields(v))
         expected += 1
     if expected - 1 != count:
         raise Bad(expected, "entry missing (head says %d)" % count)
@@ -286,15 +334,18 @@ def main():
     meta = env.open_db(b"meta", create=False)
     ckpts = env.open_db(b"checkpoints", create=False)
     tree = env.open_db(b"tree", create=False)
+    dbs = {name: env.open_db(name, create=False, dupsort=True)
+           for name in [i[0] for i in INDEXES] + [b"by_time"]}
     with env.begin() as txn:
         if txn.get(b"format", db=meta) != b"ecluse-audit-v2":
             print("BAD seq=0: not an ecluse-audit-v2 log")
             return 1
         hv = txn.get(b"head", db=meta) or bytes(40)
         count, head = struct.unpack(">Q", hv[:8])[0], hv[8:]
-        leaves = []
+        leaves, records = [], {}
         try:
-            verify_entries(txn, entries, count, head, leaves)
+            verify_entries(txn, entries, count, head, leaves, records)
+            verify_indexes(dbs, txn, records)
             verify_tree(txn, tree, leaves)
             verify_proofs(txn, tree, leaves)
             n = verify_checkpoints(txn, entries, ckpts, count)
