@@ -47,7 +47,8 @@ stale() {
 
 build() {
     protoc-c --proto_path=proto --c_out="$out/gen/proto" proto/ecluse.proto || return 1
-    local srcs=(common/bytes.c common/err.c common/fileio.c common/log.c "$out/gen/proto/ecluse.pb-c.c"
+    local srcs=(common/bytes.c common/err.c common/fileio.c common/log.c common/merkle.c common/note.c
+                "$out/gen/proto/ecluse.pb-c.c"
                 federation/bundle.c federation/catalog.c
                 site/*.c gateway/grant.c
                 store/*.c policy/*.c audit/*.c fuzz/harness.c fuzz/targets/*.c)

@@ -438,7 +438,7 @@ static void checkpoint_seeds(void)
                                     key->public_key, (uint64_t)NOW, sig, &err) != 0)
         die("cosign note", &err);
     seed_mode("checkpoint", "ok-cosigned-note", 0, note, len);
-    seed_mode("checkpoint", "ok-cosignature-message", 0, msg, msg_len);
+    seed_mode("checkpoint", "bad-cosignature-message-not-a-note", 0, msg, msg_len);
     note[len - 5] ^= 1;
     seed_mode("checkpoint", "bad-cosignature", 0, note, len);
     seed_mode("checkpoint", "ok-harness-signed", 1, text, text_len);

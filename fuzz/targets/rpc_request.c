@@ -1,7 +1,8 @@
 /* rpc_request.c - fuzz target: every request message of ecluse.v1 as the
  * gateway decodes it (rpc_server.c: protobuf_c_message_unpack with the
  * method's request descriptor from gateway/methods.c), and the responses a
- * gateway decodes from its peers (gateway/sync.c).
+ * gateway decodes from its peers (gateway/sync.c, gateway/witness.c,
+ * gateway/svc_checkpoint.c).
  *
  * Input: a selector byte (which message type, modulo the number of types),
  * then the message bytes. A message that decodes must encode to bytes that
@@ -19,7 +20,7 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &ecluse__v1__peer_info_request__descriptor,
     &ecluse__v1__get_catalog_request__descriptor,
     &ecluse__v1__key_rotations_request__descriptor,
-    &ecluse__v1__signed_checkpoint__descriptor,
+    &ecluse__v1__add_checkpoint_request__descriptor,
     &ecluse__v1__witness_request__descriptor,
     &ecluse__v1__forwarded_access_request__descriptor,
     &ecluse__v1__forwarded_read_request__descriptor,
@@ -31,6 +32,7 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &ecluse__v1__audit_query__descriptor,
     &ecluse__v1__verify_request__descriptor,
     &ecluse__v1__head_request__descriptor,
+    &ecluse__v1__proof_request__descriptor,
     &ecluse__v1__processing_query__descriptor,
     &ecluse__v1__add_dataset_request__descriptor,
     &ecluse__v1__remove_dataset_request__descriptor,
@@ -43,6 +45,8 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     /* responses a gateway decodes from peers */
     &ecluse__v1__catalog_part__descriptor,
     &ecluse__v1__key_rotation_list__descriptor,
+    &ecluse__v1__add_checkpoint_response__descriptor,
+    &ecluse__v1__checkpoint_list__descriptor,
 };
 
 const ProtobufCMessageDescriptor *const *fz_rpc_descriptors(size_t *count)

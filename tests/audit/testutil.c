@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include "common/merkle.h"
+#include "common/note.h"
+
 void tu_tmpdir(char *out, size_t cap)
 {
     const char *base = getenv("TEST_TMPDIR");
@@ -149,15 +152,20 @@ audit_verify_report tu_verify(const char *dir, ecl_err *err)
     return rep;
 }
 
-int tu_sign_checkpoint(void *sk, const uint8_t *body, size_t len, uint8_t sig[AUDIT_SIG_BYTES],
-                       ecl_err *err)
+void tu_checkpoint(audit_log *log, const char *site, const uint8_t pk[32], const uint8_t sk[64])
 {
-    static const char domain[] = "ecluse-checkpoint-v1"; /* with its 0x00 */
-    uint8_t m[sizeof(domain) + AUDIT_CKPT_BODY_MAX];
-    if (len > AUDIT_CKPT_BODY_MAX)
-        return ecl_fail(err, ECL_E_LIMIT, "checkpoint body of %zu bytes", len);
-    memcpy(m, domain, sizeof(domain));
-    memcpy(m + sizeof(domain), body, len);
-    crypto_sign_detached(sig, NULL, m, sizeof(domain) + len, sk);
-    return 0;
+    uint64_t size;
+    uint8_t root[MERKLE_HASH_BYTES], sig[64];
+    char origin[ECL_NOTE_NAME_MAX + 1], note[AUDIT_NOTE_MAX];
+    size_t text_len, len;
+    ecl_err err;
+    assert_int_equal(audit_tree_head(log, &size, root, &err), 0);
+    assert_int_equal(ecl_audit_origin(site, origin, sizeof(origin), &err), 0);
+    assert_int_equal(ecl_checkpoint_format(origin, size, root, note, sizeof(note), &text_len, &err),
+                     0);
+    crypto_sign_detached(sig, NULL, (const uint8_t *)note, text_len, sk);
+    len = text_len;
+    assert_int_equal(
+        ecl_note_append_signature(note, sizeof(note), &len, text_len, origin, pk, sig, &err), 0);
+    assert_int_equal(audit_checkpoint_put(log, size, note, len, &err), 0);
 }

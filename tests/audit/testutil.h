@@ -25,11 +25,10 @@ audit_log *tu_open(const char *dir);
 uint64_t tu_append(audit_log *log, const char *kind, const char *actor, const char *dataset,
                    const char *purpose, const char *decision, const char *read_id, long long bytes);
 
-/* An audit_sign_fn over a libsodium secret key (`sk`, 64 bytes), written
- * from docs/audit-format.md: Ed25519 over "ecluse-checkpoint-v1" || 0x00 ||
- * body. The gateway signs through its signer process instead. */
-int tu_sign_checkpoint(void *sk, const uint8_t *body, size_t len, uint8_t sig[AUDIT_SIG_BYTES],
-                       ecl_err *err);
+/* Store a checkpoint of the log's tree as it is now, a C2SP note of origin
+ * ecluse/audit/<site> signed with (pk, sk) as the gateway's signer would;
+ * asserts success. */
+void tu_checkpoint(audit_log *log, const char *site, const uint8_t pk[32], const uint8_t sk[64]);
 
 /* Raw LMDB on a closed log: open env and the named sub-database. */
 typedef struct tu_raw {

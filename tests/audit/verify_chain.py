@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Verify an ecluse audit log independently of audit/, from docs/audit-format.md.
 
-usage: verify_chain.py LOG_DIR
+usage: verify_chain.py LOG_DIR [--site-key HEX]
 Checks the chain, the indexes (both ways), the Merkle tree (every stored node against a recomputation,
 and RFC 9162 inclusion and consistency proofs it builds itself, checked
-against roots read from the stored nodes) and the checkpoints.
+against roots read from the stored nodes) and the checkpoints (C2SP signed
+notes of the tree; their signature is checked with the site's Ed25519 public
+key given in hex, which a log with checkpoints needs).
 Prints "OK entries=N checkpoints=M" and exits 0, or "BAD seq=K: why" and exits 1.
 Needs python3-lmdb and python3-nacl (Debian packages).
 """
+import base64
 import hashlib
 import struct
 import sys
@@ -17,7 +20,6 @@ import nacl.exceptions
 import nacl.signing
 
 ENTRY_DOMAIN = b"ecluse-audit-v1\x00"
-CKPT_DOMAIN = b"ecluse-checkpoint-v1\x00"
 ZERO = bytes(32)
 
 
@@ -290,46 +292,65 @@ def verify_proofs(txn, tree, leaves):
             raise Bad(old, "consistency proof from %d to %d does not verify" % (old, n))
 
 
-def hash_of(txn, entries, seq):
-    if seq == 0:
-        return ZERO
-    v = txn.get(struct.pack(">Q", seq), db=entries)
-    return None if v is None else v[-32:]
-
-
-def verify_checkpoints(txn, entries, ckpts, count):
+def verify_checkpoints(txn, ckpts, leaves, count, site_key):
+    """Each stored checkpoint: a C2SP signed note (c2sp.org/signed-note) whose
+    text is a tlog-checkpoint of the tree of its size, signed by site_key
+    under the key name that is its origin line."""
     n = 0
     for key, v in txn.cursor(db=ckpts):
         kc = struct.unpack(">Q", key)[0]
-        sig, body = v[:64], v[64:]
-        if len(body) < 84 or body[0] != 1:
-            raise Bad(max(kc, 1), "checkpoint %d malformed" % kc)
-        site_len = int.from_bytes(body[1:3], "big")
-        if len(body) != 83 + site_len:
-            raise Bad(max(kc, 1), "checkpoint %d has the wrong length" % kc)
-        p = 3 + site_len
-        entry_count = struct.unpack(">Q", body[p:p + 8])[0]
-        head_hash = body[p + 8:p + 40]
-        key_bytes = body[p + 48:p + 80]
         try:
-            nacl.signing.VerifyKey(key_bytes).verify(CKPT_DOMAIN + body, sig)
-        except nacl.exceptions.BadSignatureError:
-            raise Bad(max(kc, 1), "checkpoint %d: bad signature" % kc)
-        if entry_count != kc:
-            raise Bad(max(kc, 1), "checkpoint stored under another count")
-        if entry_count > count:
+            note = bytes(v).decode("utf-8")
+        except UnicodeDecodeError:
+            raise Bad(max(kc, 1), "checkpoint %d is not UTF-8" % kc)
+        text, sep, sigs = note.partition("\n\n")
+        if not sep:
+            raise Bad(max(kc, 1), "checkpoint %d: no blank line" % kc)
+        text += "\n"
+        lines = text.split("\n")
+        if len(lines) < 4 or not lines[0].startswith("ecluse/audit/"):
+            raise Bad(max(kc, 1), "checkpoint %d: not a checkpoint text" % kc)
+        origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+        if size != kc:
+            raise Bad(max(kc, 1), "checkpoint stored under another size")
+        if size > count:
             raise Bad(count + 1, "checkpoint %d beyond the log" % kc)
-        if hash_of(txn, entries, entry_count) != head_hash:
-            raise Bad(max(kc, 1), "checkpoint %d: head hash differs" % kc)
+        if mth(leaves, 0, size) != root:
+            raise Bad(max(kc, 1), "checkpoint %d: the tree has another root" % kc)
+        if site_key is None:
+            raise Bad(max(kc, 1), "checkpoint %d: no --site-key to check it with" % kc)
+        key_id = hashlib.sha256(origin.encode() + b"\n\x01" + site_key).digest()[:4]
+        found = False
+        for line in sigs.split("\n"):
+            if not line:
+                continue
+            if not line.startswith("\u2014 "):
+                raise Bad(max(kc, 1), "checkpoint %d: a signature line without its dash" % kc)
+            name, _, blob = line[2:].partition(" ")
+            raw = base64.b64decode(blob, validate=True)
+            if name != origin or raw[:4] != key_id:
+                continue
+            try:
+                nacl.signing.VerifyKey(site_key).verify(text.encode(), raw[4:])
+            except nacl.exceptions.BadSignatureError:
+                raise Bad(max(kc, 1), "checkpoint %d: bad signature" % kc)
+            found = True
+        if not found:
+            raise Bad(max(kc, 1), "checkpoint %d: not signed by the site key" % kc)
         n += 1
     return n
 
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    site_key = None
+    if len(args) == 3 and args[1] == "--site-key":
+        site_key = bytes.fromhex(args[2])
+        args = args[:1]
+    if len(args) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    env = lmdb.open(sys.argv[1], readonly=True, max_dbs=16, lock=True, subdir=True)
+    env = lmdb.open(args[0], readonly=True, max_dbs=16, lock=True, subdir=True)
     entries = env.open_db(b"entries", create=False)
     meta = env.open_db(b"meta", create=False)
     ckpts = env.open_db(b"checkpoints", create=False)
@@ -348,7 +369,7 @@ def main():
             verify_indexes(dbs, txn, records)
             verify_tree(txn, tree, leaves)
             verify_proofs(txn, tree, leaves)
-            n = verify_checkpoints(txn, entries, ckpts, count)
+            n = verify_checkpoints(txn, ckpts, leaves, count, site_key)
         except Bad as b:
             print("BAD seq=%d: %s" % (b.seq, b.why))
             return 1
