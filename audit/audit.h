@@ -118,6 +118,13 @@ typedef struct audit_record {
  * not an ecluse audit log of a known format version. */
 int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_err *err) ECL_WUR;
 
+/* Open the log in `dir` to read and verify it only (an auditor's copy, or a
+ * stopped site's data directory): nothing is created or written, appends
+ * fail with ECL_E_UNAVAILABLE. Errors: ECL_E_UNAVAILABLE when it cannot be
+ * opened, ECL_E_INPUT when it is not an ecluse audit log,
+ * ECL_E_PRECONDITION for a v1 log (a gateway upgrades it when it opens it). */
+int audit_open_readonly(const char *dir, audit_log **out, ecl_err *err) ECL_WUR;
+
 /* Let pending appends finish, stop the writer, close LMDB, free `log`.
  * NULL is allowed. No other call on `log` may be running or follow. */
 void audit_close(audit_log *log);

@@ -40,7 +40,8 @@ struct audit_log {
     pthread_t writer;
     int writer_started;
     int stopping;
-    int broken; /* LMDB said the environment is unusable: reopen */
+    int broken;    /* LMDB said the environment is unusable: reopen */
+    int read_only; /* audit_open_readonly: no writer, nothing written */
     struct pending *head, *tail;
     unsigned npending;
     unsigned deadline_us, batch_max;

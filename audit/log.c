@@ -71,16 +71,18 @@ static int open_dbis(audit_log *log, MDB_txn *txn, ecl_err *err)
 {
     static const char *const ix_names[IX_COUNT] = {"by_kind", "by_actor", "by_dataset",
                                                    "by_purpose", "by_decision"};
-    const unsigned dup = MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED;
+    /* A read-only log creates nothing: a missing sub-database is an error. */
+    const unsigned create = log->read_only ? 0 : MDB_CREATE;
+    const unsigned dup = create | MDB_DUPSORT | MDB_DUPFIXED;
     struct {
         const char *name;
         unsigned flags;
         MDB_dbi *dbi;
     } t[] = {
-        {"entries", MDB_CREATE, &log->entries},   {"meta", MDB_CREATE, &log->meta},
-        {"by_time", dup, &log->by_time},          {"checkpoints", MDB_CREATE, &log->checkpoints},
-        {"tree", MDB_CREATE, &log->tree},         {"cosignatures", MDB_CREATE, &log->cosignatures},
-        {"cosigned", MDB_CREATE, &log->cosigned}, {"witnessed", MDB_CREATE, &log->witnessed},
+        {"entries", create, &log->entries},   {"meta", create, &log->meta},
+        {"by_time", dup, &log->by_time},      {"checkpoints", create, &log->checkpoints},
+        {"tree", create, &log->tree},         {"cosignatures", create, &log->cosignatures},
+        {"cosigned", create, &log->cosigned}, {"witnessed", create, &log->witnessed},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         int rc = mdb_dbi_open(txn, t[i].name, t[i].flags, t[i].dbi);
@@ -167,7 +169,11 @@ static int check_format(audit_log *log, MDB_txn *txn, ecl_err *err)
             return 0;
         if (v.mv_size == strlen(AUDIT_FORMAT_V1) &&
             memcmp(v.mv_data, AUDIT_FORMAT_V1, v.mv_size) == 0)
-            return upgrade_v1(log, txn, err);
+            return log->read_only ? ecl_fail(err, ECL_E_PRECONDITION,
+                                             "an %s log, which has no tree yet: a gateway of this "
+                                             "version upgrades it when it opens it",
+                                             AUDIT_FORMAT_V1)
+                                  : upgrade_v1(log, txn, err);
         return ecl_fail(err, ECL_E_INPUT, "meta 'format' is '%.*s', expected '%s'",
                         (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data,
                         AUDIT_FORMAT);
@@ -179,6 +185,8 @@ static int check_format(audit_log *log, MDB_txn *txn, ecl_err *err)
         return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "entries");
     if (st.ms_entries != 0)
         return ecl_fail(err, ECL_E_INPUT, "entries exist but meta 'format' is missing");
+    if (log->read_only)
+        return ecl_fail(err, ECL_E_INPUT, "no meta 'format': not an ecluse audit log");
     return put_format(log, txn, err);
 }
 
@@ -213,15 +221,15 @@ static int env_open(audit_log *log, ecl_err *err)
     mdb_env_set_maxdbs(log->env, 16);
     mdb_env_set_mapsize(log->env, log->map_size);
     /* NOTLS: read transactions are not tied to threads (queries may nest). */
-    rc = mdb_env_open(log->env, log->dir, MDB_NOTLS, 0600);
+    rc = mdb_env_open(log->env, log->dir, MDB_NOTLS | (log->read_only ? MDB_RDONLY : 0), 0600);
     if (rc != 0) {
         mdb_env_close(log->env);
         log->env = NULL;
         return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "cannot open");
     }
     MDB_txn *txn;
-    if ((rc = mdb_txn_begin(log->env, NULL, 0, &txn)) != 0)
-        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "cannot start a write");
+    if ((rc = mdb_txn_begin(log->env, NULL, log->read_only ? MDB_RDONLY : 0, &txn)) != 0)
+        return audit_mdb_fail(err, ECL_E_UNAVAILABLE, rc, "cannot start a transaction");
     if (open_dbis(log, txn, err) != 0 || check_format(log, txn, err) != 0 ||
         load_head(log, txn, err) != 0) {
         mdb_txn_abort(txn);
@@ -285,6 +293,33 @@ int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_e
     return 0;
 }
 
+int audit_open_readonly(const char *dir, audit_log **out, ecl_err *err)
+{
+    if (dir == NULL || out == NULL || dir[0] == '\0')
+        return ecl_fail(err, ECL_E_USAGE, "audit_open_readonly: no directory given");
+    if (sodium_init() < 0)
+        return ecl_fail(err, ECL_E_INTERNAL, "libsodium cannot be initialised");
+    audit_log *log = calloc(1, sizeof(*log));
+    if (log == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    if (snprintf(log->dir, sizeof(log->dir), "%s", dir) >= (int)sizeof(log->dir)) {
+        free(log);
+        return ecl_fail(err, ECL_E_USAGE, "audit log directory path is too long");
+    }
+    log->read_only = 1;
+    log->map_size = DEFAULT_MAP_SIZE;
+    pthread_mutex_init(&log->mu, NULL);
+    if (env_open(log, err) != 0) {
+        if (log->env)
+            mdb_env_close(log->env);
+        pthread_mutex_destroy(&log->mu);
+        free(log);
+        return ecl_err_prefix(err, "audit log %s", dir);
+    }
+    *out = log;
+    return 0;
+}
+
 void audit_close(audit_log *log)
 {
     if (log == NULL)
@@ -297,7 +332,8 @@ void audit_close(audit_log *log)
         pthread_join(log->writer, NULL);
         pthread_cond_destroy(&log->work);
         pthread_mutex_destroy(&log->mu);
-    }
+    } else if (log->read_only)
+        pthread_mutex_destroy(&log->mu);
     if (log->env)
         mdb_env_close(log->env);
     free(log);
@@ -501,6 +537,8 @@ int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out, ec
 {
     if (log == NULL)
         return ecl_fail(err, ECL_E_USAGE, "audit_append: NULL log");
+    if (log->read_only)
+        return ecl_fail(err, ECL_E_UNAVAILABLE, "audit log %s is open read-only", log->dir);
     struct pending p;
     memset(&p, 0, sizeof(p));
     if (rec_tail_build(entry, &p.t, err) != 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/audit_offline.h"
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/remote.h"
@@ -222,20 +223,37 @@ static int run_audit_export(int argc, char **argv, ecl_err *err)
 
 static int run_audit_verify(int argc, char **argv, ecl_err *err)
 {
-    static const struct option opts[] = {
-        CLI_REMOTE_OPTIONS, {"no-witnesses", no_argument, 0, 'n'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {CLI_REMOTE_OPTIONS,
+                                         {"no-witnesses", no_argument, 0, 'n'},
+                                         {"data-dir", required_argument, 0, 'D'},
+                                         {"site-key", required_argument, 0, 'K'},
+                                         {"site", required_argument, 0, 'S'},
+                                         {0, 0, 0, 0}};
     cli_remote r;
     cli_remote_init(&r);
     Ecluse__V1__VerifyRequest req = ECLUSE__V1__VERIFY_REQUEST__INIT;
     req.with_witnesses = 1;
+    audit_offline_options offline = {0};
     int c;
     while ((c = cli_getopt(argc, argv, opts, err)) != -1) {
         if (c == 'n')
             req.with_witnesses = 0;
+        else if (c == 'D')
+            offline.data_dir = optarg;
+        else if (c == 'K')
+            offline.site_key_file = optarg;
+        else if (c == 'S')
+            offline.site = optarg;
         else if (c == -2 || !cli_remote_option(&r, c, optarg))
             return -1;
     }
-    if (cli_expect_positionals(argc, argv, 0, "", err) != 0 || cli_remote_open(&r, err) != 0)
+    if (cli_expect_positionals(argc, argv, 0, "", err) != 0)
+        return -1;
+    if (offline.data_dir != NULL)
+        return audit_verify_offline(&offline, err);
+    if (offline.site_key_file != NULL || offline.site != NULL)
+        return ecl_fail(err, ECL_E_USAGE, "--site-key and --site go with --data-dir");
+    if (cli_remote_open(&r, err) != 0)
         return -1;
     ProtobufCMessage *resp = NULL;
     int rc = cli_call(&r, "/ecluse.v1.Audit/Verify", &req.base,
@@ -404,13 +422,22 @@ const cli_command cli_audit_export = {
 const cli_command cli_audit_verify = {
     "audit verify",
     "verify the hash chain, the checkpoints, and what peers witnessed",
-    "Usage: ecluse audit verify [--no-witnesses] [--identity DIR]\n\n"
-    "Checks every entry's hash and link, every checkpoint the site signed, and\n"
-    "asks each peer for the checkpoints it keeps of this site and checks them\n"
-    "against the trail. Prints how much was verified, or exactly where the chain\n"
-    "breaks; exits 10 if anything does not verify.\n\nOptions:\n"
-    "  --no-witnesses   do not ask the peers\n" REMOTE_HELP
-    "\nExample:\n  ecluse audit verify --identity ~/.ecluse/auditor-lu\n",
+    "Usage: ecluse audit verify [--no-witnesses] [--identity DIR]\n"
+    "       ecluse audit verify --data-dir DIR [--site-key FILE] [--site ID]\n\n"
+    "Checks every entry's hash and link, the Merkle tree, every index both ways,\n"
+    "every checkpoint the site signed (against the site's key history, never a\n"
+    "key a checkpoint names) and every cosignature of a peer, and asks each peer\n"
+    "for the latest checkpoint of this site it cosigned and checks it against the\n"
+    "trail. With --data-dir, checks a site's data directory read-only, with no\n"
+    "gateway (the peers are not asked). Prints how much was verified, or exactly\n"
+    "where the trail breaks; exits 10 if anything does not verify.\n\nOptions:\n"
+    "  --no-witnesses   do not ask the peers\n"
+    "  --data-dir DIR   offline: the site's data directory (audit/ and state/)\n"
+    "  --site-key FILE  offline: a public key of the site you trust (a .pub file);\n"
+    "                   only the key history from it on is trusted\n"
+    "  --site ID        offline: the site id (default: from its latest checkpoint)\n" REMOTE_HELP
+    "\nExamples:\n  ecluse audit verify --identity ~/.ecluse/auditor-lu\n"
+    "  ecluse audit verify --data-dir /srv/lu/data --site-key lu-site.key.pub\n",
     run_audit_verify,
 };
 

@@ -33,9 +33,9 @@ static uint64_t meta_u64(const MDB_val *v)
     return value;
 }
 
-int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
+static int state_open(const char *dir, int read_only, fed_state **out, ecl_err *err)
 {
-    if (ecl_mkdirs(dir, 0700, err) != 0)
+    if (!read_only && ecl_mkdirs(dir, 0700, err) != 0)
         return -1;
     fed_state *st = calloc(1, sizeof(*st));
     if (st == NULL)
@@ -46,10 +46,10 @@ int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
     if (rc == 0)
         rc = mdb_env_set_mapsize(st->env, MAP_SIZE);
     if (rc == 0)
-        rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+        rc = mdb_env_open(st->env, dir, MDB_NOTLS | (read_only ? MDB_RDONLY : 0), 0600);
     MDB_txn *txn = NULL;
     if (rc == 0)
-        rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+        rc = mdb_txn_begin(st->env, NULL, read_only ? MDB_RDONLY : 0, &txn);
     struct {
         const char *name;
         MDB_dbi *dbi;
@@ -61,7 +61,7 @@ int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
                {"rotations", &st->rotations},
                {"meta", &st->meta}};
     for (size_t i = 0; rc == 0 && i < sizeof(dbs) / sizeof(dbs[0]); i++)
-        rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
+        rc = mdb_dbi_open(txn, dbs[i].name, read_only ? 0 : MDB_CREATE, dbs[i].dbi);
     if (rc == 0)
         rc = mdb_txn_commit(txn);
     else if (txn != NULL)
@@ -73,6 +73,16 @@ int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
     }
     *out = st;
     return 0;
+}
+
+int fed_state_open(const char *dir, fed_state **out, ecl_err *err)
+{
+    return state_open(dir, 0, out, err);
+}
+
+int fed_state_open_readonly(const char *dir, fed_state **out, ecl_err *err)
+{
+    return state_open(dir, 1, out, err);
 }
 
 void fed_state_close(fed_state *st)

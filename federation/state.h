@@ -60,6 +60,10 @@ void fed_peer_clear(fed_peer *p);
 /* Open (creating) the environment in `dir`. *out is the caller's, closed
  * with fed_state_close (NULL is allowed there). */
 int fed_state_open(const char *dir, fed_state **out, ecl_err *err) ECL_WUR;
+
+/* The same environment opened to read only (an auditor's offline check):
+ * nothing is created; the get and list functions work, the others fail. */
+int fed_state_open_readonly(const char *dir, fed_state **out, ecl_err *err) ECL_WUR;
 void fed_state_close(fed_state *st);
 
 /* The counters in `meta`; 0 when never bumped, and also when LMDB cannot
@@ -123,5 +127,15 @@ int fed_state_add_rotation(fed_state *st, uint64_t sequence, const unsigned char
                            size_t len, ecl_err *err) ECL_WUR;
 int fed_state_list_rotations(fed_state *st, ProtobufCBinaryData **rotations, size_t *count,
                              ecl_err *err) ECL_WUR;
+
+/* Site `site`'s key history, oldest first: the key its first rotation
+ * started from and every key the rotation chain led to, the chain verified
+ * link by link (key_history.c); then `current` (may be NULL) if it is not
+ * the last. ECL_E_CRYPTO or ECL_E_INPUT for a chain that does not verify;
+ * ECL_E_NOT_FOUND if there is no rotation and no `current`. *keys is
+ * malloc'd (the caller frees it). */
+int fed_site_key_history(fed_state *st, const char *site, const unsigned char *current,
+                         unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *count,
+                         ecl_err *err) ECL_WUR;
 
 #endif

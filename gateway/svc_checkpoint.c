@@ -12,7 +12,7 @@
 /* ---- the keys to trust ----------------------------------------------------- */
 
 typedef struct trust_keys {
-    uint8_t (*site)[AUDIT_PK_BYTES];
+    unsigned char (*site)[AUDIT_PK_BYTES];
     size_t n_site;
     audit_witness_key *witnesses;
     char (*names)[ECL_NOTE_NAME_MAX + 1];
@@ -28,48 +28,13 @@ static void trust_keys_free(trust_keys *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* This site's key history: the key its first rotation started from, every
- * key the verified chain led to, and the signer's current key. */
+/* This site's key history: the verified rotation chain and the signer's
+ * current key. */
 static int site_key_history(gateway *gw, trust_keys *t, ecl_err *err)
 {
-    ProtobufCBinaryData *enc = NULL;
-    size_t n = 0;
-    if (fed_state_list_rotations(gw->state, &enc, &n, err) != 0)
-        return -1;
-    t->site = calloc(n + 2, sizeof(*t->site));
-    Ecluse__V1__KeyRotation **chain = calloc(n ? n : 1, sizeof(*chain));
-    int rc = t->site && chain ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        chain[i] = ecluse__v1__key_rotation__unpack(NULL, enc[i].len, enc[i].data);
-        Ecluse__V1__KeyRotationBody *b =
-            chain[i] ? ecluse__v1__key_rotation_body__unpack(NULL, chain[i]->body.len,
-                                                             chain[i]->body.data)
-                     : NULL;
-        if (b == NULL || b->old_key.len != AUDIT_PK_BYTES || b->new_key.len != AUDIT_PK_BYTES)
-            rc = ecl_fail(err, ECL_E_INPUT, "this site's key rotation %zu does not decode", i + 1);
-        else {
-            if (i == 0)
-                memcpy(t->site[t->n_site++], b->old_key.data, AUDIT_PK_BYTES);
-            memcpy(t->site[t->n_site++], b->new_key.data, AUDIT_PK_BYTES);
-        }
-        if (b != NULL)
-            ecluse__v1__key_rotation_body__free_unpacked(b, NULL);
-    }
-    unsigned char end[crypto_sign_PUBLICKEYBYTES];
-    if (rc == 0 && n > 0)
-        rc = rotation_follow(gw->cfg.site, t->site[0], chain, n, end, err);
-    for (size_t i = 0; chain != NULL && i < n; i++)
-        if (chain[i] != NULL)
-            ecluse__v1__key_rotation__free_unpacked(chain[i], NULL);
-    free(chain);
-    fed_state_free_list(enc, n);
-    if (rc == 0) {
-        unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-        signer_public_key(gw->signer, pk);
-        if (t->n_site == 0 || memcmp(t->site[t->n_site - 1], pk, sizeof(pk)) != 0)
-            memcpy(t->site[t->n_site++], pk, sizeof(pk));
-    }
-    return rc;
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    signer_public_key(gw->signer, pk);
+    return fed_site_key_history(gw->state, gw->cfg.site, pk, &t->site, &t->n_site, err);
 }
 
 static int trust_keys_load(gateway *gw, trust_keys *t, ecl_err *err)

@@ -105,6 +105,20 @@ int site_key_load(const char *path, site_key *key, ecl_err *err)
     return 0;
 }
 
+int site_key_load_public(const char *path, unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+                         ecl_err *err)
+{
+    if (library_ready(err) != 0)
+        return -1;
+    char *text = NULL;
+    size_t len = 0;
+    if (ecl_read_file(path, 4096, &text, &len, err) != 0)
+        return ecl_err_prefix(err, "public key");
+    int rc = decode_key_text(path, text, PUBLIC_HEADER, pk, crypto_sign_PUBLICKEYBYTES, err);
+    free(text);
+    return rc;
+}
+
 void site_key_wipe(site_key *key)
 {
     sodium_memzero(key, sizeof(*key));

@@ -39,6 +39,11 @@ int site_key_save(const site_key *key, const char *path, ecl_err *err) ECL_WUR;
  * ECL_E_INPUT if the file is not a key, naming what is wrong. */
 int site_key_load(const char *path, site_key *key, ecl_err *err) ECL_WUR;
 
+/* Load a public key file (`<key>.pub`: "ecluse-ed25519-public-key-v1" and
+ * the base64 of 32 bytes). ECL_E_INPUT naming what is wrong. */
+int site_key_load_public(const char *path, unsigned char pk[crypto_sign_PUBLICKEYBYTES],
+                         ecl_err *err) ECL_WUR;
+
 /* Wipe the secret from memory. */
 void site_key_wipe(site_key *key);
 
