@@ -4,6 +4,7 @@
  * one place that appends (durably, before the caller acts), logs a failure
  * and words the fail-closed refusal. */
 #include <jansson.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "gateway/gateway.h"
@@ -55,4 +56,118 @@ int gateway_record_read(gateway *gw, const char *kind, const char *actor,
     e.grant_id = grant->grant_id;
     e.read_id = read_id;
     return gateway_record_entry(gw, &e, detail, seq, err);
+}
+
+/* ---- admin actions: what was asked, then what came of it ------------------ */
+
+void gateway_action_init(gateway_action *a, gateway *gw, const char *kind, const char *actor,
+                         const char *dataset, json_t *what)
+{
+    memset(a, 0, sizeof(*a));
+    a->gw = gw;
+    a->kind = kind;
+    a->actor = actor;
+    a->dataset = dataset;
+    a->what = what;
+}
+
+/* The action's detail with `outcome` (and what else the caller adds). */
+static json_t *action_detail(const gateway_action *a, const char *outcome)
+{
+    json_t *d = a->what != NULL ? json_deep_copy(a->what) : json_object();
+    if (d == NULL || json_object_set_new(d, "outcome", json_string(outcome)) != 0) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
+}
+
+int gateway_action_begin(gateway_action *a, ecl_err *err)
+{
+    json_t *d = action_detail(a, ACTION_PENDING);
+    if (a->what == NULL || d == NULL) {
+        json_decref(d);
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
+    return gateway_record(a->gw, a->kind, a->actor, a->dataset, d, &a->intent, err);
+}
+
+int gateway_action_end(gateway_action *a, int rc, ecl_err *err)
+{
+    json_t *d = action_detail(a, rc == 0 ? ACTION_DONE : ACTION_FAILED);
+    json_decref(a->what);
+    a->what = NULL;
+    int bad = d == NULL;
+    if (!bad && a->intent != 0)
+        bad = json_object_set_new(d, "intent", json_integer((json_int_t)a->intent)) != 0;
+    if (!bad && rc != 0)
+        bad = json_object_set_new(d, "reason", json_string(err->msg)) != 0;
+    ecl_err aerr;
+    if (bad) {
+        json_decref(d);
+        ecl_fail(&aerr, ECL_E_INTERNAL, "out of memory");
+    } else if (gateway_record(a->gw, a->kind, a->actor, a->dataset, d, NULL, &aerr) == 0)
+        return rc;
+    if (rc != 0) {
+        /* The refusal stands; that it is missing from the trail is logged. */
+        ecl_log(ECL_LOG_ERROR, "audit.outcome_unrecorded", "kind", a->kind, "actor", a->actor,
+                "outcome", ACTION_FAILED, "error", aerr.msg, NULL);
+        return rc;
+    }
+    *err = aerr;
+    return ecl_err_prefix(err,
+                          "it was carried out (see the entry %llu of its intent), but its "
+                          "outcome could not be recorded",
+                          (unsigned long long)a->intent);
+}
+
+/* ---- refused reads ---------------------------------------------------------- */
+
+/* A field of a grant as the trail can hold it: READ_UNNAMED when it is
+ * empty, too long or not UTF-8 (a forged grant may carry anything). */
+static const char *claim(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > AUDIT_FIELD_MAX)
+        return READ_UNNAMED;
+    json_t *j = json_stringn(s, n); /* NULL when not valid UTF-8 */
+    json_decref(j);
+    return j != NULL ? s : READ_UNNAMED;
+}
+
+void gateway_record_read_refused(gateway *gw, const char *actor, const Ecluse__V1__Grant *grant,
+                                 const Ecluse__V1__GrantBody *verified, const char *via,
+                                 const ecl_err *why)
+{
+    /* What the grant claims, when it was not verified: kept as a claim. */
+    Ecluse__V1__GrantBody *claimed = NULL;
+    const Ecluse__V1__GrantBody *g = verified;
+    if (g == NULL && grant != NULL && grant->body.len > 0)
+        g = claimed = ecluse__v1__grant_body__unpack(NULL, grant->body.len, grant->body.data);
+    audit_entry e = {0};
+    e.kind = AUDIT_KIND_ACCESS;
+    e.actor = actor;
+    e.decision = "deny";
+    e.dataset = g != NULL ? claim(g->dataset) : READ_UNNAMED;
+    e.purpose = g != NULL ? claim(g->purpose) : READ_UNNAMED;
+    if (verified != NULL) {
+        e.grant_id = verified->grant_id;
+        e.lawful_basis = verified->lawful_basis;
+        e.transfer_basis = verified->transfer_basis;
+        e.job_country = verified->job_country;
+    }
+    json_t *d = json_pack("{s:s, s:[s], s:b}", "call", "Data.Read", "reasons", why->msg,
+                          "grant_verified", verified != NULL);
+    if (d != NULL && verified == NULL && g != NULL && g->grant_id[0] != '\0')
+        json_object_set_new(d, "claimed_grant_id", json_string(g->grant_id));
+    if (d != NULL && via != NULL)
+        json_object_set_new(d, "via", json_string(via));
+    ecl_err aerr;
+    if (d == NULL)
+        ecl_log(ECL_LOG_ERROR, "audit.refusal_unrecorded", "actor", actor, "error", "out of memory",
+                NULL);
+    else if (gateway_record_entry(gw, &e, d, NULL, &aerr) != 0)
+        ecl_log(ECL_LOG_ERROR, "audit.refusal_unrecorded", "actor", actor, "error", aerr.msg, NULL);
+    if (claimed != NULL)
+        ecluse__v1__grant_body__free_unpacked(claimed, NULL);
 }
