@@ -56,6 +56,7 @@ typedef struct gateway {
 
     fed_state *state;
     audit_log *audit; /* <data_dir>/audit: every decision and read, before data leaves */
+    int audit_lock;   /* site_audit_lock's descriptor: the trail's one writer; -1 if none */
 
     signer *signer;              /* the signer process: the only holder of the site key */
     pthread_mutex_t rotate_lock; /* one key rotation at a time */
@@ -199,6 +200,14 @@ int gateway_action_begin(gateway_action *a, ecl_err *err) ECL_WUR;
  * outcome cannot be written, fails with ECL_E_UNAVAILABLE saying so. */
 int gateway_action_end(gateway_action *a, int rc, ecl_err *err) ECL_WUR;
 
+/* The detail of the audit entry (kind admin) of an `ecluse pki` action:
+ * r->detail_json's object with action, outcome and, for an outcome, intent
+ * (and reason when it failed), as for admin actions above. The running
+ * gateway writes it for Admin.RecordPki; `ecluse pki` appends the same
+ * itself when no gateway runs. *out is the caller's. ECL_E_INPUT naming
+ * what is wrong with `r`. */
+int gateway_pki_detail(const Ecluse__V1__PkiRecord *r, json_t **out, ecl_err *err) ECL_WUR;
+
 /* A Data.Read refused before its read started, on record as kind access,
  * decision deny, detail {"call":"Data.Read","reasons":[why],
  * "grant_verified":bool, "claimed_grant_id"?, "via"?}. Dataset and purpose
@@ -284,6 +293,8 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
                              ecl_err *err) ECL_WUR;
 int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                             ecl_err *err) ECL_WUR;
+int svc_admin_record_pki(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
 
 /* --- Data.Read: svc_data.c routes a read to read_local.c (a dataset held
  * here, also for Federation.ForwardRead) or read_relay.c (a peer's dataset,
