@@ -171,3 +171,57 @@ void gateway_record_read_refused(gateway *gw, const char *actor, const Ecluse__V
     if (claimed != NULL)
         ecluse__v1__grant_body__free_unpacked(claimed, NULL);
 }
+
+/* ---- ecluse pki actions ------------------------------------------------------ */
+
+static int one_of(const char *s, const char *const *set)
+{
+    for (; *set != NULL; set++)
+        if (strcmp(s, *set) == 0)
+            return 1;
+    return 0;
+}
+
+int gateway_pki_detail(const Ecluse__V1__PkiRecord *r, json_t **out, ecl_err *err)
+{
+    static const char *const actions[] = {"pki-issue", "pki-revoke", "pki-renew-gateway", NULL};
+    static const char *const outcomes[] = {ACTION_PENDING, ACTION_DONE, ACTION_FAILED, NULL};
+    if (!one_of(r->action, actions))
+        return ecl_fail(err, ECL_E_INPUT,
+                        "pki record: action '%s' is not pki-issue, pki-revoke or "
+                        "pki-renew-gateway",
+                        r->action);
+    if (!one_of(r->outcome, outcomes))
+        return ecl_fail(err, ECL_E_INPUT, "pki record: outcome '%s' is not pending, done or failed",
+                        r->outcome);
+    int pending = strcmp(r->outcome, ACTION_PENDING) == 0;
+    if (pending != (r->intent == 0))
+        return ecl_fail(err, ECL_E_INPUT,
+                        pending ? "pki record: an intent names no intent before it"
+                                : "pki record: outcome '%s' needs the seq of its intent",
+                        r->outcome);
+    if ((strcmp(r->outcome, ACTION_FAILED) == 0) != (r->reason[0] != '\0'))
+        return ecl_fail(err, ECL_E_INPUT,
+                        "pki record: a reason is given with, and only with, "
+                        "outcome failed");
+    json_error_t jerr;
+    json_t *d = r->detail_json[0] == '\0' ? json_object() : json_loads(r->detail_json, 0, &jerr);
+    if (d == NULL || !json_is_object(d)) {
+        json_decref(d);
+        return ecl_fail(err, ECL_E_INPUT, "pki record: field 'detail_json' is not a JSON object");
+    }
+    int bad = json_object_set_new(d, "action", json_string(r->action)) != 0 ||
+              json_object_set_new(d, "outcome", json_string(r->outcome)) != 0;
+    json_object_del(d, "intent");
+    json_object_del(d, "reason");
+    if (!bad && !pending)
+        bad = json_object_set_new(d, "intent", json_integer((json_int_t)r->intent)) != 0;
+    if (!bad && r->reason[0] != '\0')
+        bad = json_object_set_new(d, "reason", json_string(r->reason)) != 0;
+    if (bad) {
+        json_decref(d);
+        return ecl_fail(err, ECL_E_INPUT, "pki record: not valid UTF-8, or out of memory");
+    }
+    *out = d;
+    return 0;
+}

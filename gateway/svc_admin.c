@@ -474,3 +474,21 @@ int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, voi
     fed_state_free_list(entries, count);
     return rc;
 }
+
+/* ---- ecluse pki --------------------------------------------------------------- */
+
+/* The CLI issued or revoked a certificate (it holds the CA key, which the
+ * gateway never reads) and this gateway, the trail's only writer while it
+ * runs, records it by the admin who called. */
+int svc_admin_record_pki(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    const Ecluse__V1__PkiRecord *req = (const Ecluse__V1__PkiRecord *)request;
+    gateway *gw = ctx;
+    json_t *detail = NULL;
+    Ecluse__V1__PkiRecordReceipt resp = ECLUSE__V1__PKI_RECORD_RECEIPT__INIT;
+    if (gateway_pki_detail(req, &detail, err) != 0 ||
+        gateway_record(gw, AUDIT_KIND_ADMIN, rpc_call_identity(call)->spiffe, NULL, detail,
+                       &resp.seq, err) != 0)
+        return -1;
+    return rpc_call_reply(call, &resp.base, err);
+}
