@@ -28,6 +28,7 @@
 #include "proto/ecluse.pb-c.h"
 #include "rpc/client.h"
 #include "site/pki.h"
+#include "site/site.h"
 #include "site/sitekey.h"
 #include "tests/support/harness.h"
 #include "tests/support/signers.h"
@@ -561,6 +562,109 @@ static void test_a_refused_peer_researcher_is_named_not_unauthenticated(void **s
     assert_int_equal(th_file_contains(lu.s.log, "caller=spiffe://fi/researcher/mallory"), 0);
 }
 
+/* ---- ecluse pki on the trail ------------------------------------------------------- */
+
+/* The entries of `all` of pki `action` for `subject`, in order. */
+static json_t *pki_entries(const json_t *all, const char *action, const char *subject)
+{
+    return actions(all, action, "subject", subject);
+}
+
+static void test_pki_is_recorded_through_the_running_gateway(void **state)
+{
+    (void)state;
+    /* LU runs: the gateway writes the entries, by the admin identity (the
+     * site directory's only one, by default). */
+    char late[PATH_MAX];
+    th_issue(&lu.s, "researcher", "late", late, sizeof(late));
+    assert_int_not_equal(th_run(out, sizeof(out), "pki", "issue", "--dir", lu.s.dir, "--role",
+                                "researcher", "--name", "late", NULL),
+                         0);
+    must(th_run(out, sizeof(out), "pki", "revoke", "--dir", lu.s.dir, "--role", "researcher",
+                "--name", "late", "--reason", "left the project", "--identity", lu.admin, NULL),
+         "pki revoke");
+    json_t *all = query(&lu, "--kind", "admin", NULL);
+    json_t *issued = pki_entries(all, "pki-issue", "spiffe://lu/researcher/late");
+    assert_int_equal(json_array_size(issued), 4);
+    expect_intent_then(pair(issued, 0), "done");
+    expect_intent_then(pair(issued, 2), "failed");
+    assert_non_null(strstr(detail_str(json_array_get(issued, 3), "reason"), "already holds"));
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(str_of(json_array_get(issued, i), "actor"), "spiffe://lu/admin/adm");
+    const char *serial = detail_str(json_array_get(issued, 1), "serial");
+    assert_true(strlen(serial) > 0);
+    json_t *revoked = pki_entries(all, "pki-revoke", "spiffe://lu/researcher/late");
+    expect_intent_then(json_incref(revoked), "done");
+    assert_string_equal(detail_str(json_array_get(revoked, 1), "serial"), serial);
+    assert_string_equal(detail_str(json_array_get(revoked, 0), "revocation_reason"),
+                        "left the project");
+    json_decref(revoked);
+    json_decref(issued);
+    json_decref(all);
+
+    /* No admin identity to record it by: nothing is issued. */
+    char work[PATH_MAX - 100], other_dir[PATH_MAX];
+    th_tmpdir(work, sizeof(work));
+    snprintf(other_dir, sizeof(other_dir), "%s/ghost", work);
+    assert_int_equal(setenv("ECLUSE_IDENTITY", "/nonexistent/identity", 1), 0);
+    assert_int_not_equal(th_run(out, sizeof(out), "pki", "issue", "--dir", lu.s.dir, "--role",
+                                "researcher", "--name", "ghost", "--out", other_dir, NULL),
+                         0);
+    assert_int_equal(unsetenv("ECLUSE_IDENTITY"), 0);
+    assert_int_equal(access(other_dir, F_OK), -1);
+}
+
+static void test_pki_without_a_gateway_appends_under_the_lock(void **state)
+{
+    (void)state;
+    /* EE never started: the command holds the trail's lock and appends. */
+    site ee;
+    make_site(&ee, "ee", "EE");
+    assert_int_not_equal(th_run(out, sizeof(out), "pki", "revoke", "--dir", ee.s.dir, "--role",
+                                "researcher", "--name", "nobody", NULL),
+                         0);
+    must(th_run(out, sizeof(out), "pki", "revoke", "--dir", ee.s.dir, "--role", "researcher",
+                "--name", "other", "--identity", ee.admin, NULL),
+         "pki revoke");
+    /* While the lock is held, a gateway does not start on this trail. */
+    char lockdir[PATH_MAX + 8];
+    snprintf(lockdir, sizeof(lockdir), "%s/data", ee.s.dir);
+    int fd = -1;
+    ecl_err err;
+    assert_int_equal(site_audit_lock(lockdir, 0, &fd, &err), 0);
+    assert_int_not_equal(th_run(out, sizeof(out), "gateway", "--config", ee.s.config, NULL), 0);
+    if (strstr(out, "another process holds this site's audit trail") == NULL)
+        fail_msg("the gateway did not say why it stopped: %s", out);
+    close(fd);
+
+    th_gateway_start(&ee.s);
+    json_t *all = query(&ee, "--kind", "admin", NULL);
+    /* make_site's four issues, by the CA key's holder (no identity yet). */
+    json_t *adm = pki_entries(all, "pki-issue", "spiffe://ee/admin/adm");
+    expect_intent_then(json_incref(adm), "done");
+    assert_string_equal(str_of(json_array_get(adm, 1), "actor"), "spiffe://ee/ca");
+    assert_true(strlen(detail_str(json_array_get(adm, 1), "local_user")) > 0);
+    json_t *nobody = pki_entries(all, "pki-revoke", "spiffe://ee/researcher/nobody");
+    expect_intent_then(json_incref(nobody), "failed");
+    assert_non_null(strstr(detail_str(json_array_get(nobody, 1), "reason"), "no record"));
+    json_t *other = pki_entries(all, "pki-revoke", "spiffe://ee/researcher/other");
+    expect_intent_then(json_incref(other), "done");
+    assert_string_equal(str_of(json_array_get(other, 1), "actor"), "spiffe://ee/admin/adm");
+    json_t *issued = pki_entries(all, "pki-issue", "spiffe://ee/researcher/other");
+    assert_string_equal(detail_str(json_array_get(other, 1), "serial"),
+                        detail_str(json_array_get(issued, 1), "serial"));
+    json_decref(issued);
+    json_decref(other);
+    json_decref(nobody);
+    json_decref(adm);
+    json_decref(all);
+    /* One chain: the command's entries and the gateway's after them. */
+    must(th_run(out, sizeof(out), "audit", "verify", "--no-witnesses", "--identity", ee.auditor,
+                NULL),
+         "audit verify");
+    assert_int_equal(th_gateway_stop(&ee.s, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +673,8 @@ int main(void)
         cmocka_unit_test(test_a_failed_peer_remove_is_not_a_second_removal),
         cmocka_unit_test(test_refused_reads_are_recorded_with_the_reason),
         cmocka_unit_test(test_a_refused_peer_researcher_is_named_not_unauthenticated),
+        cmocka_unit_test(test_pki_is_recorded_through_the_running_gateway),
+        cmocka_unit_test(test_pki_without_a_gateway_appends_under_the_lock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
