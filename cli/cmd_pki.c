@@ -226,9 +226,18 @@ static int on_record(const char *site_dir, const char *identity, const char *act
     if (rc == 0) {
         ecl_identity id;
         ecl_err ignored;
-        if (identity_make(t.cfg.site, role, name, &id, &ignored) == 0)
+        int named = identity_make(t.cfg.site, role, name, &id, &ignored) == 0;
+        if (named)
             json_object_set_new(t.what, "subject", json_string(id.spiffe));
-        rc = trail_write(&t, ACTION_PENDING, NULL, err);
+        /* The gateway would refuse the outcome of revoking its recorder. */
+        if (named && t.log == NULL && strcmp(action, "pki-revoke") == 0 &&
+            strcmp(ecl_client_identity(t.remote.client)->spiffe, id.spiffe) == 0)
+            rc = ecl_fail(err, ECL_E_USAGE,
+                          "%s cannot record its own revocation: give --identity of another "
+                          "admin",
+                          id.spiffe);
+        if (rc == 0)
+            rc = trail_write(&t, ACTION_PENDING, NULL, err);
     }
     if (rc == 0) /* the intent is on record: now act */
         rc = trail_finish(&t, act(arg, t.what, err), err);

@@ -602,6 +602,13 @@ static void test_pki_is_recorded_through_the_running_gateway(void **state)
     json_decref(issued);
     json_decref(all);
 
+    /* The recorder cannot revoke itself: its outcome would be refused. */
+    assert_int_not_equal(th_run(out, sizeof(out), "pki", "revoke", "--dir", lu.s.dir, "--role",
+                                "admin", "--name", "adm", "--identity", lu.admin, NULL),
+                         0);
+    assert_non_null(strstr(out, "cannot record its own revocation"));
+    must(th_run(out, sizeof(out), "peer", "list", "--identity", lu.admin, NULL), "peer list");
+
     /* No admin identity to record it by: nothing is issued. */
     char work[PATH_MAX - 100], other_dir[PATH_MAX];
     th_tmpdir(work, sizeof(work));
