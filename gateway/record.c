@@ -87,7 +87,9 @@ int gateway_action_begin(gateway_action *a, ecl_err *err)
     json_t *d = action_detail(a, ACTION_PENDING);
     if (a->what == NULL || d == NULL) {
         json_decref(d);
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        return ecl_fail(err, ECL_E_INPUT,
+                        "the action cannot be described for the audit trail (a field that is "
+                        "not UTF-8, or out of memory)");
     }
     return gateway_record(a->gw, a->kind, a->actor, a->dataset, d, &a->intent, err);
 }
