@@ -297,6 +297,21 @@ static void test_one_done_outcome_per_dataset_published(void **state)
     assert_int_equal(pending, 6);
     json_decref(adds);
     json_decref(all);
+
+    /* Removed, then removed again: one done, then one refusal on its own. */
+    must(th_run(out, sizeof(out), "dataset", "remove", "lu/d3", "--identity", lu.admin, NULL),
+         "dataset remove");
+    assert_int_not_equal(
+        th_run(out, sizeof(out), "dataset", "remove", "lu/d3", "--identity", lu.admin, NULL), 0);
+    all = query(&lu, "--kind", "catalog", "--dataset", "lu/d3", NULL);
+    json_t *rm = actions(all, "remove-dataset", NULL, NULL);
+    assert_int_equal(json_array_size(rm), 3);
+    expect_intent_then(pair(rm, 0), "done");
+    assert_string_equal(detail_str(json_array_get(rm, 2), "outcome"), "failed");
+    assert_int_equal(intent_of(json_array_get(rm, 2)), 0);
+    assert_non_null(strstr(detail_str(json_array_get(rm, 2), "reason"), "not held here"));
+    json_decref(rm);
+    json_decref(all);
 }
 
 static void test_a_failed_peer_remove_is_not_a_second_removal(void **state)
@@ -664,6 +679,17 @@ static void test_pki_without_a_gateway_appends_under_the_lock(void **state)
     json_decref(other);
     json_decref(nobody);
     json_decref(adm);
+    json_decref(all);
+    /* A key rotation: its intent names the new key, its outcome the step. */
+    must(th_run(out, sizeof(out), "key", "rotate", "--identity", ee.admin, NULL), "key rotate");
+    all = query(&ee, "--kind", "admin", NULL);
+    json_t *rot = actions(all, "rotate-key", NULL, NULL);
+    expect_intent_then(json_incref(rot), "done");
+    assert_true(strlen(detail_str(json_array_get(rot, 0), "new_key")) > 0);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(json_array_get(rot, 1), "detail"), "sequence")),
+                     1);
+    json_decref(rot);
     json_decref(all);
     /* One chain: the command's entries and the gateway's after them. */
     must(th_run(out, sizeof(out), "audit", "verify", "--no-witnesses", "--identity", ee.auditor,
