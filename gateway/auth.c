@@ -29,11 +29,29 @@ static int authenticate_peer_gateway(gateway *gw, X509 *cert, const ecl_identity
     return rc;
 }
 
+/* 1 if `cert` of a person of another site was issued by that site's CA,
+ * a peer's: the certificate proves who it is, though this gateway serves
+ * only its own people. */
+static int person_of_peer(gateway *gw, X509 *cert, const ecl_identity *id)
+{
+    ecl_err err;
+    pthread_mutex_lock(&gw->peers_lock);
+    int proved = 0;
+    if (gateway_peers_current(gw, &err) == 0)
+        for (size_t i = 0; i < gw->peers.count && !proved; i++)
+            proved = strcmp(gw->peers.peers[i].info.site, id->site) == 0 &&
+                     pki_verify_issued_by(cert, gw->peers.cas[i], &err) == 0;
+    pthread_mutex_unlock(&gw->peers_lock);
+    return proved;
+}
+
 int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_identity *out,
                          ecl_err *err)
 {
     gateway *gw = ctx;
     X509 *cert = NULL;
+    int proved = 0; /* a refused caller whose certificate still proved who it is */
+    memset(out, 0, sizeof(*out));
     if (pki_cert_from_pem(leaf_pem, leaf_len, &cert, err) != 0) {
         err->code = ECL_E_AUTH;
         return ecl_err_prefix(err, "client certificate");
@@ -49,6 +67,7 @@ int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_i
     }
     /* People are served only by their own site, and only as its CA says. */
     if (strcmp(out->site, gw->cfg.site) != 0) {
+        proved = person_of_peer(gw, cert, out);
         ecl_fail(err, ECL_E_DENIED,
                  "%s belongs to site '%s'; people are served only by their own site's gateway",
                  spiffe, out->site);
@@ -74,6 +93,8 @@ int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_i
     }
     rc = 0;
 out:
+    if (rc != 0 && !proved)
+        memset(out, 0, sizeof(*out)); /* nobody was proved: "unauthenticated" */
     X509_free(cert);
     return rc;
 }

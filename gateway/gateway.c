@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "site/pki.h"
+#include "site/site.h"
 
 #define PEM_MAX (256 * 1024)
 
@@ -63,9 +64,22 @@ static void signer_event(void *ctx, const char *event, const char *detail)
         kill(getpid(), SIGTERM); /* gateway_serve's sigwait takes it */
 }
 
+/* The trail has one writer: wait a moment for an `ecluse pki` that holds it. */
+static int take_audit_lock(gateway *gw, ecl_err *err)
+{
+    int rc = site_audit_lock(gw->cfg.data_dir, 10000, &gw->audit_lock, err);
+    if (rc == 1)
+        ecl_fail(err, ECL_E_UNAVAILABLE,
+                 "%s/audit.lock: another process holds this site's audit trail (a gateway "
+                 "already running on this site, or an ecluse pki command)",
+                 gw->cfg.data_dir);
+    return rc == 0 ? 0 : -1;
+}
+
 int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err)
 {
     memset(gw, 0, sizeof(*gw));
+    gw->audit_lock = -1;
     init_locks(gw);
     char state_dir[PATH_MAX + 8], audit_dir[PATH_MAX + 8];
     ecl_identity self;
@@ -84,7 +98,7 @@ int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err 
         read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0 ||
         signer_spawn_site(exe, gw->cfg.signing_key, gw->cfg.site, signer_event, gw, &gw->signer,
                           err) != 0 ||
-        fed_state_open(state_dir, &gw->state, err) != 0 ||
+        fed_state_open(state_dir, &gw->state, err) != 0 || take_audit_lock(gw, err) != 0 ||
         audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0 ||
         gateway_policy_data_refresh(gw, err) != 0)
         goto fail;
@@ -108,6 +122,8 @@ void gateway_close(gateway *gw)
     gateway_peers_free(gw);
     fed_state_close(gw->state);
     audit_close(gw->audit);
+    if (gw->audit_lock >= 0)
+        close(gw->audit_lock);
     ecl_transfer_rules_free(gw->transfer_rules);
     ecl_scc_registry_free(gw->sccs);
     pthread_rwlock_destroy(&gw->policy_lock);

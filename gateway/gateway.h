@@ -65,6 +65,7 @@ typedef struct gateway {
 
     fed_state *state;
     audit_log *audit; /* <data_dir>/audit: every decision and read, before data leaves */
+    int audit_lock;   /* site_audit_lock's descriptor: the trail's one writer; -1 if none */
 
     signer *signer;              /* the signer process: the only holder of the site key */
     pthread_mutex_t rotate_lock; /* one key rotation at a time */
@@ -177,6 +178,66 @@ int gateway_record_read(gateway *gw, const char *kind, const char *actor,
                         const Ecluse__V1__GrantBody *grant, const char *read_id, json_t *detail,
                         uint64_t *seq, ecl_err *err) ECL_WUR;
 
+/* An admin action on record (docs/audit-format.md, "Admin actions and their
+ * outcomes"). Each action ends in exactly one outcome entry, detail.outcome
+ * "done" or "failed" (with detail.reason). An action that changes anything
+ * first writes its intent, detail.outcome "pending", before it changes
+ * anything (fail closed: an intent that cannot be written stops the action);
+ * its outcome entry names the intent's sequence number in detail.intent. An
+ * action refused before it changed anything has its outcome entry only.
+ *
+ *   gateway_action a;
+ *   gateway_action_init(&a, gw, AUDIT_KIND_PEER, by, NULL, json_pack(...));
+ *   rc = check(...);                            nothing changed yet
+ *   if (rc == 0) rc = gateway_action_begin(&a, err);
+ *   if (rc == 0) rc = change(...);
+ *   return gateway_action_end(&a, rc, err);     always, exactly once
+ */
+#define ACTION_PENDING "pending"
+#define ACTION_DONE    "done"
+#define ACTION_FAILED  "failed"
+
+typedef struct gateway_action {
+    gateway *gw;
+    const char *kind, *actor, *dataset; /* borrowed until gateway_action_end */
+    json_t *what;                       /* {"action": ..., parameters}; owned */
+    uint64_t intent;                    /* the intent's seq; 0 if none written */
+} gateway_action;
+
+/* Takes the reference to `what` (NULL is taken as out of memory at begin). */
+void gateway_action_init(gateway_action *a, gateway *gw, const char *kind, const char *actor,
+                         const char *dataset, json_t *what);
+
+/* Write the intent; on failure (ECL_E_UNAVAILABLE) the caller must not act,
+ * and still calls gateway_action_end with the failure. */
+int gateway_action_begin(gateway_action *a, ecl_err *err) ECL_WUR;
+
+/* Write the outcome of `rc` (err->msg is the reason of a failure) and free
+ * `what`. Returns rc and leaves err as it is when the action failed (a lost
+ * outcome entry of a failure is logged). When the action was done but its
+ * outcome cannot be written, fails with ECL_E_UNAVAILABLE saying so. */
+int gateway_action_end(gateway_action *a, int rc, ecl_err *err) ECL_WUR;
+
+/* The detail of the audit entry (kind admin) of an `ecluse pki` action:
+ * r->detail_json's object with action, outcome and, for an outcome, intent
+ * (and reason when it failed), as for admin actions above. The running
+ * gateway writes it for Admin.RecordPki; `ecluse pki` appends the same
+ * itself when no gateway runs. *out is the caller's. ECL_E_INPUT naming
+ * what is wrong with `r`. */
+int gateway_pki_detail(const Ecluse__V1__PkiRecord *r, json_t **out, ecl_err *err) ECL_WUR;
+
+/* A Data.Read refused before its read started, on record as kind access,
+ * decision deny, detail {"call":"Data.Read","reasons":[why],
+ * "grant_verified":bool, "claimed_grant_id"?, "via"?}. Dataset and purpose
+ * are those of `verified` (the grant as checked) or, when NULL, as the
+ * presented `grant` claims them (READ_UNNAMED when it names none); the
+ * grant's id and bases are set only when verified. The refusal stands
+ * whatever happens here: a failure to record it is logged. */
+#define READ_UNNAMED "-"
+void gateway_record_read_refused(gateway *gw, const char *actor, const Ecluse__V1__Grant *grant,
+                                 const Ecluse__V1__GrantBody *verified, const char *via,
+                                 const ecl_err *why);
+
 /* --- checkpoints and witnessing (witness.c) --- */
 
 /* A checkpoint round: the note (with the cosignatures it gathered) and what
@@ -278,6 +339,8 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
                              ecl_err *err) ECL_WUR;
 int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                             ecl_err *err) ECL_WUR;
+int svc_admin_record_pki(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
 
 /* --- Data.Read: svc_data.c routes a read to read_local.c (a dataset held
  * here, also for Federation.ForwardRead) or read_relay.c (a peer's dataset,

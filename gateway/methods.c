@@ -59,6 +59,7 @@ static const rpc_method methods[] = {
     STREAM("Admin", "ListPeers", list_peers_request, ADM, svc_admin_list_peers),
     UNARY("Admin", "RotateKey", rotate_key_request, ADM, svc_admin_rotate_key),
     UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, svc_admin_sign_checkpoint),
+    UNARY("Admin", "RecordPki", pki_record, ADM, svc_admin_record_pki),
 };
 
 const rpc_method *gateway_methods(size_t *count)

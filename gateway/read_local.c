@@ -513,7 +513,9 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
                  : -1;
     if (rc == 0)
         rc = check_resume(&r, err);
-    if (rc == 0)
+    if (rc != 0)
+        gateway_record_read_refused(gw, actor, NULL, grant, via, err);
+    else
         rc = audit_start(&r, err);
     if (rc != 0) {
         data_read_free(&r);
@@ -586,18 +588,27 @@ int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request,
     const Ecluse__V1__ForwardedReadRequest *fwd = (const Ecluse__V1__ForwardedReadRequest *)request;
     gateway *gw = ctx;
     const ecl_identity *caller = rpc_call_identity(call);
-    if (fwd->request == NULL)
-        return ecl_fail(err, ECL_E_INPUT, "ForwardRead: 'request' is missing");
+    /* Refusals name the person the calling gateway reads for, via it. */
+    char requester[ECL_SPIFFE_MAX], named[ECL_SPIFFE_MAX];
+    if (fwd->requester != NULL)
+        identity_spiffe(fwd->requester, named, sizeof(named));
+    else
+        snprintf(named, sizeof(named), "%s", caller->spiffe);
+    if (fwd->request == NULL) {
+        ecl_fail(err, ECL_E_INPUT, "ForwardRead: 'request' is missing");
+        gateway_record_read_refused(gw, named, NULL, NULL, caller->spiffe, err);
+        return -1;
+    }
     unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
     signer_public_key(gw->signer, public_key);
     Ecluse__V1__GrantBody *g = NULL;
-    int rc =
-        grant_open(fwd->request->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
-    if (rc != 0)
+    if (grant_open(fwd->request->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err) !=
+        0) {
+        gateway_record_read_refused(gw, named, fwd->request->grant, NULL, caller->spiffe, err);
         return -1;
-    char requester[ECL_SPIFFE_MAX], named[ECL_SPIFFE_MAX];
+    }
+    int rc = 0;
     identity_spiffe(g->requester, requester, sizeof(requester));
-    identity_spiffe(fwd->requester, named, sizeof(named));
     if (g->requester == NULL || strcmp(g->requester->site, caller->site) != 0)
         rc = ecl_fail(err, ECL_E_DENIED,
                       "grant %s was issued to %s, who is not a person of site '%s' (the caller)",
@@ -605,7 +616,9 @@ int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request,
     else if (!same_identity(g->requester, fwd->requester))
         rc = ecl_fail(err, ECL_E_DENIED, "grant %s was issued to %s, not to %s", g->grant_id,
                       requester, named);
-    if (rc == 0)
+    if (rc != 0)
+        gateway_record_read_refused(gw, named, fwd->request->grant, g, caller->spiffe, err);
+    else
         rc = data_serve_local(gw, call, fwd->request, g, requester, caller->spiffe, err);
     ecluse__v1__grant_body__free_unpacked(g, NULL);
     return rc;

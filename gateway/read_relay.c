@@ -200,10 +200,10 @@ int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, 
     memset(&peer, 0, sizeof(peer));
     if (fed_state_get_peer(gw->state, holder, &peer, err) != 0) {
         if (err->code == ECL_E_NOT_FOUND)
-            return ecl_fail(err, ECL_E_NOT_FOUND,
-                            "the grant is for a dataset of site '%s', which is not a peer of "
-                            "this site",
-                            holder);
+            ecl_fail(err, ECL_E_NOT_FOUND,
+                     "the grant is for a dataset of site '%s', which is not a peer of this site",
+                     holder);
+        gateway_record_read_refused(gw, who->spiffe, req->grant, NULL, NULL, err);
         return -1;
     }
     /* The peer's pinned key vouches for the grant before it goes anywhere. */
@@ -245,6 +245,10 @@ int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, 
                     r.read_id, "actor", who->spiffe, "bytes", bytes, "outcome", outcome, NULL);
         }
     }
+    /* Refused here or by the holder before the read started: on record
+     * here too (a started read has its read-start and read-end). */
+    if (rc != 0 && r.read_id[0] == '\0')
+        gateway_record_read_refused(gw, who->spiffe, req->grant, g, NULL, err);
     rpc_stream_close(st);
     rpc_channel_close(ch);
     json_decref(r.tensors);

@@ -30,31 +30,37 @@ static void fill_summary(const fed_peer *p, Ecluse__V1__PeerSummary *s)
 int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
 {
     gateway *gw = ctx;
+    const char *by = rpc_call_identity(call)->spiffe;
     size_t len = protobuf_c_message_get_packed_size(request);
     unsigned char *bytes = malloc(len ? len : 1);
     if (bytes == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     protobuf_c_message_pack(request, bytes);
-    const char *by = rpc_call_identity(call)->spiffe;
+    gateway_action a;
+    gateway_action_init(&a, gw, AUDIT_KIND_PEER, by, NULL, json_pack("{s:s}", "action", "add"));
     peer_info info;
     int rc = bundle_verify(bytes, len, &info, err);
     if (rc == 0) {
-        /* Write-ahead: no peering change without its entry. */
-        rc = gateway_record(gw, AUDIT_KIND_PEER, by, NULL,
-                            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "add", "site",
-                                      info.site, "country", info.country, "endpoint", info.endpoint,
-                                      "fingerprint", info.fingerprint),
-                            NULL, err);
+        json_t *what =
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "add", "site", info.site, "country",
+                      info.country, "endpoint", info.endpoint, "fingerprint", info.fingerprint);
+        json_decref(a.what);
+        a.what = what;
         peer_info_clear(&info);
+        /* Write-ahead: no peering change without its intent on record. */
+        rc = gateway_action_begin(&a, err);
     }
     fed_peer added;
     if (rc == 0)
         rc = fed_state_add_peer(gw->state, bytes, len, gw->cfg.site, &added, err);
     free(bytes);
-    if (rc != 0)
+    if (gateway_action_end(&a, rc, err) != 0) {
+        if (rc == 0)
+            fed_peer_clear(&added);
         return -1;
+    }
     ecl_log(ECL_LOG_INFO, "peer.added", "site", added.info.site, "endpoint", added.info.endpoint,
-            "fingerprint", added.info.fingerprint, "by", rpc_call_identity(call)->spiffe, NULL);
+            "fingerprint", added.info.fingerprint, "by", by, NULL);
     Ecluse__V1__PeerSummary s = ECLUSE__V1__PEER_SUMMARY__INIT;
     fill_summary(&added, &s);
     rc = rpc_call_reply(call, &s.base, err);
@@ -71,13 +77,23 @@ int svc_admin_remove_peer(rpc_call *call, const ProtobufCMessage *request, void 
 {
     const Ecluse__V1__RemovePeerRequest *req = (const Ecluse__V1__RemovePeerRequest *)request;
     gateway *gw = ctx;
-    if (gateway_record(gw, AUDIT_KIND_PEER, rpc_call_identity(call)->spiffe, NULL,
-                       json_pack("{s:s, s:s}", "action", "remove", "site", req->site), NULL,
-                       err) != 0 ||
-        fed_state_remove_peer(gw->state, req->site, err) != 0)
+    const char *by = rpc_call_identity(call)->spiffe;
+    gateway_action a;
+    gateway_action_init(&a, gw, AUDIT_KIND_PEER, by, NULL,
+                        json_pack("{s:s, s:s}", "action", "remove", "site", req->site));
+    /* Not a peer: nothing to remove, and nothing is about to change. */
+    fed_peer peer;
+    int rc = fed_state_get_peer(gw->state, req->site, &peer, err);
+    if (rc == 0) {
+        fed_peer_clear(&peer);
+        rc = gateway_action_begin(&a, err);
+    } else if (err->code == ECL_E_NOT_FOUND)
+        ecl_fail(err, ECL_E_NOT_FOUND, "site '%s' is not a peer of this site", req->site);
+    if (rc == 0)
+        rc = fed_state_remove_peer(gw->state, req->site, err);
+    if (gateway_action_end(&a, rc, err) != 0)
         return -1;
-    ecl_log(ECL_LOG_INFO, "peer.removed", "site", req->site, "by", rpc_call_identity(call)->spiffe,
-            NULL);
+    ecl_log(ECL_LOG_INFO, "peer.removed", "site", req->site, "by", by, NULL);
     Ecluse__V1__RemovePeerResponse resp = ECLUSE__V1__REMOVE_PEER_RESPONSE__INIT;
     return rpc_call_reply(call, &resp.base, err);
 }
@@ -117,12 +133,16 @@ int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *
     unsigned char *rotation = NULL;
     size_t rlen = 0;
     uint64_t sequence = 0;
+    gateway_action a;
+    gateway_action_init(&a, gw, AUDIT_KIND_ADMIN, rpc_call_identity(call)->spiffe, NULL,
+                        json_pack("{s:s}", "action", "rotate-key"));
+    /* Prepare only writes the new key aside: the rotation is not yet made. */
     int rc = signer_rotate_prepare(gw->signer, fresh, err);
     if (rc == 0) {
         site_key_fingerprint(fresh, sizeof(fresh), new_fp, sizeof(new_fp));
-        rc = gateway_record(gw, AUDIT_KIND_ADMIN, rpc_call_identity(call)->spiffe, NULL,
-                            json_pack("{s:s, s:s}", "action", "rotate-key", "new_key", new_fp),
-                            NULL, err);
+        if (a.what != NULL)
+            json_object_set_new(a.what, "new_key", json_string(new_fp));
+        rc = gateway_action_begin(&a, err);
     }
     if (rc == 0 && (rc = fed_state_list_rotations(gw->state, &chain, &count, err)) == 0) {
         sequence = count + 1;
@@ -133,6 +153,9 @@ int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *
         rc = fed_state_add_rotation(gw->state, sequence, rotation, rlen, err);
     if (rc == 0)
         rc = signer_rotate_commit(gw->signer, sequence - 1, err);
+    if (a.what != NULL && sequence != 0)
+        json_object_set_new(a.what, "sequence", json_integer((json_int_t)sequence));
+    rc = gateway_action_end(&a, rc, err);
     pthread_mutex_unlock(&gw->rotate_lock);
     fed_state_free_list(chain, count);
     if (rc == 0) {
@@ -277,10 +300,11 @@ static int check_policy(const char *text, const char *id, ecl_err *err)
     return rc;
 }
 
-int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+/* Everything about an AddDataset request that can be checked before any
+ * file or state is touched. */
+static int check_add_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *req, const char *id,
+                             ecl_err *err)
 {
-    const Ecluse__V1__AddDatasetRequest *req = (const Ecluse__V1__AddDatasetRequest *)request;
-    gateway *gw = ctx;
     if (!person_name_is_valid(req->name))
         return ecl_fail(err, ECL_E_INPUT,
                         "dataset name '%s' is not valid: 1-63 of A-Z a-z 0-9 "
@@ -288,8 +312,6 @@ int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void 
                         req->name);
     if (req->metadata == NULL || req->metadata->title[0] == '\0')
         return ecl_fail(err, ECL_E_INPUT, "a dataset needs at least a title");
-    char id[ECL_SITE_ID_MAX + ECL_NAME_MAX + 1], dir[PATH_MAX], dst[PATH_MAX + 80];
-    snprintf(id, sizeof(id), "%s/%s", gw->cfg.site, req->name);
     if (check_policy(req->policy_json, id, err) != 0)
         return -1;
     unsigned char *existing = NULL;
@@ -299,53 +321,84 @@ int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void 
         free(existing);
         return ecl_fail(err, ECL_E_EXISTS, "dataset '%s' already exists; remove it first", id);
     }
-    if (ecl_path_join(dir, sizeof(dir), gw->cfg.data_dir, "datasets", err) != 0 ||
-        ecl_mkdirs(dir, 0700, err) != 0)
-        return -1;
+    return 0;
+}
+
+/* Import the source, build its leaf index, describe it and put it in the
+ * state: the part of AddDataset that changes things. On failure the files
+ * it wrote are removed. *e borrows names from *out (store_unref after e). */
+static int publish_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *req, const char *id,
+                           const char *dir, Ecluse__V1__DatasetEntry *e, store_dataset **out,
+                           uint64_t *version, ecl_err *err)
+{
+    char dst[PATH_MAX + 80], leaves[PATH_MAX + 80];
     snprintf(dst, sizeof(dst), "%s/%s.safetensors", dir, req->name);
-    if (gateway_record(gw, AUDIT_KIND_CATALOG, rpc_call_identity(call)->spiffe, id,
-                       json_pack("{s:s, s:s, s:s, s:s}", "action", "add-dataset", "source",
-                                 req->source_path, "format", req->source_format, "title",
-                                 req->metadata->title),
-                       NULL, err) != 0)
-        return -1;
+    snprintf(leaves, sizeof(leaves), "%s/%s.leaves", dir, req->name);
     store_dataset *ds = NULL;
     if (import_source(req, dst, &ds, err) != 0)
         return -1;
-
-    Ecluse__V1__DatasetEntry e = *req->metadata; /* borrow the strings */
-    e.id = id;
-    e.policy_json = req->policy_json;
-    e.issued_unix = e.modified_unix = (int64_t)time(NULL);
-    e.n_tensors = 0;
-    e.tensors = NULL;
+    *out = ds;
+    *e = *req->metadata; /* borrow the strings */
+    e->id = (char *)id;
+    e->policy_json = req->policy_json;
+    e->issued_unix = e->modified_unix = (int64_t)time(NULL);
+    e->n_tensors = 0;
+    e->tensors = NULL;
     /* Leaf digests now, once, so that reads need not hash what they send. */
-    char leaves[PATH_MAX + 80];
-    snprintf(leaves, sizeof(leaves), "%s/%s.leaves", dir, req->name);
     int rc = store_leaves_build(ds, leaves, err);
     if (rc == 0)
-        rc = describe_tensors(ds, &e, err);
-    uint64_t version = 0;
+        rc = describe_tensors(ds, e, err);
     if (rc == 0) {
-        size_t len = ecluse__v1__dataset_entry__get_packed_size(&e);
+        size_t len = ecluse__v1__dataset_entry__get_packed_size(e);
         unsigned char *bytes = malloc(len ? len : 1);
         if (bytes == NULL)
             rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
         else {
-            ecluse__v1__dataset_entry__pack(&e, bytes);
-            rc = fed_state_put_dataset(gw->state, id, bytes, len, 1, &version, err);
+            ecluse__v1__dataset_entry__pack(e, bytes);
+            rc = fed_state_put_dataset(gw->state, id, bytes, len, 1, version, err);
             free(bytes);
         }
     }
+    if (rc != 0) {
+        remove(dst);
+        remove(leaves);
+    }
+    return rc;
+}
+
+int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    const Ecluse__V1__AddDatasetRequest *req = (const Ecluse__V1__AddDatasetRequest *)request;
+    gateway *gw = ctx;
+    const char *by = rpc_call_identity(call)->spiffe;
+    char id[ECL_SITE_ID_MAX + ECL_NAME_MAX + 1], dir[PATH_MAX];
+    snprintf(id, sizeof(id), "%s/%s", gw->cfg.site, req->name);
+    int named = person_name_is_valid(req->name);
+    gateway_action a;
+    gateway_action_init(&a, gw, AUDIT_KIND_CATALOG, by, named ? id : NULL,
+                        json_pack("{s:s, s:s, s:s, s:s}", "action", "add-dataset", "source",
+                                  req->source_path, "format", req->source_format, "title",
+                                  req->metadata != NULL ? req->metadata->title : ""));
+    if (!named && a.what != NULL)
+        json_object_set_new(a.what, "name", json_string(req->name));
+    Ecluse__V1__DatasetEntry e = ECLUSE__V1__DATASET_ENTRY__INIT;
+    store_dataset *ds = NULL;
+    uint64_t version = 0;
+    int rc = check_add_dataset(gw, req, id, err);
+    if (rc == 0 && (ecl_path_join(dir, sizeof(dir), gw->cfg.data_dir, "datasets", err) != 0 ||
+                    ecl_mkdirs(dir, 0700, err) != 0))
+        rc = -1;
+    if (rc == 0)
+        rc = gateway_action_begin(&a, err);
+    if (rc == 0)
+        rc = publish_dataset(gw, req, id, dir, &e, &ds, &version, err);
+    rc = gateway_action_end(&a, rc, err);
     if (rc == 0) {
         char v[24];
         snprintf(v, sizeof(v), "%llu", (unsigned long long)version + 1);
-        ecl_log(ECL_LOG_INFO, "dataset.added", "id", id, "file", dst, "catalog_version", v, "by",
-                rpc_call_identity(call)->spiffe, NULL);
+        ecl_log(ECL_LOG_INFO, "dataset.added", "id", id, "dir", dir, "catalog_version", v, "by", by,
+                NULL);
         rc = rpc_call_reply(call, &e.base, err);
-    } else {
-        remove(dst);
-        remove(leaves);
     }
     free_tensors(&e);
     store_unref(ds);
@@ -357,24 +410,43 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
 {
     const Ecluse__V1__RemoveDatasetRequest *req = (const Ecluse__V1__RemoveDatasetRequest *)request;
     gateway *gw = ctx;
+    const char *by = rpc_call_identity(call)->spiffe;
     size_t prefix = strlen(gw->cfg.site);
-    if (strncmp(req->id, gw->cfg.site, prefix) != 0 || req->id[prefix] != '/')
-        return ecl_fail(err, ECL_E_INPUT, "'%s' is not a dataset of this site ('%s/<name>')",
-                        req->id, gw->cfg.site);
+    int ours = strncmp(req->id, gw->cfg.site, prefix) == 0 && req->id[prefix] == '/';
+    gateway_action a;
+    gateway_action_init(&a, gw, AUDIT_KIND_CATALOG, by, ours ? req->id : NULL,
+                        json_pack("{s:s}", "action", "remove-dataset"));
+    if (!ours && a.what != NULL)
+        json_object_set_new(a.what, "id", json_string(req->id));
+    int rc = 0;
+    unsigned char *existing = NULL;
+    size_t existing_len = 0;
+    if (!ours)
+        rc = ecl_fail(err, ECL_E_INPUT, "'%s' is not a dataset of this site ('%s/<name>')", req->id,
+                      gw->cfg.site);
+    else if (fed_state_get_dataset(gw->state, req->id, &existing, &existing_len, err) != 0)
+        rc = err->code == ECL_E_NOT_FOUND
+                 ? ecl_fail(err, ECL_E_NOT_FOUND, "dataset '%s' is not held here", req->id)
+                 : -1;
+    free(existing);
     uint64_t version = 0;
-    if (gateway_record(gw, AUDIT_KIND_CATALOG, rpc_call_identity(call)->spiffe, req->id,
-                       json_pack("{s:s}", "action", "remove-dataset"), NULL, err) != 0 ||
-        fed_state_remove_dataset(gw->state, req->id, &version, err) != 0)
+    if (rc == 0)
+        rc = gateway_action_begin(&a, err);
+    if (rc == 0)
+        rc = fed_state_remove_dataset(gw->state, req->id, &version, err);
+    if (rc == 0) {
+        /* The file goes too; grants already streaming keep their mapping. */
+        char path[PATH_MAX + 96];
+        snprintf(path, sizeof(path), "%s/datasets/%s.safetensors", gw->cfg.data_dir,
+                 req->id + prefix + 1);
+        remove(path);
+        snprintf(path, sizeof(path), "%s/datasets/%s.leaves", gw->cfg.data_dir,
+                 req->id + prefix + 1);
+        remove(path);
+    }
+    if (gateway_action_end(&a, rc, err) != 0)
         return -1;
-    /* The file goes too; grants already streaming keep their mapping. */
-    char path[PATH_MAX + 96];
-    snprintf(path, sizeof(path), "%s/datasets/%s.safetensors", gw->cfg.data_dir,
-             req->id + prefix + 1);
-    remove(path);
-    snprintf(path, sizeof(path), "%s/datasets/%s.leaves", gw->cfg.data_dir, req->id + prefix + 1);
-    remove(path);
-    ecl_log(ECL_LOG_INFO, "dataset.removed", "id", req->id, "by", rpc_call_identity(call)->spiffe,
-            NULL);
+    ecl_log(ECL_LOG_INFO, "dataset.removed", "id", req->id, "by", by, NULL);
     Ecluse__V1__RemoveDatasetResponse resp = ECLUSE__V1__REMOVE_DATASET_RESPONSE__INIT;
     resp.catalog_version = version + 1;
     return rpc_call_reply(call, &resp.base, err);
@@ -401,4 +473,22 @@ int svc_admin_list_datasets(rpc_call *call, const ProtobufCMessage *request, voi
     }
     fed_state_free_list(entries, count);
     return rc;
+}
+
+/* ---- ecluse pki --------------------------------------------------------------- */
+
+/* The CLI issued or revoked a certificate (it holds the CA key, which the
+ * gateway never reads) and this gateway, the trail's only writer while it
+ * runs, records it by the admin who called. */
+int svc_admin_record_pki(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)
+{
+    const Ecluse__V1__PkiRecord *req = (const Ecluse__V1__PkiRecord *)request;
+    gateway *gw = ctx;
+    json_t *detail = NULL;
+    Ecluse__V1__PkiRecordReceipt resp = ECLUSE__V1__PKI_RECORD_RECEIPT__INIT;
+    if (gateway_pki_detail(req, &detail, err) != 0 ||
+        gateway_record(gw, AUDIT_KIND_ADMIN, rpc_call_identity(call)->spiffe, NULL, detail,
+                       &resp.seq, err) != 0)
+        return -1;
+    return rpc_call_reply(call, &resp.base, err);
 }

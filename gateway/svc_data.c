@@ -37,18 +37,24 @@ int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ec
     gateway *gw = ctx;
     const ecl_identity *who = rpc_call_identity(call);
     char site[ECL_SITE_ID_MAX];
-    if (grant_site(req, site, sizeof(site), err) != 0)
+    if (grant_site(req, site, sizeof(site), err) != 0) {
+        gateway_record_read_refused(gw, who->spiffe, req->grant, NULL, NULL, err);
         return -1;
+    }
+    /* The relay and the local read record their own refusals. */
     if (strcmp(site, gw->cfg.site) != 0)
         return data_relay(gw, call, req, site, err);
     unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
     signer_public_key(gw->signer, public_key);
     Ecluse__V1__GrantBody *g = NULL;
-    int rc = grant_open(req->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err);
-    if (rc != 0)
+    if (grant_open(req->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err) != 0) {
+        gateway_record_read_refused(gw, who->spiffe, req->grant, NULL, NULL, err);
         return -1;
-    rc = data_check_requester(g, who->spiffe, err);
-    if (rc == 0)
+    }
+    int rc = data_check_requester(g, who->spiffe, err);
+    if (rc != 0)
+        gateway_record_read_refused(gw, who->spiffe, req->grant, g, NULL, err);
+    else
         rc = data_serve_local(gw, call, req, g, who->spiffe, NULL, err);
     ecluse__v1__grant_body__free_unpacked(g, NULL);
     return rc;

@@ -220,6 +220,7 @@ static int authenticate(rpc_call *c, ecl_err *err)
         grpc_auth_context_find_properties_by_name(actx, GRPC_X509_PEM_CERT_PROPERTY_NAME);
     const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
     int rc;
+    memset(&c->identity, 0, sizeof(c->identity));
     if (prop == NULL || prop->value_length == 0)
         rc = ecl_fail(err, ECL_E_AUTH, "the client presented no certificate");
     else
@@ -333,7 +334,9 @@ static void log_call(rpc_call *c, int rc, const ecl_err *err)
     const char *status = "OK";
     if (rc != 0)
         status = rpc_status_name(rpc_status_from_code(err->code));
-    const char *caller = c->authenticated ? c->identity.spiffe : "unauthenticated";
+    /* A refused caller whose certificate proved who it is goes by that name. */
+    const char *caller =
+        c->authenticated || c->identity.spiffe[0] != '\0' ? c->identity.spiffe : "unauthenticated";
     ecl_log(rc == 0 ? ECL_LOG_INFO : ECL_LOG_WARN, "rpc", "method", c->path, "caller", caller,
             "status", status, "ms", ms, "peer", peer, rc == 0 ? NULL : "error",
             rc == 0 ? NULL : err->msg, NULL);

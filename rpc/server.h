@@ -58,8 +58,11 @@ typedef struct rpc_method {
 
 /* Turns the TLS peer into an identity, or refuses it. `spiffe` is the single
  * spiffe:// URI SAN of the leaf certificate, `leaf_pem` that certificate.
- * Return -1 with ECL_E_AUTH / ECL_E_DENIED to refuse. Called on the call's
- * own thread, once per call. */
+ * Return -1 with ECL_E_AUTH / ECL_E_DENIED to refuse; a refusal may leave
+ * in `out` the identity the certificate did prove (a verified caller who is
+ * not served here), which the call's log line then names; otherwise `out`
+ * must be left all zero, and the caller is logged as "unauthenticated".
+ * Called on the call's own thread, once per call. */
 typedef int (*rpc_authenticate_fn)(void *ctx, const char *leaf_pem, size_t leaf_len,
                                    ecl_identity *out, ecl_err *err);
 

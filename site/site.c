@@ -1,11 +1,13 @@
 #include "site/site.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,4 +442,31 @@ int site_revoke_person(const char *site_dir, ecl_role role, const char *name, co
                  : ecl_fail(err, ECL_E_INTERNAL, "cannot encode the revocation list");
     free(out);
     return rc;
+}
+
+int site_audit_lock(const char *data_dir, int wait_ms, int *fd, ecl_err *err)
+{
+    char path[PATH_MAX];
+    if (ecl_mkdirs(data_dir, 0700, err) != 0 || join(path, data_dir, "audit.lock", err) != 0)
+        return -1;
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0)
+        return ecl_fail(err, ECL_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    for (int waited = 0;; waited += 20) {
+        if (flock(f, LOCK_EX | LOCK_NB) == 0) {
+            *fd = f;
+            return 0;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int e = errno;
+            close(f);
+            return ecl_fail(err, ECL_E_IO, "%s: cannot lock: %s", path, strerror(e));
+        }
+        if (waited >= wait_ms)
+            break;
+        struct timespec pause = {0, 20 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    close(f);
+    return 1;
 }

@@ -74,6 +74,16 @@ int site_revoke_person(const char *site_dir, ecl_role role, const char *name, co
 int site_is_revoked(const char *path, const char *serial, char *why, size_t cap,
                     ecl_err *err) ECL_WUR;
 
+/* The one-writer lock of a site's audit trail: an exclusive flock(2) on
+ * <data_dir>/audit.lock, held by whichever process appends to the trail in
+ * <data_dir>/audit (a trail's head is cached per process, so two writers
+ * would fork it). The running gateway holds it for its whole life; `ecluse
+ * pki` takes it to append directly only while no gateway runs. Tries for up
+ * to `wait_ms`. Returns 0 with *fd the lock (release: close it), 1 when
+ * another process still holds it, -1 on error. The descriptor is not
+ * inherited by children (O_CLOEXEC). */
+int site_audit_lock(const char *data_dir, int wait_ms, int *fd, ecl_err *err) ECL_WUR;
+
 /* What a site records of a person (people/<role>-<name>.json). */
 typedef struct person_record {
     char affiliation[256];

@@ -197,11 +197,28 @@ static void test_certificate_of_another_identity(void **state)
 static void test_port_in_use(void **state)
 {
     (void)state;
-    th_gateway_start(&site); /* holds its port */
-    char needle[128];
+    th_gateway_start(&site); /* holds its port and its audit trail */
+    char needle[128], listen[64];
     snprintf(needle, sizeof(needle), "cannot listen on 127.0.0.1:%d: Address already in use",
              site.port);
-    expect_start_failure(site.config, 8, needle);
+    /* Its port, with a trail of its own (the same trail is refused first). */
+    snprintf(listen, sizeof(listen), "\"127.0.0.1:%d\"", site.port);
+    char *json = strdup(valid_json("listen", listen));
+    assert_non_null(json);
+    char *data = strstr(json, "\"data\"");
+    assert_non_null(data);
+    memcpy(data, "\"dat2\"", 6);
+    expect_start_failure(config_with("same-port.json", json), 8, needle);
+    free(json);
+    assert_int_equal(th_gateway_stop(&site, NULL), 0);
+}
+
+static void test_a_second_gateway_on_the_same_trail(void **state)
+{
+    (void)state;
+    th_gateway_start(&site);
+    /* The trail has one writer: the second waits a moment, then says why. */
+    expect_start_failure(site.config, 8, "another process holds this site's audit trail");
     assert_int_equal(th_gateway_stop(&site, NULL), 0);
 }
 
@@ -233,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_key_that_does_not_match_the_certificate),
         cmocka_unit_test(test_certificate_of_another_identity),
         cmocka_unit_test(test_port_in_use),
+        cmocka_unit_test(test_a_second_gateway_on_the_same_trail),
         cmocka_unit_test(test_check_flag_validates_without_serving),
     };
     return cmocka_run_group_tests_name("gateway config errors", tests, setup, NULL);
