@@ -60,6 +60,9 @@
  *   peer        actor; a peering change (detail says which)
  *   catalog     actor; a catalog change
  *   admin       actor; any other admin action
+ *   receipt     actor (the researcher), dataset, read_id; a peer's read
+ *               receipt this site checked and keeps (detail: {"site":string,
+ *               "seq":int,"size":int,"receipt":{...}}, docs/audit-format.md)
  *   witness     actor (the peer gateway concerned); a checkpoint refused,
  *               by a peer of ours or by us as a peer's witness (detail:
  *               {"event":...,"size":int,"reason":string})
@@ -71,6 +74,7 @@
 #define AUDIT_KIND_CATALOG    "catalog"
 #define AUDIT_KIND_ADMIN      "admin"
 #define AUDIT_KIND_WITNESS    "witness"
+#define AUDIT_KIND_RECEIPT    "receipt"
 
 typedef struct audit_log audit_log;
 

@@ -115,6 +115,13 @@ static int check_kind(const audit_entry *e, ecl_err *err)
                        need_detail(k, d, "outcome", JSON_STRING, err)
                    ? -1
                    : 0;
+    if (strcmp(k, AUDIT_KIND_RECEIPT) == 0)
+        return need(k, "dataset", e->dataset, err) || need(k, "read_id", e->read_id, err) ||
+                       need_detail(k, d, "site", JSON_STRING, err) ||
+                       need_detail(k, d, "seq", JSON_INTEGER, err) ||
+                       need_detail(k, d, "receipt", JSON_OBJECT, err)
+                   ? -1
+                   : 0;
     if (strcmp(k, AUDIT_KIND_WITNESS) == 0)
         return need_detail(k, d, "event", JSON_STRING, err) ||
                        need_detail(k, d, "size", JSON_INTEGER, err) ||
@@ -126,7 +133,7 @@ static int check_kind(const audit_entry *e, ecl_err *err)
         return 0;
     return ecl_fail(err, ECL_E_USAGE,
                     "audit entry: field 'kind': unknown kind '%.64s' (access, read-start, "
-                    "read-end, peer, catalog, admin, witness)",
+                    "read-end, peer, catalog, admin, witness, receipt)",
                     k);
 }
 

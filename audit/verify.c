@@ -416,7 +416,6 @@ static int check_head(audit_log *log, MDB_txn *txn, uint64_t count,
     return 0;
 }
 
-
 /* ---- the indexes --------------------------------------------------------------
  * One pass over the entries in key order compares `by_time` row by row and
  * gathers, for each string index, the seqs of each value; the indexes are

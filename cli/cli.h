@@ -62,5 +62,6 @@ extern const cli_command cli_audit_verify;
 extern const cli_command cli_audit_processing;
 extern const cli_command cli_audit_checkpoint;
 extern const cli_command cli_audit_proof;
+extern const cli_command cli_audit_receipt_verify;
 
 #endif

@@ -29,6 +29,7 @@
 #include "cli/options.h"
 #include "client/client.h"
 #include "client/read.h"
+#include "client/receipt.h"
 #include "common/bytes.h"
 #include "store/dtype.h"
 #include "store/writer.h"
@@ -47,6 +48,8 @@ typedef struct fetch {
     ecl_stream_opts o;
     char selection[1024]; /* what the partial file is of */
     int progress;
+    int receipt;          /* ask for the read's receipt (default) */
+    long receipt_wait_ms; /* how long the holding site may wait for a cosignature */
 } fetch;
 
 static int parse_rows(fetch *f, const char *rows, const char *shard, ecl_err *err)
@@ -321,14 +324,36 @@ static int write_output(fetch *f, const Ecluse__V1__ReadHeader *h, ecl_err *err)
     return rc;
 }
 
+/* The read's receipt, beside the data as FILE.receipt.json. The data is
+ * verified and written whatever happens here: a receipt that cannot be had
+ * yet is said, and can be asked for again. */
+static void keep_receipt(const fetch *f, ecl_client *client, const Ecluse__V1__ReadHeader *h,
+                         const Ecluse__V1__ReadTrailer *t)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s.receipt.json", f->out);
+    Ecluse__V1__ReadReceipt *r = NULL;
+    ecl_err err;
+    if (ecl_receipt_get(client, h->dataset, h->read_id, t->audit_seq, (unsigned)f->receipt_wait_ms,
+                        &r, &err) != 0 ||
+        ecl_receipt_save(path, r, &err) != 0) {
+        fprintf(stderr, "ecluse fetch: warning: no receipt of read %s: %s\n", h->read_id, err.msg);
+    } else
+        printf("receipt: %s (entry %llu of site %s's audit trail)\n", path,
+               (unsigned long long)r->seq, r->site);
+    if (r != NULL)
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
 static int run_fetch(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {
-        {"grant", required_argument, 0, 'G'},       {"tensors", required_argument, 0, 't'},
-        {"rows", required_argument, 0, 'r'},        {"shard", required_argument, 0, 's'},
-        {"chunk-bytes", required_argument, 0, 'c'}, {"output", required_argument, 0, 'o'},
-        {"identity", required_argument, 0, 'i'},    {"gateway", required_argument, 0, 'g'},
-        {"no-progress", no_argument, 0, 'n'},       {0, 0, 0, 0},
+        {"grant", required_argument, 0, 'G'},        {"tensors", required_argument, 0, 't'},
+        {"rows", required_argument, 0, 'r'},         {"shard", required_argument, 0, 's'},
+        {"chunk-bytes", required_argument, 0, 'c'},  {"output", required_argument, 0, 'o'},
+        {"identity", required_argument, 0, 'i'},     {"gateway", required_argument, 0, 'g'},
+        {"no-progress", no_argument, 0, 'n'},        {"no-receipt", no_argument, 0, 'R'},
+        {"receipt-wait", required_argument, 0, 'W'}, {0, 0, 0, 0},
     };
     /* The options are long ones; -o is the one short form people expect. */
     for (int i = 1; i < argc; i++)
@@ -340,6 +365,8 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
     f.o = init;
     f.identity = ecl_client_default_identity();
     f.progress = isatty(STDOUT_FILENO);
+    f.receipt = 1;
+    f.receipt_wait_ms = 10000;
     const char *rows = NULL, *shard = NULL, *tensors = NULL;
     long chunk = 0;
     int c, rc = 0;
@@ -363,7 +390,12 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
             f.gateway = optarg;
         else if (c == 'n')
             f.progress = 0;
-        else
+        else if (c == 'R')
+            f.receipt = 0;
+        else if (c == 'W') {
+            if (cli_parse_long("--receipt-wait", optarg, 1, 30000, &f.receipt_wait_ms, err) != 0)
+                return -1;
+        } else
             return -1;
     }
     if (cli_expect_positionals(argc, argv, 0, "", err) != 0)
@@ -414,6 +446,8 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
         remove(f.part);
         remove(f.state);
         remove(f.chunks);
+        if (f.receipt)
+            keep_receipt(&f, client, h, t);
     }
     ecl_stream_close(r);
     ecl_client_close(client);
@@ -436,6 +470,11 @@ const cli_command cli_fetch = {
     "safetensors file only when everything verified. A progress bar with the\n"
     "throughput is shown when stdout is a terminal.\n"
     "\n"
+    "Then it asks for the read's receipt (docs/audit-format.md, \"Read receipts\"):\n"
+    "the holding site's audit entry of the read, with its inclusion proof in a\n"
+    "checkpoint cosigned by that site's peers, written as FILE.receipt.json.\n"
+    "`ecluse audit receipt verify` checks it offline.\n"
+    "\n"
     "A broken fetch leaves FILE.safetensors.part, .part.json and .part.chunks;\n"
     "the same command (same --chunk-bytes) resumes after the last whole chunk.\n"
     "\n"
@@ -448,6 +487,9 @@ const cli_command cli_fetch = {
     "  --chunk-bytes N     chunk size asked of the gateway (default 4 MiB)\n"
     "  --identity DIR      your identity directory (default $ECLUSE_IDENTITY)\n"
     "  --gateway HOST:PORT override the gateway of your identity\n"
+    "  --no-receipt        do not ask for the read's receipt\n"
+    "  --receipt-wait MS   how long the holding site may wait for a cosigned\n"
+    "                      checkpoint (default 10000, at most 30000)\n"
     "  --no-progress       no progress bar even on a terminal\n"
     "\n"
     "Example:\n"

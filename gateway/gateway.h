@@ -94,10 +94,12 @@ typedef struct gateway {
     pthread_mutex_t checkpoint_lock; /* one checkpoint round at a time */
     pthread_mutex_t witness_lock;    /* one witness judgement at a time; refusals */
     witness_refusal *refusals;
-    uint64_t checkpointed; /* entries covered by the last checkpoint */
+    uint64_t checkpointed;          /* entries covered by the last checkpoint */
+    int checkpoint_cosigned_by_all; /* ...and every peer cosigned it */
     pthread_cond_t checkpointer_wake;
     pthread_t checkpointer;
     int checkpointer_stop;
+    int checkpointer_kick;
     int checkpointer_running;
 } gateway;
 
@@ -238,6 +240,14 @@ void gateway_record_read_refused(gateway *gw, const char *actor, const Ecluse__V
                                  const Ecluse__V1__GrantBody *verified, const char *via,
                                  const ecl_err *why);
 
+/* The SPIFFE id of a protocol Identity ("(none)" for NULL) (read_local.c). */
+void gateway_identity_spiffe(const Ecluse__V1__Identity *id, char *out, size_t cap);
+
+/* --- read receipts (receipt.c) --- */
+
+/* Free what a receipt built by receipt.c holds, and reset it. */
+void gateway_receipt_clear(Ecluse__V1__ReadReceipt *r);
+
 /* --- checkpoints and witnessing (witness.c) --- */
 
 /* A checkpoint round: the note (with the cosignatures it gathered) and what
@@ -261,6 +271,10 @@ void gateway_checkpoint_result_clear(gateway_checkpoint_result *res);
  * entries are pending. */
 int gateway_checkpointer_start(gateway *gw, ecl_err *err) ECL_WUR;
 void gateway_checkpointer_stop(gateway *gw);
+
+/* Ask the checkpointer for a checkpoint now rather than at its next tick
+ * (a receipt is waiting for one). */
+void gateway_checkpoint_kick(gateway *gw);
 
 /* Follow `peer`'s key rotations from its pinned key (asking the peer), pin
  * the key they lead to, and return it in `current` (sync.c). */
@@ -300,6 +314,10 @@ int svc_catalog_get(rpc_call *call, const ProtobufCMessage *request, void *ctx,
 int svc_catalog_refresh(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                         ecl_err *err) ECL_WUR;
 
+int svc_data_receipt(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
+int svc_federation_forward_receipt(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                   ecl_err *err) ECL_WUR;
 int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                   ecl_err *err) ECL_WUR;
 int svc_federation_witnessed(rpc_call *call, const ProtobufCMessage *request, void *ctx,

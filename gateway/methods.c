@@ -35,6 +35,8 @@ static const rpc_method methods[] = {
     UNARY("Federation", "ForwardAccess", forwarded_access_request, GW,
           svc_federation_forward_access),
     STREAM("Federation", "ForwardRead", forwarded_read_request, GW, svc_federation_forward_read),
+    UNARY("Federation", "ForwardReceipt", forwarded_receipt_request, GW,
+          svc_federation_forward_receipt),
 
     STREAM("Catalog", "List", catalog_query, R | A | ADM, svc_catalog_list),
     UNARY("Catalog", "Get", get_dataset_request, R | A | ADM, svc_catalog_get),
@@ -44,6 +46,7 @@ static const rpc_method methods[] = {
     UNARY("Access", "Check", access_request, R | A | ADM, svc_access_check),
 
     STREAM("Data", "Read", read_request, R, svc_data_read),
+    UNARY("Data", "Receipt", receipt_request, R, svc_data_receipt),
 
     STREAM("Audit", "Query", audit_query, A, svc_audit_query),
     UNARY("Audit", "Verify", verify_request, A, svc_audit_verify),

@@ -282,7 +282,7 @@ static int make_plan(data_read *r, const Ecluse__V1__ReadRequest *req, ecl_err *
     return 0;
 }
 
-static void identity_spiffe(const Ecluse__V1__Identity *id, char *out, size_t cap)
+void gateway_identity_spiffe(const Ecluse__V1__Identity *id, char *out, size_t cap)
 {
     if (id == NULL)
         snprintf(out, cap, "(none)");
@@ -503,7 +503,7 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     r.grant = grant;
     r.actor = actor;
     r.via = via;
-    identity_spiffe(grant->requester, r.requester, sizeof(r.requester));
+    gateway_identity_spiffe(grant->requester, r.requester, sizeof(r.requester));
     unsigned char id[16];
     randombytes_buf(id, sizeof(id));
     sodium_bin2hex(r.read_id, sizeof(r.read_id), id, sizeof(id));
@@ -569,7 +569,7 @@ int data_check_requester(const Ecluse__V1__GrantBody *g, const char *spiffe, ecl
     if (grant_is_for(g, spiffe))
         return 0;
     char want[ECL_SPIFFE_MAX];
-    identity_spiffe(g->requester, want, sizeof(want));
+    gateway_identity_spiffe(g->requester, want, sizeof(want));
     return ecl_fail(err, ECL_E_DENIED, "grant %s was issued to %s, not to %s", g->grant_id, want,
                     spiffe);
 }
@@ -591,7 +591,7 @@ int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request,
     /* Refusals name the person the calling gateway reads for, via it. */
     char requester[ECL_SPIFFE_MAX], named[ECL_SPIFFE_MAX];
     if (fwd->requester != NULL)
-        identity_spiffe(fwd->requester, named, sizeof(named));
+        gateway_identity_spiffe(fwd->requester, named, sizeof(named));
     else
         snprintf(named, sizeof(named), "%s", caller->spiffe);
     if (fwd->request == NULL) {
@@ -608,7 +608,7 @@ int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request,
         return -1;
     }
     int rc = 0;
-    identity_spiffe(g->requester, requester, sizeof(requester));
+    gateway_identity_spiffe(g->requester, requester, sizeof(requester));
     if (g->requester == NULL || strcmp(g->requester->site, caller->site) != 0)
         rc = ecl_fail(err, ECL_E_DENIED,
                       "grant %s was issued to %s, who is not a person of site '%s' (the caller)",

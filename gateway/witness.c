@@ -9,6 +9,7 @@
  * goes back, and returns its cosignature, which is kept beside the
  * checkpoint. A site that later cuts or rewrites its trail cannot produce a
  * tree that agrees with what its peers cosigned. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +241,7 @@ int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint
         char size_s[24], peers_s[48];
         snprintf(size_s, sizeof(size_s), "%llu", (unsigned long long)res->note.size);
         snprintf(peers_s, sizeof(peers_s), "%zu/%zu", cosigned, res->count);
+        gw->checkpoint_cosigned_by_all = !push || cosigned == res->count;
         ecl_log(ECL_LOG_INFO, "checkpoint.signed", "size", size_s, "cosigned", peers_s, NULL);
     }
     pthread_mutex_unlock(&gw->checkpoint_lock);
@@ -258,25 +260,42 @@ static void *checkpointer_main(void *arg)
         uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)gw->cfg.checkpoint_ms * 1000000u;
         until.tv_sec += (time_t)(ns / 1000000000u);
         until.tv_nsec = (long)(ns % 1000000000u);
-        while (!gw->checkpointer_stop &&
-               pthread_cond_timedwait(&gw->checkpointer_wake, &gw->sync_lock, &until) == 0) {
+        while (!gw->checkpointer_stop && !gw->checkpointer_kick &&
+               pthread_cond_timedwait(&gw->checkpointer_wake, &gw->sync_lock, &until) !=
+                   ETIMEDOUT) {
         }
         if (gw->checkpointer_stop)
             break;
+        gw->checkpointer_kick = 0;
         pthread_mutex_unlock(&gw->sync_lock);
         uint64_t size;
         uint8_t root[MERKLE_HASH_BYTES];
         ecl_err err;
-        if (audit_tree_head(gw->audit, &size, root, &err) == 0 && size != gw->checkpointed) {
-            gateway_checkpoint_result res;
-            if (gateway_checkpoint(gw, 1, (int)gw->cfg.peer_timeout_ms, &res, &err) != 0)
+        /* New entries, or a peer that did not cosign the last one: again. */
+        if (audit_tree_head(gw->audit, &size, root, &err) == 0 &&
+            (size != gw->checkpointed || !gw->checkpoint_cosigned_by_all)) {
+            gateway_checkpoint_result *res = malloc(sizeof(*res));
+            if (res == NULL)
+                ecl_log(ECL_LOG_WARN, "checkpoint.failed", "error", "out of memory", NULL);
+            else if (gateway_checkpoint(gw, 1, (int)gw->cfg.peer_timeout_ms, res, &err) != 0)
                 ecl_log(ECL_LOG_WARN, "checkpoint.failed", "error", err.msg, NULL);
-            gateway_checkpoint_result_clear(&res);
+            if (res != NULL) {
+                gateway_checkpoint_result_clear(res);
+                free(res);
+            }
         }
         pthread_mutex_lock(&gw->sync_lock);
     }
     pthread_mutex_unlock(&gw->sync_lock);
     return NULL;
+}
+
+void gateway_checkpoint_kick(gateway *gw)
+{
+    pthread_mutex_lock(&gw->sync_lock);
+    gw->checkpointer_kick = 1;
+    pthread_cond_broadcast(&gw->checkpointer_wake);
+    pthread_mutex_unlock(&gw->sync_lock);
 }
 
 int gateway_checkpointer_start(gateway *gw, ecl_err *err)

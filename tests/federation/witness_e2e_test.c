@@ -33,7 +33,7 @@
 
 typedef struct site {
     th_site s;
-    char admin[PATH_MAX], auditor[PATH_MAX];
+    char admin[PATH_MAX], auditor[PATH_MAX], researcher[PATH_MAX];
 } site;
 
 static char root[PATH_MAX - 200];
@@ -87,6 +87,7 @@ static int setup(void **state)
         th_site_create(&all[i]->s, root, ids[i], countries[i]);
         th_issue(&all[i]->s, "admin", "adm", all[i]->admin, sizeof(all[i]->admin));
         th_issue(&all[i]->s, "auditor", "aud", all[i]->auditor, sizeof(all[i]->auditor));
+        th_issue(&all[i]->s, "researcher", "res", all[i]->researcher, sizeof(all[i]->researcher));
         th_gateway_start(&all[i]->s);
     }
     th_peer(&lu.s, lu.admin, &de.s, de.admin);
@@ -348,6 +349,83 @@ static void test_witnessing_goes_on_after_a_key_rotation(void **state)
     assert_non_null(strstr(out, "chain intact"));
 }
 
+/* `who` asks for lu/iris1, fetches it into root/name.safetensors, and the
+ * fetch keeps the read's receipt beside it. */
+static void fetch_with_receipt(const site *who, const char *name, char *receipt, size_t cap)
+{
+    char grant[PATH_MAX + 64], data[PATH_MAX + 64];
+    snprintf(grant, sizeof(grant), "%s/%s.grant", root, name);
+    snprintf(data, sizeof(data), "%s/%s.safetensors", root, name);
+    if (snprintf(receipt, cap, "%s.receipt.json", data) >= (int)cap)
+        fail_msg("receipt path too long");
+    if (th_run(out, sizeof(out), "access", "request", "lu/iris1", "--purpose", "GRU", "--basis",
+               "art6-1-e", "--job-country", who->s.country, "--save-grant", grant, "--identity",
+               who->researcher, NULL) != 0) {
+        th_run(out, sizeof(out), "access", "check", "lu/iris1", "--purpose", "GRU", "--basis",
+               "art6-1-e", "--job-country", who->s.country, "--identity", who->researcher, NULL);
+        fail_msg("access refused:\n%s", out);
+    }
+    must(th_run(out, sizeof(out), "fetch", "--grant", grant, "-o", data, "--no-progress",
+                "--identity", who->researcher, NULL),
+         "fetch");
+    assert_non_null(strstr(out, "receipt: "));
+    assert_int_equal(access(receipt, R_OK), 0);
+}
+
+static int verify_receipt(const char *receipt, const char *site_key)
+{
+    char wkey[PATH_MAX + 32];
+    snprintf(wkey, sizeof(wkey), "de=%s/keys/site.key.pub", de.s.dir);
+    return th_run(out, sizeof(out), "audit", "receipt", "verify", receipt, "--site-key", site_key,
+                  "--witness-key", wkey, NULL);
+}
+
+static void test_reads_come_with_receipts_that_verify_offline(void **state)
+{
+    (void)state;
+    char lu_key[PATH_MAX + 32], de_key[PATH_MAX + 32], receipt[PATH_MAX + 64];
+    snprintf(lu_key, sizeof(lu_key), "%s/keys/site.key.pub", lu.s.dir);
+    snprintf(de_key, sizeof(de_key), "%s/keys/site.key.pub", de.s.dir);
+
+    /* DE's researcher reads LU's data through DE: LU's receipt, checked and
+     * kept by DE. */
+    fetch_with_receipt(&de, "de-read", receipt, sizeof(receipt));
+    if (verify_receipt(receipt, lu_key) != 0)
+        fail_msg("receipt refused: %s", out);
+    assert_non_null(strstr(out, "receipt verified: read "));
+    assert_non_null(strstr(out, "of lu/iris1 by spiffe://de/researcher/res"));
+    assert_non_null(strstr(out, "1 of them checked"));
+    must(th_run(out, sizeof(out), "audit", "query", "--kind", "receipt", "--json", "--identity",
+                de.auditor, NULL),
+         "query receipts at de");
+    assert_non_null(strstr(out, "\"dataset\":\"lu/iris1\""));
+    assert_non_null(strstr(out, "ecluse-read-receipt-v1"));
+
+    /* Under another site's key it is refused. */
+    assert_int_equal(verify_receipt(receipt, de_key), 10);
+    assert_non_null(strstr(out, "not signed by a trusted key of site lu"));
+
+    /* One byte of the entry changed: refused. */
+    char *text = th_read(receipt);
+    assert_non_null(text);
+    char *entry = strstr(text, "\"entry\": \"");
+    assert_non_null(entry);
+    entry += strlen("\"entry\": \"") + 20;
+    *entry = *entry == 'A' ? 'B' : 'A';
+    char bad[PATH_MAX + 64];
+    snprintf(bad, sizeof(bad), "%s/altered.receipt.json", root);
+    write_file(bad, text);
+    free(text);
+    assert_int_equal(verify_receipt(bad, lu_key), 10);
+    assert_non_null(strstr(out, "receipt: "));
+
+    /* LU's own researcher reads at LU: LU's receipt, cosigned by DE. */
+    fetch_with_receipt(&lu, "lu-read", receipt, sizeof(receipt));
+    if (verify_receipt(receipt, lu_key) != 0)
+        fail_msg("local receipt refused: %s", out);
+    assert_non_null(strstr(out, "by spiffe://lu/researcher/res"));
+}
+
 static void test_a_forged_cosignature_is_caught(void **state)
 {
     (void)state;
@@ -494,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_proofs_verify_with_an_independent_implementation),
         cmocka_unit_test(test_the_gateway_checkpoints_pending_entries_by_itself),
         cmocka_unit_test(test_witnessing_goes_on_after_a_key_rotation),
+        cmocka_unit_test(test_reads_come_with_receipts_that_verify_offline),
         cmocka_unit_test(test_a_forged_cosignature_is_caught),
         cmocka_unit_test(test_a_checkpoint_re_signed_with_a_fresh_key_is_caught),
         cmocka_unit_test(test_a_cut_tail_is_caught_by_the_witness),
