@@ -24,11 +24,13 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &ecluse__v1__witness_request__descriptor,
     &ecluse__v1__forwarded_access_request__descriptor,
     &ecluse__v1__forwarded_read_request__descriptor,
+    &ecluse__v1__forwarded_receipt_request__descriptor,
     &ecluse__v1__catalog_query__descriptor,
     &ecluse__v1__get_dataset_request__descriptor,
     &ecluse__v1__refresh_request__descriptor,
     &ecluse__v1__access_request__descriptor,
     &ecluse__v1__read_request__descriptor,
+    &ecluse__v1__receipt_request__descriptor,
     &ecluse__v1__audit_query__descriptor,
     &ecluse__v1__verify_request__descriptor,
     &ecluse__v1__head_request__descriptor,
@@ -42,11 +44,13 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &ecluse__v1__list_peers_request__descriptor,
     &ecluse__v1__rotate_key_request__descriptor,
     &ecluse__v1__sign_checkpoint_request__descriptor,
+    &ecluse__v1__pki_record__descriptor,
     /* responses a gateway decodes from peers */
     &ecluse__v1__catalog_part__descriptor,
     &ecluse__v1__key_rotation_list__descriptor,
     &ecluse__v1__add_checkpoint_response__descriptor,
     &ecluse__v1__checkpoint_list__descriptor,
+    &ecluse__v1__read_receipt__descriptor,
 };
 
 const ProtobufCMessageDescriptor *const *fz_rpc_descriptors(size_t *count)
