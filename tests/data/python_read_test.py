@@ -31,6 +31,15 @@ class PythonRead(unittest.TestCase):
         np.testing.assert_array_equal(got["features"], self.features)
         np.testing.assert_array_equal(got["labels"], self.labels)
 
+    def test_a_read_keeps_its_receipt(self):
+        self.client.read(self.grant, chunk_bytes=10000)
+        r = self.client.last_receipt
+        self.assertIsNotNone(r)
+        self.assertEqual(r.site, "lu")
+        self.assertIn("\n\n\u2014 ecluse/audit/lu ", r.checkpoint.decode("utf-8"))
+        self.assertIn("\u2014 ecluse/witness/fi ", r.checkpoint.decode("utf-8"))
+        ecluse.save_receipt(r, os.environ["ECLUSE_RECEIPT_OUT"])  # checked by the CLI after
+
     def test_shards_cover_every_row_once(self):
         parts = [self.client.read(self.grant, shard=(k, 3))["labels"] for k in range(3)]
         np.testing.assert_array_equal(np.concatenate(parts), self.labels)

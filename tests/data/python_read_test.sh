@@ -37,7 +37,10 @@ res="$work/fi/identities/researcher-ana"
     --job-country FI --ethics ETH-2026-1 --save-grant "$work/bc.grant" --identity "$res"
 
 ECLUSE_RESEARCHER="$res" ECLUSE_GRANT="$work/bc.grant" ECLUSE_CSV="$csv" PYTHONPATH="$pymod" \
-    /usr/bin/python3 "$(pwd)/tests/data/python_read_test.py"
+    ECLUSE_RECEIPT_OUT="$work/py.receipt.json" /usr/bin/python3 "$(pwd)/tests/data/python_read_test.py"
+# The receipt the Python module kept verifies offline, under LU's key and FI's cosignature.
+"$ecluse" audit receipt verify "$work/py.receipt.json" --site-key "$work/lu/keys/site.key.pub" \
+    --witness-key "fi=$work/fi/keys/site.key.pub" | grep "receipt verified: read .* of lu/breast-cancer by spiffe://fi/researcher/ana"
 PYTHONPATH="$pymod" /usr/bin/python3 "$pymod/examples/train_breast_cancer.py" \
     --identity "$res" --grant "$work/bc.grant" --epochs 100 | tee "$work/train.out"
 /usr/bin/python3 - "$work/train.out" <<'PY'

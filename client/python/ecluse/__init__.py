@@ -9,8 +9,10 @@
 Every chunk's SHA-256 digest (over its 64 KiB leaves) and the trailer's digest
 of the whole stream (over the chunks' digests) are checked (ecluse.stream.Verifier); a mismatch
 raises IntegrityError. Client.stream(..., progress=list) resumes a broken read.
+Client.read keeps each read's receipt (client.last_receipt; save_receipt writes
+it as the JSON `ecluse audit receipt verify` checks).
 """
-from .client import Client, load_grant, IntegrityError  # noqa: F401
+from .client import Client, load_grant, IntegrityError, receipt_json, save_receipt  # noqa: F401
 from .stream import Verifier  # noqa: F401
 
 try:  # torch is optional: the client works without it.

@@ -3,6 +3,7 @@ import base64
 import json
 import os
 import sys
+import warnings
 
 import grpc
 import numpy as np
@@ -20,6 +21,7 @@ DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int
           "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "U16": np.uint16,
           "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_}
 MAX_MESSAGE = 16 << 20
+RECEIPT_FORMAT = "ecluse-read-receipt-v1"
 
 
 def load_grant(path):
@@ -34,6 +36,26 @@ def load_grant(path):
     if not grant.body or not grant.signature:
         raise ValueError("%s: the grant has no body or signature" % path)
     return grant
+
+
+def receipt_json(r):
+    """A ReadReceipt as the JSON object `ecluse fetch` writes
+    (docs/audit-format.md, "Read receipts")."""
+    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+    return {"format": RECEIPT_FORMAT, "site": r.site, "read_id": r.read_id, "seq": r.seq,
+            "entry": b64(r.entry), "proof": [b64(h) for h in r.proof],
+            "checkpoint": r.checkpoint.decode("utf-8")}
+
+
+def save_receipt(r, path):
+    """Write a receipt as JSON, whole, then rename it into place."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(receipt_json(r), f, indent=1)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 class Client:
@@ -53,6 +75,8 @@ class Client:
                 ("grpc.max_send_message_length", MAX_MESSAGE)]
         self.channel = grpc.secure_channel(gateway or self.identity["gateway"], creds, opts)
         self.data = ecluse_pb2_grpc.DataStub(self.channel)
+        self.receipts = []  # the receipt of every read(), in order
+        self.last_receipt = None
 
     def close(self):
         self.channel.close()
@@ -89,9 +113,18 @@ class Client:
                 v.trailer(m.trailer)
                 yield ("trailer", m.trailer)
 
-    def read(self, grant, **selection):
-        """Every selected tensor as a numpy array, keyed by name."""
-        header, bufs = None, []
+    def receipt(self, dataset, read_id, audit_seq, wait_ms=10000):
+        """Data.Receipt: the holding site's receipt of a finished read."""
+        req = ecluse_pb2.ReceiptRequest(dataset=dataset, read_id=read_id, audit_seq=audit_seq,
+                                        wait_ms=wait_ms)
+        return self.data.Receipt(req, timeout=wait_ms / 1000.0 + 15)
+
+    def read(self, grant, receipt=True, **selection):
+        """Every selected tensor as a numpy array, keyed by name. With
+        `receipt`, the read's receipt is asked for and kept in
+        self.last_receipt and self.receipts (None, with a warning, if it
+        cannot be had yet: the data itself is verified either way)."""
+        header, trailer, bufs = None, None, []
         for item in self.stream(grant, **selection):
             if item[0] == "header":
                 header = item[1]
@@ -99,6 +132,16 @@ class Client:
             elif item[0] == "chunk":
                 _, t, off, data = item
                 bufs[t][off:off + len(data)] = data
+            else:
+                trailer = item[1]
+        self.last_receipt = None
+        if receipt:
+            try:
+                self.last_receipt = self.receipt(header.dataset, header.read_id,
+                                                 trailer.audit_seq)
+            except grpc.RpcError as e:
+                warnings.warn("no receipt of read %s: %s" % (header.read_id, e.details()))
+            self.receipts.append(self.last_receipt)
         out = {}
         for info, buf in zip(header.tensors, bufs):
             out[info.name] = np.frombuffer(bytes(buf), dtype=DTYPES[info.dtype]).reshape(

@@ -3,7 +3,9 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import IterableDataset
 
-from .client import Client
+import os
+
+from .client import Client, save_receipt
 
 
 def _rank_world():
@@ -18,11 +20,14 @@ class EcluseDataset(IterableDataset):
     Shard k of n is asked of the gateway (Shard{index=rank, count=world_size}),
     so each rank streams only its own rows and the shards together cover
     every row exactly once. Each worker of a DataLoader splits further by
-    worker id. Rows are read once per epoch, checked chunk by chunk."""
+    worker id. Rows are read once per epoch, checked chunk by chunk. With
+    `receipt_dir`, each read's receipt is written there as
+    <read_id>.receipt.json (`ecluse audit receipt verify` checks it)."""
 
     def __init__(self, identity_dir, grant, features="features", labels="labels",
-                 batch_size=64, rank=None, world_size=None, gateway=None):
+                 batch_size=64, rank=None, world_size=None, gateway=None, receipt_dir=None):
         self.identity_dir, self.grant, self.gateway = identity_dir, grant, gateway
+        self.receipt_dir = receipt_dir
         self.features, self.labels, self.batch_size = features, labels, batch_size
         r, w = _rank_world()
         self.rank = r if rank is None else rank
@@ -37,7 +42,10 @@ class EcluseDataset(IterableDataset):
         client = Client(self.identity_dir, self.gateway)
         try:
             arrays = client.read(self.grant, tensors=(self.features, self.labels),
-                                 shard=self.shard())
+                                 shard=self.shard(), receipt=self.receipt_dir is not None)
+            r = client.last_receipt
+            if r is not None:
+                save_receipt(r, os.path.join(self.receipt_dir, r.read_id + ".receipt.json"))
         finally:
             client.close()
         x = torch.from_numpy(arrays[self.features].copy())
