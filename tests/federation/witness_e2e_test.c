@@ -207,17 +207,65 @@ static void cut_trail(uint64_t keep)
 /* ---- the independent verifier (tests/interop/tlog_verify.py) -------------------- */
 
 #define TLOG_VERIFY "tests/interop/tlog_verify.py"
+#define C2SP_VERIFY "tests/interop/c2sp_verify.py"
+
+static const char *script(const char *rel, char *path, size_t cap)
+{
+    if (access(rel, R_OK) == 0)
+        return rel;
+    const char *src = getenv("TEST_SRCDIR");
+    snprintf(path, cap, "%s/ecluse/%s", src ? src : ".", rel);
+    if (access(path, R_OK) != 0)
+        fail_msg("%s not found", rel);
+    return path;
+}
 
 static const char *tlog_verify(void)
 {
     static char path[1024];
-    if (access(TLOG_VERIFY, R_OK) == 0)
-        return TLOG_VERIFY;
-    const char *src = getenv("TEST_SRCDIR");
-    snprintf(path, sizeof(path), "%s/ecluse/%s", src ? src : ".", TLOG_VERIFY);
-    if (access(path, R_OK) != 0)
-        fail_msg("%s not found", TLOG_VERIFY);
-    return path;
+    return script(TLOG_VERIFY, path, sizeof(path));
+}
+
+/* The C2SP verifier key of site `s` as its log's signer (type 0x01) or as
+ * a witness (0x04), from its public key file. */
+static void vkey(const site *s, uint8_t type, char *out, size_t cap)
+{
+    char path[PATH_MAX + 32], name[300];
+    snprintf(path, sizeof(path), "%s/keys/site.key.pub", s->s.dir);
+    char *text = th_read(path);
+    assert_non_null(text);
+    char *b64 = strchr(text, '\n');
+    assert_non_null(b64);
+    uint8_t pk[32];
+    size_t got = 0;
+    assert_int_equal(sodium_base642bin(pk, sizeof(pk), b64 + 1, strlen(b64 + 1), "\n", &got, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    assert_int_equal(got, 32);
+    free(text);
+    if (type == ECL_NOTE_TYPE_ED25519)
+        assert_int_equal(ecl_audit_origin(s->s.id, name, sizeof(name), NULL), 0);
+    else
+        assert_int_equal(ecl_witness_name(s->s.id, name, sizeof(name), NULL), 0);
+    assert_int_equal(ecl_note_vkey_format(name, type, pk, out, cap, NULL), 0);
+}
+
+/* Check the note in root/name (a whole checkpoint note) with the
+ * independent C2SP verifier: signed by LU, cosigned by DE. */
+static int run_c2sp_verify(const char *name)
+{
+    char path[1024], cmd[8192], lu_key[ECL_NOTE_VKEY_MAX], de_key[ECL_NOTE_VKEY_MAX];
+    vkey(&lu, ECL_NOTE_TYPE_ED25519, lu_key, sizeof(lu_key));
+    vkey(&de, ECL_NOTE_TYPE_COSIG, de_key, sizeof(de_key));
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s note '%s/%s' '%s' '%s' 2>&1",
+             script(C2SP_VERIFY, path, sizeof(path)), root, name, lu_key, de_key);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
 }
 
 /* Run `ecluse audit proof OPTION VALUE [--size SIZE]` as LU's auditor into
@@ -280,6 +328,24 @@ static void test_a_checkpoint_is_cosigned_by_the_peer(void **state)
     assert_non_null(strstr(out, "ecluse/audit/lu\n"));
     assert_non_null(strstr(out, "\n\xe2\x80\x94 ecluse/audit/lu "));
     assert_non_null(strstr(out, "\n\xe2\x80\x94 ecluse/witness/de "));
+    /* An implementation of the C2SP specs that is not ecluse's agrees. */
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/cosigned.note", root);
+    write_file(path, strstr(out, "ecluse/audit/lu\n"));
+    if (run_c2sp_verify("cosigned.note") != 0)
+        fail_msg("independent C2SP verifier: %s", out);
+    assert_non_null(strstr(out, "OK ecluse/audit/lu size="));
+    assert_non_null(strstr(out, "1 cosignature(s) verified"));
+    char *note = th_read(path);
+    assert_non_null(note);
+    char *sig = strstr(note, "ecluse/witness/de ");
+    assert_non_null(sig);
+    sig += strlen("ecluse/witness/de ") + 30;
+    *sig = *sig == 'A' ? 'B' : 'A';
+    write_file(path, note);
+    free(note);
+    assert_int_equal(run_c2sp_verify("cosigned.note"), 1);
+    assert_non_null(strstr(out, "BAD: bad cosignature by ecluse/witness/de"));
     must(th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL), "verify");
     assert_non_null(strstr(out, "chain intact"));
     assert_non_null(strstr(out, "witness de"));

@@ -6,11 +6,14 @@ docs/audit-format.md; it uses hashlib and python3-nacl only, and no ecluse
 code.
 
     c2sp_verify.py test NOTE_SIGN DOC
+    c2sp_verify.py note NOTE_FILE SITE_VKEY [WITNESS_VKEY...]
 
 runs the test: notes made by ecluse (NOTE_SIGN, tests/interop/note_sign.c,
 which signs through the site's signer) verify, with the log's key and with
 the witness's; every one-byte change of them is refused; and the worked
-example of DOC (docs/audit-format.md) verifies.
+example of DOC (docs/audit-format.md) verifies. The second form checks one
+note (a checkpoint from a running gateway): signed by the site's verifier key,
+cosigned by each witness's; prints "OK <origin> size=N, ..." or "BAD: why".
 """
 
 import base64
@@ -240,7 +243,26 @@ def test_doc_example(doc_path):
     check(verify_cosignature(note, wvkey) == 1700000000, "the example's cosignature time")
 
 
+def verify_file(path, keys):
+    """A note from a running gateway: signed by the first key (a type 0x01
+    verifier key), cosigned by each of the others (type 0x04)."""
+    with open(path, "rb") as f:
+        note = f.read()
+    try:
+        text = verify_note(note, keys[0])
+        origin, size, _ = parse_checkpoint(text)
+        for vkey in keys[1:]:
+            verify_cosignature(note, vkey)
+    except (VerifyError, ValueError) as e:
+        print("BAD: %s" % e)
+        return 1
+    print("OK %s size=%d, %d cosignature(s) verified" % (origin, size, len(keys) - 1))
+    return 0
+
+
 def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "note":
+        sys.exit(verify_file(sys.argv[2], sys.argv[3:]))
     if len(sys.argv) != 4 or sys.argv[1] != "test":
         raise SystemExit(__doc__)
     checked = test_made_notes(sys.argv[2])
