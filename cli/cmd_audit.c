@@ -263,8 +263,10 @@ static int run_audit_verify(int argc, char **argv, ecl_err *err)
         return -1;
     const Ecluse__V1__VerifyReport *v = (const Ecluse__V1__VerifyReport *)resp;
     if (v->first_bad_seq == 0 && v->error[0] == '\0')
-        printf("audit trail verified: %llu entries, %llu checkpoints, chain intact\n",
-               (unsigned long long)v->entries, (unsigned long long)v->checkpoints);
+        printf("audit trail verified: %llu entries, %llu tree nodes, %llu index rows, %llu "
+               "checkpoints, chain intact\n",
+               (unsigned long long)v->entries, (unsigned long long)v->tree_nodes,
+               (unsigned long long)v->index_rows, (unsigned long long)v->checkpoints);
     else
         printf("AUDIT TRAIL BROKEN at entry %llu: %s (%llu entries verified before it)\n",
                (unsigned long long)v->first_bad_seq, v->error, (unsigned long long)v->entries);

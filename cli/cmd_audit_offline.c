@@ -98,10 +98,26 @@ int audit_verify_offline(const audit_offline_options *o, ecl_err *err)
         rc = find_site(log, o->site, site, sizeof(site), err);
     if (rc == 0)
         rc = fed_state_open_readonly(path, &st, err);
-    if (rc == 0)
-        rc = fed_site_key_history(st, site, have_current ? current : NULL, &keys, &n_keys, err);
+    /* The site's rotation chain as it records it; a key the auditor trusts
+     * anchors it (or, for a site that never rotated, is the history). */
+    if (rc == 0) {
+        ecl_err none;
+        rc = fed_site_key_history(st, site, NULL, &keys, &n_keys, &none);
+        if (rc != 0 && none.code == ECL_E_NOT_FOUND && have_current)
+            rc = fed_site_key_history(st, site, current, &keys, &n_keys, err);
+        else if (rc != 0 && none.code == ECL_E_NOT_FOUND)
+            rc = ecl_fail(err, ECL_E_USAGE,
+                          "site %s never rotated its key: give --site-key, the key to check its "
+                          "checkpoints with",
+                          site);
+        else if (rc != 0)
+            *err = none;
+    }
     if (rc == 0 && have_current)
         rc = anchor(keys, &n_keys, current, err);
+    else if (rc == 0)
+        printf("note: no --site-key given: the key history is the site's own record of its "
+               "rotations, from their first key on\n");
     if (rc == 0)
         rc = fed_state_list_peers(st, &peers, &n_peers, err);
     if (rc == 0) {

@@ -256,6 +256,8 @@ int svc_audit_verify(rpc_call *call, const ProtobufCMessage *request, void *ctx,
     reply.entries = rep.entries;
     reply.checkpoints = rep.checkpoints;
     reply.first_bad_seq = rep.first_bad_seq;
+    reply.tree_nodes = rep.tree_nodes;
+    reply.index_rows = rep.index_rows;
     reply.error = rep.reason;
     fed_peer *peers = NULL;
     size_t count = 0;

@@ -250,6 +250,16 @@ int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint
 
 /* ---- the schedule: a checkpoint when entries are pending ----------------- */
 
+/* A scheduled round waits at most this for each peer: a peer that stalls
+ * must not hold the next round (or a stop) for the whole peer timeout. */
+#define WITNESS_TIMEOUT_MAX_MS 3000
+
+static int witness_timeout_ms(const gateway *gw)
+{
+    return gw->cfg.peer_timeout_ms < WITNESS_TIMEOUT_MAX_MS ? (int)gw->cfg.peer_timeout_ms
+                                                            : WITNESS_TIMEOUT_MAX_MS;
+}
+
 static void *checkpointer_main(void *arg)
 {
     gateway *gw = arg;
@@ -277,7 +287,7 @@ static void *checkpointer_main(void *arg)
             gateway_checkpoint_result *res = malloc(sizeof(*res));
             if (res == NULL)
                 ecl_log(ECL_LOG_WARN, "checkpoint.failed", "error", "out of memory", NULL);
-            else if (gateway_checkpoint(gw, 1, (int)gw->cfg.peer_timeout_ms, res, &err) != 0)
+            else if (gateway_checkpoint(gw, 1, witness_timeout_ms(gw), res, &err) != 0)
                 ecl_log(ECL_LOG_WARN, "checkpoint.failed", "error", err.msg, NULL);
             if (res != NULL) {
                 gateway_checkpoint_result_clear(res);

@@ -560,6 +560,15 @@ static void test_a_checkpoint_re_signed_with_a_fresh_key_is_caught(void **state)
     memcpy(saved, old.mv_data, saved_len);
     assert_int_equal(mdb_put(t.txn, dbi(&t, "checkpoints"), &k, &v, 0), 0);
     trail_commit(&t);
+    /* Offline, on the data directory, anchored at LU's original key (kept
+     * as keys/site.key.0.pub by the rotation): caught too. */
+    char data_dir[PATH_MAX + 16], original[PATH_MAX + 32];
+    snprintf(data_dir, sizeof(data_dir), "%s/data", lu.s.dir);
+    snprintf(original, sizeof(original), "%s/keys/site.key.0.pub", lu.s.dir);
+    assert_int_equal(th_run(out, sizeof(out), "audit", "verify", "--data-dir", data_dir,
+                            "--site-key", original, NULL),
+                     10);
+    assert_non_null(strstr(out, "not signed by any key of this site's key history"));
     th_gateway_start(&lu.s);
     assert_int_equal(th_run(out, sizeof(out), "audit", "verify", "--no-witnesses", "--identity",
                             lu.auditor, NULL),
@@ -571,6 +580,12 @@ static void test_a_checkpoint_re_signed_with_a_fresh_key_is_caught(void **state)
     MDB_val back = {saved_len, saved};
     assert_int_equal(mdb_put(t.txn, dbi(&t, "checkpoints"), &k, &back, 0), 0);
     trail_commit(&t);
+    if (th_run(out, sizeof(out), "audit", "verify", "--data-dir", data_dir, "--site-key", original,
+               NULL) != 0)
+        fail_msg("offline verify: %s", out);
+    assert_non_null(strstr(out, "audit trail verified offline"));
+    if (strstr(out, "checkpoints of site lu (2 key(s) in its history, 1 witness key(s))") == NULL)
+        fail_msg("offline verify said: %s", out);
     th_gateway_start(&lu.s);
     must(th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL),
          "verify after putting it back");
