@@ -2,6 +2,7 @@
 #include "audit/internal.h"
 
 #include <errno.h>
+#include <semaphore.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,7 @@ int audit_bench_tree_off;
 
 struct pending {
     rec_tail t;
-    pthread_cond_t wake; /* its own: a finished batch wakes only its waiters */
-    int done;
+    sem_t wake; /* its own: posted, outside the log's mutex, when its batch is done */
     int rc;
     ecl_err err;
     uint64_t seq;
@@ -521,13 +521,14 @@ static void *writer_main(void *arg)
         log->npending -= n;
         pthread_mutex_unlock(&log->mu);
         commit_batch(log, b, n);
-        pthread_mutex_lock(&log->mu);
+        /* Woken without the mutex: 64 waiters would otherwise queue for it
+         * one after another before they can return. */
         for (struct pending *p = b; p;) {
-            struct pending *next = p->next; /* p belongs to its waiter once done */
-            p->done = 1;
-            pthread_cond_signal(&p->wake);
+            struct pending *next = p->next; /* p belongs to its waiter once posted */
+            sem_post(&p->wake);
             p = next;
         }
+        pthread_mutex_lock(&log->mu);
     }
     pthread_mutex_unlock(&log->mu);
     return NULL;
@@ -543,11 +544,14 @@ int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out, ec
     memset(&p, 0, sizeof(p));
     if (rec_tail_build(entry, &p.t, err) != 0)
         return -1;
-    pthread_cond_init(&p.wake, NULL);
+    if (sem_init(&p.wake, 0, 0) != 0) {
+        rec_tail_free(&p.t);
+        return ecl_fail(err, ECL_E_INTERNAL, "audit_append: sem_init failed");
+    }
     pthread_mutex_lock(&log->mu);
     if (log->stopping || log->broken) {
         pthread_mutex_unlock(&log->mu);
-        pthread_cond_destroy(&p.wake);
+        sem_destroy(&p.wake);
         rec_tail_free(&p.t);
         return ecl_fail(err, ECL_E_UNAVAILABLE, "audit trail not written: the log at %s is %s",
                         log->dir, log->stopping ? "closing" : "broken and must be reopened");
@@ -559,10 +563,10 @@ int audit_append(audit_log *log, const audit_entry *entry, uint64_t *seq_out, ec
     log->tail = &p;
     log->npending++;
     pthread_cond_signal(&log->work);
-    while (!p.done)
-        pthread_cond_wait(&p.wake, &log->mu);
     pthread_mutex_unlock(&log->mu);
-    pthread_cond_destroy(&p.wake);
+    while (sem_wait(&p.wake) != 0 && errno == EINTR) {
+    }
+    sem_destroy(&p.wake);
     rec_tail_free(&p.t);
     if (p.rc != 0) {
         if (err)

@@ -28,6 +28,9 @@
 #define MERKLE_PROOF_MAX  64u /* hashes in a proof, at most (a tree of 2^64 leaves) */
 
 /* SHA-256(0x00 || data[0..len)). */
+/* Plain SHA-256 of `data` (the hash every function here is built on). */
+void merkle_sha256(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_BYTES]);
+
 void merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_BYTES]);
 
 /* SHA-256(0x01 || left || right). `out` may alias `left` or `right`. */
