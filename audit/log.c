@@ -256,10 +256,11 @@ static int start_writer(audit_log *log, ecl_err *err)
     return 0;
 }
 
-int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_err *err)
+/* A handle for `dir`, nothing opened yet. */
+static int log_new(const char *dir, const char *who, audit_log **out, ecl_err *err)
 {
     if (dir == NULL || out == NULL || dir[0] == '\0')
-        return ecl_fail(err, ECL_E_USAGE, "audit_open: no directory given");
+        return ecl_fail(err, ECL_E_USAGE, "%s: no directory given", who);
     if (sodium_init() < 0)
         return ecl_fail(err, ECL_E_INTERNAL, "libsodium cannot be initialised");
     audit_log *log = calloc(1, sizeof(*log));
@@ -269,22 +270,37 @@ int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_e
         free(log);
         return ecl_fail(err, ECL_E_USAGE, "audit log directory path is too long");
     }
+    *out = log;
+    return 0;
+}
+
+/* After a failed env_open: close what was opened, free the handle. */
+static int open_failed(audit_log *log, const char *dir, ecl_err *err)
+{
+    if (log->env)
+        mdb_env_close(log->env);
+    if (log->read_only)
+        pthread_mutex_destroy(&log->mu);
+    free(log);
+    return ecl_err_prefix(err, "audit log %s", dir);
+}
+
+int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_err *err)
+{
+    audit_log *log;
+    if (log_new(dir, "audit_open", &log, err) != 0)
+        return -1;
     log->map_size = opt && opt->map_size ? opt->map_size : DEFAULT_MAP_SIZE;
     log->deadline_us = opt ? opt->group_deadline_us : 0;
     log->batch_max = opt && opt->batch_max ? opt->batch_max : DEFAULT_BATCH;
     log->tree_off = audit_bench_tree_off;
     if (ecl_mkdirs(dir, 0700, err) != 0) {
-        free(log);
         if (err)
             err->code = ECL_E_UNAVAILABLE; /* fail closed: no trail, no service */
-        return ecl_err_prefix(err, "audit log %s", dir);
+        return open_failed(log, dir, err);
     }
-    if (env_open(log, err) != 0) {
-        if (log->env)
-            mdb_env_close(log->env);
-        free(log);
-        return ecl_err_prefix(err, "audit log %s", dir);
-    }
+    if (env_open(log, err) != 0)
+        return open_failed(log, dir, err);
     if (start_writer(log, err) != 0) {
         audit_close(log);
         return -1;
@@ -295,27 +311,14 @@ int audit_open(const char *dir, const audit_options *opt, audit_log **out, ecl_e
 
 int audit_open_readonly(const char *dir, audit_log **out, ecl_err *err)
 {
-    if (dir == NULL || out == NULL || dir[0] == '\0')
-        return ecl_fail(err, ECL_E_USAGE, "audit_open_readonly: no directory given");
-    if (sodium_init() < 0)
-        return ecl_fail(err, ECL_E_INTERNAL, "libsodium cannot be initialised");
-    audit_log *log = calloc(1, sizeof(*log));
-    if (log == NULL)
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    if (snprintf(log->dir, sizeof(log->dir), "%s", dir) >= (int)sizeof(log->dir)) {
-        free(log);
-        return ecl_fail(err, ECL_E_USAGE, "audit log directory path is too long");
-    }
+    audit_log *log;
+    if (log_new(dir, "audit_open_readonly", &log, err) != 0)
+        return -1;
     log->read_only = 1;
     log->map_size = DEFAULT_MAP_SIZE;
     pthread_mutex_init(&log->mu, NULL);
-    if (env_open(log, err) != 0) {
-        if (log->env)
-            mdb_env_close(log->env);
-        pthread_mutex_destroy(&log->mu);
-        free(log);
-        return ecl_err_prefix(err, "audit log %s", dir);
-    }
+    if (env_open(log, err) != 0)
+        return open_failed(log, dir, err);
     *out = log;
     return 0;
 }

@@ -10,19 +10,7 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/remote.h"
-
-/* base64 (standard, padded) of `len` bytes as a new JSON string. */
-static json_t *b64(const uint8_t *data, size_t len)
-{
-    size_t cap = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-    char *text = malloc(cap);
-    if (text == NULL)
-        return NULL;
-    sodium_bin2base64(text, cap, data, len, sodium_base64_VARIANT_ORIGINAL);
-    json_t *s = json_string(text);
-    free(text);
-    return s;
-}
+#include "client/receipt.h"
 
 static int print_proof(const Ecluse__V1__ProofRequest *req, const Ecluse__V1__Proof *p,
                        ecl_err *err)
@@ -30,16 +18,17 @@ static int print_proof(const Ecluse__V1__ProofRequest *req, const Ecluse__V1__Pr
     json_t *doc = json_object(), *hashes = json_array();
     int bad = doc == NULL || hashes == NULL;
     for (size_t i = 0; !bad && i < p->n_hashes; i++)
-        bad = json_array_append_new(hashes, b64(p->hashes[i].data, p->hashes[i].len)) != 0;
+        bad = json_array_append_new(hashes, ecl_json_base64(p->hashes[i].data, p->hashes[i].len)) !=
+              0;
     if (!bad)
         bad =
             json_object_set_new(doc, "kind", json_string(req->seq ? "inclusion" : "consistency")) ||
             json_object_set_new(doc, "size", json_integer((json_int_t)p->size)) ||
-            json_object_set_new(doc, "root", b64(p->root.data, p->root.len)) ||
+            json_object_set_new(doc, "root", ecl_json_base64(p->root.data, p->root.len)) ||
             json_object_set(doc, "hashes", hashes);
     if (!bad && req->seq)
         bad = json_object_set_new(doc, "seq", json_integer((json_int_t)req->seq)) ||
-              json_object_set_new(doc, "leaf", b64(p->leaf.data, p->leaf.len));
+              json_object_set_new(doc, "leaf", ecl_json_base64(p->leaf.data, p->leaf.len));
     if (!bad && !req->seq)
         bad = json_object_set_new(doc, "old_size", json_integer((json_int_t)req->old_size));
     if (!bad && p->checkpoint != NULL)

@@ -29,7 +29,7 @@ int ecl_receipt_get(ecl_client *c, const char *dataset, const char *read_id, uin
     return 0;
 }
 
-static json_t *b64(const uint8_t *data, size_t len)
+json_t *ecl_json_base64(const uint8_t *data, size_t len)
 {
     size_t cap = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
     char *text = malloc(cap);
@@ -45,7 +45,7 @@ int ecl_receipt_json(const Ecluse__V1__ReadReceipt *r, json_t **out, ecl_err *er
 {
     json_t *proof = json_array();
     for (size_t i = 0; proof != NULL && i < r->n_proof; i++)
-        if (json_array_append_new(proof, b64(r->proof[i].data, r->proof[i].len)) != 0) {
+        if (json_array_append_new(proof, ecl_json_base64(r->proof[i].data, r->proof[i].len)) != 0) {
             json_decref(proof);
             proof = NULL;
         }
@@ -54,7 +54,7 @@ int ecl_receipt_json(const Ecluse__V1__ReadReceipt *r, json_t **out, ecl_err *er
             ? NULL
             : json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s%}", "format", ECL_RECEIPT_FORMAT,
                         "site", r->site, "read_id", r->read_id, "seq", (json_int_t)r->seq, "entry",
-                        b64(r->entry.data, r->entry.len), "proof", proof, "checkpoint",
+                        ecl_json_base64(r->entry.data, r->entry.len), "proof", proof, "checkpoint",
                         (const char *)r->checkpoint.data, r->checkpoint.len);
     if (doc == NULL)
         return ecl_fail(err, ECL_E_INPUT,

@@ -28,6 +28,11 @@
 int ecl_receipt_get(ecl_client *c, const char *dataset, const char *read_id, uint64_t audit_seq,
                     unsigned wait_ms, Ecluse__V1__ReadReceipt **out, ecl_err *err) ECL_WUR;
 
+/* A new JSON string of `len` bytes in standard padded base64 (NULL if out
+ * of memory): the form of every hash and byte string in receipts and
+ * proofs. */
+json_t *ecl_json_base64(const uint8_t *data, size_t len);
+
 /* The JSON object of a receipt (*out is a new reference). */
 int ecl_receipt_json(const Ecluse__V1__ReadReceipt *r, json_t **out, ecl_err *err) ECL_WUR;
 

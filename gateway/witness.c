@@ -23,8 +23,35 @@
 
 /* ---- this site's checkpoints --------------------------------------------- */
 
-/* Sign the tree as it is now, unless the latest stored checkpoint already
- * covers it under the current key. *out is the stored note. */
+/* Whether `note` is signed by a key of this site's history other than the
+ * current one (a checkpoint from before a key rotation, which a new
+ * signature may replace). */
+static int signed_by_an_older_key(gateway *gw, const char *origin, const audit_note *note,
+                                  ecl_err *err)
+{
+    unsigned char(*keys)[crypto_sign_PUBLICKEYBYTES] = NULL;
+    size_t n = 0;
+    ecl_err none;
+    if (fed_site_key_history(gw->state, gw->cfg.site, NULL, &keys, &n, &none) != 0) {
+        if (none.code != ECL_E_NOT_FOUND) { /* never rotated: no older key */
+            *err = none;
+            return -1;
+        }
+        return 0;
+    }
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++)
+        found = ecl_note_verify(note->text, note->len, origin, keys[i], NULL, &none) == 0;
+    free(keys);
+    return found;
+}
+
+/* Sign the tree as it is now, unless the stored checkpoint of that size
+ * already is signed with the current key. One signed by an older key of
+ * the site's history (a rotation since) is signed again; one signed by no
+ * key of this site was put there by someone else: it is kept, as evidence
+ * for `ecluse audit verify`, and no checkpoint is made of that size. *out
+ * is the stored note. */
 static int sign_current(gateway *gw, audit_note *out, ecl_err *err)
 {
     uint64_t size;
@@ -36,9 +63,22 @@ static int sign_current(gateway *gw, audit_note *out, ecl_err *err)
         ecl_audit_origin(gw->cfg.site, origin, sizeof(origin), err) != 0)
         return -1;
     ecl_err ignored;
-    if (audit_checkpoint_get(gw->audit, size, out, &ignored) == 0 &&
-        ecl_note_verify(out->text, out->len, origin, pk, NULL, &ignored) == 0)
-        return 0;
+    if (audit_checkpoint_get(gw->audit, size, out, &ignored) == 0) {
+        if (ecl_note_verify(out->text, out->len, origin, pk, NULL, &ignored) == 0)
+            return 0;
+        int older = signed_by_an_older_key(gw, origin, out, err);
+        if (older < 0)
+            return -1;
+        if (!older) {
+            char n[24];
+            snprintf(n, sizeof(n), "%llu", (unsigned long long)size);
+            ecl_log(ECL_LOG_ERROR, "checkpoint.forged", "site", gw->cfg.site, "size", n, NULL);
+            return ecl_fail(err, ECL_E_CRYPTO,
+                            "the stored checkpoint of %llu entries is not signed by any key of "
+                            "this site: the trail was tampered with (run ecluse audit verify)",
+                            (unsigned long long)size);
+        }
+    }
     memset(out, 0, sizeof(*out));
     out->size = size;
     size_t text_len;

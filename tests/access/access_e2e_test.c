@@ -29,6 +29,7 @@
 #include "rpc/client.h"
 #include "rpc/server.h"
 #include "site/sitekey.h"
+#include "tests/support/fill.h"
 #include "tests/support/harness.h"
 
 #define OUT_MAX (64 * 1024)
@@ -366,31 +367,12 @@ static void set_audit_map_mb(const th_site *x, int mb)
     assert_int_equal(system(cmd), 0);
 }
 
-/* Fill the trail of a stopped site until LMDB's map is full. */
+/* Fill the trail of a stopped site until not one more entry fits. */
 static void fill_audit(const th_site *x, int mb)
 {
     char dir[2 * PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/data/audit", x->dir);
-    audit_options o = {(size_t)mb << 20, 0, 0};
-    audit_log *log = NULL;
-    ecl_err err;
-    assert_int_equal(audit_open(dir, &o, &log, &err), 0);
-    char pad[4000];
-    memset(pad, 'x', sizeof(pad) - 1);
-    pad[sizeof(pad) - 1] = '\0';
-    int full = 0;
-    for (int i = 0; i < 10000 && !full; i++) {
-        json_t *detail = json_pack("{s:s}", "padding", pad);
-        audit_entry e = {0};
-        e.kind = AUDIT_KIND_ADMIN;
-        e.actor = "spiffe://be/admin/adm";
-        e.detail = detail;
-        full = audit_append(log, &e, NULL, &err) != 0;
-        json_decref(detail);
-    }
-    assert_true(full);
-    assert_int_equal(err.code, ECL_E_UNAVAILABLE);
-    audit_close(log);
+    th_fill_audit(dir, (size_t)mb << 20, "spiffe://be/admin/adm");
 }
 
 static void test_a_full_audit_trail_refuses_to_decide(void **state)
@@ -423,9 +405,17 @@ static void test_a_full_audit_trail_refuses_to_decide(void **state)
     th_gateway_start(&be);
     char grant_path[PATH_MAX + 16];
     snprintf(grant_path, sizeof(grant_path), "%s/never.grant", root);
-    int rc = th_run(out, sizeof(out), "access", "request", "be/breast-cancer", "--purpose", "HMB",
+    int rc = 0;
+    for (int attempt = 0; attempt < 20 && rc == 0; attempt++) {
+        remove(grant_path);
+        rc = th_run(out, sizeof(out), "access", "request", "be/breast-cancer", "--purpose", "HMB",
                     "--basis", "art6-1-e+art9-2-j", "--job-country", "BE", "--ethics", "E-1",
                     "--save-grant", grant_path, "--identity", res, NULL);
+        /* A decision that still fitted (the gateway's own first write can
+         * free pages LMDB then reuses) came with its grant, and only then. */
+        if (rc == 0)
+            assert_true(access(grant_path, F_OK) == 0);
+    }
     assert_int_equal(rc, 8); /* unavailable: no decision, no grant */
     assert_non_null(strstr(out, "the audit trail cannot be written"));
     assert_false(access(grant_path, F_OK) == 0);

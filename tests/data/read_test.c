@@ -37,6 +37,7 @@
 #include "store/dataset.h"
 #include "store/writer.h"
 #include "tests/data/read_spec.h"
+#include "tests/support/fill.h"
 #include "tests/support/harness.h"
 #include "tests/support/signers.h"
 
@@ -1234,36 +1235,8 @@ static void test_a_full_audit_trail_fails_closed(void **state)
 
     char dir[PATH_MAX + 40];
     snprintf(dir, sizeof(dir), "%s/audit", ee.data);
-    audit_options ao = {1u << 20, 0, 0};
-    audit_log *log = NULL;
+    th_fill_audit(dir, 1u << 20, "spiffe://ee/admin/adm");
     ecl_err err;
-    assert_int_equal(audit_open(dir, &ao, &log, &err), 0);
-    /* Big entries, then smaller and smaller, until not even a tiny one fits. */
-    char *pad = malloc(60000);
-    int appended = 0;
-    for (size_t size = 60000; size >= 1; size /= 10) {
-        memset(pad, 'x', size - 1);
-        pad[size - 1] = '\0';
-        json_t *detail = json_pack("{s:s}", "pad", pad);
-        audit_entry e = {AUDIT_KIND_ADMIN,
-                         "spiffe://ee/admin/adm",
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         NULL,
-                         detail};
-        while (audit_append(log, &e, NULL, &err) == 0)
-            appended++;
-        assert_int_equal(err.code, ECL_E_UNAVAILABLE);
-        json_decref(detail);
-    }
-    assert_true(appended > 0);
-    free(pad);
-    audit_close(log);
 
     /* Tell the gateway its map is that size. */
     json_error_t jerr;
