@@ -628,11 +628,16 @@ static void test_a_cut_tail_is_caught_by_the_witness(void **state)
     /* ...but DE cosigned more than there is. */
     assert_int_equal(th_run(out, sizeof(out), "audit", "verify", "--identity", lu.auditor, NULL),
                      10);
+    /* What DE holds contradicts the trail: entries removed, or (once LU's
+     * gateway has recorded more since its restart, e.g. DE's refusal of its
+     * next checkpoint) a tree of that size with another root. */
     char want[160];
-    snprintf(want, sizeof(want),
-             "it cosigned a checkpoint of %llu entries, but the trail has only %llu",
-             (unsigned long long)size, (unsigned long long)size - 3);
-    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof(want), "it cosigned a checkpoint of %llu entries",
+             (unsigned long long)size);
+    if (strstr(out, want) == NULL || strstr(out, "0 consistent with the trail") == NULL ||
+        (strstr(out, "were removed") == NULL && strstr(out, "were rewritten") == NULL))
+        fail_msg("expected DE's checkpoint of %llu entries to contradict the trail, got:\n%s",
+                 (unsigned long long)size, out);
 }
 
 static void test_a_regrown_fork_is_refused_by_the_witness(void **state)
