@@ -200,21 +200,29 @@ static int read_checkpoint(audit_log *log, MDB_txn *txn, const MDB_val *k, const
     return out_rc;
 }
 
+/* A read transaction and a cursor over `checkpoints`. */
+static int checkpoints_cursor(audit_log *log, MDB_txn **txn, MDB_cursor **c, ecl_err *err)
+{
+    if (audit_rtxn(log, txn, err) != 0)
+        return -1;
+    int rc = mdb_cursor_open(*txn, log->checkpoints, c);
+    if (rc != 0) {
+        mdb_txn_abort(*txn);
+        return audit_mdb_fail(err, ECL_E_IO, rc, "audit log: cannot read 'checkpoints'");
+    }
+    return 0;
+}
+
 int audit_checkpoint_get(audit_log *log, uint64_t size, audit_note *out, ecl_err *err)
 {
     MDB_txn *txn;
-    if (audit_rtxn(log, &txn, err) != 0)
-        return -1;
     MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, log->checkpoints, &c);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return audit_mdb_fail(err, ECL_E_IO, rc, "audit log: cannot read 'checkpoints'");
-    }
+    if (checkpoints_cursor(log, &txn, &c, err) != 0)
+        return -1;
     uint8_t kb[8];
     ecl_put_u64be(kb, size);
     MDB_val k = {8, kb}, v;
-    rc = mdb_cursor_get(c, &k, &v, size == 0 ? MDB_LAST : MDB_SET_KEY);
+    int rc = mdb_cursor_get(c, &k, &v, size == 0 ? MDB_LAST : MDB_SET_KEY);
     int out_rc;
     if (rc == MDB_NOTFOUND)
         out_rc = size == 0 ? ecl_fail(err, ECL_E_NOT_FOUND, "no checkpoint has been signed yet")
@@ -232,14 +240,10 @@ int audit_checkpoint_get(audit_log *log, uint64_t size, audit_note *out, ecl_err
 int audit_checkpoint_each(audit_log *log, audit_note_fn fn, void *arg, ecl_err *err)
 {
     MDB_txn *txn;
-    if (audit_rtxn(log, &txn, err) != 0)
-        return -1;
     MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, log->checkpoints, &c);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return audit_mdb_fail(err, ECL_E_IO, rc, "audit log: cannot read 'checkpoints'");
-    }
+    if (checkpoints_cursor(log, &txn, &c, err) != 0)
+        return -1;
+    int rc;
     audit_note *note = malloc(sizeof(*note));
     int out_rc = note ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     MDB_val k, v;
