@@ -388,10 +388,16 @@ static void test_a_dead_signer_is_restarted_and_audited(void **state)
     pid_t first = signer_of(lu.s.pid);
     assert_true(first > 0);
     kill(first, SIGKILL);
-    /* The request that finds it dead is refused, not signed by anyone. */
-    assert_int_equal(th_run(out, sizeof(out), "peer", "export", "--identity", lu.admin, NULL), 8);
-    assert_non_null(strstr(out, "signer process killed by signal 9"));
-    assert_non_null(strstr(out, "nothing was signed"));
+    /* The request that finds it dead is refused, not signed by anyone: this
+     * export, or the gateway's own checkpoint if its schedule came first
+     * (it signs one a second while entries are pending). */
+    int rc = th_run(out, sizeof(out), "peer", "export", "--identity", lu.admin, NULL);
+    if (rc == 8) {
+        assert_non_null(strstr(out, "signer process killed by signal 9"));
+        assert_non_null(strstr(out, "nothing was signed"));
+    } else {
+        assert_int_equal(rc, 0); /* found dead and restarted before: logged, below */
+    }
     must(th_run(out, sizeof(out), "peer", "export", "--identity", lu.admin, NULL), "export");
     pid_t second = signer_of(lu.s.pid);
     assert_true(second > 0 && second != first);
