@@ -37,12 +37,13 @@ static int signed_by_site(const audit_trust *t, const audit_note *n)
 /* Whether the note has a signature line naming `name` ("\n— name "): a
  * witness that never cosigned this checkpoint has none, and that is no
  * fault; one that has must verify. */
-static int has_line_of(const audit_note *n, const char *name)
+static int has_line_of(const audit_note *n, size_t text_len, const char *name)
 {
     char prefix[ECL_NOTE_NAME_MAX + 8];
     int len = snprintf(prefix, sizeof(prefix), "\n\xe2\x80\x94 %s ", name);
+    /* Among the signature lines only (from the blank line on). */
     return len > 0 && (size_t)len < sizeof(prefix) &&
-           memmem(n->text, n->len, prefix, (size_t)len) != NULL;
+           memmem(n->text + text_len, n->len - text_len, prefix, (size_t)len) != NULL;
 }
 
 static int check_one(const audit_note *n, void *arg)
@@ -75,7 +76,7 @@ static int check_one(const audit_note *n, void *arg)
                    "the tree of the entries has another root: entries up to here were rewritten");
     for (size_t i = 0; i < t->n_witnesses; i++) {
         uint64_t when;
-        if (!has_line_of(n, t->witnesses[i].name) ||
+        if (!has_line_of(n, text_len, t->witnesses[i].name) ||
             ecl_cosig_verify(n->text, n->len, t->witnesses[i].name, t->witnesses[i].pk, &when,
                              &e) == 0)
             continue;

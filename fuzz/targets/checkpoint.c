@@ -58,7 +58,9 @@ static int check_received(const char *n, size_t len)
     /* Accepted as the gateway would keep it: a checkpoint signed by the
      * site, and the witness's line, if there is one, good. */
     static const char witness_line[] = "\n\xe2\x80\x94 " WITNESS_NAME " ";
-    int has_witness = memmem(n, len, witness_line, sizeof(witness_line) - 1) != NULL;
+    /* Among the signature lines only: a text may hold those bytes too. */
+    int has_witness = split && memmem(n + text_len, len - text_len, witness_line,
+                                      sizeof(witness_line) - 1) != NULL;
     return parsed && signed_ok && (!has_witness || cosigned);
 }
 
