@@ -1,17 +1,21 @@
 #include "site/site.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "site/address.h"
 #include "site/config.h"
 #include "site/country.h"
 #include "site/pki.h"
@@ -114,6 +118,8 @@ static int write_policy_data(const site_init_options *o, ecl_err *err)
     return 0;
 }
 
+/* Every input, before anything is written: a bad one must not end up in a
+ * certificate, nor fail a half-written site. */
 static int check_init_options(const site_init_options *o, ecl_err *err)
 {
     if (!site_id_is_valid(o->site))
@@ -126,26 +132,128 @@ static int check_init_options(const site_init_options *o, ecl_err *err)
                         o->country ? o->country : "");
     if (o->dir == NULL || o->dir[0] == '\0')
         return ecl_fail(err, ECL_E_USAGE, "--dir is required");
+    if (strlen(o->dir) >= PATH_MAX - 64)
+        return ecl_fail(err, ECL_E_USAGE, "--dir '%s' is too long", o->dir);
+    char host[256];
+    if (o->listen != NULL && site_listen_check("--listen", o->listen, host, sizeof(host), err) != 0)
+        return -1;
+    for (size_t i = 0; o->host_names != NULL && o->host_names[i] != NULL; i++)
+        if (!site_host_is_valid(o->host_names[i]))
+            return ecl_fail(err, ECL_E_USAGE, "--host '%s' is neither a DNS name nor an IP address",
+                            o->host_names[i]);
+    if (o->ca_days < 0 || o->ca_days > 36500 || o->gateway_days < 0 || o->gateway_days > 3650)
+        return ecl_fail(err, ECL_E_USAGE,
+                        "--ca-days must be 1-36500 and --gateway-days 1-3650 (got %ld and %ld)",
+                        o->ca_days, o->gateway_days);
     return 0;
 }
 
-int site_init(const site_init_options *o, ecl_err *err)
+/* A site goes into a new directory, or an empty one. */
+static int check_target(const char *dir, ecl_err *err)
 {
-    if (check_init_options(o, err) != 0)
-        return -1;
-    const char *listen = o->listen ? o->listen : "127.0.0.1:7443";
+    static const char *const marks[] = {"ecluse.json", "ca/ca.key", "keys/site.key"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+        if (join(path, dir, marks[i], err) != 0)
+            return -1;
+        else if (ecl_path_exists(path))
+            return ecl_fail(err, ECL_E_EXISTS,
+                            "%s already holds a site; refusing to overwrite its keys", dir);
+    struct stat st;
+    if (lstat(dir, &st) != 0)
+        return errno == ENOENT ? 0 : ecl_fail(err, ECL_E_IO, "--dir %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ecl_fail(err, ECL_E_EXISTS, "--dir %s exists and is not a directory", dir);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return ecl_fail(err, ECL_E_IO, "--dir %s: cannot read: %s", dir, strerror(errno));
+    const struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)) != NULL)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    if (!empty)
+        return ecl_fail(err, ECL_E_EXISTS,
+                        "--dir %s is not empty; a site is created in a new or empty directory",
+                        dir);
+    return 0;
+}
+
+/* The directories above the site that do not exist yet: the top one of
+ * them goes to `top` ("" if none), so a failure can take them away again. */
+static int make_parents(const char *parent, char *top, ecl_err *err)
+{
+    top[0] = '\0';
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", parent);
+    while (!ecl_path_exists(p)) {
+        snprintf(top, PATH_MAX, "%s", p);
+        char up[PATH_MAX];
+        if (ecl_path_dirname(up, sizeof(up), p, err) != 0)
+            return -1;
+        if (strcmp(up, p) == 0)
+            break;
+        snprintf(p, sizeof(p), "%s", up);
+    }
+    return top[0] != '\0' ? ecl_mkdirs(parent, 0755, err) : 0;
+}
+
+static void remove_parents(const char *parent, const char *top)
+{
+    if (top[0] == '\0')
+        return;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", parent);
+    while (rmdir(p) == 0 && strcmp(p, top) != 0) {
+        char up[PATH_MAX];
+        ecl_err ignored;
+        if (ecl_path_dirname(up, sizeof(up), p, &ignored) != 0 || strcmp(up, p) == 0)
+            return;
+        snprintf(p, sizeof(p), "%s", up);
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int fsync_dir(const char *dir, ecl_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ecl_fail(err, ECL_E_IO, "%s: cannot open: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    return rc == 0 ? 0 : ecl_fail(err, ECL_E_IO, "%s: cannot sync: %s", dir, strerror(e));
+}
+
+/* Every directory of the new site durable, before it is renamed into place. */
+static int sync_site_dirs(const char *dir, ecl_err *err)
+{
+    static const char *const subdirs[] = {"ca",         "gateway", "keys",  "data",
+                                          "identities", "policy",  "people"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++)
+        if (join(path, dir, subdirs[i], err) != 0 || fsync_dir(path, err) != 0)
+            return -1;
+    return fsync_dir(dir, err);
+}
+
+/* Everything a site holds, written into `o->dir` (an empty directory). */
+static int write_site(const site_init_options *o, const char *listen, ecl_err *err)
+{
     char config_path[PATH_MAX], ca_key_path[PATH_MAX], ca_cert_path[PATH_MAX], sign_path[PATH_MAX];
     if (join(config_path, o->dir, "ecluse.json", err) != 0 ||
         join(ca_key_path, o->dir, "ca/ca.key", err) != 0 ||
         join(ca_cert_path, o->dir, "ca/ca.crt", err) != 0 ||
-        join(sign_path, o->dir, "keys/site.key", err) != 0)
+        join(sign_path, o->dir, "keys/site.key", err) != 0 || make_dirs(o->dir, err) != 0)
         return -1;
-    if (ecl_path_exists(config_path) || ecl_path_exists(ca_key_path) || ecl_path_exists(sign_path))
-        return ecl_fail(err, ECL_E_EXISTS,
-                        "%s already holds a site; refusing to overwrite its keys", o->dir);
-    if (make_dirs(o->dir, err) != 0)
-        return -1;
-
     X509 *ca = NULL;
     EVP_PKEY *ca_key = NULL;
     site_key signing;
@@ -161,15 +269,65 @@ int site_init(const site_init_options *o, ecl_err *err)
     site_key_wipe(&signing);
     if (saved != 0)
         goto out;
-    if (write_policy_data(o, err) != 0)
-        goto out;
-    /* The config last: its presence means "a complete site is here". */
-    if (gateway_config_write_new(config_path, o->site, o->country, listen, err) != 0)
+    if (write_policy_data(o, err) != 0 ||
+        gateway_config_write_new(config_path, o->site, o->country, listen, err) != 0)
         goto out;
     rc = 0;
 out:
     X509_free(ca);
     EVP_PKEY_free(ca_key);
+    return rc;
+}
+
+/* "dir" without trailing slashes, its parent and its last name. */
+static int split_target(const char *dir, char *clean, char *parent, char *base, ecl_err *err)
+{
+    snprintf(clean, PATH_MAX, "%s", dir);
+    size_t n = strlen(clean);
+    while (n > 1 && clean[n - 1] == '/')
+        clean[--n] = '\0';
+    const char *slash = strrchr(clean, '/');
+    snprintf(base, NAME_MAX + 1, "%s", slash ? slash + 1 : clean);
+    if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return ecl_fail(err, ECL_E_USAGE, "--dir '%s' must name a directory to create", dir);
+    return ecl_path_dirname(parent, PATH_MAX, clean, err);
+}
+
+int site_init(const site_init_options *o, ecl_err *err)
+{
+    char dir[PATH_MAX], parent[PATH_MAX], base[NAME_MAX + 1], created[PATH_MAX], tmp[PATH_MAX];
+    if (check_init_options(o, err) != 0 || split_target(o->dir, dir, parent, base, err) != 0 ||
+        check_target(dir, err) != 0)
+        return -1;
+    const char *listen = o->listen ? o->listen : "127.0.0.1:7443";
+    /* Built beside the target, on the same file system, and renamed into
+     * place whole: a failure at any step leaves nothing behind. */
+    if (make_parents(parent, created, err) != 0)
+        return ecl_err_prefix(err, "--dir %s", o->dir);
+    if (snprintf(tmp, sizeof(tmp), "%s/.%s.init-XXXXXX", parent, base) >= (int)sizeof(tmp) ||
+        mkdtemp(tmp) == NULL) {
+        ecl_fail(err, ECL_E_IO, "--dir %s: cannot create a directory in %s: %s", o->dir, parent,
+                 strerror(errno));
+        remove_parents(parent, created);
+        return -1;
+    }
+    site_init_options staged = *o;
+    staged.dir = tmp;
+    int rc = -1;
+    if (write_site(&staged, listen, err) != 0 || sync_site_dirs(tmp, err) != 0)
+        goto out;
+    if (chmod(tmp, 0755) != 0 || rename(tmp, dir) != 0) {
+        ecl_fail(err, errno == ENOTEMPTY || errno == EEXIST ? ECL_E_EXISTS : ECL_E_IO,
+                 "--dir %s: cannot put the new site in place: %s", o->dir, strerror(errno));
+        goto out;
+    }
+    rc = fsync_dir(parent, err);
+out:
+    if (rc != 0 && ecl_path_exists(tmp)) {
+        /* Best effort: the error that brought us here is the one to report. */
+        nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        remove_parents(parent, created);
+    }
     return rc;
 }
 

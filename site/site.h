@@ -40,8 +40,15 @@ typedef struct site_init_options {
     long gateway_days;             /* default 365 */
 } site_init_options;
 
-/* Create a new site in `dir` (created if missing). ECL_E_EXISTS if a site is
- * already there: keys are never overwritten. */
+/* Create a new site in `dir`, all or nothing. Every option is checked first
+ * (ECL_E_USAGE naming the option and the value: site id, country, listen
+ * address, host names, validity days). `dir` must not exist or be an empty
+ * directory: ECL_E_EXISTS if it holds a site (keys are never overwritten)
+ * or anything else. The site is built in a temporary directory beside `dir`
+ * (".<name>.init-XXXXXX", same file system), every file and directory
+ * synced, then renamed to `dir`; missing parents of `dir` are created. On
+ * any failure the temporary directory and the parents it created are
+ * removed again, so a retry starts from where the first attempt did. */
 int site_init(const site_init_options *opts, ecl_err *err) ECL_WUR;
 
 typedef struct person_issue_options {
