@@ -2,12 +2,58 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
+#include "gateway/check.h"
 #include "gateway/gateway.h"
+
+/* What --check found, printed when it is done: one problem is the
+ * command's error line; several are each a line, then a summary. */
+typedef struct check_output {
+    ecl_err *problems;
+    size_t count;
+    int out_of_memory;
+} check_output;
+
+static void on_problem(void *ctx, const ecl_err *problem)
+{
+    check_output *o = ctx;
+    ecl_err *grown = realloc(o->problems, (o->count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        o->out_of_memory = 1;
+        return;
+    }
+    o->problems = grown;
+    o->problems[o->count++] = *problem;
+}
+
+static void on_note(void *ctx, const char *note)
+{
+    (void)ctx;
+    printf("note: %s\n", note);
+}
+
+static int run_check(const char *config, const char *exe, ecl_err *err)
+{
+    check_output out = {0};
+    gateway_check_report report = {on_problem, on_note, &out};
+    gateway_config cfg;
+    int rc = gateway_check(config, exe, &report, &cfg, err);
+    if (rc == 0)
+        printf("%s: configuration OK (site %s, %s, listen %s)\n", config, cfg.site, cfg.country,
+               cfg.listen);
+    else if (out.count > 1)
+        for (size_t i = 0; i < out.count; i++)
+            fprintf(stderr, "ecluse gateway: error: %s\n", out.problems[i].msg);
+    if (rc != 0 && out.out_of_memory)
+        fprintf(stderr, "ecluse gateway: error: out of memory: some problems are not listed\n");
+    free(out.problems);
+    return rc;
+}
 
 static int run_gateway(int argc, char **argv, ecl_err *err)
 {
@@ -39,15 +85,12 @@ static int run_gateway(int argc, char **argv, ecl_err *err)
         return ecl_fail(err, ECL_E_IO, "cannot find the ecluse binary (/proc/self/exe): %s",
                         strerror(errno));
     exe[n] = '\0';
+    if (check_only)
+        return run_check(config, exe, err);
     gateway gw;
     if (gateway_open(&gw, config, exe, err) != 0)
         return -1;
-    int rc = 0;
-    if (check_only)
-        printf("%s: configuration OK (site %s, %s, listen %s)\n", config, gw.cfg.site,
-               gw.cfg.country, gw.cfg.listen);
-    else
-        rc = gateway_serve(&gw, err);
+    int rc = gateway_serve(&gw, err);
     gateway_close(&gw);
     return rc;
 }
@@ -64,8 +107,9 @@ const cli_command cli_gateway = {
     "\n"
     "Options:\n"
     "  --config FILE   the site's ecluse.json (docs/operations.md)\n"
-    "  --check         load and check the configuration and the files it\n"
-    "                  names, then exit (0 if all is well)\n"
+    "  --check         check the configuration and everything it names, change\n"
+    "                  nothing, then exit: 0 if all is well, else every problem\n"
+    "                  on its own line and the exit code of the first one\n"
     "\n"
     "Examples:\n"
     "  ecluse gateway --config /var/lib/ecluse/fi/ecluse.json\n"
