@@ -327,6 +327,10 @@ out:
         /* Best effort: the error that brought us here is the one to report. */
         nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
         remove_parents(parent, created);
+        if (ecl_path_exists(tmp))
+            ecl_err_prefix(err, "%s: no site created (remove %s)", o->dir, tmp);
+        else
+            ecl_err_prefix(err, "%s: no site created, nothing left behind", o->dir);
     }
     return rc;
 }
