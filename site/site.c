@@ -287,7 +287,11 @@ static int split_target(const char *dir, char *clean, char *parent, char *base, 
     while (n > 1 && clean[n - 1] == '/')
         clean[--n] = '\0';
     const char *slash = strrchr(clean, '/');
-    snprintf(base, NAME_MAX + 1, "%s", slash ? slash + 1 : clean);
+    const char *name = slash ? slash + 1 : clean;
+    size_t len = strlen(name);
+    if (len > NAME_MAX - 32)
+        return ecl_fail(err, ECL_E_USAGE, "--dir '%s': the last name is too long", dir);
+    memcpy(base, name, len + 1);
     if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
         return ecl_fail(err, ECL_E_USAGE, "--dir '%s' must name a directory to create", dir);
     return ecl_path_dirname(parent, PATH_MAX, clean, err);
