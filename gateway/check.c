@@ -31,6 +31,11 @@ static void problem(checker *c, const ecl_err *e)
         c->report->problem(c->report->ctx, e);
 }
 
+static void config_problem(void *ctx, const ecl_err *e)
+{
+    problem(ctx, e);
+}
+
 static void note(checker *c, const char *fmt, const char *detail)
 {
     char text[PATH_MAX + 128];
@@ -239,8 +244,10 @@ int gateway_check(const char *config_path, const char *exe, const gateway_check_
 {
     checker c = {report, 0, {0}};
     ecl_err e;
-    if (gateway_config_load(config_path, cfg, &e) != 0) {
-        problem(&c, &e);
+    gateway_config_report each = {config_problem, &c};
+    if (gateway_config_load_each(config_path, cfg, &each, &e) != 0) {
+        if (c.problems == 0) /* not read, or not JSON: no field to name */
+            problem(&c, &e);
     } else {
         check_addresses(&c, cfg);
         check_tls(&c, cfg);

@@ -4,8 +4,9 @@
  *
  * It reads what a start would read, in this order, and goes on after a
  * problem so that one run names them all:
- *   1. the configuration file (one problem: what it names is not known
- *      until it loads, so nothing else is checked when it does not);
+ *   1. the configuration file, each bad setting (gateway_config_load_each);
+ *      what it names is not known until it loads, so nothing else is
+ *      checked when it does not;
  *   2. the listen and endpoint addresses (site/address.h);
  *   3. the CA certificate, the gateway's certificate and its key, each on
  *      its own, then whether the key matches the certificate, the CA issued

@@ -18,7 +18,27 @@ typedef struct {
     const char *section; /* "" for the top level */
     json_t *obj;
     ecl_err *err;
+    const gateway_config_report *report; /* NULL: stop at the first problem */
+    size_t *problems;
 } fields;
+
+/* After a step failed: stop (-1), or, when every problem is wanted, hand
+ * this one on and go on with the next step (0). */
+static int problem(const fields *f)
+{
+    (*f->problems)++;
+    if (f->report == NULL)
+        return -1;
+    f->report->problem(f->report->ctx, f->err);
+    return 0;
+}
+
+/* A step of a loader: stop or go on after a failure, as problem() says. */
+#define STEP(f, call)                                                                              \
+    do {                                                                                           \
+        if ((call) != 0 && problem(f) != 0)                                                        \
+            return -1;                                                                             \
+    } while (0)
 
 static int field_fail(const fields *f, const char *key, const char *fmt, const char *detail)
 {
@@ -102,16 +122,17 @@ static int check_address(const fields *f, const char *key, const char *addr)
     return 0;
 }
 
-static int load_top(const fields *top, gateway_config *cfg)
+static int load_site(const fields *top, gateway_config *cfg)
 {
-    static const char *const known[] = {"site",       "country", "listen",      "endpoint",
-                                        "data_dir",   "tls",     "signing_key", "server",
-                                        "federation", "audit",   "policy",      NULL};
-    if (reject_unknown(top, known) != 0 ||
-        get_string(top, "site", 1, cfg->site, sizeof(cfg->site)) != 0)
+    if (get_string(top, "site", 1, cfg->site, sizeof(cfg->site)) != 0)
         return -1;
     if (!site_id_is_valid(cfg->site))
         return field_fail(top, "site", "'%s' is not a valid site id (a-z, 0-9, '-')", cfg->site);
+    return 0;
+}
+
+static int load_country(const fields *top, gateway_config *cfg)
+{
     char country[16];
     if (get_string(top, "country", 1, country, sizeof(country)) != 0)
         return -1;
@@ -120,33 +141,60 @@ static int load_top(const fields *top, gateway_config *cfg)
     memcpy(cfg->country, country, 3);
     if (!country_is_valid(cfg->country))
         return field_fail(top, "country", "'%s' is not an ISO 3166-1 alpha-2 code", cfg->country);
+    return 0;
+}
+
+static int load_addresses(const fields *top, gateway_config *cfg)
+{
     if (get_string(top, "listen", 1, cfg->listen, sizeof(cfg->listen)) != 0 ||
         check_address(top, "listen", cfg->listen) != 0)
         return -1;
     memcpy(cfg->endpoint, cfg->listen, sizeof(cfg->endpoint));
-    if (get_string(top, "endpoint", 0, cfg->endpoint, sizeof(cfg->endpoint)) != 0 ||
-        check_address(top, "endpoint", cfg->endpoint) != 0)
+    return 0;
+}
+
+static int load_endpoint(const fields *top, gateway_config *cfg)
+{
+    if (get_string(top, "endpoint", 0, cfg->endpoint, sizeof(cfg->endpoint)) != 0)
         return -1;
-    if (get_path(top, cfg, "data_dir", cfg->data_dir) != 0 ||
-        get_path(top, cfg, "signing_key", cfg->signing_key) != 0)
-        return -1;
+    /* Without one, it is the listen address, already checked (or reported). */
+    return cfg->endpoint[0] == '\0' ? 0 : check_address(top, "endpoint", cfg->endpoint);
+}
+
+static int load_top(const fields *top, gateway_config *cfg)
+{
+    static const char *const known[] = {"site",       "country", "listen",      "endpoint",
+                                        "data_dir",   "tls",     "signing_key", "server",
+                                        "federation", "audit",   "policy",      NULL};
+    STEP(top, reject_unknown(top, known));
+    STEP(top, load_site(top, cfg));
+    STEP(top, load_country(top, cfg));
+    STEP(top, load_addresses(top, cfg));
+    STEP(top, load_endpoint(top, cfg));
+    STEP(top, get_path(top, cfg, "data_dir", cfg->data_dir));
+    STEP(top, get_path(top, cfg, "signing_key", cfg->signing_key));
     return 0;
 }
 
 static int load_tls(const fields *top, gateway_config *cfg)
 {
     json_t *tls = json_object_get(top->obj, "tls");
-    if (tls == NULL || !json_is_object(tls))
-        return field_fail(top, "tls", "%s", "is required: an object with cert, key and ca");
-    fields f = {top->file, "tls", tls, top->err};
+    if (tls == NULL || !json_is_object(tls)) {
+        STEP(top, field_fail(top, "tls", "%s", "is required: an object with cert, key and ca"));
+        return 0;
+    }
+    fields f = *top;
+    f.section = "tls";
+    f.obj = tls;
     static const char *const known[] = {"cert", "key", "ca", "revoked", NULL};
-    if (reject_unknown(&f, known) != 0 || get_path(&f, cfg, "cert", cfg->tls_cert) != 0 ||
-        get_path(&f, cfg, "key", cfg->tls_key) != 0 || get_path(&f, cfg, "ca", cfg->tls_ca) != 0)
-        return -1;
+    STEP(&f, reject_unknown(&f, known));
+    STEP(&f, get_path(&f, cfg, "cert", cfg->tls_cert));
+    STEP(&f, get_path(&f, cfg, "key", cfg->tls_key));
+    STEP(&f, get_path(&f, cfg, "ca", cfg->tls_ca));
     char revoked[PATH_MAX] = "ca/revoked.json";
-    if (get_string(&f, "revoked", 0, revoked, sizeof(revoked)) != 0)
-        return -1;
-    return ecl_path_join(cfg->tls_revoked, PATH_MAX, cfg->dir, revoked, top->err);
+    STEP(&f, get_string(&f, "revoked", 0, revoked, sizeof(revoked)) != 0 ||
+                 ecl_path_join(cfg->tls_revoked, PATH_MAX, cfg->dir, revoked, top->err) != 0);
+    return 0;
 }
 
 static int load_server(const fields *top, gateway_config *cfg)
@@ -160,7 +208,9 @@ static int load_server(const fields *top, gateway_config *cfg)
         return 0;
     if (!json_is_object(server))
         return field_fail(top, "server", "%s", "must be an object");
-    fields f = {top->file, "server", server, top->err};
+    fields f = *top;
+    f.section = "server";
+    f.obj = server;
     static const char *const known[] = {"threads", "max_message_bytes", "max_concurrent_calls",
                                         "shutdown_grace_ms", NULL};
     unsigned long long threads = cfg->threads, msg = cfg->max_message_bytes,
@@ -188,7 +238,9 @@ static int load_federation(const fields *top, gateway_config *cfg)
         return 0;
     if (!json_is_object(fed))
         return field_fail(top, "federation", "%s", "must be an object");
-    fields f = {top->file, "federation", fed, top->err};
+    fields f = *top;
+    f.section = "federation";
+    f.obj = fed;
     static const char *const known[] = {"catalog_refresh_seconds", "catalog_validity_seconds",
                                         "catalog_page_entries", "peer_timeout_ms", NULL};
     unsigned long long refresh = cfg->catalog_refresh_s, validity = cfg->catalog_validity_s,
@@ -220,7 +272,9 @@ static int load_audit(const fields *top, gateway_config *cfg)
         return 0;
     if (!json_is_object(audit))
         return field_fail(top, "audit", "%s", "must be an object");
-    fields f = {top->file, "audit", audit, top->err};
+    fields f = *top;
+    f.section = "audit";
+    f.obj = audit;
     static const char *const known[] = {"map_size_mb", "group_commit_us", "checkpoint_ms", NULL};
     unsigned long long map = cfg->audit_map_mb, group = cfg->audit_group_us,
                        ckpt = cfg->checkpoint_ms;
@@ -240,7 +294,9 @@ static int load_policy_paths(const fields *top, gateway_config *cfg)
     json_t *pol = json_object_get(top->obj, "policy");
     if (pol != NULL && !json_is_object(pol))
         return field_fail(top, "policy", "%s", "must be an object");
-    fields f = {top->file, "policy", pol ? pol : json_object(), top->err};
+    fields f = *top;
+    f.section = "policy";
+    f.obj = pol ? pol : json_object();
     static const char *const known[] = {"transfer_rules", "sccs", "people_dir", NULL};
     struct {
         const char *key, *fallback;
@@ -261,7 +317,26 @@ static int load_policy_paths(const fields *top, gateway_config *cfg)
     return rc;
 }
 
+/* load_top and load_tls report their own problems, step by step; each
+ * other part stops at its first. */
+static int load_all(const fields *top, gateway_config *cfg)
+{
+    if (load_top(top, cfg) != 0 || load_tls(top, cfg) != 0)
+        return -1;
+    STEP(top, load_server(top, cfg));
+    STEP(top, load_federation(top, cfg));
+    STEP(top, load_audit(top, cfg));
+    STEP(top, load_policy_paths(top, cfg));
+    return 0;
+}
+
 int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
+{
+    return gateway_config_load_each(path, cfg, NULL, err);
+}
+
+int gateway_config_load_each(const char *path, gateway_config *cfg,
+                             const gateway_config_report *report, ecl_err *err)
 {
     memset(cfg, 0, sizeof(*cfg));
     char *text = NULL;
@@ -283,10 +358,11 @@ int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err)
         ecl_fail(err, ECL_E_INPUT, "%s: the configuration must be a JSON object", path);
         goto out;
     }
-    fields top = {path, "", root, err};
-    if (load_top(&top, cfg) != 0 || load_tls(&top, cfg) != 0 || load_server(&top, cfg) != 0 ||
-        load_federation(&top, cfg) != 0 || load_audit(&top, cfg) != 0 ||
-        load_policy_paths(&top, cfg) != 0)
+    size_t problems = 0;
+    fields top = {path, "", root, err, report, &problems};
+    /* Each part on its own: with a report, a problem in one does not hide
+     * those in the next. Without, the first problem ends the load. */
+    if (load_all(&top, cfg) != 0 || problems > 0)
         goto out;
     rc = 0;
 out:

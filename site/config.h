@@ -70,6 +70,21 @@ typedef struct gateway_config {
  * files it names: gateway_config_check_files does that. */
 int gateway_config_load(const char *path, gateway_config *cfg, ecl_err *err) ECL_WUR;
 
+/* Where gateway_config_load_each hands each problem it finds. */
+typedef struct gateway_config_report {
+    void (*problem)(void *ctx, const ecl_err *problem);
+    void *ctx;
+} gateway_config_report;
+
+/* gateway_config_load that goes on after a problem (`ecluse gateway
+ * --check`): each problem goes to report->problem (ECL_E_INPUT naming the
+ * field) and the load fails at the end. The top-level settings and the
+ * tls ones are checked one by one; server, federation, audit and policy
+ * each report their first problem. A file that cannot be read or is not a
+ * JSON object is one problem, returned in *err only. */
+int gateway_config_load_each(const char *path, gateway_config *cfg,
+                             const gateway_config_report *report, ecl_err *err) ECL_WUR;
+
 /* Check what the config names: the certificate, key and CA load, the key
  * matches the certificate, the certificate is this site's gateway identity,
  * issued by the CA and valid now. One error, naming the file and the

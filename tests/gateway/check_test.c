@@ -3,8 +3,9 @@
  * names every problem it finds.
  *
  * A fresh site checks OK without gaining data/audit, data/state or a lock;
- * a site with several problems gets each one on its own line, a summary,
- * and the exit code of the first (docs/cli.md); a site whose gateway runs
+ * a site with several problems (in its files or in its configuration's
+ * settings) gets each one on its own line, a summary, and the exit code of
+ * the first (docs/cli.md); a site whose gateway runs
  * is checked beside it, without waiting for its audit lock.
  */
 #include <ftw.h>
@@ -185,6 +186,36 @@ static void test_one_problem_is_one_line_with_its_own_code(void **state)
     assert_null(strstr(out, "problems"));
 }
 
+static void test_every_bad_setting_of_the_configuration_is_named(void **state)
+{
+    (void)state;
+    th_site s;
+    th_site_create(&s, root, "lv", "LV");
+    write_file(&s, "broken.json",
+               "{\"site\": \"lv\", \"country\": \"QQ\", \"listen\": \"127.0.0.1:99999\",\n"
+               " \"data_dir\": \"data\", \"signing_key\": \"keys/site.key\",\n"
+               " \"tls\": {\"cert\": \"gateway/gateway.crt\", \"key\": \"\", \"ca\": "
+               "\"ca/ca.crt\"},\n"
+               " \"server\": {\"threads\": 0}}\n",
+               0644);
+    char config[2 * PATH_MAX];
+    snprintf(config, sizeof(config), "%s/broken.json", s.dir);
+    char *before = snapshot(s.dir);
+    int rc = th_run(out, sizeof(out), "gateway", "--config", config, "--check", NULL);
+    if (rc != 3)
+        fail_msg("expected exit 3; got %d and:\n%s", rc, out);
+    assert_non_null(strstr(out, "field 'country': 'QQ' is not an ISO 3166-1 alpha-2 code"));
+    assert_non_null(strstr(out, "field 'listen': '127.0.0.1:99999' has no valid port"));
+    assert_non_null(strstr(out, "field 'tls.key': must not be empty"));
+    assert_non_null(strstr(out, "field 'server.threads': must be between 1 and 64"));
+    assert_non_null(strstr(out, "4 problems"));
+    assert_int_equal(count_error_lines(out), 5);
+    char *after = snapshot(s.dir);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static void test_a_running_site_is_checked_beside_its_gateway(void **state)
 {
     (void)state;
@@ -216,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_a_fresh_site_checks_ok_and_gains_nothing),
         cmocka_unit_test(test_every_problem_is_reported_and_nothing_changes),
         cmocka_unit_test(test_one_problem_is_one_line_with_its_own_code),
+        cmocka_unit_test(test_every_bad_setting_of_the_configuration_is_named),
         cmocka_unit_test(test_a_running_site_is_checked_beside_its_gateway),
     };
     return cmocka_run_group_tests_name("gateway --check", tests, setup, NULL);
