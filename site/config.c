@@ -377,7 +377,13 @@ int gateway_config_check_files(const gateway_config *cfg, ecl_err *err)
         return -1;
     /* The signing key is not read here: only the signer process opens it
      * (site/signer.h), and reports what is wrong with it as it starts. */
-    return pki_check_identity_files(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, want.spiffe, err);
+    if (pki_check_identity_files(cfg->tls_cert, cfg->tls_key, cfg->tls_ca, want.spiffe, err) == 0)
+        return 0;
+    /* A certificate that does not verify is a bad file of this site (exit
+     * 3), not a caller refused (the category pki gives it). */
+    if (err != NULL && err->code == ECL_E_AUTH)
+        err->code = ECL_E_INPUT;
+    return -1;
 }
 
 int gateway_config_write_new(const char *path, const char *site, const char *country,

@@ -216,6 +216,46 @@ static void test_every_bad_setting_of_the_configuration_is_named(void **state)
     free(after);
 }
 
+/* Copy `rel` from site `from` to site `to`, keeping its mode. */
+static void copy_into(const th_site *from, const th_site *to, const char *rel, mode_t mode)
+{
+    char path[2 * PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", from->dir, rel);
+    char *text = th_read(path);
+    assert_non_null(text);
+    write_file(to, rel, text, mode);
+    free(text);
+}
+
+static void test_a_certificate_of_another_ca_is_bad_input(void **state)
+{
+    (void)state;
+    /* Two sites named "pt": the second's gateway pair is spiffe://pt/gateway
+     * all right, but its CA is not the first site's. */
+    char other_root[PATH_MAX];
+    th_tmpdir(other_root, sizeof(other_root));
+    th_site s, other;
+    th_site_create(&s, root, "pt", "PT");
+    th_site_create(&other, other_root, "pt", "PT");
+    copy_into(&other, &s, "gateway/gateway.crt", 0644);
+    copy_into(&other, &s, "gateway/gateway.key", 0600);
+    char *before = snapshot(s.dir);
+    int rc = th_run(out, sizeof(out), "gateway", "--config", s.config, "--check", NULL);
+    if (rc != 3 || strstr(out, "does not verify against the CA") == NULL)
+        fail_msg("--check: expected exit 3 and 'does not verify against the CA'; got %d:\n%s", rc,
+                 out);
+    assert_int_equal(count_error_lines(out), 1);
+    /* A start says the same, with the same code. */
+    rc = th_run(out, sizeof(out), "gateway", "--config", s.config, NULL);
+    if (rc != 3 || strstr(out, "does not verify against the CA") == NULL)
+        fail_msg("start: expected exit 3 and 'does not verify against the CA'; got %d:\n%s", rc,
+                 out);
+    char *after = snapshot(s.dir);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static void test_a_running_site_is_checked_beside_its_gateway(void **state)
 {
     (void)state;
@@ -248,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_every_problem_is_reported_and_nothing_changes),
         cmocka_unit_test(test_one_problem_is_one_line_with_its_own_code),
         cmocka_unit_test(test_every_bad_setting_of_the_configuration_is_named),
+        cmocka_unit_test(test_a_certificate_of_another_ca_is_bad_input),
         cmocka_unit_test(test_a_running_site_is_checked_beside_its_gateway),
     };
     return cmocka_run_group_tests_name("gateway --check", tests, setup, NULL);
