@@ -2,6 +2,7 @@
  * row counts, non-finite floats and negative labels. */
 #include "store/check.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,12 +32,12 @@ static void problem(checker *c, const char *tensor, const char *fmt, ...)
 
 static void problem(checker *c, const char *tensor, const char *fmt, ...)
 {
-    char what[256], text[ECL_ERR_MSG_MAX];
+    char what[256], text[PATH_MAX + 384];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    snprintf(text, sizeof(text), "%.179s: tensor '%.63s': %s", file_of(c, tensor), tensor, what);
+    snprintf(text, sizeof(text), "%s: tensor '%.63s': %s", file_of(c, tensor), tensor, what);
     if (c->problems++ == 0)
         ecl_fail(c->err, ECL_E_INPUT, "%s", text);
     if (c->report != NULL)
