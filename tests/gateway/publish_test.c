@@ -228,6 +228,48 @@ static void test_negative_labels(void **state)
     assert_non_null(strstr(out, "Published dataset"));
 }
 
+/* `ecluse policy check`: the load-time checks, and with --data the
+ * publishing checks, every problem printed; run locally, it changes nothing. */
+static void test_policy_check(void **state)
+{
+    (void)state;
+    char csv[PATH_MAX], pol[PATH_MAX], st[PATH_MAX], bad[PATH_MAX];
+    write_text("pc.csv", "1,2,0\n3,inf,1\n5,6,-2\n", csv, sizeof(csv));
+    write_policy2("pc", pol, sizeof(pol));
+    must(th_run(out, sizeof(out), "policy", "check", pol, NULL), "policy check");
+    assert_non_null(strstr(out, "valid, for dataset fi/pc; tensors: features, labels"));
+    /* Both problems of the data are listed, then the refusal. */
+    assert_int_equal(th_run(out, sizeof(out), "policy", "check", pol, "--data", csv,
+                            "--label-column", "-1", NULL),
+                     3);
+    assert_non_null(strstr(out, "tensor 'features': 1 NaN or infinite F32 value(s)"));
+    assert_non_null(strstr(out, "tensor 'labels': 1 negative label(s), the first -2 at row 2"));
+    assert_non_null(strstr(out, "'dataset add' would refuse"));
+    must(th_run(out, sizeof(out), "policy", "check", pol, "--data", csv, "--label-column", "-1",
+                "--allow-nonfinite", "--allow-negative-labels", NULL),
+         "policy check --allow-*");
+    assert_non_null(strstr(out, "the data can be published under this policy"));
+    /* Safetensors data, read as it is. */
+    write_st("pcst", 2, 5, st, sizeof(st));
+    assert_int_equal(th_run(out, sizeof(out), "policy", "check", pol, "--data", st, NULL), 3);
+    assert_non_null(strstr(out, "tensor 'labels': has 5 rows, but tensor 'features' has 2"));
+    /* A policy that does not load is named with its field and the code. */
+    write_text("pcbad.json",
+               "{\"ecluse_policy\": 1, \"dataset\": \"fi/pc\", \"category\": \"anonymous\","
+               " \"purposes\": {\"allowed\": [\"NRES\"], \"modifiers\": [\"GS\"],"
+               " \"geographic_area\": [\"QQ\"]},"
+               " \"tensors\": [{\"name\": \"features\"}],"
+               " \"minimisation\": {\"default\": {\"tensors\": [\"features\"], \"max_rows\": 9}},"
+               " \"storage\": {\"max_grant_days\": 30}}",
+               bad, sizeof(bad));
+    assert_int_equal(th_run(out, sizeof(out), "policy", "check", bad, NULL), 3);
+    assert_non_null(strstr(out, "purposes.geographic_area[0]: 'QQ' is neither"));
+    assert_non_null(strstr(out, "pcbad.json"));
+    /* Nothing was published by any of it. */
+    must(th_run(out, sizeof(out), "dataset", "list", "--identity", admin, NULL), "dataset list");
+    assert_null(strstr(out, "fi/pc"));
+}
+
 /* An Access.Request sent as the researcher, past the CLI's own checks. */
 static int raw_access_request(const char *country, ecl_err *err)
 {
@@ -361,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_zero_rows),
         cmocka_unit_test(test_nonfinite_features),
         cmocka_unit_test(test_negative_labels),
+        cmocka_unit_test(test_policy_check),
         cmocka_unit_test(test_unassigned_job_country_refused),
         cmocka_unit_test(test_remote_error_names_no_site_path),
     };
