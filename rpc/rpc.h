@@ -38,7 +38,8 @@ const char *rpc_status_name(int grpc_status);
  * RPC_PATH_WITHHELD, into `out` (cut to `cap`, always NUL-terminated). The
  * server sends this to every caller but the site's own admins and logs the
  * message whole (server.c). Identifiers that hold a '/' mid-word (dataset
- * ids "lu/x", SPIFFE ids, URLs) are kept. */
+ * ids "lu/x", SPIFFE ids, URLs) and method names ("/ecluse.v1.Admin/AddPeer")
+ * are kept. */
 #define RPC_PATH_WITHHELD "(a file at the site)"
 void rpc_status_strip_paths(const char *msg, char *out, size_t cap);
 

@@ -1,4 +1,5 @@
 /* The one place where ecluse error categories meet gRPC status codes. */
+#include <ctype.h>
 #include <grpc/status.h>
 #include <string.h>
 
@@ -94,6 +95,28 @@ const char *rpc_status_name(int grpc_status)
     return "UNKNOWN";
 }
 
+static size_t path_length(const char *p);
+
+/* A gRPC method name, "/package.Service/Method": two parts, the first
+ * dotted with a capitalised last segment, the second capitalised. */
+static int is_method(const char *p)
+{
+    const char *second = strchr(p + 1, '/');
+    size_t end = path_length(p);
+    if (second == NULL || (size_t)(second - p) >= end ||
+        memchr(p + 1, '.', (size_t)(second - p - 1)) == NULL)
+        return 0;
+    const char *service = second;
+    while (service > p + 1 && service[-1] != '.')
+        service--;
+    if (!isupper((unsigned char)service[0]) || !isupper((unsigned char)second[1]))
+        return 0;
+    for (const char *c = second + 1; c < p + end; c++)
+        if (*c == '/' || *c == '.')
+            return 0;
+    return 1;
+}
+
 /* A path starts a word: at the start or after a space, a quote, a bracket,
  * '=' or ','. */
 static int path_starts(const char *msg, size_t i)
@@ -101,6 +124,8 @@ static int path_starts(const char *msg, size_t i)
     const char *p = msg + i;
     int word = i == 0 || strchr(" \t\n'\"(=[,<", msg[i - 1]) != NULL;
     if (!word)
+        return 0;
+    if (is_method(p))
         return 0;
     if (p[0] == '/')
         return p[1] != '\0' && p[1] != ' ' && p[1] != '/';

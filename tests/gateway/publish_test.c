@@ -383,6 +383,10 @@ static void test_strip_paths(void **state)
          "dataset 'fi/cohort' for spiffe://fi/researcher/rita via https://x.org/a"},
         {"rows a / b, path=/etc/ecluse/sccs.json, done",
          "rows a / b, path=(a file at the site), done"},
+        {"unimplemented: /ecluse.v1.Admin/Nothing is not a method",
+         "unimplemented: /ecluse.v1.Admin/Nothing is not a method"},
+        {"/some.other.Service/Method, not /srv/x.d/Data or /a.b/c",
+         "/some.other.Service/Method, not (a file at the site) or (a file at the site)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char got[ECL_ERR_MSG_MAX];
