@@ -36,6 +36,7 @@ extern const cli_command cli_site_init;
 extern const cli_command cli_pki_issue;
 extern const cli_command cli_pki_renew_gateway;
 extern const cli_command cli_pki_revoke;
+extern const cli_command cli_policy_check;
 extern const cli_command cli_gateway;
 extern const cli_command cli_signer;
 extern const cli_command cli_health;

@@ -10,6 +10,7 @@
 #include "cli/remote.h"
 #include "common/fileio.h"
 #include "client/read.h"
+#include "site/country.h"
 
 #define MAX_TENSORS 32
 
@@ -43,6 +44,8 @@ static int parse_args(int argc, char **argv, cli_remote *r, access_args *a, ecl_
         {"rows", required_argument, 0, 'r'},
         {"until", required_argument, 0, 'u'},
         {"save-grant", required_argument, 0, 's'},
+        {"non-commercial", no_argument, 0, 'n'},
+        {"commercial", no_argument, 0, 'C'},
         {0, 0, 0, 0},
     };
     int c;
@@ -85,6 +88,12 @@ static int parse_args(int argc, char **argv, cli_remote *r, access_args *a, ecl_
         case 's':
             a->save_grant = optarg;
             break;
+        case 'n':
+            a->req.non_commercial_use = 1;
+            break;
+        case 'C':
+            a->req.non_commercial_use = 0;
+            break;
         default:
             rc = c == -2 || !cli_remote_option(r, c, optarg) ? -1 : 0;
         }
@@ -97,6 +106,10 @@ static int parse_args(int argc, char **argv, cli_remote *r, access_args *a, ecl_
     if (a->req.purpose[0] == '\0' || a->req.lawful_basis[0] == '\0' ||
         a->req.job_country[0] == '\0')
         return ecl_fail(err, ECL_E_USAGE, "--purpose, --basis and --job-country are required");
+    if (!country_is_valid(a->req.job_country))
+        return ecl_fail(err, ECL_E_USAGE,
+                        "--job-country '%s' is not an ISO 3166-1 alpha-2 country code (e.g. FI)",
+                        a->req.job_country);
     return 0;
 }
 
@@ -240,6 +253,8 @@ static int run_access_check(int argc, char **argv, ecl_err *err)
     "  --tensors a,b       only these tensors (default: all the purpose may read)\n"               \
     "  --rows N            rows wanted (default: as many as allowed)\n"                            \
     "  --until DATE        access wanted until (default: the policy's limit)\n"                    \
+    "  --non-commercial    state that the use is non-commercial (DUO NCU); without it\n"           \
+    "                      the use counts as commercial (--commercial says so)\n"                  \
     "  --identity DIR      your researcher identity (default $ECLUSE_IDENTITY)\n"                  \
     "  --json              print the decision as JSON\n"
 

@@ -80,6 +80,8 @@ static int parse_add(int argc, char **argv, cli_remote *r, add_args *a, ecl_err 
         {"header", no_argument, 0, 'H'},
         {"skip-lines", required_argument, 0, 's'},
         {"delimiter", required_argument, 0, 'D'},
+        {"allow-nonfinite", no_argument, 0, 'I'},
+        {"allow-negative-labels", no_argument, 0, 'G'},
         {0, 0, 0, 0},
     };
     int c;
@@ -137,6 +139,12 @@ static int parse_add(int argc, char **argv, cli_remote *r, add_args *a, ecl_err 
             break;
         case 'D':
             a->req.csv_delimiter = optarg;
+            break;
+        case 'I':
+            a->req.allow_nonfinite = 1;
+            break;
+        case 'G':
+            a->req.allow_negative_labels = 1;
             break;
         default:
             rc = c == -2 || !cli_remote_option(r, c, optarg) ? -1 : 0;
@@ -285,7 +293,13 @@ const cli_command cli_dataset_add = {
     "Description (DCAT-AP):\n"
     "  --title T  --description D  --licence SPDX-or-URL  --provenance P\n"
     "  --collected-for PURPOSE  --contact EMAIL  --keywords a,b,c\n"
-    "  --policy FILE        the access policy (docs/policy.md)\n" REMOTE_HELP "\nExample:\n"
+    "  --policy FILE        the access policy (docs/policy.md)\n"
+    "Publishing checks (docs/storage.md): refused unless the data can be served:\n"
+    "  every tensor the policy declares exists; one row count, not zero; no\n"
+    "  NaN/Inf in float tensors; no negative integer labels. To publish anyway:\n"
+    "  --allow-nonfinite    NaN/Inf values in float tensors\n"
+    "  --allow-negative-labels  negative values in an integer 'labels' tensor\n" REMOTE_HELP
+    "\nExample:\n"
     "  ecluse dataset add breast-cancer --from /srv/data/breast_cancer.csv \\\n"
     "      --skip-lines 1 --label-column -1 --title 'Wisconsin breast cancer' \\\n"
     "      --licence CC-BY-4.0 --policy health-research.json\n",

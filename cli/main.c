@@ -18,6 +18,7 @@ static const cli_command *const commands[] = {
     &cli_dataset_list,
     &cli_dataset_show,
     &cli_dataset_remove,
+    &cli_policy_check,
     &cli_catalog_list,
     &cli_catalog_search,
     &cli_catalog_show,

@@ -254,6 +254,7 @@ int gateway_decide(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_
         pr.n_tensors = req->n_tensors;
         pr.rows = req->rows;
         pr.until_unix = req->until_unix;
+        pr.non_commercial_use = req->non_commercial_use;
         pr.now_unix = (int64_t)time(NULL);
         pr.dataset_rows = entry->rows;
         pr.withdrawn_rows = withdrawn;

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "gateway/gateway.h"
+#include "site/country.h"
 #include "site/site.h"
 
 #define ATTESTATION_TTL_S  300
@@ -126,6 +127,17 @@ static int forward(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_
     return rc;
 }
 
+/* One country table (site/country.h) for every door: a code no country has
+ * is refused here, at the request, before any policy sees it. */
+static int check_job_country(const Ecluse__V1__AccessRequest *req, ecl_err *err)
+{
+    if (!country_is_valid(req->job_country))
+        return ecl_fail(err, ECL_E_INPUT,
+                        "job_country '%s' is not an ISO 3166-1 alpha-2 country code (e.g. FI)",
+                        req->job_country);
+    return 0;
+}
+
 static int check_request(const Ecluse__V1__AccessRequest *req, char *holder, size_t cap,
                          ecl_err *err)
 {
@@ -134,7 +146,7 @@ static int check_request(const Ecluse__V1__AccessRequest *req, char *holder, siz
         return ecl_fail(err, ECL_E_INPUT, "'%s' is not a dataset id (<site>/<name>)", req->dataset);
     memcpy(holder, req->dataset, (size_t)(slash - req->dataset));
     holder[slash - req->dataset] = '\0';
-    return 0;
+    return check_job_country(req, err);
 }
 
 static int decide_for_caller(rpc_call *call, const ProtobufCMessage *request, gateway *gw,
@@ -236,6 +248,8 @@ int svc_federation_forward_access(rpc_call *call, const ProtobufCMessage *reques
     const ecl_identity *caller = rpc_call_identity(call);
     ecl_identity requester;
     Ecluse__V1__AttestationBody *att = NULL;
+    if (fwd->request != NULL && check_job_country(fwd->request, err) != 0)
+        return -1;
     if (open_attestation(gw, caller, fwd, &requester, &att, err) != 0) {
         ecl_log(ECL_LOG_WARN, "access.attestation_refused", "from", caller->spiffe, "error",
                 err->msg, NULL);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "federation/bundle.h"
 #include "gateway/gateway.h"
+#include "store/check.h"
 #include "store/csv.h"
 #include "store/dataset.h"
 #include "store/leaves.h"
@@ -324,6 +325,33 @@ static int check_add_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *r
     return 0;
 }
 
+/* The publishing checks (store/check.h): the data as imported can be served
+ * as the policy describes it. Messages name the admin's source file. */
+static int check_servable(const Ecluse__V1__AddDatasetRequest *req, const store_dataset *ds,
+                          ecl_err *err)
+{
+    ecl_policy *pol = NULL;
+    if (ecl_policy_parse(req->policy_json, strlen(req->policy_json), "policy", &pol, err) != 0)
+        return -1;
+    const char *names[ECL_POLICY_MAX_TENSORS];
+    store_publish_rules r = {0};
+    r.n_tensors = ecl_policy_tensor_count(pol);
+    for (size_t i = 0; i < r.n_tensors && i < ECL_POLICY_MAX_TENSORS; i++)
+        names[i] = ecl_policy_tensor_name(pol, i);
+    r.tensors = names;
+    r.source = req->source_path;
+    if (strcmp(req->source_format, "npy") == 0) {
+        r.files = (const char *const *)req->npy_paths;
+        r.file_of = (const char *const *)req->npy_names;
+        r.n_files = req->n_npy_paths;
+    }
+    r.allow_nonfinite = req->allow_nonfinite;
+    r.allow_negative_labels = req->allow_negative_labels;
+    int rc = store_publish_check(ds, &r, NULL, NULL, err);
+    ecl_policy_free(pol);
+    return rc;
+}
+
 /* Import the source, build its leaf index, describe it and put it in the
  * state: the part of AddDataset that changes things. On failure the files
  * it wrote are removed. *e borrows names from *out (store_unref after e). */
@@ -338,6 +366,10 @@ static int publish_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *req
     if (import_source(req, dst, &ds, err) != 0)
         return -1;
     *out = ds;
+    if (check_servable(req, ds, err) != 0) {
+        remove(dst);
+        return -1;
+    }
     *e = *req->metadata; /* borrow the strings */
     e->id = (char *)id;
     e->policy_json = req->policy_json;

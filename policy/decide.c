@@ -228,12 +228,52 @@ static void rule_purpose(ctx *c)
 
 /* --- DUO modifiers ----------------------------------------------------------- */
 
-static void mod_org(ctx *c, ecl_duo_modifier m, const ecl_duo_info *info)
+/* NPU limits the organisation: only academic or non-profit requesters, as
+ * their home site attests. */
+static bool org_known(const ctx *c)
 {
     const char *org = c->req->org_type;
-    bool known = strcmp(org, "academic") == 0 || strcmp(org, "non-profit") == 0 ||
-                 strcmp(org, "commercial") == 0;
-    bool ok = known && strcmp(org, "commercial") != 0;
+    return strcmp(org, "academic") == 0 || strcmp(org, "non-profit") == 0 ||
+           strcmp(org, "commercial") == 0;
+}
+
+static bool org_ok(const ctx *c)
+{
+    return org_known(c) && strcmp(c->req->org_type, "commercial") != 0;
+}
+
+static void org_text(const ctx *c, rsn *x)
+{
+    if (!org_known(c)) {
+        ecl_sb_str(&x->msg, ": the requester's organisation type is not attested");
+        ecl_sb_str(&x->remedy, "the home site must attest the organisation type "
+                               "(academic or non-profit)");
+        return;
+    }
+    ecl_sb_str(&x->msg, ": the requester's organisation is ");
+    ecl_sb_str(&x->msg, c->req->org_type);
+    if (!org_ok(c))
+        ecl_sb_str(&x->remedy, "only academic or non-profit requesters qualify");
+}
+
+/* NCU limits the use, whoever the requester is: the request must state a
+ * non-commercial use. A request that does not say is taken as commercial. */
+static void use_text(const ctx *c, rsn *x)
+{
+    if (c->req->non_commercial_use) {
+        ecl_sb_str(&x->msg, ": the request states a non-commercial use");
+        return;
+    }
+    ecl_sb_str(&x->msg, ": the request does not state a non-commercial use, so it is taken "
+                        "as commercial");
+    ecl_sb_str(&x->remedy, "state that the use is non-commercial (non_commercial_use, "
+                           "--non-commercial), if it is");
+}
+
+static void mod_org(ctx *c, ecl_duo_modifier m, const ecl_duo_info *info)
+{
+    bool use = c->req->non_commercial_use;
+    bool ok = m == ECL_DUO_NCU ? use : m == ECL_DUO_NPU ? org_ok(c) : org_ok(c) && use;
     rsn x = reason(c,
                    m == ECL_DUO_NCU   ? "purpose.NCU"
                    : m == ECL_DUO_NPU ? "purpose.NPU"
@@ -241,18 +281,12 @@ static void mod_org(ctx *c, ecl_duo_modifier m, const ecl_duo_info *info)
                    ok);
     duo_basis(&x.basis, info->code, info->id);
     ecl_sb_str(&x.msg, info->label);
-    if (!known) {
-        ecl_sb_str(&x.msg, ": the requester's organisation type is not attested");
-        ecl_sb_str(&x.remedy, "the home site must attest the organisation type "
-                              "(academic or non-profit)");
-        return;
-    }
-    ecl_sb_str(&x.msg, ok ? ": the requester's organisation is "
-                          : ": the requester's "
-                            "organisation is ");
-    ecl_sb_str(&x.msg, org);
-    if (!ok)
-        ecl_sb_str(&x.remedy, "only academic or non-profit requesters qualify");
+    if (m == ECL_DUO_NCU)
+        use_text(c, &x);
+    else if (m == ECL_DUO_NPU || !org_ok(c))
+        org_text(c, &x); /* NPUNCU: the organisation first, then the use */
+    else
+        use_text(c, &x);
 }
 
 static void mod_ethics(ctx *c, const char *rule, bool duo)
@@ -502,9 +536,30 @@ static void rule_tensors(ctx *c)
     tensor_list(&x.remedy, pol, allowed);
 }
 
+/* More rows than the dataset holds: a minimisation error of the request,
+ * whatever was withdrawn. */
+static bool beyond_dataset(const ecl_policy_request *r)
+{
+    return r->dataset_rows > 0 && r->rows > r->dataset_rows;
+}
+
 static void rule_rows(ctx *c)
 {
     uint64_t max = c->scope->max_rows;
+    const ecl_policy_request *r = c->req;
+    if (beyond_dataset(r) && r->rows <= max) {
+        rsn x = reason(c, "minimisation.rows", false);
+        ecl_sb_str(&x.basis, "GDPR Art. 5(1)(c)");
+        ecl_sb_str(&x.msg, "asks for ");
+        ecl_sb_u64(&x.msg, r->rows);
+        ecl_sb_str(&x.msg, " rows, more than the ");
+        ecl_sb_u64(&x.msg, r->dataset_rows);
+        ecl_sb_str(&x.msg, " the dataset has");
+        ecl_sb_str(&x.remedy, "ask for at most ");
+        ecl_sb_u64(&x.remedy, r->dataset_rows);
+        ecl_sb_str(&x.remedy, " rows");
+        return;
+    }
     bool ok = c->req->rows <= max;
     rsn x = reason(c, "minimisation.rows", ok);
     ecl_sb_str(&x.basis, "GDPR Art. 5(1)(c)");
@@ -607,6 +662,10 @@ static void adequacy_gap(ctx *c, const ecl_adequacy *a, ecl_sb *why)
         ecl_sb_str(why, a->decision);
         ecl_sb_str(why, " is partial: ");
         ecl_sb_str(why, a->scope);
+        if (a->attest != NULL) {
+            ecl_sb_str(why, "; the requester must attest that ");
+            ecl_sb_str(why, a->attest);
+        }
     }
 }
 
@@ -750,7 +809,9 @@ static void rule_erasure(ctx *c)
         ecl_sb_str(&x.remedy, "the gateway must give the dataset's row and withdrawal counts");
         return;
     }
-    bool ok = r->rows <= c->remaining && c->remaining > 0;
+    /* A request beyond the whole dataset is refused by minimisation.rows;
+     * withdrawals deny only what the rows left cannot cover. */
+    bool ok = c->remaining > 0 && (r->rows <= c->remaining || beyond_dataset(r));
     x = reason(c, "erasure", ok);
     ecl_sb_str(&x.basis, "GDPR Art. 17");
     ecl_sb_u64(&x.msg, r->withdrawn_rows);

@@ -94,6 +94,12 @@ void ecl_policy_free(ecl_policy *pol);
 /* The dataset id ("<site>/<name>") the policy is for; valid while `pol` lives. */
 const char *ecl_policy_dataset(const ecl_policy *pol);
 
+/* The tensors the policy declares ("tensors"), in file order: the count, and
+ * the name of tensor i (0 <= i < count; NULL beyond). Publishing checks these
+ * against the data (store/check.h). Valid while `pol` lives. */
+size_t ecl_policy_tensor_count(const ecl_policy *pol);
+const char *ecl_policy_tensor_name(const ecl_policy *pol, size_t i);
+
 /* ------------------------------------------------------------------------
  * The request
  *
@@ -119,9 +125,11 @@ typedef struct ecl_policy_request {
     const char *ethics_ref;   /* ethics approval reference, "" if none */
     const char *job_country;  /* ISO 3166-1 alpha-2 where the job runs */
     const char *const *tensors;
-    size_t n_tensors;   /* 0 = every tensor the purpose may read */
-    uint64_t rows;      /* rows wanted; 0 = as many as allowed */
-    int64_t until_unix; /* access wanted until; 0 = the policy's limit */
+    size_t n_tensors;        /* 0 = every tensor the purpose may read */
+    uint64_t rows;           /* rows wanted; 0 = as many as allowed */
+    int64_t until_unix;      /* access wanted until; 0 = the policy's limit */
+    bool non_commercial_use; /* the request states a non-commercial use (DUO NCU);
+                                false: taken as commercial */
 
     int64_t now_unix; /* the time of the decision */
 

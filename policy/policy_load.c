@@ -551,3 +551,13 @@ const char *ecl_policy_dataset(const ecl_policy *pol)
 {
     return pol->dataset;
 }
+
+size_t ecl_policy_tensor_count(const ecl_policy *pol)
+{
+    return pol->n_tensors;
+}
+
+const char *ecl_policy_tensor_name(const ecl_policy *pol, size_t i)
+{
+    return i < pol->n_tensors ? pol->tensors[i].name : NULL;
+}

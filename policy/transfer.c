@@ -104,8 +104,8 @@ static int load_eea(ecl_transfer_rules *r, const char *src, ecl_err *err)
 static int load_adequacy_entry(ecl_transfer_rules *r, const json_t *v, const char *field,
                                const char *src, ecl_err *err)
 {
-    static const char *const keys[] = {"country", "name",  "decision", "in_force",
-                                       "expires", "scope", "note",     NULL};
+    static const char *const keys[] = {"country", "name", "decision", "in_force", "expires",
+                                       "scope",   "note", "attest",   NULL};
     const char *cc, *scope;
     ecl_adequacy *a = &r->adequacy[r->n_adequacy];
     int64_t expires;
@@ -116,7 +116,9 @@ static int load_adequacy_entry(ecl_transfer_rules *r, const json_t *v, const cha
         ecl_jv_date(v, "in_force", true, src, field, &a->from_unix, err) != 0 ||
         ecl_jv_date(v, "expires", false, src, field, &expires, err) != 0 ||
         ecl_jv_string(v, "scope", true, 16, src, field, &scope, err) != 0 ||
-        ecl_jv_string(v, "note", true, ECL_TRANSFER_NOTE_MAX, src, field, &a->scope, err) != 0)
+        ecl_jv_string(v, "note", true, ECL_TRANSFER_NOTE_MAX, src, field, &a->scope, err) != 0 ||
+        ecl_jv_string(v, "attest", false, ECL_TRANSFER_ATTEST_MAX, src, field, &a->attest, err) !=
+            0)
         return -1;
     char sub[ECL_JV_PATH_MAX];
     if (strcmp(scope, "full") != 0 && strcmp(scope, "partial") != 0) {
@@ -124,6 +126,10 @@ static int load_adequacy_entry(ecl_transfer_rules *r, const json_t *v, const cha
         return ecl_jv_fail(err, src, sub, "must be \"full\" or \"partial\", not '%s'", scope);
     }
     a->partial = scope[0] == 'p';
+    if (!a->partial && a->attest != NULL) {
+        ecl_jv_join(sub, sizeof(sub), field, "attest");
+        return ecl_jv_fail(err, src, sub, "only a \"partial\" decision asks for an attestation");
+    }
     a->until_unix = expires != 0 ? expires + ECL_DAY_SECONDS : 0;
     if (a->until_unix != 0 && a->until_unix <= a->from_unix) {
         ecl_jv_join(sub, sizeof(sub), field, "expires");
@@ -253,8 +259,11 @@ static int load_scc_countries(ecl_scc *s, const json_t *v, const char *field, co
     json_array_foreach(arr, i, c)
     {
         ecl_jv_index(item, sizeof(item), sub, i);
-        if (!json_is_string(c) || !country_is_valid(json_string_value(c)))
-            return ecl_jv_fail(err, src, item, "must be an ISO 3166-1 alpha-2 code");
+        if (!json_is_string(c))
+            return ecl_jv_fail(err, src, item, "must be an ISO 3166-1 alpha-2 code (a string)");
+        if (!country_is_valid(json_string_value(c)))
+            return ecl_jv_fail(err, src, item, "'%s' is not an ISO 3166-1 alpha-2 code",
+                               json_string_value(c));
         memcpy(s->countries[i], json_string_value(c), 3);
         s->n_countries = i + 1;
     }

@@ -9,7 +9,8 @@
  *    it expires if it does, and its scope. A decision whose scope is
  *    "partial" (e.g. the EU-US Data Privacy Framework, which covers only
  *    certified organisations) is recorded but never on its own covers a
- *    transfer: the engine cannot verify the condition, so it asks for SCCs.
+ *    transfer: the engine cannot verify the condition, so it asks for SCCs,
+ *    and its denial says what the requester would have to attest.
  *
  *  - The standard contractual clauses (Art. 46(2)(c)) the site has signed,
  *    one per recipient site: the site's own file (e.g. /etc/ecluse/sccs.json).
@@ -31,7 +32,9 @@
 #define ECL_TRANSFER_MAX_SCC_COUNTRIES 16
 /* An adequacy note is quoted in denials: short enough to fit a Reason message. */
 #define ECL_TRANSFER_NOTE_MAX 240
-#define ECL_TRANSFER_FILE_MAX (1024 * 1024)
+/* What a partial decision needs the requester to attest: quoted in denials too. */
+#define ECL_TRANSFER_ATTEST_MAX 120
+#define ECL_TRANSFER_FILE_MAX   (1024 * 1024)
 
 typedef struct ecl_transfer_rules ecl_transfer_rules;
 typedef struct ecl_scc_registry ecl_scc_registry;
@@ -46,6 +49,8 @@ typedef struct ecl_adequacy {
     int64_t until_unix;   /* first second it no longer applies; 0 = no expiry */
     bool partial;         /* covers only part of the country's recipients */
     const char *scope;    /* a person-readable note: what it covers */
+    const char *attest;   /* partial only: what the requester must attest for the
+                             decision to cover them ("attest"), or NULL */
 } ecl_adequacy;
 
 /* One SCC record of the site. */

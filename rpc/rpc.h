@@ -11,6 +11,8 @@
 #ifndef ECLUSE_RPC_RPC_H
 #define ECLUSE_RPC_RPC_H
 
+#include <stddef.h>
+
 #include "common/err.h"
 
 /* Initialise gRPC core for this process (once, before anything else here)
@@ -30,5 +32,15 @@ ecl_code rpc_code_from_status(int grpc_status);
 
 /* "OK", "PERMISSION_DENIED", ... */
 const char *rpc_status_name(int grpc_status);
+
+/* What is said to a caller outside the site: `msg` with every file-system
+ * path in it (a word that starts with '/', './' or '../') replaced by
+ * RPC_PATH_WITHHELD, into `out` (cut to `cap`, always NUL-terminated). The
+ * server sends this to every caller but the site's own admins and logs the
+ * message whole (server.c). Identifiers that hold a '/' mid-word (dataset
+ * ids "lu/x", SPIFFE ids, URLs) and method names ("/ecluse.v1.Admin/AddPeer")
+ * are kept. */
+#define RPC_PATH_WITHHELD "(a file at the site)"
+void rpc_status_strip_paths(const char *msg, char *out, size_t cap);
 
 #endif

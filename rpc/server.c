@@ -291,9 +291,15 @@ static void finish(rpc_call *c, int rc, const ecl_err *err)
 {
     grpc_status_code status = GRPC_STATUS_OK;
     const char *text = "";
+    char outside[ECL_ERR_MSG_MAX];
     if (rc != 0) {
         status = (grpc_status_code)rpc_status_from_code(err->code);
         text = err->msg;
+        /* Paths of this site's files are for its admins and its log only. */
+        if (!c->authenticated || c->identity.role != ECL_ROLE_ADMIN) {
+            rpc_status_strip_paths(err->msg, outside, sizeof(outside));
+            text = outside;
+        }
     }
     grpc_slice details = grpc_slice_from_copied_string(text);
     grpc_op ops[3];

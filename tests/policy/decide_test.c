@@ -55,7 +55,8 @@ typedef struct {
     const char *tensors; /* comma-separated; "" = none named */
     uint64_t rows;
     int64_t until, now;
-    uint64_t dataset_rows, withdrawn;
+    uint64_t dataset_rows, withdrawn; /* withdrawn: 0 = 5, UINT64_MAX = none */
+    int commercial;                   /* 1: the request does not state a non-commercial use */
 } change;
 
 typedef struct {
@@ -242,13 +243,39 @@ static const dcase k_cases[] = {
      MODS_OK,
      "purpose.NCU",
      "DUO:NCU (DUO:0000046)",
-     "non-commercial use only: the requester's organisation is academic",
+     "non-commercial use only: the request states a non-commercial use",
      ""},
+    {"mods_ncu_use_not_stated",
+     P_MODS,
+     {.commercial = 1},
+     0,
+     "lawful_basis+ purpose+ purpose.NCU- purpose.NPU+ purpose.NPUNCU- purpose.IRB+ "
+     "purpose.GS+ purpose.IS+ purpose.US+ purpose.NPOA+ purpose.TS+ purpose.MOR+ purpose.PUB+ "
+     "purpose.COL+ purpose.RTN+ minimisation.tensors+ minimisation.rows+ "
+     "storage.access_until+ transfer+ erasure+",
+     "purpose.NCU",
+     "DUO:NCU (DUO:0000046)",
+     "non-commercial use only: the request does not state a non-commercial use, so it is "
+     "taken as commercial",
+     "state that the use is non-commercial (non_commercial_use, --non-commercial), if it is"},
+    {"mods_npuncu_use_not_stated",
+     P_MODS,
+     {.commercial = 1},
+     0,
+     "lawful_basis+ purpose+ purpose.NCU- purpose.NPU+ purpose.NPUNCU- purpose.IRB+ "
+     "purpose.GS+ purpose.IS+ purpose.US+ purpose.NPOA+ purpose.TS+ purpose.MOR+ purpose.PUB+ "
+     "purpose.COL+ purpose.RTN+ minimisation.tensors+ minimisation.rows+ "
+     "storage.access_until+ transfer+ erasure+",
+     "purpose.NPUNCU",
+     "DUO:NPUNCU (DUO:0000018)",
+     "not-for-profit, non-commercial use only: the request does not state a non-commercial "
+     "use, so it is taken as commercial",
+     "state that the use is non-commercial (non_commercial_use, --non-commercial), if it is"},
     {"mods_commercial",
      P_MODS,
      {.org = "commercial"},
      0,
-     "lawful_basis+ purpose+ purpose.NCU- purpose.NPU- purpose.NPUNCU- purpose.IRB+ "
+     "lawful_basis+ purpose+ purpose.NCU+ purpose.NPU- purpose.NPUNCU- purpose.IRB+ "
      "purpose.GS+ purpose.IS+ purpose.US+ purpose.NPOA+ purpose.TS+ purpose.MOR+ purpose.PUB+ "
      "purpose.COL+ purpose.RTN+ minimisation.tensors+ minimisation.rows+ "
      "storage.access_until+ transfer+ erasure+",
@@ -260,13 +287,13 @@ static const dcase k_cases[] = {
      P_MODS,
      {.org = ""},
      0,
-     "lawful_basis+ purpose+ purpose.NCU- purpose.NPU- purpose.NPUNCU- purpose.IRB+ "
+     "lawful_basis+ purpose+ purpose.NCU+ purpose.NPU- purpose.NPUNCU- purpose.IRB+ "
      "purpose.GS+ purpose.IS+ purpose.US+ purpose.NPOA+ purpose.TS+ purpose.MOR+ purpose.PUB+ "
      "purpose.COL+ purpose.RTN+ minimisation.tensors+ minimisation.rows+ "
      "storage.access_until+ transfer+ erasure+",
-     "purpose.NCU",
-     "DUO:NCU (DUO:0000046)",
-     "non-commercial use only: the requester's organisation type is not attested",
+     "purpose.NPU",
+     "DUO:NPU (DUO:0000045)",
+     "not-for-profit use only: the requester's organisation type is not attested",
      "the home site must attest the organisation type (academic or non-profit)"},
     {"mods_irb_missing",
      P_MODS,
@@ -494,6 +521,39 @@ static const dcase k_cases[] = {
      "GDPR Art. 5(1)(c)",
      "asks for 501 rows, more than the limit of 500 rows per grant",
      "ask for at most 500 rows"},
+    /* More rows than the dataset holds is a minimisation matter, not Art. 17. */
+    {"rows_beyond_dataset_nothing_withdrawn",
+     P_BASE,
+     {.rows = 400, .dataset_rows = 300, .withdrawn = UINT64_MAX},
+     0,
+     "lawful_basis+ lawful_basis.art9+ purpose+ research.ethics+ research.pseudonymised+ "
+     "minimisation.tensors+ minimisation.rows- storage.access_until+ transfer+ erasure+",
+     "minimisation.rows",
+     "GDPR Art. 5(1)(c)",
+     "asks for 400 rows, more than the 300 the dataset has",
+     "ask for at most 300 rows"},
+    {"rows_beyond_dataset_some_withdrawn",
+     P_BASE,
+     {.rows = 400, .dataset_rows = 300},
+     0,
+     "lawful_basis+ lawful_basis.art9+ purpose+ research.ethics+ research.pseudonymised+ "
+     "minimisation.tensors+ minimisation.rows- storage.access_until+ transfer+ erasure+",
+     "erasure",
+     "GDPR Art. 17",
+     "5 rows withdrawn by data subjects are never streamed; 295 of 300 rows remain",
+     ""},
+    {"rows_beyond_dataset_and_limit",
+     P_MODS,
+     {.rows = 1200, .dataset_rows = 800, .withdrawn = UINT64_MAX},
+     0,
+     "lawful_basis+ purpose+ purpose.NCU+ purpose.NPU+ purpose.NPUNCU+ purpose.IRB+ "
+     "purpose.GS+ purpose.IS+ purpose.US+ purpose.NPOA+ purpose.TS+ purpose.MOR+ purpose.PUB+ "
+     "purpose.COL+ purpose.RTN+ minimisation.tensors+ minimisation.rows- "
+     "storage.access_until+ transfer+ erasure+",
+     "minimisation.rows",
+     "GDPR Art. 5(1)(c)",
+     "asks for 1200 rows, more than the limit of 1000 rows per grant",
+     "ask for at most 1000 rows"},
     {"rows_purpose_scope",
      P_BASE,
      {.purpose = "DS-C50", .rows = 101},
@@ -620,6 +680,19 @@ static const dcase k_cases[] = {
      "contractual clauses are recorded with recipient site 'fi'",
      "record SCCs with the recipient site 'fi', or run the job in the EEA or in a country "
      "with a full adequacy decision in force"},
+    {"transfer_partial_adequacy_attest",
+     P_BASE,
+     {.country = "KR"},
+     0,
+     XFER_DENY,
+     "transfer",
+     "GDPR Art. 44",
+     "job country KR is not covered: adequacy decision (EU) 2022/254 is partial: PIPA, "
+     "except credit information under FSC supervision; the requester must attest that the "
+     "recipient does not process the data as credit information under FSC supervision; no "
+     "standard contractual clauses are recorded with recipient site 'fi'",
+     "record SCCs with the recipient site 'fi', or run the job in the EEA or in a country "
+     "with a full adequacy decision in force"},
     {"transfer_partial_adequacy_with_scc",
      P_BASE,
      {.country = "US", .site = "us-bos"},
@@ -660,6 +733,16 @@ static const dcase k_cases[] = {
      "transfer",
      "GDPR Art. 44",
      "job country 'usa' is not an ISO 3166-1 alpha-2 code",
+     "state where the job will run, e.g. FI"},
+    /* Special-category health data never goes to a code no country has. */
+    {"transfer_unassigned_country",
+     P_BASE,
+     {.country = "QQ"},
+     0,
+     XFER_DENY,
+     "transfer",
+     "GDPR Art. 44",
+     "job country 'QQ' is not an ISO 3166-1 alpha-2 code",
      "state where the job will run, e.g. FI"},
     {"transfer_scc_refused_by_policy",
      P_NOSCC,
@@ -722,7 +805,7 @@ static const dcase k_cases[] = {
      {.basis = "art6-1-e", .ethics = "", .country = "CN", .rows = 900, .tensors = "patient_ref"},
      0,
      "lawful_basis+ lawful_basis.art9- purpose+ research.ethics- research.pseudonymised- "
-     "minimisation.tensors+ minimisation.rows- storage.access_until+ transfer- erasure-",
+     "minimisation.tensors+ minimisation.rows- storage.access_until+ transfer- erasure+",
      "minimisation.rows",
      "GDPR Art. 5(1)(c)",
      "asks for 900 rows, more than the limit of 500 rows per grant",
@@ -793,7 +876,10 @@ static void build(const dcase *c, built *b)
     r->dataset_rows = ch->dataset_rows == UINT64_MAX ? 0
                       : ch->dataset_rows             ? ch->dataset_rows
                                                      : 500;
-    r->withdrawn_rows = r->dataset_rows == 0 ? 0 : 5;
+    r->withdrawn_rows = r->dataset_rows == 0 || ch->withdrawn == UINT64_MAX ? 0
+                        : ch->withdrawn                                     ? ch->withdrawn
+                                                                            : 5;
+    r->non_commercial_use = !ch->commercial;
     if (ch->tensors != NULL && ch->tensors[0] != '\0') {
         snprintf(b->tensor_buf, sizeof(b->tensor_buf), "%s", ch->tensors);
         char *save = NULL;

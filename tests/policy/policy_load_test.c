@@ -170,6 +170,10 @@ static const lcase k_cases[] = {
      {MOD(""), MOD(", \"GS\"") ", \"geographic_area\": [\"Europe\"]"},
      "p.json: purposes.geographic_area[0]: 'Europe' is neither \"EEA\" nor an ISO 3166-1 "
      "alpha-2 country code"},
+    {"area_unassigned",
+     {MOD(""), MOD(", \"GS\"") ", \"geographic_area\": [\"EEA\", \"QQ\"]"},
+     "p.json: purposes.geographic_area[1]: 'QQ' is neither \"EEA\" nor an ISO 3166-1 "
+     "alpha-2 country code"},
     {"area_empty",
      {MOD(""), MOD(", \"GS\"") ", \"geographic_area\": []"},
      "p.json: purposes.geographic_area: empty: modifier GS with an empty list can never permit"},
@@ -415,9 +419,9 @@ static void test_examples_decide(void **state)
     assert_true(d.permit);
     assert_string_equal(d.transfer_basis, "scc:LU-SCC-2025-004");
     assert_int_equal(d.max_rows, 567);
-    /* A commercial requester is refused by NPU; a job in Japan needs no SCCs. */
+    /* A commercial requester is refused by NPU; a job in Switzerland needs no SCCs. */
     r.org_type = "commercial";
-    r.job_country = "JP";
+    r.job_country = "CH";
     assert_int_equal(ecl_policy_decide(pol, rules, sccs, &r, &d, &err), 0);
     assert_false(d.permit);
     assert_false(ecl_policy_decision_find(&d, "purpose.NPU")->satisfied);
@@ -442,6 +446,12 @@ static void test_examples_decide(void **state)
     r.purpose = "DS-MONDO:0005015";
     r.job_country = "DE";
     r.dataset_rows = 442;
+    /* NCU limits the use: a request that does not state a non-commercial use,
+     * even from an academic, is taken as commercial. */
+    assert_int_equal(ecl_policy_decide(pol, rules, sccs, &r, &d, &err), 0);
+    assert_false(d.permit);
+    assert_false(ecl_policy_decision_find(&d, "purpose.NCU")->satisfied);
+    r.non_commercial_use = true;
     assert_int_equal(ecl_policy_decide(pol, rules, sccs, &r, &d, &err), 0);
     assert_true(d.permit);
     r.purpose = "DS-MONDO:0007254";

@@ -45,18 +45,35 @@ static void test_shipped_rules(void **state)
     assert_non_null(gb);
     assert_false(gb->partial);
     assert_int_equal(gb->until_unix, INT64_C(1956182400)); /* end of 2031-12-27 */
-    static const char *const full[] = {"AD", "AR", "BR", "FO", "GG", "IL", "IM",
-                                       "JP", "JE", "NZ", "KR", "CH", "UY", "GB"};
+    static const char *const full[] = {"AD", "AR", "BR", "FO", "GG", "IL",
+                                       "IM", "JE", "NZ", "CH", "UY", "GB"};
     for (size_t i = 0; i < sizeof(full) / sizeof(full[0]); i++) {
         const ecl_adequacy *a = ecl_transfer_adequacy(r, full[i]);
         if (a == NULL || a->partial)
             fail_msg("%s: expected a full adequacy decision", full[i]);
         assert_true(a->from_unix < T_2026_11_21);
     }
-    assert_true(ecl_transfer_adequacy(r, "CA")->partial);
+    /* Partial decisions say what they cover and what a requester must attest:
+     * Japan's the private sector (APPI), Korea's not credit information (FSC). */
+    static const struct {
+        const char *cc, *scope, *attest;
+    } partial[] = {
+        {"CA", "PIPEDA", "a commercial organisation subject to PIPEDA"},
+        {"US", "Data Privacy Framework", "certified under the EU-US Data Privacy Framework"},
+        {"JP", "private sector only", "a business operator or academic institution under the APPI"},
+        {"KR", "credit information", "credit information under FSC supervision"},
+    };
+    for (size_t i = 0; i < sizeof(partial) / sizeof(partial[0]); i++) {
+        const ecl_adequacy *a = ecl_transfer_adequacy(r, partial[i].cc);
+        if (a == NULL || !a->partial || a->attest == NULL ||
+            strstr(a->scope, partial[i].scope) == NULL ||
+            strstr(a->attest, partial[i].attest) == NULL)
+            fail_msg("%s: expected a partial decision with its scope and attestation",
+                     partial[i].cc);
+    }
     assert_null(ecl_transfer_adequacy(r, "CN"));
     assert_null(ecl_transfer_adequacy(r, "FI"));
-    assert_string_equal(ecl_transfer_rules_updated(r), "2026-11-21");
+    assert_string_equal(ecl_transfer_rules_updated(r), "2026-12-07");
     ecl_transfer_rules_free(r);
 }
 
@@ -125,6 +142,14 @@ static const xcase k_rules[] = {
      "r.json: adequacy[0].note: longer than 240 bytes"},
     {"adequacy_unknown_field", RULES(FI, JP(", \"sector\": \"private\"")),
      "r.json: adequacy[0].sector: unknown field"},
+    {"eea_country_unassigned", RULES("{\"country\": \"QQ\", \"name\": \"Q\"}", ""),
+     "r.json: eea[0].country: 'QQ' is not an ISO 3166-1 alpha-2 code"},
+    {"adequacy_country_unassigned",
+     RULES(FI, "{\"country\": \"QQ\", \"name\": \"Q\", \"decision\": \"d\", \"in_force\": "
+               "\"2019-01-23\", \"scope\": \"full\", \"note\": \"n\"}"),
+     "r.json: adequacy[0].country: 'QQ' is not an ISO 3166-1 alpha-2 code"},
+    {"adequacy_attest_on_full", RULES(FI, JP(", \"attest\": \"anything\"")),
+     "r.json: adequacy[0].attest: only a \"partial\" decision asks for an attestation"},
 };
 
 #define SCCS(items) "{\"ecluse_sccs\": 1, \"site\": \"lu\", \"sccs\": [" items "]}"
@@ -156,7 +181,16 @@ static const xcase k_sccs[] = {
     {"countries_bad",
      SCCS("{\"recipient_site\": \"us-bos\", \"reference\": \"R1\", \"signed\": \"2025-03-01\", "
           "\"expires\": \"2028-02-29\", \"countries\": [\"US\", \"usa\"]}"),
-     "s.json: sccs[0].countries[1]: must be an ISO 3166-1 alpha-2 code"},
+     "s.json: sccs[0].countries[1]: 'usa' is not an ISO 3166-1 alpha-2 code"},
+    /* Well formed but assigned to no country: the one ISO 3166-1 table decides. */
+    {"countries_unassigned",
+     SCCS("{\"recipient_site\": \"us-bos\", \"reference\": \"R1\", \"signed\": \"2025-03-01\", "
+          "\"expires\": \"2028-02-29\", \"countries\": [\"US\", \"QQ\"]}"),
+     "s.json: sccs[0].countries[1]: 'QQ' is not an ISO 3166-1 alpha-2 code"},
+    {"countries_not_string",
+     SCCS("{\"recipient_site\": \"us-bos\", \"reference\": \"R1\", \"signed\": \"2025-03-01\", "
+          "\"expires\": \"2028-02-29\", \"countries\": [1]}"),
+     "s.json: sccs[0].countries[0]: must be an ISO 3166-1 alpha-2 code (a string)"},
     {"reference_twice", SCCS(SCC("") ", " SCC("")), "s.json: sccs[1]: reference 'R1' listed twice"},
     {"unknown_field", SCCS(SCC(", \"module\": 1")), "s.json: sccs[0].module: unknown field"},
 };
