@@ -88,8 +88,24 @@ static int take_audit_lock(gateway *gw, ecl_err *err)
     return rc == 0 ? 0 : -1;
 }
 
+/* The signals gateway_serve waits for. Blocked before the first thread
+ * starts (the audit writer, at gateway_open), so that every thread inherits
+ * the mask: a signal that finds the main thread busy (reloading) then waits
+ * for its sigwait rather than killing the process through another thread.
+ * The signer is spawned with an empty mask (site/signer.c). */
+static void block_control_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
 int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err)
 {
+    sigset_t signals;
+    block_control_signals(&signals);
     memset(gw, 0, sizeof(*gw));
     gw->audit_lock = -1;
     init_locks(gw);
@@ -219,12 +235,7 @@ static void final_checkpoint(gateway *gw)
 int gateway_serve(gateway *gw, ecl_err *err)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    /* Before any thread exists, so that every thread inherits the mask. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    block_control_signals(&set); /* already, since gateway_open: the set to wait for */
     signal(SIGPIPE, SIG_IGN);
 
     clock_gettime(CLOCK_MONOTONIC, &gw->started);

@@ -118,13 +118,15 @@ typedef struct gateway {
 
 /* Load the configuration and every file it names, and start the signer
  * process from `exe` (the ecluse binary: it alone reads the site key);
- * nothing is served yet. Errors name the file or field and the problem. */
+ * nothing is served yet. Errors name the file or field and the problem.
+ * Blocks SIGTERM, SIGINT and SIGHUP in the calling thread first (call it
+ * from the main thread, before any other thread is started), so that only
+ * gateway_serve's wait takes them. */
 int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err) ECL_WUR;
 
 /* Serve until SIGTERM or SIGINT, then stop gracefully; on SIGHUP, reload
- * (reload.h) and go on serving. Blocks those signals in the calling thread
- * (call it from the main thread, before any other thread is started).
- * ECL_E_UNAVAILABLE if the address cannot be bound. */
+ * (reload.h) and go on serving. Call it from the thread that called
+ * gateway_open. ECL_E_UNAVAILABLE if the address cannot be bound. */
 int gateway_serve(gateway *gw, ecl_err *err) ECL_WUR;
 
 void gateway_close(gateway *gw);

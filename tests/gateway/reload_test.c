@@ -12,7 +12,8 @@
  *     the certificate, changes nothing: calls go on, the old certificate is
  *     still served, and the log names the file and the problem;
  *   - a transfer rules file changed on disk decides after SIGHUP (an
- *     adequacy decision removed turns a permit into a denial).
+ *     adequacy decision removed turns a permit into a denial);
+ *   - SIGHUPs sent in a burst, some while a reload runs, never stop it.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -56,6 +57,21 @@ static unsigned char *reference;
 static size_t reference_len;
 
 /* --- the site ------------------------------------------------------------ */
+
+/* Call deadlines, scaled: a memory-checked gateway busy with streams answers
+ * slowly, and a slow answer is not what is tested here. */
+static int call_timeout_ms(void)
+{
+    return (int)(30000 * th_time_scale());
+}
+
+static int open_client(ecl_client **c, ecl_err *err)
+{
+    if (ecl_client_open(researcher, NULL, c, err) != 0)
+        return -1;
+    ecl_client_set_timeout(*c, call_timeout_ms());
+    return 0;
+}
 
 static void site_path(char *path, size_t cap, const char *rel)
 {
@@ -149,7 +165,7 @@ static int setup(void **state)
     request_grant();
     ecl_client *c = NULL;
     ecl_err err;
-    assert_int_equal(ecl_client_open(researcher, NULL, &c, &err), 0);
+    assert_int_equal(open_client(&c, &err), 0);
     if (read_all(c, &reference, &reference_len, &err) != 0)
         fail_msg("reference read: %s", err.msg);
     ecl_client_close(c);
@@ -299,7 +315,7 @@ static int check_access(ecl_client *c, const char *country, ecl_err *err)
     req.ethics_ref = "ETH-RELOAD";
     ProtobufCMessage *resp = NULL;
     if (rpc_unary(ecl_client_channel(c), "/ecluse.v1.Access/Check", &req.base,
-                  &ecluse__v1__access_decision__descriptor, &resp, 30000, err) != 0)
+                  &ecluse__v1__access_decision__descriptor, &resp, call_timeout_ms(), err) != 0)
         return -1;
     int permit = ((Ecluse__V1__AccessDecision *)resp)->permit ? 1 : 0;
     protobuf_c_message_free_unpacked(resp, NULL);
@@ -392,7 +408,7 @@ static void *caller_main(void *arg)
     for (int i = 0; !stopped(); i++) {
         ecl_err err;
         ecl_client *c = j->client;
-        int rc = c != NULL ? 0 : ecl_client_open(researcher, NULL, &c, &err);
+        int rc = c != NULL ? 0 : open_client(&c, &err);
         if (rc == 0)
             rc = i % 2 == 0 ? call_health(c, &err) : (check_access(c, "LU", &err) == 1 ? 0 : -1);
         if (j->client == NULL)
@@ -442,12 +458,12 @@ static void test_sighup_under_load_serves_the_renewed_certificate(void **state)
     memset(streams, 0, sizeof(streams));
     memset(callers, 0, sizeof(callers));
     for (int i = 0; i < STREAMS; i++) {
-        assert_int_equal(ecl_client_open(researcher, NULL, &streams[i].client, &err), 0);
+        assert_int_equal(open_client(&streams[i].client, &err), 0);
         assert_int_equal(pthread_create(&stream_threads[i], NULL, stream_main, &streams[i]), 0);
     }
     for (int i = 0; i < CALLERS; i++) {
         if (i < CALLERS - 1)
-            assert_int_equal(ecl_client_open(researcher, NULL, &callers[i].client, &err), 0);
+            assert_int_equal(open_client(&callers[i].client, &err), 0);
         assert_int_equal(pthread_create(&caller_threads[i], NULL, caller_main, &callers[i]), 0);
     }
     /* Every stream in flight (a chunk received, the rest still to come). */
@@ -512,7 +528,7 @@ static void health_works(void)
 {
     ecl_client *c = NULL;
     ecl_err err;
-    assert_int_equal(ecl_client_open(researcher, NULL, &c, &err), 0);
+    assert_int_equal(open_client(&c, &err), 0);
     if (call_health(c, &err) != 0)
         fail_msg("Health.Check after a failed reload: %s", err.msg);
     assert_int_equal(check_access(c, "LU", &err), 1);
@@ -599,7 +615,7 @@ static void test_changed_policy_data_decides_after_sighup(void **state)
     (void)state;
     ecl_client *c = NULL;
     ecl_err err;
-    assert_int_equal(ecl_client_open(researcher, NULL, &c, &err), 0);
+    assert_int_equal(open_client(&c, &err), 0);
     int permit = check_access(c, "CH", &err);
     if (permit != 1)
         fail_msg("a job in Switzerland (adequacy) was not permitted: %s",
@@ -622,12 +638,34 @@ static void test_changed_policy_data_decides_after_sighup(void **state)
     assert_running();
 }
 
+/* --- signals in a burst ----------------------------------------------------- */
+
+/* SIGHUPs that arrive while a reload is running wait for it: none of them
+ * may reach another thread of the gateway and kill it (exit 129). */
+static void test_a_burst_of_sighups_never_stops_the_gateway(void **state)
+{
+    (void)state;
+    int done = count_in_log("event=reload.done");
+    for (int i = 0; i < 50; i++) { /* spaced: most land while a reload runs */
+        assert_int_equal(kill(lu.pid, SIGHUP), 0);
+        usleep(300);
+    }
+    double deadline = th_now() + 30.0 * th_time_scale();
+    while (count_in_log("event=reload.done") == done && th_now() < deadline)
+        usleep(20 * 1000);
+    assert_true(count_in_log("event=reload.done") > done);
+    assert_int_equal(sighup(), 1); /* and the next one still reloads */
+    assert_running();
+    health_works();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sighup_under_load_serves_the_renewed_certificate),
         cmocka_unit_test(test_failed_reload_keeps_the_old_state),
         cmocka_unit_test(test_changed_policy_data_decides_after_sighup),
+        cmocka_unit_test(test_a_burst_of_sighups_never_stops_the_gateway),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
