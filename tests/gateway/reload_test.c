@@ -11,6 +11,8 @@
  *   - a reload that finds a corrupt config, or a key that does not match
  *     the certificate, changes nothing: calls go on, the old certificate is
  *     still served, and the log names the file and the problem;
+ *   - a changed listen address is logged as needing a restart, and the
+ *     gateway serves on where it was;
  *   - a transfer rules file changed on disk decides after SIGHUP (an
  *     adequacy decision removed turns a permit into a denial);
  *   - SIGHUPs sent in a burst, some while a reload runs, never stop it.
@@ -587,6 +589,42 @@ static void test_failed_reload_keeps_the_old_state(void **state)
     assert_running();
 }
 
+/* --- a value that needs a restart ------------------------------------------ */
+
+static void test_a_changed_listen_address_waits_for_a_restart(void **state)
+{
+    (void)state;
+    char *config = th_read(lu.config);
+    assert_non_null(config);
+    json_error_t jerr;
+    json_t *cfg = json_loads(config, 0, &jerr);
+    assert_non_null(cfg);
+    char moved[64];
+    snprintf(moved, sizeof(moved), "127.0.0.1:%d", th_free_port());
+    assert_int_equal(json_object_set_new(cfg, "listen", json_string(moved)), 0);
+    assert_int_equal(json_dump_file(cfg, lu.config, JSON_INDENT(2)), 0);
+    json_decref(cfg);
+
+    assert_int_equal(sighup(), 1);
+    char *line = last_line_with("event=reload.needs_restart");
+    assert_non_null(line);
+    if (strstr(line, "field=listen") == NULL || strstr(line, moved) == NULL)
+        fail_msg("the ignored change is not named: %s", line);
+    free(line);
+    line = last_line_with("event=reload.config");
+    assert_non_null(strstr(line, "result=changed"));
+    free(line);
+    health_works(); /* still where it was */
+
+    write_text(lu.config, config, 0644);
+    free(config);
+    assert_int_equal(sighup(), 1);
+    line = last_line_with("event=reload.config");
+    assert_non_null(strstr(line, "result=unchanged"));
+    free(line);
+    assert_running();
+}
+
 /* --- policy data ------------------------------------------------------------ */
 
 /* Remove `country`'s adequacy decision from the site's transfer rules. */
@@ -664,6 +702,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sighup_under_load_serves_the_renewed_certificate),
         cmocka_unit_test(test_failed_reload_keeps_the_old_state),
+        cmocka_unit_test(test_a_changed_listen_address_waits_for_a_restart),
         cmocka_unit_test(test_changed_policy_data_decides_after_sighup),
         cmocka_unit_test(test_a_burst_of_sighups_never_stops_the_gateway),
     };
