@@ -46,23 +46,76 @@ static void put_raw(line_buf *line, const char *s, size_t n)
     line->len += n;
 }
 
+/* Length of the valid UTF-8 sequence at `p` (1-4), or 0 if the bytes there
+ * are not one: overlong forms, surrogates and code points past U+10FFFF
+ * count as invalid, so a log line is always well-formed UTF-8. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = p[0] >= 0xC2 && p[0] <= 0xDF   ? 2
+               : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+               : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4
+                                              : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0; /* also stops at the terminating NUL */
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) ||
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+/* A byte that must not reach a terminal or a log reader as it is. */
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7F;
+}
+
+static int needs_quotes(const char *value)
+{
+    if (value[0] == '\0')
+        return 1;
+    const unsigned char *p = (const unsigned char *)value;
+    while (*p != '\0') {
+        size_t n = is_control(*p) ? 0 : utf8_sequence(p);
+        if (n == 0 || *p == ' ' || *p == '"' || *p == '=' || *p == '\\')
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* Values come from callers, peers and requests alike: every control byte and
+ * every byte that is not valid UTF-8 is written as \xHH (a newline as \n),
+ * here, so that no caller can forget it and no value can forge a line, a
+ * field or a terminal escape. */
 static void put_value(line_buf *line, const char *value)
 {
     if (value == NULL)
         value = "";
-    int needs_quotes = value[0] == '\0' || strpbrk(value, " \t\"=\\\n") != NULL;
-    if (!needs_quotes) {
+    if (!needs_quotes(value)) {
         put_raw(line, value, strlen(value));
         return;
     }
+    static const char hex[] = "0123456789abcdef";
     put_raw(line, "\"", 1);
-    for (const char *p = value; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\')
+    const unsigned char *p = (const unsigned char *)value;
+    while (*p != '\0') {
+        size_t n = is_control(*p) ? 0 : utf8_sequence(p);
+        if (*p == '"' || *p == '\\') {
             put_raw(line, "\\", 1);
-        if (*p == '\n')
+            put_raw(line, (const char *)p, 1);
+        } else if (*p == '\n') {
             put_raw(line, "\\n", 2);
-        else
-            put_raw(line, p, 1);
+        } else if (n == 0) {
+            char esc[4] = {'\\', 'x', hex[*p >> 4], hex[*p & 0x0F]};
+            put_raw(line, esc, sizeof(esc));
+        } else {
+            put_raw(line, (const char *)p, n);
+            p += n - 1;
+        }
+        p++;
     }
     put_raw(line, "\"", 1);
 }

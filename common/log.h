@@ -5,8 +5,12 @@
  *     caller=spiffe://fi/researcher/alice status=OK ms=0.4
  *
  * Values are given as key/value string pairs ending in NULL; a value with a
- * space, a quote or an '=' is written in double quotes with \" and \\ escaped,
- * so each line splits unambiguously into key=value fields.
+ * space, a quote, an '=', a backslash, a control character or bytes that are
+ * not UTF-8 is written in double quotes with \" and \\ escaped, a newline as
+ * \n and every other control byte (0x00-0x1f, 0x7f) or invalid UTF-8 byte as
+ * \xHH (CR is \x0d, ESC \x1b). So each line splits unambiguously into
+ * key=value fields, and no value from a request or a peer can forge a line
+ * or send a terminal escape: callers need not escape anything themselves.
  * Safe to call from any thread; each line is written with one write(2).
  */
 #ifndef ECLUSE_COMMON_LOG_H

@@ -13,6 +13,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "gateway/reload.h"
 #include "site/pki.h"
 #include "site/site.h"
 
@@ -26,9 +27,20 @@ static int read_pem(const char *path, char **out, ecl_err *err)
     return 0;
 }
 
+/* The certificate and key in use from the start (generation 1). */
+static int load_tls(gateway *gw, ecl_err *err)
+{
+    gateway_tls *t = NULL;
+    if (gateway_tls_load(&gw->cfg, &t, err) != 0)
+        return -1;
+    gateway_tls_replace(gw, t);
+    return 0;
+}
+
 static void init_locks(gateway *gw)
 {
     pthread_mutex_init(&gw->rotate_lock, NULL);
+    pthread_mutex_init(&gw->tls_lock, NULL);
     pthread_mutex_init(&gw->catalog_lock, NULL);
     pthread_mutex_init(&gw->peers_lock, NULL);
     pthread_mutex_init(&gw->sync_lock, NULL);
@@ -76,8 +88,24 @@ static int take_audit_lock(gateway *gw, ecl_err *err)
     return rc == 0 ? 0 : -1;
 }
 
+/* The signals gateway_serve waits for. Blocked before the first thread
+ * starts (the audit writer, at gateway_open), so that every thread inherits
+ * the mask: a signal that finds the main thread busy (reloading) then waits
+ * for its sigwait rather than killing the process through another thread.
+ * The signer is spawned with an empty mask (site/signer.c). */
+static void block_control_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
 int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err)
 {
+    sigset_t signals;
+    block_control_signals(&signals);
     memset(gw, 0, sizeof(*gw));
     gw->audit_lock = -1;
     init_locks(gw);
@@ -93,15 +121,14 @@ int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err 
     audit_options audit_opts = {(size_t)gw->cfg.audit_map_mb << 20, gw->cfg.audit_group_us, 0};
     if (ecl_mkdirs(gw->cfg.data_dir, 0700, err) != 0 ||
         pki_load_cert(gw->cfg.tls_ca, &gw->ca, err) != 0 ||
-        read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 ||
-        read_pem(gw->cfg.tls_cert, &gw->cert_pem, err) != 0 ||
-        read_pem(gw->cfg.tls_key, &gw->key_pem, err) != 0 ||
+        read_pem(gw->cfg.tls_ca, &gw->ca_pem, err) != 0 || load_tls(gw, err) != 0 ||
         signer_spawn_site(exe, gw->cfg.signing_key, gw->cfg.site, signer_event, gw, &gw->signer,
                           err) != 0 ||
         fed_state_open(state_dir, &gw->state, err) != 0 || take_audit_lock(gw, err) != 0 ||
         audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0 ||
         gateway_policy_data_refresh(gw, err) != 0)
         goto fail;
+    gateway_reload_remember(gw);
     return 0;
 fail:
     gateway_close(gw);
@@ -129,6 +156,8 @@ void gateway_close(gateway *gw)
     pthread_rwlock_destroy(&gw->policy_lock);
     signer_free(gw->signer);
     pthread_mutex_destroy(&gw->rotate_lock);
+    gateway_tls_release(gw, gw->tls);
+    pthread_mutex_destroy(&gw->tls_lock);
     pthread_mutex_destroy(&gw->catalog_lock);
     pthread_mutex_destroy(&gw->peers_lock);
     pthread_mutex_destroy(&gw->sync_lock);
@@ -138,11 +167,6 @@ void gateway_close(gateway *gw)
     pthread_cond_destroy(&gw->checkpointer_wake);
     X509_free(gw->ca);
     free(gw->ca_pem);
-    free(gw->cert_pem);
-    if (gw->key_pem != NULL) {
-        OPENSSL_cleanse(gw->key_pem, strlen(gw->key_pem));
-        free(gw->key_pem);
-    }
     memset(gw, 0, sizeof(*gw));
 }
 
@@ -150,8 +174,6 @@ static void fill_rpc_options(gateway *gw)
 {
     rpc_server_options *o = &gw->rpc_options;
     o->listen = gw->cfg.listen;
-    o->cert_pem = gw->cert_pem;
-    o->key_pem = gw->key_pem;
     o->threads = gw->cfg.threads;
     o->max_concurrent_calls = gw->cfg.max_concurrent_calls;
     o->shutdown_grace_ms = gw->cfg.shutdown_grace_ms;
@@ -162,10 +184,14 @@ static void fill_rpc_options(gateway *gw)
     o->auth_ctx = gw;
     o->trust = gateway_trust;
     o->trust_ctx = gw;
+    o->identity = gateway_identity;
+    o->identity_ctx = gw;
 }
 
-/* Wait for SIGTERM or SIGINT (blocked in every thread, so they queue here). */
-static int wait_for_stop_signal(const sigset_t *set)
+/* Wait for SIGTERM or SIGINT (blocked in every thread, so they queue here),
+ * reloading at each SIGHUP meanwhile: the reload runs on this thread while
+ * the server's threads go on serving. */
+static int wait_for_stop_signal(gateway *gw, const sigset_t *set)
 {
     for (;;) {
         int sig = 0;
@@ -173,6 +199,13 @@ static int wait_for_stop_signal(const sigset_t *set)
             continue;
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
+        if (sig == SIGHUP) {
+            ecl_err err;
+            ecl_log(ECL_LOG_INFO, "reload.start", "signal", "SIGHUP", NULL);
+            if (gateway_reload(gw, &err) != 0)
+                ecl_log(ECL_LOG_ERROR, "reload.failed", "error", err.msg, "then",
+                        "nothing changed: the gateway runs on as it was", NULL);
+        }
     }
 }
 
@@ -202,11 +235,7 @@ static void final_checkpoint(gateway *gw)
 int gateway_serve(gateway *gw, ecl_err *err)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    /* Before any thread exists, so that every thread inherits the mask. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    block_control_signals(&set); /* already, since gateway_open: the set to wait for */
     signal(SIGPIPE, SIG_IGN);
 
     clock_gettime(CLOCK_MONOTONIC, &gw->started);
@@ -227,7 +256,7 @@ int gateway_serve(gateway *gw, ecl_err *err)
     ecl_log(ECL_LOG_INFO, "gateway.ready", "site", gw->cfg.site, "country", gw->cfg.country,
             "listen", gw->cfg.listen, "port", port, "version", ECLUSE_VERSION, NULL);
 
-    int sig = wait_for_stop_signal(&set);
+    int sig = wait_for_stop_signal(gw, &set);
     char active[16];
     snprintf(active, sizeof(active), "%u", rpc_server_active_calls(gw->server));
     ecl_log(ECL_LOG_INFO, "gateway.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",

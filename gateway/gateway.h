@@ -43,6 +43,15 @@ typedef struct peer_cache {
     char *trust_pem; /* this site's CA and every peer's, for TLS */
 } peer_cache;
 
+/* This gateway's certificate and key as one immutable pair. A reload puts a
+ * new pair in place; who holds a reference keeps the old one until released. */
+typedef struct gateway_tls {
+    char *cert_pem;
+    char *key_pem;       /* wiped when freed */
+    uint64_t generation; /* 1 at the start, one more for each pair put in place */
+    int refs;            /* under gateway.tls_lock */
+} gateway_tls;
+
 /* Everything a running gateway holds; handlers receive it as their ctx. */
 /* The last refusal recorded per peer and event (witness.c): recorded once,
  * not on every checkpoint while it lasts. */
@@ -57,9 +66,10 @@ typedef struct gateway {
     gateway_config cfg;
     X509 *ca;     /* this site's CA: issuer of its people and its gateway */
     char *ca_pem; /* the same, as PEM, for the TLS trust set */
-    char *cert_pem;
-    char *key_pem;
-    struct timespec started; /* CLOCK_MONOTONIC */
+
+    pthread_mutex_t tls_lock; /* guards the pointer and the references below */
+    gateway_tls *tls;         /* this gateway's certificate and key (tls.c) */
+    struct timespec started;  /* CLOCK_MONOTONIC */
     rpc_server_options rpc_options;
     rpc_server *server;
 
@@ -81,6 +91,9 @@ typedef struct gateway {
     ecl_transfer_rules *transfer_rules;
     ecl_scc_registry *sccs;
     struct timespec rules_mtime, sccs_mtime;
+    /* what the last reload (or the start) read of the policy data files: it
+     * says "changed" or "unchanged" against these (reload.c; main thread) */
+    unsigned char rules_digest[32], sccs_digest[32];
 
     pthread_mutex_t sync_lock; /* sync thread: sleeps on sync_wake */
     pthread_cond_t sync_wake;
@@ -105,12 +118,15 @@ typedef struct gateway {
 
 /* Load the configuration and every file it names, and start the signer
  * process from `exe` (the ecluse binary: it alone reads the site key);
- * nothing is served yet. Errors name the file or field and the problem. */
+ * nothing is served yet. Errors name the file or field and the problem.
+ * Blocks SIGTERM, SIGINT and SIGHUP in the calling thread first (call it
+ * from the main thread, before any other thread is started), so that only
+ * gateway_serve's wait takes them. */
 int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err) ECL_WUR;
 
-/* Serve until SIGTERM or SIGINT, then stop gracefully. Blocks those signals
- * in the calling thread (call it from the main thread, before any other
- * thread is started). ECL_E_UNAVAILABLE if the address cannot be bound. */
+/* Serve until SIGTERM or SIGINT, then stop gracefully; on SIGHUP, reload
+ * (reload.h) and go on serving. Call it from the thread that called
+ * gateway_open. ECL_E_UNAVAILABLE if the address cannot be bound. */
 int gateway_serve(gateway *gw, ecl_err *err) ECL_WUR;
 
 void gateway_close(gateway *gw);
@@ -124,6 +140,28 @@ int gateway_authenticate(void *ctx, const char *leaf_pem, size_t leaf_len, ecl_i
 
 /* The TLS trust set callback (auth.c): this site's CA. */
 int gateway_trust(void *ctx, char **pem, uint64_t *generation) ECL_WUR;
+
+/* --- this gateway's certificate and key (tls.c) --- */
+
+/* Read cfg's certificate and key and check them as gateway_open does
+ * (gateway_config_check_files: they match, the certificate is this site's
+ * gateway, issued by its CA, valid now), making sure the pair checked is
+ * the pair read. *out has one reference (generation 0 until put in place). */
+int gateway_tls_load(const gateway_config *cfg, gateway_tls **out, ecl_err *err) ECL_WUR;
+
+/* A reference to the pair in use; drop it with gateway_tls_release. */
+gateway_tls *gateway_tls_acquire(gateway *gw);
+void gateway_tls_release(gateway *gw, gateway_tls *t);
+
+/* Put `fresh` (its one reference is taken) in place of the pair in use,
+ * which is freed once its last holder releases it. */
+void gateway_tls_replace(gateway *gw, gateway_tls *fresh);
+
+/* 1 if both pairs hold the same certificate and key. */
+int gateway_tls_same(const gateway_tls *a, const gateway_tls *b);
+
+/* The rpc_identity_fn of the server: copies of the pair in use. */
+int gateway_identity(void *ctx, char **cert_pem, char **key_pem, uint64_t *generation) ECL_WUR;
 
 /* --- peers (peers.c) --- */
 

@@ -65,10 +65,15 @@ int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, e
 {
     char expect[ECL_SPIFFE_MAX];
     snprintf(expect, sizeof(expect), "spiffe://%s/gateway", peer->info.site);
+    /* The pair in use now: a channel made after a reload presents the renewed
+     * certificate (gRPC copies the PEMs, so the reference ends here). */
+    gateway_tls *tls = gateway_tls_acquire(gw);
     rpc_channel_options o = {
-        peer->info.endpoint,      peer->info.ca_pem, gw->cert_pem, gw->key_pem, expect,
+        peer->info.endpoint,      peer->info.ca_pem, tls->cert_pem, tls->key_pem, expect,
         gw->cfg.max_message_bytes};
-    return rpc_channel_open(&o, out, err);
+    int rc = rpc_channel_open(&o, out, err);
+    gateway_tls_release(gw, tls);
+    return rc;
 }
 
 void gateway_peers_free(gateway *gw)

@@ -19,6 +19,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -69,6 +70,7 @@ struct rpc_server {
     pthread_mutex_t trust_lock;
     int trust_loaded;
     uint64_t trust_generation;
+    uint64_t identity_generation; /* of the certificate and key last handed to gRPC */
 };
 
 struct rpc_call {
@@ -535,29 +537,62 @@ static void *acceptor_thread(void *arg)
     return NULL;
 }
 
-/* ---- trust: which CAs may connect --------------------------------------- */
+/* ---- trust and identity: which CAs may connect, what the server shows -- */
 
+/* The server's certificate and key as they are now, and their generation;
+ * *cert and *key are malloc'd (free with free_identity). */
+static int fetch_identity(rpc_server *srv, char **cert, char **key, uint64_t *generation)
+{
+    const rpc_server_options *o = srv->opts;
+    if (o->identity != NULL)
+        return o->identity(o->identity_ctx, cert, key, generation);
+    *cert = strdup(o->cert_pem);
+    *key = strdup(o->key_pem);
+    *generation = 0;
+    return *cert != NULL && *key != NULL ? 0 : -1;
+}
+
+static void free_identity(char *cert, char *key)
+{
+    free(cert);
+    if (key != NULL) {
+        OPENSSL_cleanse(key, strlen(key));
+        free(key);
+    }
+}
+
+/* gRPC asks at each handshake; a new config is made only when the trusted
+ * CA set or the server's own pair has moved on. A failure keeps what the
+ * server already has (fail closed before the first load: no handshake). */
 static grpc_ssl_certificate_config_reload_status
 fetch_certificates(void *user, grpc_ssl_server_certificate_config **config)
 {
     rpc_server *srv = user;
-    char *pem = NULL;
-    uint64_t generation = 0;
+    char *pem = NULL, *cert = NULL, *key = NULL;
+    uint64_t generation = 0, identity_generation = 0;
     grpc_ssl_certificate_config_reload_status status = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
     pthread_mutex_lock(&srv->trust_lock);
     if (srv->opts->trust(srv->opts->trust_ctx, &pem, &generation) != 0) {
         ecl_log(ECL_LOG_ERROR, "tls.trust", "error", "cannot read the trusted CA set", NULL);
         if (!srv->trust_loaded)
             status = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
-    } else if (!srv->trust_loaded || generation != srv->trust_generation) {
-        grpc_ssl_pem_key_cert_pair pair = {srv->opts->key_pem, srv->opts->cert_pem};
+    } else if (fetch_identity(srv, &cert, &key, &identity_generation) != 0) {
+        ecl_log(ECL_LOG_ERROR, "tls.identity", "error",
+                "cannot copy the server's certificate and key", NULL);
+        if (!srv->trust_loaded)
+            status = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
+    } else if (!srv->trust_loaded || generation != srv->trust_generation ||
+               identity_generation != srv->identity_generation) {
+        grpc_ssl_pem_key_cert_pair pair = {key, cert};
         *config = grpc_ssl_server_certificate_config_create(pem, &pair, 1);
         srv->trust_generation = generation;
+        srv->identity_generation = identity_generation;
         srv->trust_loaded = 1;
         status = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
     }
     pthread_mutex_unlock(&srv->trust_lock);
     free(pem);
+    free_identity(cert, key);
     return status;
 }
 

@@ -72,9 +72,16 @@ typedef int (*rpc_authenticate_fn)(void *ctx, const char *leaf_pem, size_t leaf_
  * without a restart. *pem is malloc'd; the server frees it. */
 typedef int (*rpc_trust_fn)(void *ctx, char **pem, uint64_t *generation);
 
+/* The server's own certificate and key (PEM), with a generation number that
+ * changes when they change. Called at each TLS handshake, like the trust
+ * callback: a renewed certificate is presented to new connections without a
+ * restart, while connections already made keep theirs. Both strings are
+ * malloc'd; the server frees them (and wipes the key). */
+typedef int (*rpc_identity_fn)(void *ctx, char **cert_pem, char **key_pem, uint64_t *generation);
+
 typedef struct rpc_server_options {
     const char *listen;   /* host:port; port 0 picks a free one */
-    const char *cert_pem; /* the gateway's certificate and key */
+    const char *cert_pem; /* the certificate and key when `identity` is NULL */
     const char *key_pem;
     unsigned threads;              /* acceptor threads, >= 1 */
     unsigned max_concurrent_calls; /* more are answered RESOURCE_EXHAUSTED */
@@ -87,6 +94,8 @@ typedef struct rpc_server_options {
     void *auth_ctx;
     rpc_trust_fn trust;
     void *trust_ctx;
+    rpc_identity_fn identity; /* NULL: cert_pem and key_pem, for good */
+    void *identity_ctx;
 } rpc_server_options;
 
 /* Bind, register every method, start the acceptor threads. ECL_E_UNAVAILABLE
