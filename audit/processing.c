@@ -45,11 +45,12 @@ static long find_or_add(pstate *st, const audit_record *r)
     char *key = malloc(klen);
     if (key == NULL)
         return -1;
-    key[0] = '\0';
+    size_t at = 0;
     for (unsigned i = 0; i < G_N; i++) {
-        strcat(key, s[i]);
-        if (i + 1 < G_N)
-            strcat(key, "\x1f"); /* unit separator: never inside a field */
+        size_t n = strlen(s[i]);
+        memcpy(key + at, s[i], n);
+        at += n;
+        key[at++] = i + 1 < G_N ? '\x1f' : '\0'; /* unit separator: never inside a field */
     }
     json_t *hit = json_object_get(st->by_key, key);
     if (hit) {
