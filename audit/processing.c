@@ -73,7 +73,8 @@ static long find_or_add(pstate *st, const audit_record *r)
         if ((g->s[i] = strdup(s[i])) == NULL)
             st->oom = 1;
     g->first_ns = r->time_ns;
-    json_object_set_new(st->by_key, key, json_integer((json_int_t)st->n));
+    if (json_object_set_new(st->by_key, key, json_integer((json_int_t)st->n)) != 0)
+        st->oom = 1; /* the next record of this group would start another */
     free(key);
     return (long)st->n++;
 }
@@ -103,7 +104,10 @@ static int on_record(const audit_record *r, void *arg)
     touch(g, r->time_ns);
     if (start) {
         g->reads++;
-        json_object_set_new(st->by_read, r->read_id, json_integer(i));
+        if (json_object_set_new(st->by_read, r->read_id, json_integer(i)) != 0) {
+            st->oom = 1;
+            return 1;
+        }
     } else {
         json_t *d = json_loads(r->detail_json, 0, NULL);
         json_int_t b = json_integer_value(json_object_get(d, "bytes_sent"));
@@ -122,8 +126,9 @@ int audit_processing_summary(audit_log *log, const char *dataset, audit_processi
     audit_filter f;
     memset(&f, 0, sizeof(f));
     f.dataset = dataset;
-    int rc = audit_query(log, &f, on_record, &st, err);
-    if (rc == 0 && st.oom)
+    int rc =
+        st.by_key != NULL && st.by_read != NULL ? audit_query(log, &f, on_record, &st, err) : 0;
+    if (rc == 0 && (st.oom || st.by_key == NULL || st.by_read == NULL))
         rc = ecl_fail(err, ECL_E_INTERNAL, "audit processing summary: out of memory");
     for (size_t i = 0; i < st.n; i++) {
         group *g = &st.g[i];
