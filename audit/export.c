@@ -1,6 +1,7 @@
 /* export.c - query results as JSON lines or CSV (audit.h). */
 #include "audit/internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -87,11 +88,13 @@ static int json_line(const audit_record *r, void *arg)
             lost |= json_object_set_new(o, names[i], json_string(v[i])) != 0;
         }
     }
-    if (lost)
+    /* Made whole in memory first: a line is written entirely or not at all. */
+    char *line = lost ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (line == NULL)
         x->failed = 3;
-    else if (json_dumpf(o, x->out, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
-             fputc('\n', x->out) == EOF)
+    else if (fputs(line, x->out) == EOF || fputc('\n', x->out) == EOF)
         x->failed = 1;
+    free(line);
     json_decref(o);
     return x->failed;
 }
@@ -141,7 +144,10 @@ static int run(audit_log *log, const audit_filter *f, FILE *out, int csv, ecl_er
     if (audit_query(log, f, csv ? csv_line : json_line, &x, err) != 0)
         return -1;
     if (x.failed == 2)
-        return ecl_fail(err, ECL_E_INPUT, "audit export: entry %llu: detail is not valid JSON",
+        /* jansson reports memory running out as a syntax error: say both */
+        return ecl_fail(err, ECL_E_INPUT,
+                        "audit export: entry %llu: detail does not parse as JSON (a damaged "
+                        "entry, or out of memory)",
                         (unsigned long long)x.seq);
     if (x.failed == 3)
         return ecl_fail(err, ECL_E_INTERNAL, "audit export: out of memory");

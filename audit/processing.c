@@ -110,6 +110,10 @@ static int on_record(const audit_record *r, void *arg)
         }
     } else {
         json_t *d = json_loads(r->detail_json, 0, NULL);
+        if (d == NULL) {
+            st->oom = 1; /* its bytes would go uncounted */
+            return 1;
+        }
         json_int_t b = json_integer_value(json_object_get(d, "bytes_sent"));
         g->bytes += b > 0 ? (uint64_t)b : 0;
         json_decref(d);
@@ -129,7 +133,9 @@ int audit_processing_summary(audit_log *log, const char *dataset, audit_processi
     int rc =
         st.by_key != NULL && st.by_read != NULL ? audit_query(log, &f, on_record, &st, err) : 0;
     if (rc == 0 && (st.oom || st.by_key == NULL || st.by_read == NULL))
-        rc = ecl_fail(err, ECL_E_INTERNAL, "audit processing summary: out of memory");
+        rc = ecl_fail(err, ECL_E_INTERNAL,
+                      "audit processing summary: out of memory (or a read-end entry whose detail "
+                      "does not parse)");
     for (size_t i = 0; i < st.n; i++) {
         group *g = &st.g[i];
         audit_processing p = {g->s[G_DATASET], g->s[G_RECIPIENT], g->s[G_SITE],    g->s[G_PURPOSE],
