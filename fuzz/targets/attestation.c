@@ -64,7 +64,7 @@ static uint8_t *body_bytes(const Ecluse__V1__AccessRequest *req, const uint8_t *
         ecl_err err;
         if (attestation_request_digest(req, digest, &err) != 0)
             fz_fail("digest: %s", err.msg);
-        free(b->request_digest.data); /* protobuf-c's allocator is malloc */
+        free(b->request_digest.data);    /* protobuf-c's allocator is malloc */
         b->request_digest.data = digest; /* borrowed: taken out again before freeing */
         b->request_digest.len = sizeof(digest);
         *len = ecluse__v1__attestation_body__get_packed_size(b);
