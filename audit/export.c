@@ -1,6 +1,7 @@
 /* export.c - query results as JSON lines or CSV (audit.h). */
 #include "audit/internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,7 +26,7 @@ static void iso_time(int64_t ns, char *out, size_t cap)
 
 typedef struct xstate {
     FILE *out;
-    int failed; /* 1 = write error, 2 = bad stored detail */
+    int failed; /* 1 = write error, 2 = bad stored detail, 3 = out of memory */
     uint64_t seq;
     int csv;
 } xstate;
@@ -69,8 +70,10 @@ static int json_line(const audit_record *r, void *arg)
     const char *v[AUDIT_CSV_COLUMNS + 1];
     columns(r, t, sizeof(t), ph, h, v);
     json_t *o = json_object();
-    json_object_set_new(o, "seq", json_integer((json_int_t)r->seq));
-    json_object_set_new(o, "time_unix_ns", json_integer(r->time_ns));
+    /* A field that cannot be set (out of memory) fails the export: a
+     * record is never written with a field left out. */
+    int lost = json_object_set_new(o, "seq", json_integer((json_int_t)r->seq)) != 0 ||
+               json_object_set_new(o, "time_unix_ns", json_integer(r->time_ns)) != 0;
     for (unsigned i = 2; names[i]; i++) {
         if (i == 13) {
             json_t *d = json_loads(r->detail_json, 0, NULL);
@@ -80,14 +83,18 @@ static int json_line(const audit_record *r, void *arg)
                 x->seq = r->seq;
                 return 1;
             }
-            json_object_set_new(o, "detail", d);
+            lost |= json_object_set_new(o, "detail", d) != 0;
         } else {
-            json_object_set_new(o, names[i], json_string(v[i]));
+            lost |= json_object_set_new(o, names[i], json_string(v[i])) != 0;
         }
     }
-    if (json_dumpf(o, x->out, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0 ||
-        fputc('\n', x->out) == EOF)
+    /* Made whole in memory first: a line is written entirely or not at all. */
+    char *line = lost ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (line == NULL)
+        x->failed = 3;
+    else if (fputs(line, x->out) == EOF || fputc('\n', x->out) == EOF)
         x->failed = 1;
+    free(line);
     json_decref(o);
     return x->failed;
 }
@@ -137,8 +144,13 @@ static int run(audit_log *log, const audit_filter *f, FILE *out, int csv, ecl_er
     if (audit_query(log, f, csv ? csv_line : json_line, &x, err) != 0)
         return -1;
     if (x.failed == 2)
-        return ecl_fail(err, ECL_E_INPUT, "audit export: entry %llu: detail is not valid JSON",
+        /* jansson reports memory running out as a syntax error: say both */
+        return ecl_fail(err, ECL_E_INPUT,
+                        "audit export: entry %llu: detail does not parse as JSON (a damaged "
+                        "entry, or out of memory)",
                         (unsigned long long)x.seq);
+    if (x.failed == 3)
+        return ecl_fail(err, ECL_E_INTERNAL, "audit export: out of memory");
     if (x.failed || fflush(out) != 0 || ferror(out))
         return ecl_fail(err, ECL_E_IO, "audit export: write failed");
     return 0;

@@ -45,11 +45,12 @@ static long find_or_add(pstate *st, const audit_record *r)
     char *key = malloc(klen);
     if (key == NULL)
         return -1;
-    key[0] = '\0';
+    size_t at = 0;
     for (unsigned i = 0; i < G_N; i++) {
-        strcat(key, s[i]);
-        if (i + 1 < G_N)
-            strcat(key, "\x1f"); /* unit separator: never inside a field */
+        size_t n = strlen(s[i]);
+        memcpy(key + at, s[i], n);
+        at += n;
+        key[at++] = i + 1 < G_N ? '\x1f' : '\0'; /* unit separator: never inside a field */
     }
     json_t *hit = json_object_get(st->by_key, key);
     if (hit) {
@@ -72,7 +73,8 @@ static long find_or_add(pstate *st, const audit_record *r)
         if ((g->s[i] = strdup(s[i])) == NULL)
             st->oom = 1;
     g->first_ns = r->time_ns;
-    json_object_set_new(st->by_key, key, json_integer((json_int_t)st->n));
+    if (json_object_set_new(st->by_key, key, json_integer((json_int_t)st->n)) != 0)
+        st->oom = 1; /* the next record of this group would start another */
     free(key);
     return (long)st->n++;
 }
@@ -102,9 +104,16 @@ static int on_record(const audit_record *r, void *arg)
     touch(g, r->time_ns);
     if (start) {
         g->reads++;
-        json_object_set_new(st->by_read, r->read_id, json_integer(i));
+        if (json_object_set_new(st->by_read, r->read_id, json_integer(i)) != 0) {
+            st->oom = 1;
+            return 1;
+        }
     } else {
         json_t *d = json_loads(r->detail_json, 0, NULL);
+        if (d == NULL) {
+            st->oom = 1; /* its bytes would go uncounted */
+            return 1;
+        }
         json_int_t b = json_integer_value(json_object_get(d, "bytes_sent"));
         g->bytes += b > 0 ? (uint64_t)b : 0;
         json_decref(d);
@@ -121,9 +130,12 @@ int audit_processing_summary(audit_log *log, const char *dataset, audit_processi
     audit_filter f;
     memset(&f, 0, sizeof(f));
     f.dataset = dataset;
-    int rc = audit_query(log, &f, on_record, &st, err);
-    if (rc == 0 && st.oom)
-        rc = ecl_fail(err, ECL_E_INTERNAL, "audit processing summary: out of memory");
+    int rc =
+        st.by_key != NULL && st.by_read != NULL ? audit_query(log, &f, on_record, &st, err) : 0;
+    if (rc == 0 && (st.oom || st.by_key == NULL || st.by_read == NULL))
+        rc = ecl_fail(err, ECL_E_INTERNAL,
+                      "audit processing summary: out of memory (or a read-end entry whose detail "
+                      "does not parse)");
     for (size_t i = 0; i < st.n; i++) {
         group *g = &st.g[i];
         audit_processing p = {g->s[G_DATASET], g->s[G_RECIPIENT], g->s[G_SITE],    g->s[G_PURPOSE],

@@ -66,7 +66,10 @@ static int parse_args(int argc, char **argv, cli_remote *r, access_args *a, ecl_
             a->req.ethics_ref = optarg;
             break;
         case 't': {
-            a->tensor_text = strdup(optarg);
+            if ((a->tensor_text = strdup(optarg)) == NULL) {
+                rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+                break;
+            }
             char *save = NULL;
             for (char *t = strtok_r(a->tensor_text, ",", &save); t && rc == 0;
                  t = strtok_r(NULL, ",", &save)) {

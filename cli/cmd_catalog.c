@@ -10,6 +10,7 @@
 #include "cli/remote.h"
 #include "common/fileio.h"
 #include "federation/dcat.h"
+#include "site/identity.h"
 
 typedef struct listing_ctx {
     int json;
@@ -172,9 +173,14 @@ static int keep_listing(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
     /* Keep a copy: the stream frees its messages. */
     size_t len = protobuf_c_message_get_packed_size(msg);
     unsigned char *b = malloc(len ? len : 1);
+    if (b == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     protobuf_c_message_pack(msg, b);
-    c->kept[c->kept_count++] = ecluse__v1__catalog_listing__unpack(NULL, len, b);
+    Ecluse__V1__CatalogListing *copy = ecluse__v1__catalog_listing__unpack(NULL, len, b);
     free(b);
+    if (copy == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    c->kept[c->kept_count++] = copy;
     return 0;
 }
 
@@ -207,10 +213,16 @@ static int run_catalog_export(int argc, char **argv, ecl_err *err)
         return -1;
     if (format == NULL || strcmp(format, "dcat-ap") != 0)
         return ecl_fail(err, ECL_E_USAGE, "--format dcat-ap is required (the one format so far)");
+    if (q.site[0] != '\0' && !site_id_is_valid(q.site))
+        return ecl_fail(err, ECL_E_USAGE, "--site '%.80s' is not a site id (1-63 of a-z, 0-9, '-')",
+                        q.site);
     if (cli_remote_open(&r, err) != 0)
         return -1;
-    const char *site = q.site[0] ? q.site : ecl_client_identity(r.client)->site;
-    q.site = (char *)site;
+    /* A copy: the identity's own site lives in the client, which is closed
+     * before the document is written. */
+    char site[ECL_SITE_ID_MAX];
+    snprintf(site, sizeof(site), "%s", q.site[0] ? q.site : ecl_client_identity(r.client)->site);
+    q.site = site;
     listing_ctx lc = {0, 0, NULL, 0, 0};
     int rc = cli_stream(&r, "/ecluse.v1.Catalog/List", &q.base,
                         &ecluse__v1__catalog_listing__descriptor, keep_listing, &lc, err);

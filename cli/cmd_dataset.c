@@ -31,7 +31,8 @@ static int absolute(const char *path, char *out, const char *what, ecl_err *err)
 
 static int split_keywords(add_args *a, const char *text, ecl_err *err)
 {
-    a->keyword_text = strdup(text);
+    if ((a->keyword_text = strdup(text)) == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     char *save = NULL;
     for (char *w = strtok_r(a->keyword_text, ",", &save); w != NULL;
          w = strtok_r(NULL, ",", &save)) {
@@ -57,6 +58,8 @@ static int add_npy(add_args *a, const char *spec, ecl_err *err)
     a->req.n_npy_names++;
     a->npy_names[i] = strndup(spec, (size_t)(eq - spec));
     a->npy_paths[i] = strdup(path);
+    if (a->npy_names[i] == NULL || a->npy_paths[i] == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     return 0;
 }
 

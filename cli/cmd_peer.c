@@ -25,6 +25,10 @@ static int run_peer_export(int argc, char **argv, ecl_err *err)
         return -1;
     size_t len = protobuf_c_message_get_packed_size(resp);
     unsigned char *bytes = malloc(len ? len : 1);
+    if (bytes == NULL) {
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
     protobuf_c_message_pack(resp, bytes);
     protobuf_c_message_free_unpacked(resp, NULL);
     peer_info info;
@@ -83,16 +87,19 @@ static int run_peer_add(int argc, char **argv, ecl_err *err)
                       "fingerprint %s is not the %s you were told: not adding this peer",
                       info.fingerprint, expect);
     } else if (cli_remote_open(&r, err) == 0) {
+        /* It verified, so it decodes: a failure here is memory running out. */
         Ecluse__V1__PeerBundle *bundle = ecluse__v1__peer_bundle__unpack(NULL, len, bytes);
         ProtobufCMessage *resp = NULL;
-        rc = cli_call(&r, "/ecluse.v1.Admin/AddPeer", &bundle->base,
-                      &ecluse__v1__peer_summary__descriptor, &resp, err);
+        rc = bundle == NULL ? ecl_fail(err, ECL_E_INTERNAL, "out of memory")
+                            : cli_call(&r, "/ecluse.v1.Admin/AddPeer", &bundle->base,
+                                       &ecluse__v1__peer_summary__descriptor, &resp, err);
         if (rc == 0) {
             printf("Added peer %s. Its catalog is fetched now and every refresh interval.\n",
                    info.site);
             protobuf_c_message_free_unpacked(resp, NULL);
         }
-        ecluse__v1__peer_bundle__free_unpacked(bundle, NULL);
+        if (bundle != NULL)
+            ecluse__v1__peer_bundle__free_unpacked(bundle, NULL);
         cli_remote_close(&r);
     } else {
         rc = -1;

@@ -156,7 +156,9 @@ void cli_print_entry(FILE *out, const Ecluse__V1__DatasetEntry *e, int json)
     json_t *policy = json_loads(e->policy_json, 0, NULL);
     char *pretty = policy ? json_dumps(policy, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     fprintf(out, "  access policy:\n");
-    for (char *line = pretty ? strtok(pretty, "\n") : NULL; line; line = strtok(NULL, "\n"))
+    char *rest = NULL;
+    for (char *line = pretty ? strtok_r(pretty, "\n", &rest) : NULL; line;
+         line = strtok_r(NULL, "\n", &rest))
         fprintf(out, "    %s\n", line);
     free(pretty);
     json_decref(policy);

@@ -210,7 +210,10 @@ int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_er
             ecl_verifier_free(v);
             return ecl_fail(err, ECL_E_INPUT, "read header: tensor %zu has no name or size", i);
         }
-        v->names[i] = strdup(t->name);
+        if ((v->names[i] = strdup(t->name)) == NULL) {
+            ecl_verifier_free(v);
+            return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        }
         v->size[i] = t->byte_size;
         v->start[i] = sum;
         sum += t->byte_size;

@@ -174,7 +174,7 @@ int bundle_to_text(const unsigned char *bundle, size_t len, char **text, ecl_err
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     memcpy(t, TEXT_HEADER, hlen);
     sodium_bin2base64(t + hlen, b64, bundle, len, sodium_base64_VARIANT_ORIGINAL);
-    strcat(t + hlen, "\n");
+    memcpy(t + hlen + b64 - 1, "\n", 2); /* over the NUL that b64 counts */
     *text = t;
     return 0;
 }

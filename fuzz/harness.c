@@ -28,6 +28,10 @@ static const fz_target targets[] = {
     {"csv", fz_csv},
     {"rowset", fz_rowset},
     {"checkpoint", fz_checkpoint},
+    {"relay_scan", fz_relay_scan},
+    {"verifier", fz_verifier},
+    {"grant_file", fz_grant_file},
+    {"attestation", fz_attestation},
 };
 
 const fz_target *fz_targets(size_t *count)

@@ -17,9 +17,12 @@
 
 #include "common/fileio.h"
 #include "common/note.h"
+#include "common/read_digest.h"
+#include "client/read.h"
 #include "federation/bundle.h"
 #include "federation/catalog.h"
 #include "fuzz/fuzz.h"
+#include "gateway/attestation.h"
 #include "gateway/grant.h"
 #include "proto/ecluse.pb-c.h"
 #include "site/config.h"
@@ -567,6 +570,302 @@ static void store_seeds(void)
     seed_csv("bad-label-not-integer.csv", 0x08, "1,2,3.5\n");
 }
 
+/* ---- read streams: the relay's scan and the client's verifier ------------ */
+
+/* A message packed into a new buffer (the caller frees it). */
+static uint8_t *packed(const ProtobufCMessage *m, size_t *n)
+{
+    *n = protobuf_c_message_get_packed_size(m);
+    uint8_t *b = malloc(*n ? *n : 1);
+    if (b == NULL)
+        die("out of memory", NULL);
+    protobuf_c_message_pack(m, b);
+    return b;
+}
+
+static uint8_t features[48], labels[32];
+static uint64_t shape_f[2] = {4, 3}, shape_l[1] = {4};
+static Ecluse__V1__TensorInfo t_features = ECLUSE__V1__TENSOR_INFO__INIT,
+                              t_labels = ECLUSE__V1__TENSOR_INFO__INIT;
+static Ecluse__V1__TensorInfo *t_both[2] = {&t_features, &t_labels};
+static Ecluse__V1__RowRange all_rows = ECLUSE__V1__ROW_RANGE__INIT;
+static Ecluse__V1__RowRange *all_rows_p = &all_rows;
+
+/* The header of a read of two tensors of 4 rows: 48 + 32 bytes. */
+static void stream_header(Ecluse__V1__ReadHeader *h, uint64_t resume)
+{
+    for (size_t i = 0; i < sizeof(features); i++)
+        features[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof(labels); i++)
+        labels[i] = (uint8_t)(i % 3);
+    t_features.name = "features";
+    t_features.dtype = "F32";
+    t_features.n_shape = 2;
+    t_features.shape = shape_f;
+    t_features.byte_size = sizeof(features);
+    t_labels.name = "labels";
+    t_labels.dtype = "I64";
+    t_labels.n_shape = 1;
+    t_labels.shape = shape_l;
+    t_labels.byte_size = sizeof(labels);
+    all_rows.begin = 0;
+    all_rows.end = 4;
+    ecluse__v1__read_header__init(h);
+    h->read_id = "0123456789abcdef";
+    h->n_tensors = 2;
+    h->tensors = t_both;
+    h->total_bytes = sizeof(features) + sizeof(labels);
+    h->resume_offset = resume;
+    h->n_row_ranges = 1;
+    h->row_ranges = &all_rows_p;
+}
+
+static void put_msg(buf *b, uint8_t op, const ProtobufCMessage *m)
+{
+    size_t n;
+    uint8_t *p = packed(m, &n);
+    put_u8(b, op);
+    put_piece(b, p, n);
+    free(p);
+}
+
+/* A chunk of one whole tensor with its real digest (the rows are all sent,
+ * so the source offset is the offset). */
+static void chunk_of(Ecluse__V1__Chunk *c, uint32_t tensor, uint8_t *data, size_t len,
+                     unsigned char digest[32], read_hasher *h)
+{
+    read_hasher_chunk(h, data, len, 0, NULL, digest);
+    ecluse__v1__chunk__init(c);
+    c->tensor = tensor;
+    c->data = (ProtobufCBinaryData){len, data};
+    c->digest = (ProtobufCBinaryData){32, digest};
+}
+
+static void stream_seeds(void)
+{
+    ecl_err err;
+    read_hasher *h = NULL, *trail = NULL;
+    if (read_hasher_new(&h, &err) != 0 || read_hasher_new(&trail, &err) != 0)
+        die("read_hasher_new", &err);
+    Ecluse__V1__ReadHeader hd;
+    stream_header(&hd, 0);
+    unsigned char d1[32], d2[32], dt[32];
+    Ecluse__V1__Chunk c1, c2;
+    chunk_of(&c1, 0, features, sizeof(features), d1, h);
+    chunk_of(&c2, 1, labels, sizeof(labels), d2, h);
+    read_hasher_add(trail, d1);
+    read_hasher_add(trail, d2);
+    read_hasher_final(trail, dt);
+    Ecluse__V1__ReadTrailer tr = ECLUSE__V1__READ_TRAILER__INIT;
+    tr.bytes_sent = hd.total_bytes;
+    tr.chunks = 2;
+    tr.digest = (ProtobufCBinaryData){32, dt};
+
+    /* relay_scan: each kind of message as a gateway sends it, and framings
+     * that do not hold. */
+    Ecluse__V1__ReadMessage m = ECLUSE__V1__READ_MESSAGE__INIT;
+    m.kind_case = ECLUSE__V1__READ_MESSAGE__KIND_HEADER;
+    m.header = &hd;
+    size_t n;
+    uint8_t *p = packed(&m.base, &n);
+    seed("relay_scan", "ok-header", p, n);
+    free(p);
+    m.kind_case = ECLUSE__V1__READ_MESSAGE__KIND_TRAILER;
+    m.trailer = &tr;
+    p = packed(&m.base, &n);
+    seed("relay_scan", "ok-trailer", p, n);
+    free(p);
+    m.kind_case = ECLUSE__V1__READ_MESSAGE__KIND_CHUNK;
+    m.chunk = &c1;
+    p = packed(&m.base, &n);
+    seed("relay_scan", "ok-chunk", p, n);
+    seed("relay_scan", "bad-chunk-cut-short", p, n - 1);
+    free(p);
+    static const uint8_t fixed32[] = {0x1a, 0x05, 0x0d, 1, 2, 3, 4}; /* wire type 5 in a chunk */
+    seed("relay_scan", "bad-fixed32-in-chunk", fixed32, sizeof(fixed32));
+    /* field number 2^32 + 3: once cut to an int, it read as a chunk */
+    static const uint8_t huge[] = {0x9a, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00};
+    seed("relay_scan", "bad-field-number-over-32-bits", huge, sizeof(huge));
+    static const uint8_t trailing[] = {0x12, 0x00, 0x00}; /* a byte after the one field */
+    seed("relay_scan", "bad-bytes-after-the-field", trailing, sizeof(trailing));
+
+    /* verifier: whole reads with real digests, one resumed, headers that do
+     * not add up. */
+    buf b = {0};
+    size_t hn;
+    uint8_t *hp = packed(&hd.base, &hn);
+    put_u8(&b, 0);
+    put_piece(&b, hp, hn);
+    put_msg(&b, 0, &c1.base);
+    put_msg(&b, 0, &c2.base);
+    put_msg(&b, 2, &tr.base);
+    seed("verifier", "ok-whole-read", b.p, b.n);
+    b.p[0] = 1; /* the same, the harness writing the digests */
+    seed("verifier", "ok-whole-read-digests-by-harness", b.p, b.n);
+    free(hp);
+    b.n = 0;
+    stream_header(&hd, sizeof(features));
+    hp = packed(&hd.base, &hn);
+    put_u8(&b, 1);
+    put_piece(&b, hp, hn);
+    put_u8(&b, 1);
+    put_piece(&b, features, sizeof(features)); /* the prefix, from the bytes kept */
+    put_msg(&b, 0, &c2.base);
+    tr.bytes_sent = sizeof(labels);
+    tr.chunks = 1;
+    put_msg(&b, 2, &tr.base);
+    seed("verifier", "ok-resumed-read", b.p, b.n);
+    free(hp);
+    b.n = 0;
+    stream_header(&hd, 0);
+    hd.total_bytes = 81;
+    hp = packed(&hd.base, &hn);
+    put_u8(&b, 0);
+    put_piece(&b, hp, hn);
+    seed("verifier", "bad-total-does-not-add-up", b.p, b.n);
+    free(hp);
+    b.n = 0;
+    stream_header(&hd, 0);
+    all_rows.begin = 2;
+    all_rows.end = 2;
+    hp = packed(&hd.base, &hn);
+    put_u8(&b, 0);
+    put_piece(&b, hp, hn);
+    seed("verifier", "bad-empty-row-range", b.p, b.n);
+    free(hp);
+    free(b.p);
+    read_hasher_free(h);
+    read_hasher_free(trail);
+}
+
+/* ---- grant files (client/read.h) --------------------------------------- */
+static void grant_file_seeds(void)
+{
+    ecl_err err;
+    Ecluse__V1__GrantBody body = ECLUSE__V1__GRANT_BODY__INIT;
+    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
+    who.site = "fi";
+    who.role = "researcher";
+    who.name = "alice";
+    body.grant_id = "00112233445566778899aabbccddeeff";
+    body.dataset = "lu/breast-cancer";
+    body.requester = &who;
+    body.purpose = "HMB";
+    body.issued_unix = NOW - 60;
+    body.expires_unix = 4102444800;
+    Ecluse__V1__Grant g;
+    if (grant_sign(fz_signer(0), &body, &g, &err) != 0)
+        die("grant_sign", &err);
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/grant_file", root);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/grant_file/ok-grant", root);
+    if (client_grant_save(path, &g, &err) != 0)
+        die("client_grant_save", &err);
+    char *text = NULL;
+    size_t len = 0;
+    if (ecl_read_file(path, CLIENT_GRANT_FILE_MAX, &text, &len, &err) != 0)
+        die("ecl_read_file", &err);
+    /* wrapped at 40 columns, CRLF line ends */
+    buf w = {0};
+    size_t magic = strlen(CLIENT_GRANT_MAGIC);
+    put(&w, CLIENT_GRANT_MAGIC "\r\n", magic + 2);
+    for (size_t i = magic + 1; i < len && text[i] != '\n'; i++) {
+        put_u8(&w, (uint8_t)text[i]);
+        if ((i - magic) % 40 == 0)
+            put(&w, "\r\n", 2);
+    }
+    put(&w, "\r\n", 2);
+    seed("grant_file", "ok-wrapped-crlf", w.p, w.n);
+    free(w.p);
+    seed_str("grant_file", "bad-magic", "ecluse-grant-v2\nAAAA\n");
+    seed_str("grant_file", "bad-not-base64", "ecluse-grant-v1\nnot*base64!\n");
+    seed_str("grant_file", "bad-empty", "ecluse-grant-v1\n");
+    /* a Grant with a body and no signature: field 1, 2 bytes */
+    seed_str("grant_file", "bad-no-signature", "ecluse-grant-v1\nCgIICA==\n");
+    free(text);
+    grant_clear(&g);
+}
+
+/* ---- attestations (gateway/attestation.h) ------------------------------ */
+static void attestation_seed(const char *name, uint8_t mode, const uint8_t *req, size_t req_len,
+                             const Ecluse__V1__AttestationBody *body, int bad_signature)
+{
+    ecl_err err;
+    size_t bn;
+    uint8_t *bb = packed(&body->base, &bn);
+    buf b = {0};
+    put_u8(&b, mode);
+    put_piece(&b, req, req_len);
+    if (mode & 1) {
+        put(&b, bb, bn);
+    } else {
+        unsigned char sig[crypto_sign_BYTES];
+        if (site_key_sign(fz_key(1), ATTESTATION_SIGNING_CONTEXT, bb, bn, sig, &err) != 0)
+            die("site_key_sign", &err);
+        sig[0] ^= (uint8_t)bad_signature;
+        Ecluse__V1__Attestation a = ECLUSE__V1__ATTESTATION__INIT;
+        a.body = (ProtobufCBinaryData){bn, bb};
+        a.signature = (ProtobufCBinaryData){sizeof(sig), sig};
+        size_t an;
+        uint8_t *ab = packed(&a.base, &an);
+        put(&b, ab, an);
+        free(ab);
+    }
+    seed("attestation", name, b.p, b.n);
+    free(b.p);
+    free(bb);
+}
+
+static void attestation_seeds(void)
+{
+    static char *tensors[] = {"features", "labels"};
+    Ecluse__V1__AccessRequest req = ECLUSE__V1__ACCESS_REQUEST__INIT;
+    req.dataset = "lu/iris";
+    req.purpose = "NRES";
+    req.lawful_basis = "art6-1-e";
+    req.job_country = "FI";
+    req.n_tensors = 2;
+    req.tensors = tensors;
+    req.rows = 100;
+    size_t rn;
+    uint8_t *rb = packed(&req.base, &rn);
+    unsigned char digest[32], other[32];
+    ecl_err err;
+    if (attestation_request_digest(&req, digest, &err) != 0)
+        die("attestation_request_digest", &err);
+    req.rows = 101;
+    if (attestation_request_digest(&req, other, &err) != 0)
+        die("attestation_request_digest", &err);
+    Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
+    who.site = "fi";
+    who.role = "researcher";
+    who.name = "rita";
+    Ecluse__V1__AttestationBody body = ECLUSE__V1__ATTESTATION_BODY__INIT;
+    body.requester = &who;
+    body.affiliation = "University of Helsinki";
+    body.organisation_type = "university";
+    body.issued_unix = NOW - 10;
+    body.expires_unix = NOW - 10 + ATTESTATION_TTL_S;
+    body.request_digest = (ProtobufCBinaryData){32, digest};
+    attestation_seed("ok-signed", 0, rb, rn, &body, 0);
+    attestation_seed("ok-body", 1, rb, rn, &body, 0);
+    attestation_seed("bad-signature", 0, rb, rn, &body, 1);
+    body.request_digest = (ProtobufCBinaryData){32, other};
+    attestation_seed("bad-other-request", 1, rb, rn, &body, 0);
+    attestation_seed("ok-body-digest-by-harness", 3, rb, rn, &body, 0);
+    body.request_digest = (ProtobufCBinaryData){32, digest};
+    body.expires_unix = NOW - 1;
+    attestation_seed("bad-expired", 1, rb, rn, &body, 0);
+    body.expires_unix = NOW - 10 + ATTESTATION_TTL_S;
+    who.site = "de";
+    attestation_seed("bad-person-of-another-site", 1, rb, rn, &body, 0);
+    who.site = "fi";
+    who.role = "admin";
+    attestation_seed("bad-not-a-researcher", 1, rb, rn, &body, 0);
+    free(rb);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -585,5 +884,8 @@ int main(int argc, char **argv)
     config_seeds();
     identity_seeds();
     store_seeds();
+    stream_seeds();
+    grant_file_seeds();
+    attestation_seeds();
     return 0;
 }

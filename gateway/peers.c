@@ -24,9 +24,14 @@ static int build_trust_pem(gateway *gw, peer_cache *pc, ecl_err *err)
     pc->trust_pem = malloc(total);
     if (pc->trust_pem == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    strcpy(pc->trust_pem, gw->ca_pem);
-    for (size_t i = 0; i < pc->count; i++)
-        strcat(pc->trust_pem, pc->peers[i].info.ca_pem);
+    size_t at = strlen(gw->ca_pem);
+    memcpy(pc->trust_pem, gw->ca_pem, at);
+    for (size_t i = 0; i < pc->count; i++) {
+        size_t n = strlen(pc->peers[i].info.ca_pem);
+        memcpy(pc->trust_pem + at, pc->peers[i].info.ca_pem, n);
+        at += n;
+    }
+    pc->trust_pem[at] = '\0';
     return 0;
 }
 

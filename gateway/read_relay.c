@@ -14,42 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/bytes.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "gateway/grant.h"
-
-/* Kind of a ReadMessage (its oneof field number) and, for a chunk, the
- * length of its data field. -1 if the framing does not hold. The peer's
- * bytes are outside input: read through the bounded reader. */
-static int scan_message(const unsigned char *p, size_t len, int *kind, uint64_t *data_len)
-{
-    ecl_rd r;
-    ecl_rd_init(&r, p, len);
-    uint64_t key, n;
-    if (ecl_rd_varint(&r, &key) != 0 || (key & 7) != 2 || ecl_rd_varint(&r, &n) != 0 ||
-        n != ecl_rd_left(&r))
-        return -1;
-    *kind = (int)(key >> 3);
-    *data_len = 0;
-    if (*kind != 3)
-        return 0;
-    while (ecl_rd_left(&r) > 0) {
-        if (ecl_rd_varint(&r, &key) != 0)
-            return -1;
-        if ((key & 7) == 0) {
-            if (ecl_rd_varint(&r, &n) != 0)
-                return -1;
-        } else if ((key & 7) == 2) {
-            if (ecl_rd_varint(&r, &n) != 0 || ecl_rd_skip(&r, n) != 0)
-                return -1;
-            if ((key >> 3) == 15)
-                *data_len = n;
-        } else
-            return -1;
-    }
-    return 0;
-}
+#include "gateway/relay_scan.h"
 
 typedef struct relay {
     gateway *gw;
@@ -168,7 +136,8 @@ static int relay_stream(relay *r, rpc_stream *st, ecl_err *err)
         }
         int kind = 0;
         uint64_t data_len = 0;
-        if (scan_message(p, len, &kind, &data_len) != 0 || (r->read_id[0] == '\0') != (kind == 1)) {
+        if (relay_scan_message(p, len, &kind, &data_len) != 0 ||
+            (r->read_id[0] == '\0') != (kind == 1)) {
             free(p);
             return ecl_fail(err, ECL_E_UNAVAILABLE,
                             "site '%s' sent a message that is not part of a read stream",

@@ -13,27 +13,17 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "gateway/attestation.h"
 #include "gateway/gateway.h"
 #include "site/country.h"
 #include "site/site.h"
-
-#define ATTESTATION_TTL_S  300
-#define ATTESTATION_SKEW_S 60
-
-static void request_digest(const Ecluse__V1__AccessRequest *req, unsigned char out[32])
-{
-    size_t len = ecluse__v1__access_request__get_packed_size(req);
-    unsigned char *buf = malloc(len ? len : 1);
-    ecluse__v1__access_request__pack(req, buf);
-    crypto_generichash(out, 32, buf, len, NULL, 0);
-    free(buf);
-}
 
 static int attest(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_identity *who,
                   const person_record *person, Ecluse__V1__Attestation *out, ecl_err *err)
 {
     unsigned char digest[32];
-    request_digest(req, digest);
+    if (attestation_request_digest(req, digest, err) != 0)
+        return -1;
     Ecluse__V1__Identity id = ECLUSE__V1__IDENTITY__INIT;
     id.site = (char *)who->site;
     id.role = (char *)role_name(who->role);
@@ -68,6 +58,12 @@ static int record_forwarded(gateway *gw, const Ecluse__V1__AccessRequest *req,
             : NULL;
     json_t *detail = json_pack("{s:o, s:b, s:s, s:I}", "reasons", reasons, "dry_run", dry_run,
                                "decided_by", holder, "holder_audit_seq", (json_int_t)d->audit_seq);
+    if (detail == NULL || (d->grant != NULL && gb == NULL)) {
+        json_decref(detail);
+        if (gb != NULL)
+            ecluse__v1__grant_body__free_unpacked(gb, NULL);
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
     audit_entry e = {0};
     e.kind = AUDIT_KIND_ACCESS;
     e.actor = who->spiffe;
@@ -190,53 +186,13 @@ static int open_attestation(gateway *gw, const ecl_identity *caller,
                             const Ecluse__V1__ForwardedAccessRequest *fwd, ecl_identity *requester,
                             Ecluse__V1__AttestationBody **out, ecl_err *err)
 {
-    if (fwd->request == NULL || fwd->attestation == NULL)
-        return ecl_fail(err, ECL_E_INPUT,
-                        "a forwarded request needs the request and its "
-                        "attestation");
     fed_peer peer;
     if (fed_state_get_peer(gw->state, caller->site, &peer, err) != 0)
         return -1;
-    int rc =
-        site_key_verify(peer.pinned_key, ATTESTATION_SIGNING_CONTEXT, fwd->attestation->body.data,
-                        fwd->attestation->body.len, fwd->attestation->signature.data,
-                        fwd->attestation->signature.len, err);
+    int rc = attestation_open(peer.pinned_key, caller->site, fwd, (int64_t)time(NULL), requester,
+                              out, err);
     fed_peer_clear(&peer);
-    if (rc != 0)
-        return ecl_fail(err, ECL_E_CRYPTO, "the attestation is not signed by site '%s'",
-                        caller->site);
-    Ecluse__V1__AttestationBody *b = ecluse__v1__attestation_body__unpack(
-        NULL, fwd->attestation->body.len, fwd->attestation->body.data);
-    if (b == NULL || b->requester == NULL)
-        rc = ecl_fail(err, ECL_E_INPUT, "the attestation does not decode");
-    unsigned char digest[32];
-    int64_t now = (int64_t)time(NULL);
-    if (rc == 0) {
-        request_digest(fwd->request, digest);
-        if (strcmp(b->requester->site, caller->site) != 0)
-            rc = ecl_fail(err, ECL_E_DENIED,
-                          "site '%s' may attest only its own people, not a "
-                          "person of '%s'",
-                          caller->site, b->requester->site);
-        else if (b->expires_unix <= now || b->issued_unix > now + ATTESTATION_SKEW_S)
-            rc = ecl_fail(err, ECL_E_PRECONDITION,
-                          "the attestation is not valid now (issued "
-                          "%lld, expires %lld)",
-                          (long long)b->issued_unix, (long long)b->expires_unix);
-        else if (b->request_digest.len != 32 || sodium_memcmp(digest, b->request_digest.data, 32))
-            rc = ecl_fail(err, ECL_E_CRYPTO, "the attestation is for another request");
-        else if (identity_make(b->requester->site, role_from_name(b->requester->role),
-                               b->requester->name, requester, err) != 0 ||
-                 requester->role != ECL_ROLE_RESEARCHER)
-            rc = ecl_fail(err, ECL_E_DENIED, "only researchers are attested for access");
-    }
-    if (rc != 0) {
-        if (b != NULL)
-            ecluse__v1__attestation_body__free_unpacked(b, NULL);
-        return -1;
-    }
-    *out = b;
-    return 0;
+    return rc;
 }
 
 int svc_federation_forward_access(rpc_call *call, const ProtobufCMessage *request, void *ctx,

@@ -227,6 +227,8 @@ static void check_witness(gateway *gw, const trust_keys *t, const fed_peer *peer
             out->consistent++;
     }
     out->error = strdup(rc == 0 ? "" : err.msg);
+    if (out->witness == NULL || out->error == NULL)
+        out->consistent = 0; /* out of memory: a report that cannot say whose claims nothing */
     protobuf_c_message_free_unpacked(resp, NULL);
 }
 

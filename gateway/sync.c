@@ -200,6 +200,8 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     ecluse__v1__peer_refresh__init(report);
     report->site = strdup(site);
     report->error = strdup("");
+    if (report->site == NULL || report->error == NULL)
+        return; /* out of memory: reported not ok (ok stays 0), nothing tried */
     fed_peer peer;
     ecl_err err;
     uint64_t version = 0;

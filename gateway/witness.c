@@ -233,8 +233,9 @@ done:
     rpc_channel_close(ch);
     ecluse__v1__witness_outcome__init(out);
     out->witness = strdup(site);
-    out->ok = ok;
     out->error = strdup(ok ? "" : err.msg);
+    /* An outcome that cannot name its witness (out of memory) is not counted. */
+    out->ok = ok && out->witness != NULL && out->error != NULL;
     if (!ok)
         ecl_log(ECL_LOG_WARN, "checkpoint.unwitnessed", "peer", site, "error", err.msg, NULL);
 }

@@ -37,6 +37,8 @@ static int check_server_identity(const char *target, const char *peer_pem, void 
 {
     (void)target;
     const char *expect = userdata;
+    if (expect == NULL)
+        return 1; /* no identity to check against: refuse, never accept */
     X509 *cert = NULL;
     if (pki_cert_from_pem(peer_pem, strlen(peer_pem), &cert, NULL) != 0)
         return 1;
@@ -64,6 +66,10 @@ int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err
         verify.verify_peer_callback = check_server_identity;
         verify.verify_peer_callback_userdata = strdup(opts->expect_spiffe);
         verify.verify_peer_destruct = free_expect;
+        if (verify.verify_peer_callback_userdata == NULL) {
+            free(ch);
+            return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        }
     }
     grpc_channel_credentials *creds = grpc_ssl_credentials_create_ex(
         opts->ca_pem, opts->cert_pem != NULL ? &pair : NULL, &verify, NULL);

@@ -2,7 +2,8 @@
 # The whole ecluse test suite, as a newcomer or CI runs it:
 #   installs what is missing, checks the structure (includes go only down a
 #   layer: scripts/check-layers.sh; no two files call each other:
-#   scripts/check-calls.sh; each counted as one test), builds with -Wall
+#   scripts/check-calls.sh; no banned C functions: scripts/check-banned.sh;
+#   each counted as one test), builds with -Wall
 #   -Wextra -Werror, runs every test (real gateways on loopback), runs them
 #   all again under AddressSanitizer + UndefinedBehaviorSanitizer, runs them
 #   all a third time under valgrind memcheck, and runs every fuzz target
@@ -45,6 +46,9 @@ run_check() {
 
 # Structure first: a layering or mutual-call violation fails the run.
 run_check "scripts/check-layers.sh" bash scripts/check-layers.sh
+# No strcpy, strcat, sprintf, atoi (and their kin) in production code; the
+# script first checks itself on planted calls.
+run_check "scripts/check-banned.sh" bash -c 'bash scripts/check-banned.sh --self-test && bash scripts/check-banned.sh'
 # check-calls.sh reads the object files of the last build.
 echo "== bazel build //..."
 if bazel build //...; then

@@ -83,7 +83,10 @@ static const char *const k_tensors_f[] = {"features"};
 
 int main(int argc, char **argv)
 {
-    double seconds = argc > 1 ? atof(argv[1]) : 2.0;
+    char *end = NULL;
+    double seconds = argc > 1 ? strtod(argv[1], &end) : 2.0;
+    if (argc > 1 && (end == argv[1] || *end != '\0'))
+        seconds = 2.0;
     if (seconds <= 0 || seconds > 60)
         seconds = 2.0;
     ecl_err err;

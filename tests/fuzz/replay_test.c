@@ -142,6 +142,10 @@ static const struct CMUnitTest tests[] = {
     REPLAY(csv),
     REPLAY(rowset),
     REPLAY(checkpoint),
+    REPLAY(relay_scan),
+    REPLAY(verifier),
+    REPLAY(grant_file),
+    REPLAY(attestation),
     cmocka_unit_test(rpc_list_covers_methods),
 };
 
