@@ -24,6 +24,7 @@
 #include "gateway/gateway.h"
 #include "site/config.h"
 #include "site/pki.h"
+#include "site/revocation.h"
 #include "site/site.h"
 
 /* ---- the trail of a pki action ---------------------------------------------- */
