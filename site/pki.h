@@ -37,7 +37,8 @@ int pki_issue(X509 *ca_cert, EVP_PKEY *ca_key, const pki_leaf_request *req, X509
 int pki_write_cert(const char *path, X509 *cert, ecl_err *err) ECL_WUR;
 int pki_write_key(const char *path, EVP_PKEY *key, ecl_err *err) ECL_WUR;
 
-/* Load PEM files; ECL_E_INPUT naming the file if it holds no certificate/key. */
+/* Load PEM files; ECL_E_INPUT naming the file if it holds no certificate/key.
+ * A key file that group or others can reach is refused (site/keyfile.h). */
 int pki_load_cert(const char *path, X509 **cert, ecl_err *err) ECL_WUR;
 int pki_load_key(const char *path, EVP_PKEY **key, ecl_err *err) ECL_WUR;
 
