@@ -316,6 +316,14 @@ out:
     return rc;
 }
 
+int pki_cert_signed_by(X509 *cert, X509 *ca)
+{
+    EVP_PKEY *ca_key = X509_get0_pubkey(ca);
+    int ok = ca_key != NULL && X509_verify(cert, ca_key) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
 int pki_check_identity_files(const char *cert_path, const char *key_path, const char *ca_path,
                              const char *want_spiffe, ecl_err *err)
 {

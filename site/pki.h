@@ -52,6 +52,10 @@ int pki_cert_to_pem(X509 *cert, char **pem, ecl_err *err) ECL_WUR;
  * than one URI SAN. */
 int pki_cert_spiffe(X509 *cert, char *out, size_t cap, ecl_err *err) ECL_WUR;
 
+/* 1 if `ca`'s key signed `cert` (nothing else is checked: an expired
+ * certificate of the CA still counts), else 0. */
+int pki_cert_signed_by(X509 *cert, X509 *ca);
+
 /* Check that `cert` was issued by `ca` (signature, validity now, CA flags).
  * ECL_E_AUTH with OpenSSL's reason ("certificate has expired"). */
 int pki_verify_issued_by(X509 *cert, X509 *ca, ecl_err *err) ECL_WUR;
