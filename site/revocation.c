@@ -99,8 +99,8 @@ static int choose_serials(pki_registry *reg, const char *spiffe, const char *onl
                         pki_registry_path(reg));
     if (n > SITE_REVOKE_MAX)
         return ecl_fail(err, ECL_E_LIMIT,
-                        "%s has %zu certificates, more than the %d one revocation takes: revoke "
-                        "them with --serial",
+                        "%s has %zu certificates, more than the %d one revocation handles; "
+                        "revoke them by editing the revocation list",
                         spiffe, n, SITE_REVOKE_MAX);
     char want[sizeof(res->serials[0])] = "";
     for (size_t i = 0; only != NULL && only[i] != '\0' && i + 1 < sizeof(want); i++) {
