@@ -23,7 +23,9 @@
 #include "common/fileio.h"
 #include "gateway/gateway.h"
 #include "site/config.h"
+#include "site/person_certs.h"
 #include "site/pki.h"
+#include "site/revocation.h"
 #include "site/site.h"
 
 /* ---- the trail of a pki action ---------------------------------------------- */
@@ -247,32 +249,29 @@ static int on_record(const char *site_dir, const char *identity, const char *act
 
 typedef struct issue_args {
     person_issue_options o;
-    char out[PATH_MAX];
+    int renew;
+    person_certified done;
 } issue_args;
 
 static int do_issue(void *arg, json_t *what, ecl_err *err)
 {
     issue_args *a = arg;
-    if (site_issue_person(&a->o, a->out, sizeof(a->out), err) != 0)
+    if (site_certify_person(&a->o, a->renew, &a->done, err) != 0)
         return -1;
-    char cert[PATH_MAX + 16];
-    snprintf(cert, sizeof(cert), "%s/cert.pem", a->out);
-    note_serial(what, cert);
+    json_object_set_new(what, "serial", json_string(a->done.serial));
+    if (a->renew)
+        json_object_set_new(what, "previous_serial", json_string(a->done.previous));
     return 0;
 }
 
 static int run_pki_issue(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},
-        {"role", required_argument, 0, 'r'},
-        {"name", required_argument, 0, 'n'},
-        {"days", required_argument, 0, 'D'},
-        {"out", required_argument, 0, 'o'},
-        {"affiliation", required_argument, 0, 'a'},
-        {"org-type", required_argument, 0, 't'},
-        {"identity", required_argument, 0, 'i'},
-        {0, 0, 0, 0},
+        {"dir", required_argument, 0, 'd'},      {"role", required_argument, 0, 'r'},
+        {"name", required_argument, 0, 'n'},     {"days", required_argument, 0, 'D'},
+        {"out", required_argument, 0, 'o'},      {"affiliation", required_argument, 0, 'a'},
+        {"org-type", required_argument, 0, 't'}, {"identity", required_argument, 0, 'i'},
+        {"renew", no_argument, 0, 'N'},          {0, 0, 0, 0},
     };
     issue_args a;
     memset(&a, 0, sizeof(a));
@@ -307,6 +306,9 @@ static int run_pki_issue(int argc, char **argv, ecl_err *err)
         case 'i':
             identity = optarg;
             break;
+        case 'N':
+            a.renew = 1;
+            break;
         default:
             return -1;
         }
@@ -325,13 +327,18 @@ static int run_pki_issue(int argc, char **argv, ecl_err *err)
         json_object_set_new(what, "affiliation", json_string(o->affiliation));
     if (what != NULL && o->org_type != NULL)
         json_object_set_new(what, "org_type", json_string(o->org_type));
-    if (on_record(o->site_dir, identity, "pki-issue", o->role, o->name, what, do_issue, &a, err) !=
-        0)
+    if (on_record(o->site_dir, identity, a.renew ? "pki-renew" : "pki-issue", o->role, o->name,
+                  what, do_issue, &a, err) != 0)
         return -1;
-    printf("Issued a %s identity for '%s', valid %ld days, in %s\n"
-           "Hand over that directory (its key.pem is secret), then:\n"
+    printf("%s a %s identity for '%s' (serial %s), valid %ld days, in %s\n",
+           a.renew ? "Renewed" : "Issued", role, o->name, a.done.serial, o->days, a.done.dir);
+    if (a.renew)
+        printf("The earlier certificate (serial %s) stays valid until it expires or is\n"
+               "revoked ('ecluse pki revoke --serial %s').\n",
+               a.done.previous, a.done.previous);
+    printf("Hand over that directory (its key.pem is secret), then:\n"
            "  ECLUSE_IDENTITY=%s ecluse health\n",
-           role, o->name, o->days, a.out, a.out);
+           a.done.dir);
     return 0;
 }
 
@@ -348,13 +355,20 @@ static int run_pki_issue(int argc, char **argv, ecl_err *err)
 const cli_command cli_pki_issue = {
     "pki issue",
     "issue a certificate to a researcher, auditor or admin of the site",
-    "Usage: ecluse pki issue --dir SITE_DIR --role ROLE --name NAME [options]\n"
+    "Usage: ecluse pki issue --dir SITE_DIR --role ROLE --name NAME [--renew] [options]\n"
     "\n"
     "Issues a certificate from the site's CA whose identity is\n"
     "spiffe://<site>/<role>/<name>, and writes an identity directory holding\n"
     "cert.pem, key.pem (0600), ca.pem and identity.json (which also names the\n"
     "gateway). Every client command takes it with --identity DIR or the\n"
-    "ECLUSE_IDENTITY environment variable.\n"
+    "ECLUSE_IDENTITY environment variable. The site records every certificate\n"
+    "it issues (ca/issued.json), so that 'pki revoke' can revoke them all.\n"
+    "\n"
+    "A name the site already issued is refused (exit 6) unless --renew is\n"
+    "given: then a new key and certificate go to SITE_DIR/identities/\n"
+    "ROLE-NAME@N (the person's Nth certificate), keeping the recorded\n"
+    "affiliation and organisation type. The old certificate stays valid\n"
+    "until it expires or is revoked.\n"
     "\n"
     "Options:\n"
     "  --dir SITE_DIR   the site directory made by 'ecluse site init'\n"
@@ -364,7 +378,8 @@ const cli_command cli_pki_issue = {
     "  --out DIR        where to write it (default SITE_DIR/identities/ROLE-NAME)\n"
     "  --affiliation A  the person's organisation, attested to other sites\n"
     "  --org-type T     academic, non-profit or commercial (policies may depend on "
-    "it)\n" PKI_TRAIL_HELP "\n"
+    "it)\n"
+    "  --renew          issue another certificate to a person who has one\n" PKI_TRAIL_HELP "\n"
     "Example:\n"
     "  ecluse pki issue --dir /var/lib/ecluse/fi --role researcher --name alice --days 90 \\\n"
     "                   --affiliation 'University of Helsinki' --org-type academic\n",
@@ -456,79 +471,99 @@ const cli_command cli_pki_renew_gateway = {
 };
 
 typedef struct revoke_args {
-    const char *dir, *name, *reason;
-    ecl_role role;
-    char serial[128];
+    site_revoke_request req;
+    site_revoke_result res;
 } revoke_args;
 
 static int do_revoke(void *arg, json_t *what, ecl_err *err)
 {
     revoke_args *a = arg;
-    if (site_revoke_person(a->dir, a->role, a->name, a->reason, a->serial, sizeof(a->serial),
-                           err) != 0)
-        return -1;
-    json_object_set_new(what, "serial", json_string(a->serial));
-    return 0;
+    int rc = site_revoke_person(&a->req, &a->res, err);
+    json_t *serials = json_array();
+    for (size_t i = 0; serials != NULL && i < a->res.count; i++)
+        json_array_append_new(serials, json_string(a->res.serials[i]));
+    json_object_set_new(what, "serials", serials);
+    return rc;
 }
 
 static int run_pki_revoke(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {
-        {"dir", required_argument, 0, 'd'},      {"role", required_argument, 0, 'r'},
-        {"name", required_argument, 0, 'n'},     {"reason", required_argument, 0, 'R'},
-        {"identity", required_argument, 0, 'i'}, {0, 0, 0, 0},
+        {"dir", required_argument, 0, 'd'},
+        {"role", required_argument, 0, 'r'},
+        {"name", required_argument, 0, 'n'},
+        {"reason", required_argument, 0, 'R'},
+        {"identity", required_argument, 0, 'i'},
+        {"serial", required_argument, 0, 's'},
+        {0, 0, 0, 0},
     };
     revoke_args a;
     memset(&a, 0, sizeof(a));
-    a.reason = "";
+    site_revoke_request *q = &a.req;
+    q->reason = "";
     const char *role = NULL, *identity = NULL;
     int c;
     while ((c = cli_getopt(argc, argv, opts, err)) != -1) {
         if (c == 'd')
-            a.dir = optarg;
+            q->site_dir = optarg;
         else if (c == 'r')
             role = optarg;
         else if (c == 'n')
-            a.name = optarg;
+            q->name = optarg;
         else if (c == 'R')
-            a.reason = optarg;
+            q->reason = optarg;
         else if (c == 'i')
             identity = optarg;
+        else if (c == 's')
+            q->serial = optarg;
         else
             return -1;
     }
     if (cli_expect_positionals(argc, argv, 0, "", err) != 0)
         return -1;
-    if (a.dir == NULL || role == NULL || a.name == NULL)
+    if (q->site_dir == NULL || role == NULL || q->name == NULL)
         return ecl_fail(err, ECL_E_USAGE, "--dir, --role and --name are required");
-    a.role = role_from_name(role);
-    if (a.role == ECL_ROLE_NONE || a.role == ECL_ROLE_GATEWAY)
+    if (q->serial != NULL && q->serial[0] == '\0')
+        return ecl_fail(err, ECL_E_USAGE, "--serial needs a certificate serial (hex)");
+    q->role = role_from_name(role);
+    if (q->role == ECL_ROLE_NONE || q->role == ECL_ROLE_GATEWAY)
         return ecl_fail(err, ECL_E_USAGE, "--role '%s' is not one of researcher, auditor, admin",
                         role);
     json_t *what =
-        json_pack("{s:s, s:s, s:s}", "role", role, "name", a.name, "revocation_reason", a.reason);
-    if (on_record(a.dir, identity, "pki-revoke", a.role, a.name, what, do_revoke, &a, err) != 0)
+        json_pack("{s:s, s:s, s:s}", "role", role, "name", q->name, "revocation_reason", q->reason);
+    if (what != NULL && q->serial != NULL)
+        json_object_set_new(what, "only_serial", json_string(q->serial));
+    if (on_record(q->site_dir, identity, "pki-revoke", q->role, q->name, what, do_revoke, &a,
+                  err) != 0)
         return -1;
-    printf("Revoked the certificate of %s '%s' (serial %s). The gateway refuses it from its\n"
-           "next call on; issue a new identity if the person should keep access.\n",
-           role, a.name, a.serial);
+    printf("Revoked %zu certificate%s of %s '%s'%s:\n", a.res.count, a.res.count == 1 ? "" : "s",
+           role, q->name, a.res.added < a.res.count ? " (some were revoked already)" : "");
+    for (size_t i = 0; i < a.res.count; i++)
+        printf("  serial %s\n", a.res.serials[i]);
+    printf("The gateway refuses %s from its next call on; issue a new identity if the\n"
+           "person should keep access.\n",
+           a.res.count == 1 ? "it" : "them");
     return 0;
 }
 
 const cli_command cli_pki_revoke = {
     "pki revoke",
-    "revoke a person's certificate: the gateway refuses it at once",
-    "Usage: ecluse pki revoke --dir SITE_DIR --role ROLE --name NAME [--reason TEXT]\n"
+    "revoke a person's certificates: the gateway refuses them at once",
+    "Usage: ecluse pki revoke --dir SITE_DIR --role ROLE --name NAME [--serial S]\n"
+    "                         [--reason TEXT]\n"
     "\n"
-    "Adds the serial of the person's current certificate (recorded when it was\n"
-    "issued) to the site's revocation list, ca/revoked.json. The gateway reads the\n"
-    "list on every call and refuses a revoked certificate, with the reason, without\n"
-    "a restart. Peers' gateways are cut off by removing the peer instead.\n"
+    "Adds the serial of every certificate the site ever issued to the person\n"
+    "(the first and each renewal, as recorded in ca/issued.json) to the site's\n"
+    "revocation list, ca/revoked.json; with --serial, only that one, which must\n"
+    "be one of theirs. The gateway reads the list on every call and refuses a\n"
+    "revoked certificate, naming its serial and the reason, without a restart.\n"
+    "Peers' gateways are cut off by removing the peer instead.\n"
     "\n"
     "Options:\n"
     "  --dir SITE_DIR   the site directory\n"
     "  --role ROLE      researcher, auditor or admin\n"
     "  --name NAME      as issued\n"
+    "  --serial S       revoke only the certificate with this serial (hex)\n"
     "  --reason TEXT    why (kept in the list and shown to the refused caller)\n" PKI_TRAIL_HELP
     "\n"
     "Example:\n"

@@ -9,6 +9,7 @@
 
 #include "common/fileio.h"
 #include "rpc/rpc.h"
+#include "site/keyfile.h"
 #include "site/pki.h"
 
 #define PEM_MAX (256 * 1024)
@@ -36,6 +37,18 @@ static int read_in(const char *dir, const char *name, char **out, ecl_err *err)
     size_t len = 0;
     if (ecl_path_join(path, sizeof(path), dir, name, err) != 0 ||
         ecl_read_file(path, PEM_MAX, out, &len, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* key.pem: refused if group or others can read it; held in guarded memory
+ * (free with keyfile_free). */
+static int read_key(const char *dir, char **out, ecl_err *err)
+{
+    char path[PATH_MAX];
+    size_t len = 0;
+    if (ecl_path_join(path, sizeof(path), dir, "key.pem", err) != 0 ||
+        keyfile_read(path, PEM_MAX, out, &len, err) != 0)
         return -1;
     return 0;
 }
@@ -94,8 +107,8 @@ int ecl_client_open(const char *dir, const char *gateway, ecl_client **out, ecl_
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     c->timeout_ms = 15000;
     if (read_in(dir, "ca.pem", &c->ca_pem, err) != 0 ||
-        read_in(dir, "cert.pem", &c->cert_pem, err) != 0 ||
-        read_in(dir, "key.pem", &c->key_pem, err) != 0 || check_identity(c, dir, err) != 0)
+        read_in(dir, "cert.pem", &c->cert_pem, err) != 0 || read_key(dir, &c->key_pem, err) != 0 ||
+        check_identity(c, dir, err) != 0)
         goto fail;
     if (gateway != NULL)
         snprintf(c->gateway, sizeof(c->gateway), "%s", gateway);
@@ -119,7 +132,7 @@ int ecl_client_open(const char *dir, const char *gateway, ecl_client **out, ecl_
 fail:
     free(c->ca_pem);
     free(c->cert_pem);
-    free(c->key_pem);
+    keyfile_free(c->key_pem);
     free(c);
     return -1;
 }
@@ -131,10 +144,7 @@ void ecl_client_close(ecl_client *c)
     rpc_channel_close(c->channel);
     free(c->ca_pem);
     free(c->cert_pem);
-    if (c->key_pem != NULL) {
-        memset(c->key_pem, 0, strlen(c->key_pem));
-        free(c->key_pem);
-    }
+    keyfile_free(c->key_pem);
     free(c);
     pthread_mutex_lock(&library_lock);
     if (--library_users == 0)

@@ -9,6 +9,7 @@
 
 #include "gateway/gateway.h"
 #include "site/pki.h"
+#include "site/revocation.h"
 #include "site/site.h"
 
 static int authenticate_peer_gateway(gateway *gw, X509 *cert, const ecl_identity *id, ecl_err *err)

@@ -186,11 +186,12 @@ static int one_of(const char *s, const char *const *set)
 
 int gateway_pki_detail(const Ecluse__V1__PkiRecord *r, json_t **out, ecl_err *err)
 {
-    static const char *const actions[] = {"pki-issue", "pki-revoke", "pki-renew-gateway", NULL};
+    static const char *const actions[] = {"pki-issue", "pki-renew", "pki-revoke",
+                                          "pki-renew-gateway", NULL};
     static const char *const outcomes[] = {ACTION_PENDING, ACTION_DONE, ACTION_FAILED, NULL};
     if (!one_of(r->action, actions))
         return ecl_fail(err, ECL_E_INPUT,
-                        "pki record: action '%s' is not pki-issue, pki-revoke or "
+                        "pki record: action '%s' is not pki-issue, pki-renew, pki-revoke or "
                         "pki-renew-gateway",
                         r->action);
     if (!one_of(r->outcome, outcomes))

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "site/keyfile.h"
 
 #define PEM_MAX_BYTES (256 * 1024)
 
@@ -228,13 +229,12 @@ int pki_load_key(const char *path, EVP_PKEY **key, ecl_err *err)
 {
     char *text = NULL;
     size_t len = 0;
-    if (ecl_read_file(path, PEM_MAX_BYTES, &text, &len, err) != 0)
+    if (keyfile_read(path, PEM_MAX_BYTES, &text, &len, err) != 0)
         return -1;
     BIO *bio = BIO_new_mem_buf(text, (int)len);
     EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
-    OPENSSL_cleanse(text, len);
-    free(text);
+    keyfile_free(text);
     if (k == NULL)
         return ecl_fail(err, ECL_E_INPUT, "%s: not a PEM private key: %s", path, ossl_reason());
     *key = k;
@@ -314,6 +314,14 @@ out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
     return rc;
+}
+
+int pki_cert_signed_by(X509 *cert, X509 *ca)
+{
+    EVP_PKEY *ca_key = X509_get0_pubkey(ca);
+    int ok = ca_key != NULL && X509_verify(cert, ca_key) == 1;
+    ERR_clear_error();
+    return ok;
 }
 
 int pki_check_identity_files(const char *cert_path, const char *key_path, const char *ca_path,

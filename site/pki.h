@@ -37,7 +37,8 @@ int pki_issue(X509 *ca_cert, EVP_PKEY *ca_key, const pki_leaf_request *req, X509
 int pki_write_cert(const char *path, X509 *cert, ecl_err *err) ECL_WUR;
 int pki_write_key(const char *path, EVP_PKEY *key, ecl_err *err) ECL_WUR;
 
-/* Load PEM files; ECL_E_INPUT naming the file if it holds no certificate/key. */
+/* Load PEM files; ECL_E_INPUT naming the file if it holds no certificate/key.
+ * A key file that group or others can reach is refused (site/keyfile.h). */
 int pki_load_cert(const char *path, X509 **cert, ecl_err *err) ECL_WUR;
 int pki_load_key(const char *path, EVP_PKEY **key, ecl_err *err) ECL_WUR;
 
@@ -50,6 +51,10 @@ int pki_cert_to_pem(X509 *cert, char **pem, ecl_err *err) ECL_WUR;
 /* The single spiffe:// URI SAN of `cert`. ECL_E_AUTH if there is none or more
  * than one URI SAN. */
 int pki_cert_spiffe(X509 *cert, char *out, size_t cap, ecl_err *err) ECL_WUR;
+
+/* 1 if `ca`'s key signed `cert` (nothing else is checked: an expired
+ * certificate of the CA still counts), else 0. */
+int pki_cert_signed_by(X509 *cert, X509 *ca);
 
 /* Check that `cert` was issued by `ca` (signature, validity now, CA flags).
  * ECL_E_AUTH with OpenSSL's reason ("certificate has expired"). */

@@ -69,18 +69,6 @@ typedef struct person_issue_options {
 int site_renew_gateway(const char *site_dir, long days, const char *const *host_names,
                        char *out_cert, size_t cap, ecl_err *err) ECL_WUR;
 
-/* Revoke the current certificate of `role`/`name` (the serial recorded at
- * issue), with a reason; the gateway refuses it from its next call on.
- * ECL_E_NOT_FOUND if the site has no record of that person. */
-int site_revoke_person(const char *site_dir, ecl_role role, const char *name, const char *reason,
-                       char *serial_out, size_t cap, ecl_err *err) ECL_WUR;
-
-/* 1 if the certificate with `serial` is in the revocation list at `path`
- * (reason into `why`); 0 if not or if there is no list. -1 if the list is
- * damaged: refuse, do not guess. */
-int site_is_revoked(const char *path, const char *serial, char *why, size_t cap,
-                    ecl_err *err) ECL_WUR;
-
 /* The one-writer lock of a site's audit trail: an exclusive flock(2) on
  * <data_dir>/audit.lock, held by whichever process appends to the trail in
  * <data_dir>/audit (a trail's head is cached per process, so two writers

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "site/keyfile.h"
 
 #define SECRET_HEADER "ecluse-ed25519-secret-key-v1\n"
 #define PUBLIC_HEADER "ecluse-ed25519-public-key-v1\n"
@@ -80,12 +81,11 @@ int site_key_load(const char *path, site_key *key, ecl_err *err)
         return -1;
     char *text = NULL;
     size_t len = 0;
-    if (ecl_read_file(path, 4096, &text, &len, err) != 0)
+    if (keyfile_read(path, 4096, &text, &len, err) != 0)
         return ecl_err_prefix(err, "signing key");
     int rc =
         decode_key_text(path, text, SECRET_HEADER, key->secret_key, sizeof(key->secret_key), err);
-    sodium_memzero(text, len);
-    free(text);
+    keyfile_free(text);
     if (rc != 0)
         return -1;
     /* The secret key embeds its public half; re-derive it from the seed so a

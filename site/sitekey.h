@@ -36,7 +36,10 @@ int site_key_generate(site_key *key, ecl_err *err) ECL_WUR;
 int site_key_save(const site_key *key, const char *path, ecl_err *err) ECL_WUR;
 
 /* Load a secret key file; checks that its public half matches its seed.
- * ECL_E_INPUT if the file is not a key, naming what is wrong. */
+ * ECL_E_INPUT if the file is not a key, naming what is wrong, or if group
+ * or others can reach it (site/keyfile.h). The file's text is read into
+ * guarded memory and wiped; the key goes only to `key`, which a holder
+ * keeps in sodium_malloc memory (the signer does: signer_keys.h). */
 int site_key_load(const char *path, site_key *key, ecl_err *err) ECL_WUR;
 
 /* Load a public key file (`<key>.pub`: "ecluse-ed25519-public-key-v1" and

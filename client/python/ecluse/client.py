@@ -58,6 +58,19 @@ def save_receipt(r, path):
     os.replace(tmp, path)
 
 
+def read_private_key(path):
+    """The bytes of a private key file, refused (PermissionError naming the
+    file and its mode) if group or others can reach it, as the C client and
+    ssh refuse it: such a key may already be known to others."""
+    with open(path, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode & 0o7777
+        if mode & 0o077:
+            how = "readable" if mode & 0o044 else "accessible"
+            raise PermissionError(f"{path}: private key is {how} by group or others "
+                                  f"(mode {mode:04o}); chmod 600 it")
+        return f.read()
+
+
 class Client:
     """Talks to the gateway named by an identity directory (`ecluse pki issue`)."""
 
@@ -70,7 +83,8 @@ class Client:
 
         with open(os.path.join(d, "identity.json")) as f:
             self.identity = json.load(f)
-        creds = grpc.ssl_channel_credentials(read("ca.pem"), read("key.pem"), read("cert.pem"))
+        key = read_private_key(os.path.join(d, "key.pem"))
+        creds = grpc.ssl_channel_credentials(read("ca.pem"), key, read("cert.pem"))
         opts = [("grpc.max_receive_message_length", MAX_MESSAGE),
                 ("grpc.max_send_message_length", MAX_MESSAGE)]
         self.channel = grpc.secure_channel(gateway or self.identity["gateway"], creds, opts)
