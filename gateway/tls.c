@@ -11,10 +11,12 @@
 
 #include "common/fileio.h"
 #include "gateway/gateway.h"
+#include "site/keyfile.h"
 #include "site/pki.h"
 
 #define PEM_MAX (256 * 1024)
 
+/* A copy handed to gRPC is ordinary heap: wiped before it is freed. */
 static void free_pem_secret(char *pem)
 {
     if (pem != NULL) {
@@ -28,7 +30,7 @@ static void tls_free(gateway_tls *t)
     if (t == NULL)
         return;
     free(t->cert_pem);
-    free_pem_secret(t->key_pem);
+    keyfile_free(t->key_pem);
     free(t);
 }
 
@@ -38,7 +40,9 @@ static int read_pair(const gateway_config *cfg, char **cert, char **key, ecl_err
     *cert = *key = NULL;
     if (ecl_read_file(cfg->tls_cert, PEM_MAX, cert, &len, err) != 0)
         return -1;
-    if (ecl_read_file(cfg->tls_key, PEM_MAX, key, &len, err) != 0) {
+    /* The key goes to guarded memory, and a key others can read is refused
+     * before a byte of it is read (site/keyfile.h). */
+    if (keyfile_read(cfg->tls_key, PEM_MAX, key, &len, err) != 0) {
         free(*cert);
         *cert = NULL;
         return -1;
@@ -65,13 +69,13 @@ int gateway_tls_load(const gateway_config *cfg, gateway_tls **out, ecl_err *err)
                       "try again",
                       cfg->tls_cert, cfg->tls_key);
     free(cert2);
-    free_pem_secret(key2);
+    keyfile_free(key2);
     gateway_tls *t = rc == 0 ? calloc(1, sizeof(*t)) : NULL;
     if (rc == 0 && t == NULL)
         rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     if (rc != 0) {
         free(cert);
-        free_pem_secret(key);
+        keyfile_free(key);
         return -1;
     }
     t->cert_pem = cert;

@@ -55,7 +55,16 @@ static size_t listing_used;
 static int list_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)type;
-    (void)ftw;
+    /* LMDB's lock.mdb is compared by name and mode only: `gateway --check`
+     * goes on past a refused key to read the trail and the state, and a
+     * read-only reader takes a slot in it. */
+    if (strcmp(path + ftw->base, "lock.mdb") == 0) {
+        int n = snprintf(listing + listing_used, OUT_MAX - listing_used, "%s %o\n", path,
+                         (unsigned)st->st_mode);
+        if (n > 0 && listing_used + (size_t)n < OUT_MAX)
+            listing_used += (size_t)n;
+        return 0;
+    }
     int n = snprintf(listing + listing_used, OUT_MAX - listing_used, "%s %o %lld %lld.%09ld\n",
                      path, (unsigned)st->st_mode, (long long)st->st_size,
                      (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
@@ -76,8 +85,18 @@ static char *snapshot(void)
 static void expect_unchanged(char *before)
 {
     char *after = snapshot();
-    if (strcmp(before, after) != 0)
-        fail_msg("the refusal changed the site directory:\nbefore:\n%s\nafter:\n%s", before, after);
+    if (strcmp(before, after) != 0) {
+        /* Name the first line that differs: the whole listings would not fit
+         * in cmocka's message. */
+        size_t at = 0;
+        while (before[at] != '\0' && before[at] == after[at])
+            at++;
+        while (at > 0 && before[at - 1] != '\n')
+            at--;
+        fail_msg(
+            "the refusal changed the site directory, first at:\nbefore: %.300s\nafter:  %.300s",
+            before + at, after + at);
+    }
     free(before);
     free(after);
 }
