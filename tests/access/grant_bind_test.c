@@ -207,6 +207,13 @@ static void test_a_new_request_gets_a_grant_that_reads_the_new_data(void **state
     snprintf(grant, sizeof(grant), "%s/lu-new.grant", root);
     snprintf(data, sizeof(data), "%s/lu-3.safetensors", root);
     request(&lu, grant);
+    /* The permit says which version it was decided on. */
+    char now[17], line[128];
+    prefix(second.content_digest, now);
+    snprintf(line, sizeof(line), "decided on lu/d as published ");
+    assert_non_null(strstr(out, line));
+    snprintf(line, sizeof(line), "(content %s)", now);
+    assert_non_null(strstr(out, line));
     must(fetch(&lu, grant, data), "direct fetch with the new grant");
     assert_true(first_feature(data) == 7.7f);
     snprintf(grant, sizeof(grant), "%s/fi-new.grant", root);
