@@ -233,7 +233,10 @@ static int run_access(int argc, char **argv, int dry_run, ecl_err *err)
     else
         print_text(d, a.req.dataset);
     if (d->grant != NULL && a.save_grant != NULL) {
-        rc = client_grant_save(a.save_grant, d->grant, err);
+        /* The same check fetch makes: a grant that would not be sent is not kept. */
+        rc = client_grant_check(d->grant, err);
+        if (rc == 0)
+            rc = client_grant_save(a.save_grant, d->grant, err);
         if (rc == 0 && !r.json)
             printf("  grant saved to %s (pass it to 'ecluse fetch')\n", a.save_grant);
     }
