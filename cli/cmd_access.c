@@ -1,5 +1,6 @@
 /* cmd_access.c - `ecluse access request|check`: ask for data, lawfully. */
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cli/remote.h"
 #include "common/fileio.h"
 #include "client/read.h"
+#include "gateway/grant.h"
 #include "site/country.h"
 
 #define MAX_TENSORS 32
@@ -116,6 +118,14 @@ static int parse_args(int argc, char **argv, cli_remote *r, access_args *a, ecl_
     return 0;
 }
 
+/* A digest of a grant in hex; "" if it names none. */
+static void digest_hex(const ProtobufCBinaryData *d, char out[2 * GRANT_DIGEST_BYTES + 1])
+{
+    out[0] = '\0';
+    if (d->len == GRANT_DIGEST_BYTES)
+        sodium_bin2hex(out, 2 * GRANT_DIGEST_BYTES + 1, d->data, d->len);
+}
+
 static void print_json(const Ecluse__V1__AccessDecision *d)
 {
     json_t *reasons = json_array(), *obligations = json_array();
@@ -141,12 +151,17 @@ static void print_json(const Ecluse__V1__AccessDecision *d)
             json_t *tensors = json_array();
             for (size_t i = 0; i < g->n_tensors; i++)
                 json_array_append_new(tensors, json_string(g->tensors[i]));
-            json_object_set_new(doc, "grant",
-                                json_pack("{s:s, s:s, s:o, s:I, s:I, s:s}", "id", g->grant_id,
-                                          "dataset", g->dataset, "tensors", tensors, "max_rows",
-                                          (json_int_t)g->max_rows, "expires_unix",
-                                          (json_int_t)g->expires_unix, "transfer_basis",
-                                          g->transfer_basis));
+            char entry[2 * GRANT_DIGEST_BYTES + 1], content[2 * GRANT_DIGEST_BYTES + 1];
+            digest_hex(&g->dataset_entry_digest, entry);
+            digest_hex(&g->dataset_content_digest, content);
+            json_object_set_new(
+                doc, "grant",
+                json_pack("{s:s, s:s, s:o, s:I, s:I, s:s, s:I, s:s, s:s}", "id", g->grant_id,
+                          "dataset", g->dataset, "tensors", tensors, "max_rows",
+                          (json_int_t)g->max_rows, "expires_unix", (json_int_t)g->expires_unix,
+                          "transfer_basis", g->transfer_basis, "dataset_published_unix",
+                          (json_int_t)g->dataset_published_unix, "dataset_entry_digest", entry,
+                          "dataset_content_digest", content));
             ecluse__v1__grant_body__free_unpacked(g, NULL);
         }
     }
@@ -192,6 +207,14 @@ static void print_text(const Ecluse__V1__AccessDecision *d, const char *dataset)
                 printf("%s%s", i ? "," : "", g->tensors[i]);
             printf(", at most %llu rows, until %s, transfer basis %s\n",
                    (unsigned long long)g->max_rows, until, g->transfer_basis);
+            char published[32], content[2 * GRANT_DIGEST_BYTES + 1];
+            t = (time_t)g->dataset_published_unix;
+            gmtime_r(&t, &tm);
+            strftime(published, sizeof(published), "%Y-%m-%dT%H:%M:%SZ", &tm);
+            digest_hex(&g->dataset_content_digest, content);
+            /* A republished dataset refuses this grant: say which one it is for. */
+            printf("  decided on %s as published %s (content %.16s)\n", g->dataset, published,
+                   content);
             ecluse__v1__grant_body__free_unpacked(g, NULL);
         }
     }
@@ -226,7 +249,10 @@ static int run_access(int argc, char **argv, int dry_run, ecl_err *err)
     else
         print_text(d, a.req.dataset);
     if (d->grant != NULL && a.save_grant != NULL) {
-        rc = client_grant_save(a.save_grant, d->grant, err);
+        /* The same check fetch makes: a grant that would not be sent is not kept. */
+        rc = client_grant_check(d->grant, err);
+        if (rc == 0)
+            rc = client_grant_save(a.save_grant, d->grant, err);
         if (rc == 0 && !r.json)
             printf("  grant saved to %s (pass it to 'ecluse fetch')\n", a.save_grant);
     }

@@ -13,6 +13,8 @@
 #include "common/fileio.h"
 #include "common/read_digest.h"
 #include "rpc/client.h"
+#include "site/signer.h"
+#include "site/sitekey.h"
 
 /* ---- grant files ------------------------------------------------------------ */
 
@@ -67,6 +69,27 @@ int client_grant_load(const char *path, Ecluse__V1__Grant **out, ecl_err *err)
         return -1;
     int rc = client_grant_parse(text, len, path, out, err);
     free(text);
+    return rc;
+}
+
+int client_grant_check(const Ecluse__V1__Grant *g, ecl_err *err)
+{
+    if (g == NULL || g->body.len == 0)
+        return ecl_fail(err, ECL_E_INPUT, "there is no grant to read with");
+    Ecluse__V1__GrantBody *b = ecluse__v1__grant_body__unpack(NULL, g->body.len, g->body.data);
+    if (b == NULL)
+        return ecl_fail(err, ECL_E_INPUT, "the grant's body does not decode as a GrantBody");
+    int rc = 0;
+    if (b->signing_key.len != crypto_sign_PUBLICKEYBYTES)
+        rc = ecl_fail(err, ECL_E_INPUT, "grant %s names no signing key: ask for access again",
+                      b->grant_id);
+    else if (site_key_verify(b->signing_key.data, GRANT_SIGNING_CONTEXT, g->body.data, g->body.len,
+                             g->signature.data, g->signature.len, err) != 0)
+        rc = ecl_fail(err, ECL_E_CRYPTO,
+                      "grant %s: its signature does not verify under the key it names: the "
+                      "grant was changed or damaged after it was issued",
+                      b->grant_id);
+    ecluse__v1__grant_body__free_unpacked(b, NULL);
     return rc;
 }
 
@@ -424,6 +447,8 @@ int ecl_stream_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_str
     Ecluse__V1__RowSelection rows = ECLUSE__V1__ROW_SELECTION__INIT;
     Ecluse__V1__RowRange range = ECLUSE__V1__ROW_RANGE__INIT;
     Ecluse__V1__Shard shard = ECLUSE__V1__SHARD__INIT;
+    if (client_grant_check(grant, err) != 0)
+        return -1;
     req.grant = (Ecluse__V1__Grant *)grant;
     req.n_tensors = o->n_tensors;
     req.tensors = (char **)o->tensors;

@@ -74,6 +74,14 @@ int client_grant_load(const char *path, Ecluse__V1__Grant **out, ecl_err *err) E
 int client_grant_parse(const char *text, size_t len, const char *what, Ecluse__V1__Grant **out,
                        ecl_err *err) ECL_WUR;
 
+/* The grant is whole: its body decodes and its signature verifies under
+ * the key the body names (GrantBody.signing_key). Who that key belongs to
+ * is for the holding site to judge (a grant signed by another site is
+ * refused there, PERMISSION_DENIED); this finds a grant changed or damaged
+ * since it was issued before it is sent. Errors: ECL_E_INPUT (the body does
+ * not decode, or names no key), ECL_E_CRYPTO ("signature does not verify"). */
+int client_grant_check(const Ecluse__V1__Grant *g, ecl_err *err) ECL_WUR;
+
 /* Write `g` in that format to `path` (mode 0600, replacing it).
  * Errors: ECL_E_IO, ECL_E_INTERNAL. */
 int client_grant_save(const char *path, const Ecluse__V1__Grant *g, ecl_err *err) ECL_WUR;
@@ -173,11 +181,14 @@ typedef struct ecl_stream ecl_stream;
 
 /* Start a read on `c`'s gateway and wait for its header. The stream has no
  * deadline. `grant` and `o` are copied into the request; they may be freed
- * after return. Errors: the gateway's refusal (ECL_E_DENIED for a read
- * beyond the grant or by another requester, ECL_E_PRECONDITION for an
- * expired grant, ECL_E_CRYPTO for a bad signature, ECL_E_UNAVAILABLE when
- * the gateway, the holding site or the audit trail cannot be reached),
- * ECL_E_INPUT if the first message is not a valid header. */
+ * after return. The grant is checked first (client_grant_check): one whose
+ * signature does not verify is ECL_E_CRYPTO and nothing is sent. Errors:
+ * the gateway's refusal (ECL_E_DENIED for a read beyond the grant, by
+ * another requester, or a grant signed by another site;
+ * ECL_E_PRECONDITION for an expired grant or a dataset changed since the
+ * grant; ECL_E_UNAVAILABLE when the gateway, the holding site or the audit
+ * trail cannot be reached), ECL_E_INPUT if the first message is not a
+ * valid header. */
 int ecl_stream_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_stream_opts *o,
                     ecl_stream **out, ecl_err *err) ECL_WUR;
 

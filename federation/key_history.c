@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "federation/bundle.h"
+#include "federation/key_history.h"
 #include "federation/state.h"
 
 int fed_site_key_history(fed_state *st, const char *site, const unsigned char *current,
@@ -58,5 +59,36 @@ int fed_site_key_history(fed_state *st, const char *site, const unsigned char *c
     }
     *keys = out;
     *count = have;
+    return 0;
+}
+
+int fed_rotation_keys(const char *site, const unsigned char root[crypto_sign_PUBLICKEYBYTES],
+                      Ecluse__V1__KeyRotation *const *chain, size_t count,
+                      unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n_keys,
+                      ecl_err *err)
+{
+    *keys = NULL;
+    *n_keys = 0;
+    unsigned char end[crypto_sign_PUBLICKEYBYTES];
+    if (rotation_follow(site, root, chain, count, end, err) != 0)
+        return -1;
+    unsigned char(*out)[crypto_sign_PUBLICKEYBYTES] = calloc(count + 1, sizeof(*out));
+    if (out == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    /* The chain verified: walk the path rotation_follow took. */
+    size_t have = 0;
+    memcpy(out[have++], root, crypto_sign_PUBLICKEYBYTES);
+    for (size_t i = 0; i < count; i++) {
+        Ecluse__V1__KeyRotationBody *b =
+            ecluse__v1__key_rotation_body__unpack(NULL, chain[i]->body.len, chain[i]->body.data);
+        if (b != NULL && b->old_key.len == crypto_sign_PUBLICKEYBYTES &&
+            b->new_key.len == crypto_sign_PUBLICKEYBYTES &&
+            memcmp(b->old_key.data, out[have - 1], crypto_sign_PUBLICKEYBYTES) == 0)
+            memcpy(out[have++], b->new_key.data, crypto_sign_PUBLICKEYBYTES);
+        if (b != NULL)
+            ecluse__v1__key_rotation_body__free_unpacked(b, NULL);
+    }
+    *keys = out;
+    *n_keys = have;
     return 0;
 }

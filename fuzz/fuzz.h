@@ -53,6 +53,9 @@ int fz_config(const uint8_t *data, size_t size);
 int fz_identity(const uint8_t *data, size_t size);
 int fz_pem(const uint8_t *data, size_t size);
 int fz_grant(const uint8_t *data, size_t size);
+/* The dataset the grant target's holder holds (gateway/grant.h), for seeds. */
+struct grant_dataset;
+void fz_grant_held(struct grant_dataset *out);
 int fz_policy(const uint8_t *data, size_t size);
 int fz_transfer_rules(const uint8_t *data, size_t size);
 int fz_sccs(const uint8_t *data, size_t size);

@@ -390,16 +390,26 @@ static void grant_seeds(void)
     body.max_rows = 100;
     body.issued_unix = NOW - 60;
     body.expires_unix = 4102444800; /* 2100 */
-    for (int v = 0; v < 3; v++) {
-        static const char *const names[] = {"ok", "bad-expired", "bad-other-site"};
-        if (v == 1)
-            body.expires_unix = NOW - 1;
-        if (v == 2) {
-            body.expires_unix = 4102444800;
-            body.dataset = "fi/breast-cancer";
-        }
+    grant_dataset held, changed;
+    fz_grant_held(&held);
+    changed = held;
+    changed.content_digest[0] ^= 1;
+    grant_bind_dataset(&body, &held);
+    /* Signed by test key 0 (the holder's current key) unless said. */
+    static const char *const names[] = {"ok",
+                                        "bad-expired",
+                                        "bad-other-site",
+                                        "ok-earlier-key",
+                                        "bad-changed-data",
+                                        "bad-another-site-key"};
+    static const unsigned key_of[] = {0, 0, 0, 1, 0, 2};
+    static const uint8_t body_mode[] = {1, 1, 1, 3, 1, 5};
+    for (int v = 0; v < 6; v++) {
+        body.expires_unix = v == 1 ? NOW - 1 : 4102444800;
+        body.dataset = v == 2 ? "fi/breast-cancer" : "lu/breast-cancer";
+        grant_bind_dataset(&body, v == 4 ? &changed : &held);
         Ecluse__V1__Grant g;
-        if (grant_sign(fz_signer(0), &body, &g, &err) != 0)
+        if (grant_sign(fz_signer(key_of[v]), &body, &g, &err) != 0)
             die("grant_sign", &err);
         unsigned char *gb = malloc(ecluse__v1__grant__get_packed_size(&g));
         size_t gn = ecluse__v1__grant__pack(&g, gb);
@@ -407,7 +417,7 @@ static void grant_seeds(void)
         snprintf(name, sizeof(name), "%s-grant", names[v]);
         seed_mode("grant", name, 0, gb, gn);
         snprintf(name, sizeof(name), "%s-body", names[v]);
-        seed_mode("grant", name, 1, g.body.data, g.body.len);
+        seed_mode("grant", name, body_mode[v], g.body.data, g.body.len);
         free(gb);
         grant_clear(&g);
     }

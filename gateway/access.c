@@ -81,7 +81,8 @@ static void random_hex(char *out, size_t bytes)
 /* The grant for a permit: exactly the scope the decision granted. */
 static int issue_grant(gateway *gw, const Ecluse__V1__AccessRequest *req,
                        const ecl_identity *requester, const ecl_policy_decision *d,
-                       char grant_id[33], Ecluse__V1__Grant *grant, ecl_err *err)
+                       const grant_dataset *decided_on, char grant_id[33], Ecluse__V1__Grant *grant,
+                       ecl_err *err)
 {
     random_hex(grant_id, 16);
     Ecluse__V1__Identity who = ECLUSE__V1__IDENTITY__INIT;
@@ -114,6 +115,7 @@ static int issue_grant(gateway *gw, const Ecluse__V1__AccessRequest *req,
     body.expires_unix = d->until_unix;
     body.n_obligations = d->n_obligations;
     body.obligations = oblp;
+    grant_bind_dataset(&body, decided_on);
     return grant_sign(gw->signer, &body, grant, err);
 }
 
@@ -198,14 +200,19 @@ static int make_reply(gateway *gw, const ecl_policy_decision *d, const Ecluse__V
     return *out != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "cannot build the decision");
 }
 
-/* The dataset entry and its policy, for a dataset of this site. */
+/* The dataset entry and its policy, for a dataset of this site; and what
+ * a grant names as the published dataset decided on. */
 static int load_policy(gateway *gw, const char *dataset, Ecluse__V1__DatasetEntry **entry,
-                       ecl_policy **pol, ecl_err *err)
+                       ecl_policy **pol, grant_dataset *decided_on, ecl_err *err)
 {
     unsigned char *bytes = NULL;
     size_t len = 0;
     if (fed_state_get_dataset(gw->state, dataset, &bytes, &len, err) != 0)
         return -1;
+    if (grant_dataset_of(bytes, len, decided_on, err) != 0) {
+        free(bytes);
+        return ecl_err_prefix(err, "dataset '%s'", dataset);
+    }
     *entry = ecluse__v1__dataset_entry__unpack(NULL, len, bytes);
     free(bytes);
     if (*entry == NULL)
@@ -232,7 +239,8 @@ int gateway_decide(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_
         return -1;
     Ecluse__V1__DatasetEntry *entry = NULL;
     ecl_policy *pol = NULL;
-    if (load_policy(gw, req->dataset, &entry, &pol, err) != 0)
+    grant_dataset decided_on;
+    if (load_policy(gw, req->dataset, &entry, &pol, &decided_on, err) != 0)
         return -1;
     uint64_t withdrawn = 0;
     ecl_policy_decision *d = calloc(1, sizeof(*d));
@@ -266,7 +274,7 @@ int gateway_decide(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_
     char grant_id[33] = "";
     uint64_t seq = 0;
     if (rc == 0 && d->permit && !dry_run)
-        rc = issue_grant(gw, req, requester, d, grant_id, &grant, err);
+        rc = issue_grant(gw, req, requester, d, &decided_on, grant_id, &grant, err);
     /* Write-ahead: nothing is answered, and no grant leaves, unrecorded. */
     if (rc == 0)
         rc = record_decision(gw, req, requester, affiliation, org_type, d, dry_run, via,

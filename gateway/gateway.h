@@ -421,6 +421,11 @@ int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request,
 size_t data_chunk_head(unsigned char *out, uint32_t tensor, uint64_t offset,
                        const unsigned char digest[32], size_t data_len);
 
+/* Open a grant of this site (grant_open_keys) with every key of its
+ * verified key history, so a grant outlives a key rotation until it expires. */
+int data_open_own_grant(gateway *gw, const Ecluse__V1__Grant *grant, Ecluse__V1__GrantBody **out,
+                        ecl_err *err) ECL_WUR;
+
 /* ECL_E_DENIED naming both unless the grant was issued to `spiffe`. */
 int data_check_requester(const Ecluse__V1__GrantBody *g, const char *spiffe, ecl_err *err) ECL_WUR;
 

@@ -239,6 +239,24 @@ static int open_dataset(data_read *r, ecl_err *err)
     return 0;
 }
 
+/* The dataset held now is the one the grant was decided on. Checked after
+ * the file is mapped: a dataset removed and republished in between is then
+ * either the one mapped and checked, or refused. */
+static int check_held(data_read *r, ecl_err *err)
+{
+    unsigned char *entry = NULL;
+    size_t len = 0;
+    if (fed_state_get_dataset(r->gw->state, r->grant->dataset, &entry, &len, err) != 0)
+        return err->code == ECL_E_NOT_FOUND
+                   ? ecl_fail(err, ECL_E_NOT_FOUND, "dataset '%s' is not held here (any more)",
+                              r->grant->dataset)
+                   : -1;
+    grant_dataset held;
+    int rc = grant_dataset_of(entry, len, &held, err);
+    free(entry);
+    return rc == 0 ? grant_check_dataset(r->grant, &held, err) : -1;
+}
+
 static int make_plan(data_read *r, const Ecluse__V1__ReadRequest *req, ecl_err *err)
 {
     char *const *names = NULL;
@@ -508,7 +526,7 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     randombytes_buf(id, sizeof(id));
     sodium_bin2hex(r.read_id, sizeof(r.read_id), id, sizeof(id));
     int rc = read_hasher_new(&r.hasher, err) == 0 && open_dataset(&r, err) == 0 &&
-                     make_plan(&r, req, err) == 0
+                     check_held(&r, err) == 0 && make_plan(&r, req, err) == 0
                  ? 0
                  : -1;
     if (rc == 0)
@@ -562,7 +580,22 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     return rc;
 }
 
-/* ---- the requester -------------------------------------------------------- */
+/* ---- the grant and the requester --------------------------------------------- */
+
+int data_open_own_grant(gateway *gw, const Ecluse__V1__Grant *grant, Ecluse__V1__GrantBody **out,
+                        ecl_err *err)
+{
+    unsigned char current[crypto_sign_PUBLICKEYBYTES];
+    signer_public_key(gw->signer, current);
+    unsigned char(*keys)[crypto_sign_PUBLICKEYBYTES] = NULL;
+    size_t n = 0;
+    if (fed_site_key_history(gw->state, gw->cfg.site, current, &keys, &n, err) != 0)
+        return ecl_err_prefix(err, "the key history of site '%s'", gw->cfg.site);
+    int rc = grant_open_keys(grant, (const unsigned char(*)[crypto_sign_PUBLICKEYBYTES])keys, n,
+                             gw->cfg.site, (int64_t)time(NULL), out, err);
+    free(keys);
+    return rc;
+}
 
 int data_check_requester(const Ecluse__V1__GrantBody *g, const char *spiffe, ecl_err *err)
 {
@@ -599,11 +632,8 @@ int svc_federation_forward_read(rpc_call *call, const ProtobufCMessage *request,
         gateway_record_read_refused(gw, named, NULL, NULL, caller->spiffe, err);
         return -1;
     }
-    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
-    signer_public_key(gw->signer, public_key);
     Ecluse__V1__GrantBody *g = NULL;
-    if (grant_open(fwd->request->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err) !=
-        0) {
+    if (data_open_own_grant(gw, fwd->request->grant, &g, err) != 0) {
         gateway_record_read_refused(gw, named, fwd->request->grant, NULL, caller->spiffe, err);
         return -1;
     }

@@ -15,9 +15,62 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "federation/key_history.h"
 #include "gateway/gateway.h"
 #include "gateway/grant.h"
 #include "gateway/relay_scan.h"
+
+/* The peer's keys from the one its bundle was added with, through the
+ * rotations it sends now, each link verified (federation/key_history.h). */
+static int peer_key_history(gateway *gw, const fed_peer *peer,
+                            unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n,
+                            ecl_err *err)
+{
+    rpc_channel *ch = NULL;
+    if (gateway_peer_channel(gw, peer, &ch, err) != 0)
+        return -1;
+    Ecluse__V1__KeyRotationsRequest req = ECLUSE__V1__KEY_ROTATIONS_REQUEST__INIT;
+    req.since_key.data = (uint8_t *)peer->info.signing_key;
+    req.since_key.len = crypto_sign_PUBLICKEYBYTES;
+    ProtobufCMessage *resp = NULL;
+    int rc = rpc_unary(ch, "/ecluse.v1.Federation/GetKeyRotations", &req.base,
+                       &ecluse__v1__key_rotation_list__descriptor, &resp,
+                       (int)gw->cfg.peer_timeout_ms, err);
+    rpc_channel_close(ch);
+    if (rc != 0)
+        return ecl_err_prefix(err, "the key rotations of site '%s'", peer->info.site);
+    const Ecluse__V1__KeyRotationList *list = (const Ecluse__V1__KeyRotationList *)resp;
+    rc = fed_rotation_keys(peer->info.site, peer->info.signing_key, list->rotations,
+                           list->n_rotations, keys, n, err);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return rc;
+}
+
+/* The peer's pinned key vouches for the grant before it goes anywhere; a
+ * grant signed before the peer rotated its key is vouched for by the key
+ * history the pinned chain proves. */
+static int open_peer_grant(gateway *gw, const fed_peer *peer, const Ecluse__V1__Grant *grant,
+                           Ecluse__V1__GrantBody **out, ecl_err *err)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (grant_open(grant, peer->pinned_key, peer->info.site, now, out, err) == 0)
+        return 0;
+    if (err->code != ECL_E_DENIED && err->code != ECL_E_CRYPTO)
+        return -1;
+    ecl_err first = *err;
+    unsigned char(*keys)[crypto_sign_PUBLICKEYBYTES] = NULL;
+    size_t n = 0;
+    if (peer_key_history(gw, peer, &keys, &n, err) != 0) {
+        ecl_log(ECL_LOG_WARN, "data.peer_keys_unavailable", "site", peer->info.site, "error",
+                err->msg, NULL);
+        *err = first;
+        return -1;
+    }
+    int rc = grant_open_keys(grant, (const unsigned char(*)[crypto_sign_PUBLICKEYBYTES])keys, n,
+                             peer->info.site, now, out, err);
+    free(keys);
+    return rc;
+}
 
 typedef struct relay {
     gateway *gw;
@@ -175,9 +228,8 @@ int data_relay(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest *req, 
         gateway_record_read_refused(gw, who->spiffe, req->grant, NULL, NULL, err);
         return -1;
     }
-    /* The peer's pinned key vouches for the grant before it goes anywhere. */
     Ecluse__V1__GrantBody *g = NULL;
-    int rc = grant_open(req->grant, peer.pinned_key, holder, (int64_t)time(NULL), &g, err);
+    int rc = open_peer_grant(gw, &peer, req->grant, &g, err);
     if (rc == 0)
         rc = data_check_requester(g, who->spiffe, err);
     relay r;

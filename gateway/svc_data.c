@@ -44,10 +44,8 @@ int svc_data_read(rpc_call *call, const ProtobufCMessage *request, void *ctx, ec
     /* The relay and the local read record their own refusals. */
     if (strcmp(site, gw->cfg.site) != 0)
         return data_relay(gw, call, req, site, err);
-    unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
-    signer_public_key(gw->signer, public_key);
     Ecluse__V1__GrantBody *g = NULL;
-    if (grant_open(req->grant, public_key, gw->cfg.site, (int64_t)time(NULL), &g, err) != 0) {
+    if (data_open_own_grant(gw, req->grant, &g, err) != 0) {
         gateway_record_read_refused(gw, who->spiffe, req->grant, NULL, NULL, err);
         return -1;
     }

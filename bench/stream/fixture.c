@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "federation/state.h"
 #include "gateway/grant.h"
 #include "site/sitekey.h"
 #include "store/writer.h"
@@ -236,8 +237,27 @@ int fixture_grant(const fixture *f, const char *requester_site, Ecluse__V1__Gran
     b.transfer_basis = "eea";
     b.issued_unix = (int64_t)time(NULL) - 10;
     b.expires_unix = (int64_t)time(NULL) + 3600;
+    /* Decided on lu/big as LU holds it now: read from LU's state. */
+    char state_dir[PATH_MAX + 48];
+    snprintf(state_dir, sizeof(state_dir), "%s/data/state", f->lu.s.dir);
+    fed_state *st = NULL;
+    unsigned char *entry = NULL;
+    size_t len = 0;
+    grant_dataset d;
+    int rc = fed_state_open_readonly(state_dir, &st, err);
+    if (rc == 0)
+        rc = fed_state_get_dataset(st, b.dataset, &entry, &len, err);
+    fed_state_close(st);
+    if (rc == 0)
+        rc = grant_dataset_of(entry, len, &d, err);
+    free(entry);
+    if (rc != 0) {
+        site_key_wipe(&key);
+        return -1;
+    }
+    grant_bind_dataset(&b, &d);
     signer *s = NULL;
-    int rc = signer_local(&key, &s, err);
+    rc = signer_local(&key, &s, err);
     site_key_wipe(&key);
     if (rc == 0)
         rc = grant_sign(s, &b, g, err);

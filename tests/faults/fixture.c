@@ -14,6 +14,7 @@
 #include "gateway/grant.h"
 #include "site/sitekey.h"
 #include "store/writer.h"
+#include "tests/support/granted.h"
 #include "tests/support/signers.h"
 
 void fx_publish_noise(const th_site *site, const char *admin, const char *work, const char *name,
@@ -76,6 +77,9 @@ void fx_grant(const th_site *holder, const char *name, const char *req_site, con
     b.max_rows = rows;
     b.issued_unix = (int64_t)time(NULL) - 10;
     b.expires_unix = expires_unix;
+    grant_dataset d;
+    tg_dataset(holder->dir, dataset, &d);
+    grant_bind_dataset(&b, &d);
     signer *s = ts_signer(&key);
     site_key_wipe(&key);
     assert_int_equal(grant_sign(s, &b, g, &err), 0);

@@ -30,6 +30,7 @@
 #include "site/pki.h"
 #include "site/site.h"
 #include "site/sitekey.h"
+#include "tests/support/granted.h"
 #include "tests/support/harness.h"
 #include "tests/support/signers.h"
 
@@ -375,6 +376,8 @@ static void make_grant(const site *signer_site, const char *dataset, const char 
     b.transfer_basis = "eea";
     b.issued_unix = (int64_t)time(NULL) - 10;
     b.expires_unix = expires != 0 ? expires : (int64_t)time(NULL) + 3600;
+    grant_dataset d; /* decided on lu's dataset as held now, if it is */
+    (void)tg_bind(lu.s.dir, &b, &d);
     signer *s = ts_signer(&key);
     site_key_wipe(&key);
     assert_int_equal(grant_sign(s, &b, g, &err), 0);
@@ -436,7 +439,7 @@ static void test_refused_reads_are_recorded_with_the_reason(void **state)
     make_grant(&lu, "lu/bc", "fi", "other", 0, &relay, id_relay);
     expect_refused(lu.other, &wrong, GRPC_STATUS_PERMISSION_DENIED);
     expect_refused(lu.res, &expired, GRPC_STATUS_FAILED_PRECONDITION);
-    expect_refused(lu.res, &forged, GRPC_STATUS_FAILED_PRECONDITION);
+    expect_refused(lu.res, &forged, GRPC_STATUS_PERMISSION_DENIED);
     expect_refused(lu.res, &gone, GRPC_STATUS_NOT_FOUND);
     /* Relayed: FI refuses it (not its requester) before LU hears of it. */
     expect_refused(fi.res, &relay, GRPC_STATUS_PERMISSION_DENIED);
@@ -455,7 +458,7 @@ static void test_refused_reads_are_recorded_with_the_reason(void **state)
     assert_string_equal(str_of(e, "dataset"), "lu/bc");
 
     /* Not verified: what it claims is kept as a claim, no grant_id. */
-    e = find_refusal(all, "spiffe://lu/researcher/res", "not signed");
+    e = find_refusal(all, "spiffe://lu/researcher/res", "signed by another site");
     assert_string_equal(detail_str(e, "claimed_grant_id"), id_forged);
     assert_true(json_is_false(json_object_get(json_object_get(e, "detail"), "grant_verified")));
     assert_string_equal(str_of(e, "dataset"), "lu/bc");
