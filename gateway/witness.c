@@ -46,12 +46,13 @@ static int signed_by_an_older_key(gateway *gw, const char *origin, const audit_n
     return found;
 }
 
-/* Sign the tree as it is now, unless the stored checkpoint of that size
- * already is signed with the current key. One signed by an older key of
- * the site's history (a rotation since) is signed again; one signed by no
- * key of this site was put there by someone else: it is kept, as evidence
- * for `ecluse audit verify`, and no checkpoint is made of that size. *out
- * is the stored note. */
+/* Sign the tree as it is now, unless the latest stored checkpoint is of
+ * that size and signed with the current key. The latest one is checked
+ * whatever its size: one signed by no key of this site's history was put
+ * there by someone else, and is kept, as evidence for `ecluse audit
+ * verify`, with no checkpoint signed over it (new entries since must not
+ * paper over it). One signed by an older key (a rotation since) is signed
+ * again if it is of the current size. *out is the stored note. */
 static int sign_current(gateway *gw, audit_note *out, ecl_err *err)
 {
     uint64_t size;
@@ -63,20 +64,21 @@ static int sign_current(gateway *gw, audit_note *out, ecl_err *err)
         ecl_audit_origin(gw->cfg.site, origin, sizeof(origin), err) != 0)
         return -1;
     ecl_err ignored;
-    if (audit_checkpoint_get(gw->audit, size, out, &ignored) == 0) {
-        if (ecl_note_verify(out->text, out->len, origin, pk, NULL, &ignored) == 0)
+    if (audit_checkpoint_get(gw->audit, 0, out, &ignored) == 0) {
+        int current = ecl_note_verify(out->text, out->len, origin, pk, NULL, &ignored) == 0;
+        if (current && out->size == size)
             return 0;
-        int older = signed_by_an_older_key(gw, origin, out, err);
+        int older = current ? 1 : signed_by_an_older_key(gw, origin, out, err);
         if (older < 0)
             return -1;
         if (!older) {
             char n[24];
-            snprintf(n, sizeof(n), "%llu", (unsigned long long)size);
+            snprintf(n, sizeof(n), "%llu", (unsigned long long)out->size);
             ecl_log(ECL_LOG_ERROR, "checkpoint.forged", "site", gw->cfg.site, "size", n, NULL);
             return ecl_fail(err, ECL_E_CRYPTO,
                             "the stored checkpoint of %llu entries is not signed by any key of "
                             "this site: the trail was tampered with (run ecluse audit verify)",
-                            (unsigned long long)size);
+                            (unsigned long long)out->size);
         }
     }
     memset(out, 0, sizeof(*out));
