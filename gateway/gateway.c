@@ -116,6 +116,7 @@ int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err 
         identity_make(gw->cfg.site, ECL_ROLE_GATEWAY, NULL, &self, err) != 0)
         goto fail;
     snprintf(gw->spiffe, sizeof(gw->spiffe), "%s", self.spiffe);
+    gateway_settings_apply(gw, &gw->cfg);
     snprintf(state_dir, sizeof(state_dir), "%s/state", gw->cfg.data_dir);
     snprintf(audit_dir, sizeof(audit_dir), "%s/audit", gw->cfg.data_dir);
     audit_options audit_opts = {(size_t)gw->cfg.audit_map_mb << 20, gw->cfg.audit_group_us, 0};

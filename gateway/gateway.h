@@ -11,6 +11,7 @@
 
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -62,8 +63,22 @@ typedef struct witness_refusal {
     struct witness_refusal *next;
 } witness_refusal;
 
+/* The settings a reload applies at once (reload.c). Threads read them
+ * through GATEWAY_SETTING while a reload may store new values; every other
+ * field of cfg is fixed for the life of the process. */
+typedef struct gateway_settings {
+    _Atomic unsigned peer_timeout_ms;
+    _Atomic unsigned catalog_refresh_s;
+    _Atomic unsigned catalog_validity_s;
+    _Atomic unsigned catalog_page_entries;
+    _Atomic unsigned checkpoint_ms;
+} gateway_settings;
+
+#define GATEWAY_SETTING(gw, name) atomic_load_explicit(&(gw)->live.name, memory_order_relaxed)
+
 typedef struct gateway {
-    gateway_config cfg;
+    gateway_config cfg; /* as read at the start; see live for what a reload changes */
+    gateway_settings live;
     X509 *ca;     /* this site's CA: issuer of its people and its gateway */
     char *ca_pem; /* the same, as PEM, for the TLS trust set */
 
@@ -194,6 +209,8 @@ void gateway_refresh_report_clear(Ecluse__V1__PeerRefresh *report);
 /* The thread that refreshes every peer each catalog_refresh_seconds. */
 int gateway_sync_start(gateway *gw, ecl_err *err) ECL_WUR;
 void gateway_sync_stop(gateway *gw);
+/* Make the sync thread work out its next fetch again (the interval changed). */
+void gateway_sync_wake(gateway *gw);
 
 /* --- the audit trail (record.c, witness.c) --- */
 

@@ -23,7 +23,7 @@ static int still_fresh(gateway *gw, const shared_catalog *sc, uint64_t version, 
     signer_public_key(gw->signer, current);
     int same_key = h->signing_key.len == sizeof(current) &&
                    memcmp(h->signing_key.data, current, sizeof(current)) == 0;
-    return same_key && now < h->issued_unix + (int64_t)gw->cfg.catalog_validity_s / 2;
+    return same_key && now < h->issued_unix + (int64_t)GATEWAY_SETTING(gw, catalog_validity_s) / 2;
 }
 
 static int sign_current(gateway *gw, int64_t now, shared_catalog **out, ecl_err *err)
@@ -37,8 +37,8 @@ static int sign_current(gateway *gw, int64_t now, shared_catalog **out, ecl_err 
     /* Catalog versions start at 1 (an empty catalog): 0 means "none held". */
     int rc = sc == NULL ? ecl_fail(err, ECL_E_INTERNAL, "out of memory")
                         : catalog_sign(gw->cfg.site, gw->cfg.country, version + 1, now,
-                                       now + gw->cfg.catalog_validity_s, entries, count, gw->signer,
-                                       &sc->catalog, err);
+                                       now + GATEWAY_SETTING(gw, catalog_validity_s), entries,
+                                       count, gw->signer, &sc->catalog, err);
     fed_state_free_list(entries, count);
     if (rc != 0) {
         free(sc);

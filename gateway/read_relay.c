@@ -35,7 +35,7 @@ static int peer_key_history(gateway *gw, const fed_peer *peer,
     ProtobufCMessage *resp = NULL;
     int rc = rpc_unary(ch, "/ecluse.v1.Federation/GetKeyRotations", &req.base,
                        &ecluse__v1__key_rotation_list__descriptor, &resp,
-                       (int)gw->cfg.peer_timeout_ms, err);
+                       (int)GATEWAY_SETTING(gw, peer_timeout_ms), err);
     rpc_channel_close(ch);
     if (rc != 0)
         return ecl_err_prefix(err, "the key rotations of site '%s'", peer->info.site);
@@ -160,7 +160,7 @@ static int open_forward(gateway *gw, const fed_peer *peer, const Ecluse__V1__Rea
     /* No overall deadline: a stream lasts as long as the data takes; but a
      * peer that stops sending is given up on after peer_timeout_ms. */
     if (rpc_stream_open_idle(*ch, "/ecluse.v1.Federation/ForwardRead", &fwd.base,
-                             (int)gw->cfg.peer_timeout_ms, st, err) != 0)
+                             (int)GATEWAY_SETTING(gw, peer_timeout_ms), st, err) != 0)
         return ecl_err_prefix(err, "site '%s'", peer->info.site);
     return 0;
 }

@@ -225,7 +225,7 @@ static int relay_receipt(gateway *gw, rpc_call *call, const Ecluse__V1__ReceiptR
     if (rc == 0)
         rc = rpc_unary(ch, "/ecluse.v1.Federation/ForwardReceipt", &fwd.base,
                        &ecluse__v1__read_receipt__descriptor, &resp,
-                       (int)(wait_of(req) + gw->cfg.peer_timeout_ms), err);
+                       (int)(wait_of(req) + GATEWAY_SETTING(gw, peer_timeout_ms)), err);
     rpc_channel_close(ch);
     if (rc == 0)
         rc = keep_peer_receipt(gw, &peer, req->dataset, req->read_id, who->spiffe,

@@ -2,6 +2,7 @@
 #include "gateway/reload.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +109,8 @@ static int stage(gateway *gw, staged *s, ecl_err *err)
     return rc;
 }
 
-/* --- the configuration: what changed needs a restart --- */
+/* --- the configuration: a few settings apply at once, the rest at the
+ * next restart --- */
 
 typedef enum { FIELD_TEXT, FIELD_UNSIGNED, FIELD_SIZE } field_kind;
 
@@ -145,14 +147,72 @@ static const config_field config_fields[] = {
     {"server.max_message_bytes", offsetof(gateway_config, max_message_bytes), FIELD_SIZE},
     UNSIGNED("server.max_concurrent_calls", max_concurrent_calls),
     UNSIGNED("server.shutdown_grace_ms", shutdown_grace_ms),
-    UNSIGNED("federation.catalog_refresh_seconds", catalog_refresh_s),
-    UNSIGNED("federation.catalog_validity_seconds", catalog_validity_s),
-    UNSIGNED("federation.catalog_page_entries", catalog_page_entries),
-    UNSIGNED("federation.peer_timeout_ms", peer_timeout_ms),
     UNSIGNED("audit.map_size_mb", audit_map_mb),
     UNSIGNED("audit.group_commit_us", audit_group_us),
-    UNSIGNED("audit.checkpoint_ms", checkpoint_ms),
 };
+
+/* The settings a reload applies at once (gateway_settings): every reader
+ * takes them through GATEWAY_SETTING, at its next call or round. */
+typedef struct live_field {
+    const char *name; /* as in the file */
+    size_t cfg_offset;
+    size_t live_offset;
+} live_field;
+
+#define LIVE(name, member)                                                                         \
+    {                                                                                              \
+        name, offsetof(gateway_config, member), offsetof(gateway_settings, member)                 \
+    }
+
+static const live_field live_fields[] = {
+    LIVE("federation.catalog_refresh_seconds", catalog_refresh_s),
+    LIVE("federation.catalog_validity_seconds", catalog_validity_s),
+    LIVE("federation.catalog_page_entries", catalog_page_entries),
+    LIVE("federation.peer_timeout_ms", peer_timeout_ms),
+    LIVE("audit.checkpoint_ms", checkpoint_ms),
+};
+
+static unsigned config_unsigned(const gateway_config *cfg, size_t offset)
+{
+    unsigned v;
+    memcpy(&v, (const char *)cfg + offset, sizeof(v));
+    return v;
+}
+
+static _Atomic unsigned *live_slot(gateway *gw, size_t offset)
+{
+    return (_Atomic unsigned *)(void *)((char *)&gw->live + offset);
+}
+
+void gateway_settings_apply(gateway *gw, const gateway_config *cfg)
+{
+    for (size_t i = 0; i < sizeof(live_fields) / sizeof(live_fields[0]); i++)
+        atomic_store_explicit(live_slot(gw, live_fields[i].live_offset),
+                              config_unsigned(cfg, live_fields[i].cfg_offset),
+                              memory_order_relaxed);
+}
+
+/* Store each live setting that differs, logging it; how many did. */
+static size_t apply_live(gateway *gw, const gateway_config *fresh)
+{
+    size_t applied = 0;
+    for (size_t i = 0; i < sizeof(live_fields) / sizeof(live_fields[0]); i++) {
+        const live_field *f = &live_fields[i];
+        _Atomic unsigned *slot = live_slot(gw, f->live_offset);
+        unsigned was = atomic_load_explicit(slot, memory_order_relaxed);
+        unsigned now = config_unsigned(fresh, f->cfg_offset);
+        if (was == now)
+            continue;
+        atomic_store_explicit(slot, now, memory_order_relaxed);
+        applied++;
+        char a[16], b[16];
+        snprintf(a, sizeof(a), "%u", was);
+        snprintf(b, sizeof(b), "%u", now);
+        ecl_log(ECL_LOG_INFO, "reload.applied", "file", gw->cfg.path, "field", f->name, "was", a,
+                "now", b, NULL);
+    }
+    return applied;
+}
 
 static void field_text(const gateway_config *cfg, const config_field *f, char *out, size_t cap)
 {
@@ -165,9 +225,15 @@ static void field_text(const gateway_config *cfg, const config_field *f, char *o
         snprintf(out, cap, "%zu", *(const size_t *)(const void *)at);
 }
 
-static void report_config(const gateway *gw, const gateway_config *fresh)
+static void report_config(gateway *gw, const gateway_config *fresh)
 {
-    size_t changed = 0;
+    size_t applied = apply_live(gw, fresh), changed = 0;
+    if (applied > 0) {
+        /* Both threads sleep for an interval worked out from the old
+         * values: wake them to work it out again. */
+        gateway_sync_wake(gw);
+        gateway_checkpoint_kick(gw);
+    }
     for (size_t i = 0; i < sizeof(config_fields) / sizeof(config_fields[0]); i++) {
         char was[PATH_MAX], now[PATH_MAX];
         field_text(&gw->cfg, &config_fields[i], was, sizeof(was));
@@ -179,10 +245,12 @@ static void report_config(const gateway *gw, const gateway_config *fresh)
                 config_fields[i].name, "running", was, "in_file", now, "then",
                 "ignored until the gateway is restarted", NULL);
     }
-    char n[24];
+    char n[24], m[24];
     snprintf(n, sizeof(n), "%zu", changed);
+    snprintf(m, sizeof(m), "%zu", applied);
     ecl_log(ECL_LOG_INFO, "reload.config", "file", gw->cfg.path, "result",
-            changed ? "changed" : "unchanged", "fields_needing_restart", n, NULL);
+            changed || applied ? "changed" : "unchanged", "fields_applied", m,
+            "fields_needing_restart", n, NULL);
 }
 
 /* --- putting it in place --- */

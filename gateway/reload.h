@@ -4,9 +4,12 @@
  * A reload reads and checks everything first, and only then puts it in
  * place; if anything is wrong nothing changes and the gateway runs on as it
  * was. What it re-reads:
- *   - the configuration file: it must still load; values that changed are
- *     logged as needing a restart (reload.needs_restart) and not applied,
- *     since every thread reads them unlocked;
+ *   - the configuration file: it must still load; the settings in
+ *     gateway_settings (peer timeout, catalog refresh, validity and page
+ *     size, checkpoint interval) apply at once (reload.applied); other
+ *     values that changed are logged as needing a restart
+ *     (reload.needs_restart) and not applied, since threads read them
+ *     unlocked;
  *   - the gateway's certificate and key (tls.cert, tls.key): checked as at
  *     the start, then presented to new connections and on new channels to
  *     peers; connections already made keep the old pair;
@@ -30,6 +33,10 @@
  * main thread (gateway_serve's, at SIGHUP). Fails naming the file and the
  * problem, with nothing changed. */
 int gateway_reload(gateway *gw, ecl_err *err) ECL_WUR;
+
+/* Put cfg's live settings (gateway_settings) in place: at the start, and
+ * by a reload for the values that changed. */
+void gateway_settings_apply(gateway *gw, const gateway_config *cfg);
 
 /* Note what the start read of the policy data files, so that the first
  * reload can tell whether they changed. Call once gateway_open has loaded

@@ -105,7 +105,7 @@ static int forward(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_
         fwd.dry_run = dry_run;
         rc = rpc_unary(ch, "/ecluse.v1.Federation/ForwardAccess", &fwd.base,
                        &ecluse__v1__access_decision__descriptor, &resp,
-                       (int)gw->cfg.peer_timeout_ms, err);
+                       (int)GATEWAY_SETTING(gw, peer_timeout_ms), err);
         if (rc != 0)
             ecl_err_prefix(err, "site '%s' (holding %s)", holder, req->dataset);
     }

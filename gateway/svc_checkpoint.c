@@ -143,7 +143,8 @@ int svc_admin_sign_checkpoint(rpc_call *call, const ProtobufCMessage *request, v
     gateway_checkpoint_result *res = malloc(sizeof(*res));
     if (res == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    int rc = gateway_checkpoint(gw, req->push_to_peers, (int)gw->cfg.peer_timeout_ms, res, err);
+    int rc = gateway_checkpoint(gw, req->push_to_peers, (int)GATEWAY_SETTING(gw, peer_timeout_ms),
+                                res, err);
     Ecluse__V1__WitnessOutcome **ptrs = calloc(res->count ? res->count : 1, sizeof(*ptrs));
     if (rc == 0 && ptrs == NULL)
         rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
@@ -183,7 +184,7 @@ static void check_witness(gateway *gw, const trust_keys *t, const fed_peer *peer
                      gateway_peer_channel(gw, peer, &ch, &err) != 0 ||
                      rpc_unary(ch, "/ecluse.v1.Federation/GetWitnessedCheckpoints", &req.base,
                                &ecluse__v1__checkpoint_list__descriptor, &resp,
-                               (int)gw->cfg.peer_timeout_ms, &err) != 0
+                               (int)GATEWAY_SETTING(gw, peer_timeout_ms), &err) != 0
                  ? -1
                  : 0;
     rpc_channel_close(ch);

@@ -70,9 +70,8 @@ int svc_federation_get_catalog(rpc_call *call, const ProtobufCMessage *request, 
     Ecluse__V1__CatalogPart part = ECLUSE__V1__CATALOG_PART__INIT;
     part.part_case = ECLUSE__V1__CATALOG_PART__PART_HEADER;
     part.header = &header;
-    size_t per_page = req->page_entries > 0 && req->page_entries < gw->cfg.catalog_page_entries
-                          ? req->page_entries
-                          : gw->cfg.catalog_page_entries;
+    size_t most = GATEWAY_SETTING(gw, catalog_page_entries);
+    size_t per_page = req->page_entries > 0 && req->page_entries < most ? req->page_entries : most;
     int rc = rpc_call_send(call, &part.base, err);
     if (rc == 0)
         rc = send_pages(call, gw, sc->catalog, per_page, err);

@@ -67,7 +67,7 @@ static int fetch_catalog(gateway *gw, rpc_channel *ch, uint64_t known, fetched *
     req.known_version = known;
     rpc_stream *st = NULL;
     if (rpc_stream_open(ch, "/ecluse.v1.Federation/GetCatalog", &req.base,
-                        (int)gw->cfg.peer_timeout_ms, &st, err) != 0)
+                        (int)GATEWAY_SETTING(gw, peer_timeout_ms), &st, err) != 0)
         return -1;
     int rc;
     for (;;) {
@@ -111,8 +111,8 @@ static int follow_rotations(gateway *gw, rpc_channel *ch, const fed_peer *peer,
     req.since_key.len = crypto_sign_PUBLICKEYBYTES;
     ProtobufCMessage *resp = NULL;
     if (rpc_unary(ch, "/ecluse.v1.Federation/GetKeyRotations", &req.base,
-                  &ecluse__v1__key_rotation_list__descriptor, &resp, (int)gw->cfg.peer_timeout_ms,
-                  err) != 0)
+                  &ecluse__v1__key_rotation_list__descriptor, &resp,
+                  (int)GATEWAY_SETTING(gw, peer_timeout_ms), err) != 0)
         return -1;
     Ecluse__V1__KeyRotationList *list = (Ecluse__V1__KeyRotationList *)resp;
     int rc = rotation_follow(peer->info.site, peer->pinned_key, list->rotations, list->n_rotations,
@@ -210,7 +210,8 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     if (rc == 0) {
         rc = refresh_one(gw, &peer, &version, &err);
         if (rc != 0 && err.remote_status != 0) /* the call failed, not the verification */
-            ecl_err_prefix(&err, "%s (timeout %u ms)", peer.info.endpoint, gw->cfg.peer_timeout_ms);
+            ecl_err_prefix(&err, "%s (timeout %u ms)", peer.info.endpoint,
+                           GATEWAY_SETTING(gw, peer_timeout_ms));
         if (rc != 0) {
             ecl_err note_err;
             /* The note only feeds `peer list`; the refresh's own error is the
@@ -280,25 +281,30 @@ static time_t monotonic_s(void)
 static void *sync_main(void *arg)
 {
     gateway *gw = arg;
-    time_t next_refresh = 0;
+    time_t last_refresh = 0;
+    int refreshed = 0;
     pthread_mutex_lock(&gw->sync_lock);
     while (!gw->sync_stop) {
         int kicked = gw->sync_kick;
         gw->sync_kick = 0;
         pthread_mutex_unlock(&gw->sync_lock);
-        time_t now = monotonic_s();
-        if (kicked || now >= next_refresh) {
+        /* The interval is read each time round: a reload may change it. */
+        time_t next_refresh = last_refresh + (time_t)GATEWAY_SETTING(gw, catalog_refresh_s);
+        if (kicked || !refreshed || monotonic_s() >= next_refresh) {
             refresh_all(gw);
-            next_refresh = monotonic_s() + (time_t)gw->cfg.catalog_refresh_s;
+            last_refresh = monotonic_s();
+            refreshed = 1;
+            next_refresh = last_refresh + (time_t)GATEWAY_SETTING(gw, catalog_refresh_s);
         }
         pthread_mutex_lock(&gw->sync_lock);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec = next_refresh > until.tv_sec ? next_refresh : until.tv_sec + 1;
-        /* Sleep until the interval is over, or someone asks for a fetch now. */
-        while (!gw->sync_stop && !gw->sync_kick &&
-               pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until) != ETIMEDOUT) {
-        }
+        /* Sleep until the interval is over, someone asks for a fetch now, or
+         * a reload changed the interval (gateway_sync_wake): any wake-up
+         * goes round again and works out the time anew. */
+        if (!gw->sync_stop && !gw->sync_kick)
+            (void)pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until);
     }
     pthread_mutex_unlock(&gw->sync_lock);
     return NULL;
@@ -310,6 +316,13 @@ int gateway_sync_start(gateway *gw, ecl_err *err)
         return ecl_fail(err, ECL_E_INTERNAL, "cannot start the catalog sync thread");
     gw->sync_running = 1;
     return 0;
+}
+
+void gateway_sync_wake(gateway *gw)
+{
+    pthread_mutex_lock(&gw->sync_lock);
+    pthread_cond_broadcast(&gw->sync_wake);
+    pthread_mutex_unlock(&gw->sync_lock);
 }
 
 void gateway_sync_stop(gateway *gw)

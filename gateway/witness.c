@@ -299,8 +299,8 @@ int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint
 
 static int witness_timeout_ms(const gateway *gw)
 {
-    return gw->cfg.peer_timeout_ms < WITNESS_TIMEOUT_MAX_MS ? (int)gw->cfg.peer_timeout_ms
-                                                            : WITNESS_TIMEOUT_MAX_MS;
+    unsigned timeout = GATEWAY_SETTING(gw, peer_timeout_ms);
+    return timeout < WITNESS_TIMEOUT_MAX_MS ? (int)timeout : WITNESS_TIMEOUT_MAX_MS;
 }
 
 static void *checkpointer_main(void *arg)
@@ -310,7 +310,8 @@ static void *checkpointer_main(void *arg)
     while (!gw->checkpointer_stop) {
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)gw->cfg.checkpoint_ms * 1000000u;
+        uint64_t ns =
+            (uint64_t)until.tv_nsec + (uint64_t)GATEWAY_SETTING(gw, checkpoint_ms) * 1000000u;
         until.tv_sec += (time_t)(ns / 1000000000u);
         until.tv_nsec = (long)(ns % 1000000000u);
         while (!gw->checkpointer_stop && !gw->checkpointer_kick &&

@@ -53,7 +53,7 @@
 static char root[PATH_MAX - 200];
 static char out[64 * 1024];
 static th_site lu;
-static char admin[PATH_MAX], researcher[PATH_MAX];
+static char admin[PATH_MAX], researcher[PATH_MAX], auditor[PATH_MAX];
 static Ecluse__V1__Grant *grant;
 static unsigned char *reference;
 static size_t reference_len;
@@ -156,6 +156,7 @@ static int setup(void **state)
     th_tmpdir(root, sizeof(root));
     th_site_create(&lu, root, "lu", "LU");
     th_issue(&lu, "admin", "adm", admin, sizeof(admin));
+    th_issue(&lu, "auditor", "aud", auditor, sizeof(auditor));
     /* An academic: the example health data are for non-profit research. */
     assert_int_equal(th_run(out, sizeof(out), "pki", "issue", "--dir", lu.dir, "--role",
                             "researcher", "--name", "r", "--org-type", "academic", NULL),
@@ -625,6 +626,110 @@ static void test_a_changed_listen_address_waits_for_a_restart(void **state)
     assert_running();
 }
 
+/* --- settings that apply at once --------------------------------------------- */
+
+/* Set audit.checkpoint_ms in the site's configuration file. */
+static void set_checkpoint_ms(const char *config, unsigned ms)
+{
+    json_error_t jerr;
+    json_t *cfg = json_loads(config, 0, &jerr);
+    assert_non_null(cfg);
+    json_t *audit = json_object_get(cfg, "audit");
+    if (audit == NULL) {
+        audit = json_object();
+        assert_int_equal(json_object_set_new(cfg, "audit", audit), 0);
+    }
+    assert_int_equal(json_object_set_new(audit, "checkpoint_ms", json_integer(ms)), 0);
+    assert_int_equal(json_dump_file(cfg, lu.config, JSON_INDENT(2)), 0);
+    json_decref(cfg);
+}
+
+/* The size of the latest checkpoint the gateway signed (Audit.Head); 0 if
+ * none yet. */
+static uint64_t head_size(void)
+{
+    ecl_client *c = NULL;
+    ecl_err err;
+    assert_int_equal(ecl_client_open(auditor, NULL, &c, &err), 0);
+    ecl_client_set_timeout(c, call_timeout_ms());
+    Ecluse__V1__HeadRequest req = ECLUSE__V1__HEAD_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    uint64_t size = 0;
+    if (rpc_unary(ecl_client_channel(c), "/ecluse.v1.Audit/Head", &req.base,
+                  &ecluse__v1__signed_checkpoint__descriptor, &resp, call_timeout_ms(),
+                  &err) == 0) {
+        const Ecluse__V1__SignedCheckpoint *cp = (const Ecluse__V1__SignedCheckpoint *)resp;
+        /* The note's text: origin line, size line, root line. */
+        char text[256] = {0};
+        memcpy(text, cp->note.data,
+               cp->note.len < sizeof(text) - 1 ? cp->note.len : sizeof(text) - 1);
+        const char *nl = strchr(text, '\n');
+        assert_non_null(nl);
+        size = strtoull(nl + 1, NULL, 10);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    } else if (err.code != ECL_E_NOT_FOUND) {
+        fail_msg("Audit.Head: %s", err.msg);
+    }
+    ecl_client_close(c);
+    return size;
+}
+
+static void test_live_settings_apply_at_once(void **state)
+{
+    (void)state;
+    char *config = th_read(lu.config);
+    assert_non_null(config);
+    /* Started with an hour between checkpoints... */
+    set_checkpoint_ms(config, 3600000);
+    assert_int_equal(th_gateway_stop(&lu, NULL), 0);
+    th_gateway_start(&lu);
+    ecl_client *c = NULL;
+    ecl_err err;
+    assert_int_equal(open_client(&c, &err), 0);
+    assert_int_equal(check_access(c, "LU", &err), 1);
+    uint64_t before = head_size();
+    /* ...a decision after the last checkpoint that the checkpointer leaves
+     * for an hour. */
+    assert_int_equal(check_access(c, "LU", &err), 1);
+    ecl_client_close(c);
+
+    /* The reload makes it 200 ms: applied at once, and the new decision is
+     * checkpointed without anyone asking. */
+    char *edited = th_read(lu.config);
+    assert_non_null(edited);
+    set_checkpoint_ms(edited, 200);
+    free(edited);
+    assert_int_equal(sighup(), 1);
+    char *line = last_line_with("event=reload.applied");
+    assert_non_null(line);
+    if (strstr(line, "field=audit.checkpoint_ms") == NULL || strstr(line, "was=3600000") == NULL ||
+        strstr(line, "now=200") == NULL)
+        fail_msg("the applied setting is not named: %s", line);
+    free(line);
+    line = last_line_with("event=reload.config");
+    assert_non_null(strstr(line, "fields_applied=1"));
+    assert_non_null(strstr(line, "fields_needing_restart=0"));
+    free(line);
+    double deadline = th_now() + 30.0 * th_time_scale();
+    uint64_t after = head_size();
+    while (after <= before && th_now() < deadline) {
+        usleep(100 * 1000);
+        after = head_size();
+    }
+    if (after <= before)
+        fail_msg("no checkpoint past %llu entries after checkpoint_ms became 200",
+                 (unsigned long long)before);
+
+    /* Back as it was, at once too. */
+    write_text(lu.config, config, 0644);
+    free(config);
+    assert_int_equal(sighup(), 1);
+    line = last_line_with("event=reload.applied");
+    assert_non_null(strstr(line, "was=200"));
+    free(line);
+    assert_running();
+}
+
 /* --- policy data ------------------------------------------------------------ */
 
 /* Remove `country`'s adequacy decision from the site's transfer rules. */
@@ -703,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_sighup_under_load_serves_the_renewed_certificate),
         cmocka_unit_test(test_failed_reload_keeps_the_old_state),
         cmocka_unit_test(test_a_changed_listen_address_waits_for_a_restart),
+        cmocka_unit_test(test_live_settings_apply_at_once),
         cmocka_unit_test(test_changed_policy_data_decides_after_sighup),
         cmocka_unit_test(test_a_burst_of_sighups_never_stops_the_gateway),
     };
