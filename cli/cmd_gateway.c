@@ -97,13 +97,15 @@ static int run_gateway(int argc, char **argv, ecl_err *err)
 
 const cli_command cli_gateway = {
     "gateway",
-    "run the site's gateway (until SIGTERM or SIGINT)",
+    "run the site's gateway (SIGHUP reloads; SIGTERM or SIGINT stops)",
     "Usage: ecluse gateway --config FILE [--check]\n"
     "\n"
     "Runs the gateway of a site: serves ecluse.v1 over mutual TLS on the\n"
     "configured address, writes one log line per event on stderr\n"
     "(key=value), and stops cleanly on SIGTERM or SIGINT: no new calls,\n"
     "in-flight calls get server.shutdown_grace_ms, the rest are cancelled.\n"
+    "SIGHUP reloads the certificate and key, the policy data and the settings\n"
+    "that can change at once, without stopping (docs/operations.md).\n"
     "\n"
     "Options:\n"
     "  --config FILE   the site's ecluse.json (docs/operations.md)\n"

@@ -443,8 +443,8 @@ static int run_pki_renew_gateway(int argc, char **argv, ecl_err *err)
                   err) != 0)
         return -1;
     printf("Renewed the gateway certificate (new key, valid %ld days): %s\n"
-           "The old pair is kept beside it. Restart the gateway to use it\n"
-           "(SIGTERM, then start it again: in-flight calls finish first).\n",
+           "The old pair is kept beside it. Send the running gateway SIGHUP to\n"
+           "serve it to new connections (no restart; docs/operations.md).\n",
            a.days, a.cert);
     return 0;
 }
@@ -458,7 +458,8 @@ const cli_command cli_pki_renew_gateway = {
     "CA, with the same host names a new site gets (plus every --host), and puts\n"
     "them in place of gateway/gateway.crt and .key, keeping the old pair as\n"
     "gateway.crt.<time> and gateway.key.<time>. Peers need nothing: they trust\n"
-    "the site's CA, not one certificate. Restart the gateway to use it.\n"
+    "the site's CA, not one certificate. SIGHUP makes a running gateway serve\n"
+    "it to new connections, without a restart.\n"
     "\n"
     "Options:\n"
     "  --dir SITE_DIR   the site directory\n"
