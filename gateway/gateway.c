@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,9 +212,10 @@ static int wait_for_stop_signal(gateway *gw, const sigset_t *set)
 }
 
 /* At a clean stop, the last entries are checkpointed and witnessed, so that
- * cutting the tail of a stopped site's trail is caught. Each peer gets a
- * short deadline: a stop must not wait on a peer that is down. */
-#define FINAL_CHECKPOINT_PEER_MS 500
+ * cutting the tail of a stopped site's trail is caught. The checkpoint is
+ * signed here; the pushes to all peers share one short deadline, so that a
+ * peer that is down or frozen cannot hold the stop. */
+#define FINAL_CHECKPOINT_PUSH_MS 250
 
 static void final_checkpoint(gateway *gw)
 {
@@ -225,12 +227,22 @@ static void final_checkpoint(gateway *gw)
     gateway_checkpoint_result *res = malloc(sizeof(*res));
     if (res == NULL)
         return;
-    if (gateway_checkpoint(gw, 1, FINAL_CHECKPOINT_PEER_MS, res, &err) != 0)
+    atomic_store(&gw->peer_calls_give_up_at, rpc_monotonic_ms() + FINAL_CHECKPOINT_PUSH_MS);
+    if (gateway_checkpoint(gw, 1, FINAL_CHECKPOINT_PUSH_MS, res, &err) != 0)
         ecl_log(ECL_LOG_WARN, "checkpoint.failed", "at", "stop", "error", err.msg, NULL);
     else
         ecl_log(ECL_LOG_INFO, "checkpoint.final", "site", gw->cfg.site, NULL);
     gateway_checkpoint_result_clear(res);
     free(res);
+}
+
+/* Every call to a peer in flight (a catalog sync, a witnessing, a relayed
+ * read or access request) is cancelled rather than waited for: a peer's
+ * deadline is seconds, a stop has under one. */
+static void cancel_peer_calls(gateway *gw)
+{
+    atomic_store(&gw->stopping, 1);
+    atomic_store(&gw->peer_calls_give_up_at, rpc_monotonic_ms());
 }
 
 int gateway_serve(gateway *gw, ecl_err *err)
@@ -262,6 +274,7 @@ int gateway_serve(gateway *gw, ecl_err *err)
     snprintf(active, sizeof(active), "%u", rpc_server_active_calls(gw->server));
     ecl_log(ECL_LOG_INFO, "gateway.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
             "active_calls", active, NULL);
+    cancel_peer_calls(gw);
     gateway_sync_stop(gw);
     gateway_checkpointer_stop(gw);
     rpc_server_stop(gw->server);

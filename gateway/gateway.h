@@ -129,6 +129,13 @@ typedef struct gateway {
     int checkpointer_stop;
     int checkpointer_kick;
     int checkpointer_running;
+
+    /* Calls to peers give up past this moment (rpc_channel_give_up_at; 0:
+     * never): a stop sets it to now, cancelling every call in flight, and
+     * `stopping`, so that a call cancelled so is not taken for the peer's
+     * failure. */
+    _Atomic int64_t peer_calls_give_up_at;
+    _Atomic int stopping;
 } gateway;
 
 /* Load the configuration and every file it names, and start the signer

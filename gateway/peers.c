@@ -78,6 +78,8 @@ int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, e
         gw->cfg.max_message_bytes};
     int rc = rpc_channel_open(&o, out, err);
     gateway_tls_release(gw, tls);
+    if (rc == 0)
+        rpc_channel_give_up_at(*out, &gw->peer_calls_give_up_at);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -209,6 +210,10 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     uint64_t held_version = rc == 0 ? peer.catalog_version : 0;
     if (rc == 0) {
         rc = refresh_one(gw, &peer, &version, &err);
+        if (rc != 0 && atomic_load(&gw->stopping)) { /* cancelled: no verdict on the peer */
+            fed_peer_clear(&peer);
+            return;
+        }
         if (rc != 0 && err.remote_status != 0) /* the call failed, not the verification */
             ecl_err_prefix(&err, "%s (timeout %u ms)", peer.info.endpoint,
                            GATEWAY_SETTING(gw, peer_timeout_ms));
@@ -263,7 +268,7 @@ static void refresh_all(gateway *gw)
         ecl_log(ECL_LOG_ERROR, "catalog.sync", "error", err.msg, NULL);
         return;
     }
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count && !atomic_load(&gw->stopping); i++) {
         Ecluse__V1__PeerRefresh report;
         gateway_refresh_peer(gw, peers[i].info.site, &report);
         gateway_refresh_report_clear(&report);

@@ -9,8 +9,10 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 #include <openssl/pem.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rpc/rpc.h"
 #include "site/pki.h"
@@ -18,6 +20,7 @@
 struct rpc_channel {
     grpc_channel *channel;
     size_t max_message_bytes;
+    const _Atomic int64_t *give_up_at_ms;
 };
 
 struct rpc_stream {
@@ -27,8 +30,9 @@ struct rpc_stream {
     grpc_metadata_array trailing_md;
     grpc_status_code status;
     grpc_slice details;
-    int finished; /* status received */
-    int idle_ms;  /* 0: wait for each message as long as it takes */
+    int finished;                         /* status received */
+    int idle_ms;                          /* 0: wait for each message as long as it takes */
+    const _Atomic int64_t *give_up_at_ms; /* the channel's; NULL: never */
     char tag_start, tag_recv, tag_status, tag_drain;
 };
 
@@ -100,6 +104,11 @@ void rpc_channel_close(rpc_channel *ch)
     free(ch);
 }
 
+void rpc_channel_give_up_at(rpc_channel *ch, const _Atomic int64_t *at_ms)
+{
+    ch->give_up_at_ms = at_ms;
+}
+
 static gpr_timespec deadline_in(int timeout_ms)
 {
     if (timeout_ms <= 0)
@@ -153,14 +162,36 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
+int64_t rpc_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 once the channel's owner wants its calls to give up. */
+static int given_up(const _Atomic int64_t *give_up_at_ms)
+{
+    if (give_up_at_ms == NULL)
+        return 0;
+    int64_t at = atomic_load(give_up_at_ms);
+    return at != 0 && rpc_monotonic_ms() >= at;
+}
+
 static int wait_start(rpc_stream *st);
 
 static int open_with_buffer(rpc_channel *ch, const char *path, grpc_byte_buffer *bb, int timeout_ms,
                             int idle_ms, rpc_stream **out, ecl_err *err)
 {
+    if (given_up(ch->give_up_at_ms)) {
+        grpc_byte_buffer_destroy(bb);
+        return ecl_fail(err, ECL_E_UNAVAILABLE, "%s not called: the caller is stopping", path);
+    }
     rpc_stream *st = calloc(1, sizeof(*st));
-    if (st != NULL)
+    if (st != NULL) {
         st->idle_ms = idle_ms;
+        st->give_up_at_ms = ch->give_up_at_ms;
+    }
     if (st == NULL) {
         grpc_byte_buffer_destroy(bb);
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
@@ -222,21 +253,42 @@ int rpc_stream_open_raw(rpc_channel *ch, const char *path, const void *req, size
     return open_with_buffer(ch, path, bb, timeout_ms, 0, out, err);
 }
 
-/* Wait for `tag`; past the idle timeout, cancel the call and let the batch
- * complete as failed (the status then says why). */
+/* Cancel the call and let the batch behind `tag` complete as failed (the
+ * status then says why). */
+static int cancel_and_wait(rpc_stream *st, void *tag, grpc_status_code code, const char *why)
+{
+    grpc_call_cancel_with_status(st->call, code, why, NULL);
+    wait_tag(st, tag);
+    return -1;
+}
+
+/* Wait for `tag`. Past the idle timeout the call is cancelled as stalled;
+ * once the channel's give-up moment has come, as cancelled. The latter is
+ * looked at every RPC_CANCEL_POLL_MS: gRPC has no wake-up for it. */
 static int wait_idle(rpc_stream *st, void *tag)
 {
-    if (st->idle_ms == 0)
+    if (st->idle_ms == 0 && st->give_up_at_ms == NULL)
         return wait_tag(st, tag);
-    grpc_event ev = grpc_completion_queue_pluck(st->cq, tag, deadline_in(st->idle_ms), NULL);
-    if (ev.type == GRPC_QUEUE_TIMEOUT) {
-        char why[96];
-        snprintf(why, sizeof(why), "no message for %d ms: the sender stalled", st->idle_ms);
-        grpc_call_cancel_with_status(st->call, GRPC_STATUS_DEADLINE_EXCEEDED, why, NULL);
-        wait_tag(st, tag);
-        return -1;
+    gpr_timespec idle_end = deadline_in(st->idle_ms);
+    for (;;) {
+        gpr_timespec until = idle_end;
+        if (st->give_up_at_ms != NULL) {
+            gpr_timespec poll = deadline_in(RPC_CANCEL_POLL_MS);
+            if (gpr_time_cmp(poll, until) < 0)
+                until = poll;
+        }
+        grpc_event ev = grpc_completion_queue_pluck(st->cq, tag, until, NULL);
+        if (ev.type != GRPC_QUEUE_TIMEOUT)
+            return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
+        if (given_up(st->give_up_at_ms))
+            return cancel_and_wait(st, tag, GRPC_STATUS_CANCELLED,
+                                   "cancelled: the caller is stopping");
+        if (st->idle_ms != 0 && gpr_time_cmp(gpr_now(GPR_CLOCK_REALTIME), idle_end) >= 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "no message for %d ms: the sender stalled", st->idle_ms);
+            return cancel_and_wait(st, tag, GRPC_STATUS_DEADLINE_EXCEEDED, why);
+        }
     }
-    return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
 }
 
 static int wait_start(rpc_stream *st)

@@ -12,6 +12,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -30,6 +31,20 @@ typedef struct rpc_channel_options {
 /* Make a channel (connection is lazy: errors show on the first call). */
 int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err) ECL_WUR;
 void rpc_channel_close(rpc_channel *ch);
+
+/* `*at_ms` is the moment (CLOCK_MONOTONIC ms, rpc_monotonic_ms) past which
+ * calls on this channel give up: one in progress is cancelled within
+ * RPC_CANCEL_POLL_MS (status CANCELLED, "cancelled: the caller is stopping")
+ * and a new one fails at once. It is read at every wait, so its owner may
+ * move it while calls run: setting it to now cancels them all. A value of 0:
+ * never. `at_ms` must outlive the channel. For a gateway that stops while
+ * calls to its peers are in flight. */
+void rpc_channel_give_up_at(rpc_channel *ch, const _Atomic int64_t *at_ms);
+
+#define RPC_CANCEL_POLL_MS 50
+
+/* CLOCK_MONOTONIC in milliseconds: the clock of rpc_channel_give_up_at. */
+int64_t rpc_monotonic_ms(void);
 
 /* One request, one response. *resp is protobuf-c's, freed with
  * protobuf_c_message_free_unpacked. The error carries the server's status
