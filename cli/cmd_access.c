@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/dataset_name.h"
 #include "cli/options.h"
 #include "cli/remote.h"
 #include "common/fileio.h"
@@ -232,14 +233,17 @@ static int run_access(int argc, char **argv, int dry_run, ecl_err *err)
         rc = ecl_fail(err, ECL_E_USAGE,
                       "a dry run grants nothing: --save-grant goes with "
                       "'access request'");
-    if (rc == 0)
-        rc = cli_remote_open(&r, err);
+    char id[CLI_DATASET_ID_MAX];
+    if (rc == 0 && (rc = cli_remote_open(&r, err)) == 0) {
+        rc = cli_dataset_id(a.req.dataset, ecl_client_identity(r.client)->site, id, err);
+        a.req.dataset = id;
+    }
     ProtobufCMessage *resp = NULL;
     if (rc == 0) {
         rc = cli_call(&r, dry_run ? "/ecluse.v1.Access/Check" : "/ecluse.v1.Access/Request",
                       &a.req.base, &ecluse__v1__access_decision__descriptor, &resp, err);
-        cli_remote_close(&r);
     }
+    cli_remote_close(&r);
     free(a.tensor_text);
     if (rc != 0)
         return -1;
@@ -295,7 +299,8 @@ const cli_command cli_access_request = {
     "Your home gateway asks the site that holds DATASET, which decides under its\n"
     "policy and records the decision in its audit trail (and yours). A permit\n"
     "comes with obligations and a grant signed by the holding site: exactly what\n"
-    "you may read and until when. Exits 9 when access is refused.\n\nOptions:\n" ACCESS_HELP
+    "you may read and until when. Exits 9 when access is refused. DATASET is\n"
+    "NAME for a dataset of your site, SITE/NAME for any site's.\n\nOptions:\n" ACCESS_HELP
     "  --save-grant FILE   keep the grant for 'ecluse fetch'\n"
     "\nExample:\n"
     "  ecluse access request lu/breast-cancer --purpose HMB --basis art6-1-e+art9-2-j \\\n"
@@ -308,6 +313,7 @@ const cli_command cli_access_check = {
     "dry run: what the holding site would decide, and why, granting nothing",
     "Usage: ecluse access check DATASET --purpose CODE --basis B --job-country CC [options]\n\n"
     "The same decision as 'access request', with every reason, but no grant.\n"
+    "DATASET is NAME for a dataset of your site, SITE/NAME for any site's.\n"
     "Exits 9 when access would be refused.\n\nOptions:\n" ACCESS_HELP "\nExample:\n"
     "  ecluse access check lu/breast-cancer --purpose HMB --basis art6-1-e+art9-2-j \\\n"
     "      --job-country US\n",

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/dataset_name.h"
 #include "cli/options.h"
 #include "cli/remote.h"
 #include "common/fileio.h"
@@ -99,9 +100,12 @@ int cli_show_dataset(int argc, char **argv, ecl_err *err)
         cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__GetDatasetRequest req = ECLUSE__V1__GET_DATASET_REQUEST__INIT;
-    req.id = argv[cli_optind()];
+    char id[CLI_DATASET_ID_MAX];
+    int rc = cli_dataset_id(argv[cli_optind()], ecl_client_identity(r.client)->site, id, err);
+    req.id = id;
     ProtobufCMessage *resp = NULL;
-    int rc = cli_call(&r, "/ecluse.v1.Catalog/Get", &req.base,
+    if (rc == 0)
+        rc = cli_call(&r, "/ecluse.v1.Catalog/Get", &req.base,
                       &ecluse__v1__catalog_listing__descriptor, &resp, err);
     cli_remote_close(&r);
     if (rc != 0)
@@ -276,8 +280,9 @@ const cli_command cli_catalog_search = {
 const cli_command cli_catalog_show = {
     "catalog show",
     "show a dataset's whole entry, its access policy included",
-    "Usage: ecluse catalog show ID [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
-    "\nExample:\n  ecluse catalog show lu/breast-cancer\n",
+    "Usage: ecluse catalog show DATASET [--identity DIR] [--json]\n\n"
+    "DATASET is NAME for a dataset of your site, SITE/NAME for any "
+    "site's.\n\nOptions:\n" REMOTE_HELP "\nExample:\n  ecluse catalog show lu/breast-cancer\n",
     cli_show_dataset,
 };
 

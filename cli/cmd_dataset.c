@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/dataset_name.h"
 #include "cli/options.h"
 #include "cli/remote.h"
 #include "common/fileio.h"
@@ -200,8 +201,12 @@ static int run_dataset_add(int argc, char **argv, ecl_err *err)
     if (rc == 0)
         rc = ecl_read_file(a.policy_path, 1 << 20, &policy, &policy_len, err);
     a.req.policy_json = policy;
-    if (rc == 0)
-        rc = cli_remote_open(&r, err);
+    char name[ECL_NAME_MAX];
+    if (rc == 0 && (rc = cli_remote_open(&r, err)) == 0) {
+        rc = cli_own_dataset_name("dataset add", a.req.name, ecl_client_identity(r.client)->site,
+                                  name, err);
+        a.req.name = name;
+    }
     if (rc == 0) {
         ProtobufCMessage *resp = NULL;
         rc = cli_call(&r, "/ecluse.v1.Admin/AddDataset", &a.req.base,
@@ -211,8 +216,8 @@ static int run_dataset_add(int argc, char **argv, ecl_err *err)
             cli_print_entry(stdout, (const Ecluse__V1__DatasetEntry *)resp, r.json);
             protobuf_c_message_free_unpacked(resp, NULL);
         }
-        cli_remote_close(&r);
     }
+    cli_remote_close(&r);
     free_add(&a);
     return rc;
 }
@@ -257,10 +262,16 @@ static int run_dataset_remove(int argc, char **argv, ecl_err *err)
         cli_remote_open(&r, err) != 0)
         return -1;
     Ecluse__V1__RemoveDatasetRequest req = ECLUSE__V1__REMOVE_DATASET_REQUEST__INIT;
-    req.id = argv[cli_optind()];
+    const char *site = ecl_client_identity(r.client)->site;
+    char name[ECL_NAME_MAX], id[CLI_DATASET_ID_MAX];
+    int rc = cli_own_dataset_name("dataset remove", argv[cli_optind()], site, name, err);
     ProtobufCMessage *resp = NULL;
-    int rc = cli_call(&r, "/ecluse.v1.Admin/RemoveDataset", &req.base,
+    if (rc == 0) {
+        snprintf(id, sizeof(id), "%s/%s", site, name);
+        req.id = id;
+        rc = cli_call(&r, "/ecluse.v1.Admin/RemoveDataset", &req.base,
                       &ecluse__v1__remove_dataset_response__descriptor, &resp, err);
+    }
     cli_remote_close(&r);
     if (rc != 0)
         return -1;
@@ -281,7 +292,8 @@ const cli_command cli_dataset_add = {
     "Usage: ecluse dataset add NAME --from FILE --title T --policy POLICY.json [options]\n\n"
     "Imports the data on the gateway's host into the site's tensor store\n"
     "(safetensors), computes each tensor's BLAKE2b-256 digest, and publishes the\n"
-    "entry <site>/NAME in the site's signed catalog, with its policy in full.\n\n"
+    "entry <site>/NAME in the site's signed catalog, with its policy in full.\n"
+    "NAME may also be given as <your site>/NAME; another site's is refused.\n\n"
     "Source:\n"
     "  --from FILE          .safetensors, or .csv/.csv.gz (numeric columns become a\n"
     "                       float32 'features' tensor)\n"
@@ -320,15 +332,18 @@ const cli_command cli_dataset_list = {
 const cli_command cli_dataset_show = {
     "dataset show",
     "show a dataset's whole entry, policy included",
-    "Usage: ecluse dataset show ID [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
-    "\nExample:\n  ecluse dataset show fi/digits\n",
+    "Usage: ecluse dataset show DATASET [--identity DIR] [--json]\n\n"
+    "DATASET is NAME for a dataset of your site, SITE/NAME for any "
+    "site's.\n\nOptions:\n" REMOTE_HELP "\nExample:\n  ecluse dataset show fi/digits\n",
     cli_show_dataset,
 };
 
 const cli_command cli_dataset_remove = {
     "dataset remove",
     "withdraw a dataset from the site and its catalog",
-    "Usage: ecluse dataset remove ID [--identity DIR]\n\nOptions:\n" REMOTE_HELP
-    "\nExample:\n  ecluse dataset remove fi/digits\n",
+    "Usage: ecluse dataset remove NAME [--identity DIR]\n\n"
+    "NAME is a dataset of your site, as NAME or <your site>/NAME (as for\n"
+    "'dataset add'); another site's is refused.\n\nOptions:\n" REMOTE_HELP
+    "\nExample:\n  ecluse dataset remove digits\n",
     run_dataset_remove,
 };
