@@ -212,6 +212,8 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
         rc = refresh_one(gw, &peer, &version, &err);
         if (rc != 0 && atomic_load(&gw->stopping)) { /* cancelled: no verdict on the peer */
             fed_peer_clear(&peer);
+            free(report->error);
+            report->error = strdup(err.msg);
             return;
         }
         if (rc != 0 && err.remote_status != 0) /* the call failed, not the verification */
