@@ -104,6 +104,13 @@ for site in fi lu; do
     else
         expect "event=gateway.stopped site=$site" "$work/q/$site/gateway.log"
     fi
+    # The gateways are not this script's children: their exit status is
+    # not ours to read, but a sanitizer's report lands in their log.
+    checks=$((checks + 1))
+    if grep -q 'Sanitizer' "$work/q/$site/gateway.log"; then
+        echo "the $site gateway's log has a sanitizer report"
+        failures=$((failures + 1))
+    fi
 done
 
 # Under ECLUSE_UNDER (valgrind): no ecluse run, gateway or command, reported
