@@ -211,6 +211,7 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     if (rc == 0) {
         rc = refresh_one(gw, &peer, &version, &err);
         if (rc != 0 && atomic_load(&gw->stopping)) { /* cancelled: no verdict on the peer */
+            ecl_log(ECL_LOG_INFO, "catalog.cancelled", "site", site, "reason", err.msg, NULL);
             fed_peer_clear(&peer);
             free(report->error);
             report->error = strdup(err.msg);

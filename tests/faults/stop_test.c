@@ -5,10 +5,10 @@
  * Site aa has three peers: pb and pc answer, zz is frozen (SIGSTOP: its
  * kernel still accepts connections, nothing answers). aa starts with a peer
  * deadline of a minute, so its first catalog sync hangs on zz, and so does
- * the checkpointer's witnessing of its first entries. SIGTERM must cancel
- * those calls rather than wait for them: the process is gone within 1 s
- * (times ECLUSE_TIME_SCALE), exits 0, logs its stop, and its audit trail and
- * state check out afterwards, offline.
+ * the checkpointer's witnessing of its first entries (pb and pc cosigned,
+ * zz next). SIGTERM must cancel those calls rather than wait for them: the
+ * process is gone within 1 s (times ECLUSE_TIME_SCALE), exits 0, logs its
+ * stop, and its audit trail and state check out afterwards, offline.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -26,23 +26,38 @@
 static char root[PATH_MAX - 200];
 static char out[64 * 1024];
 
-/* Wait (up to 60 s, scaled) until the log holds `needle`. */
-static int wait_for_log(const th_site *s, const char *needle)
+/* How many times `needle` occurs in the site's log. */
+static int count_in_log(const th_site *s, const char *needle)
+{
+    char *text = th_read(s->log);
+    int n = 0;
+    for (const char *p = text; p != NULL && (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    free(text);
+    return n;
+}
+
+/* Wait (up to 60 s, scaled) until the log holds `needle` more than `seen`
+ * times. */
+static int wait_for_log(const th_site *s, const char *needle, int seen)
 {
     double until = th_now() + 60.0 * th_time_scale();
     while (th_now() < until) {
-        if (th_file_contains(s->log, needle))
+        if (count_in_log(s, needle) > seen)
             return 1;
         usleep(20000);
     }
     return 0;
 }
 
-static void set_peer_timeout(const th_site *s, int ms)
+#define WITNESSED_AA                                                                               \
+    "event=rpc method=/ecluse.v1.Federation/AddCheckpoint caller=spiffe://aa/gateway status=OK"
+
+static void set_setting(const th_site *s, const char *field, int value)
 {
     char cmd[2 * PATH_MAX];
-    snprintf(cmd, sizeof(cmd),
-             "sed -i 's/\"peer_timeout_ms\": [0-9]*/\"peer_timeout_ms\": %d/' '%s'", ms, s->config);
+    snprintf(cmd, sizeof(cmd), "sed -i 's/\"%s\": [0-9]*/\"%s\": %d/' '%s'", field, field, value,
+             s->config);
     assert_int_equal(system(cmd), 0);
 }
 
@@ -72,12 +87,16 @@ static void test_sigterm_with_a_sync_in_flight_stops_within_a_second(void **stat
      * zz frozen. The sync goes through the peers in order: once pb and pc
      * are accepted, it waits on zz. */
     assert_int_equal(th_gateway_stop(&aa, NULL), 0);
-    set_peer_timeout(&aa, 60000);
+    set_setting(&aa, "peer_timeout_ms", 60000);
+    set_setting(&aa, "checkpoint_ms", 50);
     assert_int_equal(kill(zz.pid, SIGSTOP), 0);
+    int witnessed_by_pc = count_in_log(&pc, WITNESSED_AA);
     th_gateway_start(&aa);
-    assert_true(wait_for_log(&aa, "event=catalog.accepted site=pb"));
-    assert_true(wait_for_log(&aa, "event=catalog.accepted site=pc"));
+    assert_true(wait_for_log(&aa, "event=catalog.accepted site=pb", 0));
+    assert_true(wait_for_log(&aa, "event=catalog.accepted site=pc", 0));
+    assert_true(wait_for_log(&pc, WITNESSED_AA, witnessed_by_pc));
     assert_false(th_file_contains(aa.log, "site=zz"));
+    assert_false(th_file_contains(aa.log, "peer=zz"));
 
     double took = 0;
     int rc = th_gateway_stop(&aa, &took);
@@ -87,6 +106,12 @@ static void test_sigterm_with_a_sync_in_flight_stops_within_a_second(void **stat
     assert_true(took < 1.0 * th_time_scale());
     assert_true(th_file_contains(aa.log, "event=gateway.stopped site=aa"));
     assert_false(th_file_contains(aa.log, "event=catalog.accepted site=zz"));
+    /* The witnessing on its way to zz was cancelled, not timed out; the
+     * cancelled sync left no verdict on zz. */
+    assert_true(th_file_contains(
+        aa.log, "event=checkpoint.unwitnessed peer=zz error=\"cancelled: the caller is stopping"));
+    assert_false(th_file_contains(aa.log, "event=catalog.refused site=zz"));
+    assert_true(th_file_contains(aa.log, "event=catalog.cancelled site=zz"));
 
     /* What it leaves behind checks out, read offline. */
     char data_dir[PATH_MAX + 8], site_key[PATH_MAX + 32];
