@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -50,6 +51,37 @@ static int run_peer_export(int argc, char **argv, ecl_err *err)
     return 0;
 }
 
+/* Peering trusts whoever holds the bundle's key: never add one before its
+ * fingerprint was compared with the one told out of band, either given as
+ * --expect-fingerprint or typed "yes" to at a terminal. */
+static int fingerprint_confirmed(const peer_info *info, const char *expect, ecl_err *err)
+{
+    if (expect != NULL) {
+        if (strcmp(expect, info->fingerprint) == 0)
+            return 0;
+        return ecl_fail(err, ECL_E_CRYPTO,
+                        "fingerprint %s is not the %s you were told: not adding this peer",
+                        info->fingerprint, expect);
+    }
+    if (!isatty(STDIN_FILENO))
+        return ecl_fail(err, ECL_E_USAGE,
+                        "--expect-fingerprint is required without a terminal to confirm on: "
+                        "compare the bundle's fingerprint %s with the one site %s told you, "
+                        "then pass --expect-fingerprint %s; nothing was added",
+                        info->fingerprint, info->site, info->fingerprint);
+    fprintf(stderr,
+            "Is %s the fingerprint site %s told you by a channel you trust? "
+            "Type yes to add it: ",
+            info->fingerprint, info->site);
+    char answer[16] = "";
+    if (fgets(answer, sizeof(answer), stdin) == NULL || strcmp(answer, "yes\n") != 0)
+        return ecl_fail(err, ECL_E_USAGE,
+                        "the fingerprint of site %s was not confirmed (answer was not \"yes\"): "
+                        "nothing was added",
+                        info->site);
+    return 0;
+}
+
 static int run_peer_add(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {
@@ -82,10 +114,9 @@ static int run_peer_add(int argc, char **argv, ecl_err *err)
     }
     printf("Bundle of site %s (%s), gateway %s\nFingerprint: %s\n", info.site, info.country,
            info.endpoint, info.fingerprint);
-    if (expect != NULL && strcmp(expect, info.fingerprint) != 0) {
-        rc = ecl_fail(err, ECL_E_CRYPTO,
-                      "fingerprint %s is not the %s you were told: not adding this peer",
-                      info.fingerprint, expect);
+    fflush(stdout);
+    if (fingerprint_confirmed(&info, expect, err) != 0) {
+        rc = -1;
     } else if (cli_remote_open(&r, err) == 0) {
         /* It verified, so it decodes: a failure here is memory running out. */
         Ecluse__V1__PeerBundle *bundle = ecluse__v1__peer_bundle__unpack(NULL, len, bytes);
@@ -185,13 +216,16 @@ const cli_command cli_peer_export = {
 
 const cli_command cli_peer_add = {
     "peer add",
-    "add a peer site from its bundle, after showing its fingerprint",
-    "Usage: ecluse peer add FILE [--expect-fingerprint FP] [--identity DIR]\n\n"
+    "add a peer site from its bundle, once its fingerprint is confirmed",
+    "Usage: ecluse peer add FILE --expect-fingerprint FP [--identity DIR]\n\n"
     "Verifies the bundle's signature, prints the site and fingerprint, and adds the\n"
     "peer: its gateway may then connect (with a certificate from its own CA only)\n"
-    "and its catalog is fetched. With --expect-fingerprint, nothing is added unless\n"
-    "the fingerprint is the one you were told.\n\n"
-    "Options:\n  --expect-fingerprint FP   refuse a bundle with another fingerprint\n" REMOTE_HELP
+    "and its catalog is fetched. Nothing is added unless the fingerprint is the one\n"
+    "the other site's admin told you: pass it as --expect-fingerprint, or, at a\n"
+    "terminal, type yes when asked. Without either it exits 2 (printing the\n"
+    "bundle's fingerprint); a different fingerprint exits 10.\n\n"
+    "Options:\n  --expect-fingerprint FP   the fingerprint you were told (`peer export` prints\n"
+    "                            it); a bundle with another one is refused\n" REMOTE_HELP
     "\nExample:\n  ecluse peer add lu.peer --expect-fingerprint 3f2a-91c0-...\n",
     run_peer_add,
 };
