@@ -140,28 +140,76 @@ static int run_peer_add(int argc, char **argv, ecl_err *err)
     return rc;
 }
 
+/* "12 s ago", or `none` when the time is 0 (never). */
+static void age_or(int64_t when, int64_t now, const char *none, char *buf, size_t cap)
+{
+    if (when <= 0)
+        snprintf(buf, cap, "%s", none);
+    else
+        cli_age((long long)(now - when), buf, cap);
+}
+
+/* "0 (newest)", "0 (newest is 2)", or "0 (newest unknown)" before any contact. */
+static void key_words(const Ecluse__V1__PeerSummary *p, char *buf, size_t cap)
+{
+    if (p->last_contact_unix <= 0)
+        snprintf(buf, cap, "%llu (newest unknown)", (unsigned long long)p->key_generation);
+    else if (p->key_generation >= p->newest_key_generation)
+        snprintf(buf, cap, "%llu (newest)", (unsigned long long)p->key_generation);
+    else
+        snprintf(buf, cap, "%llu (newest is %llu)", (unsigned long long)p->key_generation,
+                 (unsigned long long)p->newest_key_generation);
+}
+
+static json_t *peer_json(const Ecluse__V1__PeerSummary *p, int64_t now)
+{
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:I}", "site",
+        p->site, "country", p->country, "endpoint", p->endpoint, "fingerprint", p->fingerprint,
+        "key_generation", (json_int_t)p->key_generation, "newest_key_generation",
+        (json_int_t)p->newest_key_generation, "key_is_newest",
+        p->last_contact_unix > 0 && p->key_generation >= p->newest_key_generation,
+        "catalog_version", (json_int_t)p->catalog_version, "catalog_fetched_unix",
+        (json_int_t)p->catalog_fetched_unix, "last_contact_unix", (json_int_t)p->last_contact_unix,
+        "last_fetch_unix", (json_int_t)p->last_fetch_unix, "status",
+        p->error_phrase[0] ? p->error_phrase : "ok", "error", p->error_phrase, "error_detail",
+        p->error_detail, "error_unix", (json_int_t)p->error_unix, "now_unix", (json_int_t)now);
+    /* Ages as numbers too, so a script need not do the sums; null: never. */
+    json_object_set_new(doc, "catalog_age_s",
+                        p->catalog_fetched_unix > 0 ? json_integer(now - p->catalog_fetched_unix)
+                                                    : json_null());
+    json_object_set_new(doc, "last_contact_age_s",
+                        p->last_contact_unix > 0 ? json_integer(now - p->last_contact_unix)
+                                                 : json_null());
+    json_object_set_new(doc, "last_error", json_string(p->last_error));
+    return doc;
+}
+
 static int print_peer(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
 {
     (void)err;
     const Ecluse__V1__PeerSummary *p = (const Ecluse__V1__PeerSummary *)msg;
     int json = *(int *)ctx;
-    char age[32] = "never";
-    if (p->last_fetch_unix > 0)
-        cli_age((long long)time(NULL) - p->last_fetch_unix, age, sizeof(age));
+    int64_t now = (int64_t)time(NULL);
     if (json) {
-        json_t *doc =
-            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "site", p->site, "country", p->country,
-                      "endpoint", p->endpoint, "fingerprint", p->fingerprint, "catalog_version",
-                      (json_int_t)p->catalog_version, "last_fetch_unix",
-                      (json_int_t)p->last_fetch_unix, "last_error", p->last_error);
-        char *text = json_dumps(doc, JSON_PRESERVE_ORDER);
+        json_t *doc = peer_json(p, now);
+        char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
         printf("%s\n", text ? text : "{}");
         free(text);
         json_decref(doc);
-    } else
-        printf("%-10s %-3s %-24s catalog v%-4llu fetched %-12s %s%s\n", p->site, p->country,
-               p->endpoint, (unsigned long long)p->catalog_version, age,
-               p->last_error[0] ? "last refused: " : "", p->last_error);
+        return 0;
+    }
+    char key[64], fetched[32], contact[32], since[32];
+    key_words(p, key, sizeof(key));
+    age_or(p->catalog_fetched_unix, now, "never", fetched, sizeof(fetched));
+    age_or(p->last_contact_unix, now, "never", contact, sizeof(contact));
+    age_or(p->error_unix, now, "", since, sizeof(since));
+    printf("%-10s %-2s %-22s key gen %s  catalog v%llu verified %s  contact %s  ", p->site,
+           p->country, p->endpoint, key, (unsigned long long)p->catalog_version, fetched, contact);
+    if (p->error_phrase[0])
+        printf("%s (%s): %s\n", p->error_phrase, since, p->error_detail);
+    else
+        printf("ok\n");
     return 0;
 }
 
@@ -232,9 +280,18 @@ const cli_command cli_peer_add = {
 
 const cli_command cli_peer_list = {
     "peer list",
-    "list peer sites, their catalog versions and last refusals",
-    "Usage: ecluse peer list [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
-    "  --json           one JSON object per line\n\nExample:\n  ecluse peer list\n",
+    "list peer sites: key generation, catalog held, last contact, last error",
+    "Usage: ecluse peer list [--identity DIR] [--json]\n\n"
+    "One line per peer: site, country, gateway endpoint; the key generation held\n"
+    "(rotations followed from its bundle's key) and whether it is the peer's\n"
+    "newest as of the last contact; the catalog version held and when it was\n"
+    "verified; the last successful contact; then `ok`, or the error held, in\n"
+    "words (\"unreachable\", \"removed us\", \"TLS: certificate expired\",\n"
+    "\"catalog refused: rollback from v7 to v5\", ...; docs/cli.md), when it\n"
+    "happened, and its detail. A later contact that works clears it.\n\n"
+    "Options:\n" REMOTE_HELP
+    "  --json           one JSON object per line (fields in docs/cli.md)\n\n"
+    "Example:\n  ecluse peer list\n",
     run_peer_list,
 };
 

@@ -20,6 +20,7 @@
 #include "common/merkle.h"
 #include "common/note.h"
 #include "gateway/gateway.h"
+#include "gateway/peer_status.h"
 
 /* ---- this site's checkpoints --------------------------------------------- */
 
@@ -233,6 +234,7 @@ static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *not
 done:
     protobuf_c_message_free_unpacked(resp, NULL);
     rpc_channel_close(ch);
+    gateway_peer_contact(gw, peer, PEER_CONTACT_WITNESS, ok ? NULL : &err); /* peer list */
     ecluse__v1__witness_outcome__init(out);
     out->witness = strdup(site);
     out->error = strdup(ok ? "" : err.msg);
