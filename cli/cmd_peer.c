@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -50,6 +51,37 @@ static int run_peer_export(int argc, char **argv, ecl_err *err)
     return 0;
 }
 
+/* Peering trusts whoever holds the bundle's key: never add one before its
+ * fingerprint was compared with the one told out of band, either given as
+ * --expect-fingerprint or typed "yes" to at a terminal. */
+static int fingerprint_confirmed(const peer_info *info, const char *expect, ecl_err *err)
+{
+    if (expect != NULL) {
+        if (strcmp(expect, info->fingerprint) == 0)
+            return 0;
+        return ecl_fail(err, ECL_E_CRYPTO,
+                        "fingerprint %s is not the %s you were told: not adding this peer",
+                        info->fingerprint, expect);
+    }
+    if (!isatty(STDIN_FILENO))
+        return ecl_fail(err, ECL_E_USAGE,
+                        "--expect-fingerprint is required without a terminal to confirm on: "
+                        "compare the bundle's fingerprint %s with the one site %s told you, "
+                        "then pass --expect-fingerprint %s; nothing was added",
+                        info->fingerprint, info->site, info->fingerprint);
+    fprintf(stderr,
+            "Is %s the fingerprint site %s told you by a channel you trust? "
+            "Type yes to add it: ",
+            info->fingerprint, info->site);
+    char answer[16] = "";
+    if (fgets(answer, sizeof(answer), stdin) == NULL || strcmp(answer, "yes\n") != 0)
+        return ecl_fail(err, ECL_E_USAGE,
+                        "the fingerprint of site %s was not confirmed (answer was not \"yes\"): "
+                        "nothing was added",
+                        info->site);
+    return 0;
+}
+
 static int run_peer_add(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {
@@ -82,10 +114,9 @@ static int run_peer_add(int argc, char **argv, ecl_err *err)
     }
     printf("Bundle of site %s (%s), gateway %s\nFingerprint: %s\n", info.site, info.country,
            info.endpoint, info.fingerprint);
-    if (expect != NULL && strcmp(expect, info.fingerprint) != 0) {
-        rc = ecl_fail(err, ECL_E_CRYPTO,
-                      "fingerprint %s is not the %s you were told: not adding this peer",
-                      info.fingerprint, expect);
+    fflush(stdout);
+    if (fingerprint_confirmed(&info, expect, err) != 0) {
+        rc = -1;
     } else if (cli_remote_open(&r, err) == 0) {
         /* It verified, so it decodes: a failure here is memory running out. */
         Ecluse__V1__PeerBundle *bundle = ecluse__v1__peer_bundle__unpack(NULL, len, bytes);
@@ -109,28 +140,76 @@ static int run_peer_add(int argc, char **argv, ecl_err *err)
     return rc;
 }
 
+/* "12 s ago", or `none` when the time is 0 (never). */
+static void age_or(int64_t when, int64_t now, const char *none, char *buf, size_t cap)
+{
+    if (when <= 0)
+        snprintf(buf, cap, "%s", none);
+    else
+        cli_age((long long)(now - when), buf, cap);
+}
+
+/* "0 (newest)", "0 (newest is 2)", or "0 (newest unknown)" before any contact. */
+static void key_words(const Ecluse__V1__PeerSummary *p, char *buf, size_t cap)
+{
+    if (p->last_contact_unix <= 0)
+        snprintf(buf, cap, "%llu (newest unknown)", (unsigned long long)p->key_generation);
+    else if (p->key_generation >= p->newest_key_generation)
+        snprintf(buf, cap, "%llu (newest)", (unsigned long long)p->key_generation);
+    else
+        snprintf(buf, cap, "%llu (newest is %llu)", (unsigned long long)p->key_generation,
+                 (unsigned long long)p->newest_key_generation);
+}
+
+static json_t *peer_json(const Ecluse__V1__PeerSummary *p, int64_t now)
+{
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:I}", "site",
+        p->site, "country", p->country, "endpoint", p->endpoint, "fingerprint", p->fingerprint,
+        "key_generation", (json_int_t)p->key_generation, "newest_key_generation",
+        (json_int_t)p->newest_key_generation, "key_is_newest",
+        p->last_contact_unix > 0 && p->key_generation >= p->newest_key_generation,
+        "catalog_version", (json_int_t)p->catalog_version, "catalog_fetched_unix",
+        (json_int_t)p->catalog_fetched_unix, "last_contact_unix", (json_int_t)p->last_contact_unix,
+        "last_fetch_unix", (json_int_t)p->last_fetch_unix, "status",
+        p->error_phrase[0] ? p->error_phrase : "ok", "error", p->error_phrase, "error_detail",
+        p->error_detail, "error_unix", (json_int_t)p->error_unix, "now_unix", (json_int_t)now);
+    /* Ages as numbers too, so a script need not do the sums; null: never. */
+    json_object_set_new(doc, "catalog_age_s",
+                        p->catalog_fetched_unix > 0 ? json_integer(now - p->catalog_fetched_unix)
+                                                    : json_null());
+    json_object_set_new(doc, "last_contact_age_s",
+                        p->last_contact_unix > 0 ? json_integer(now - p->last_contact_unix)
+                                                 : json_null());
+    json_object_set_new(doc, "last_error", json_string(p->last_error));
+    return doc;
+}
+
 static int print_peer(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
 {
     (void)err;
     const Ecluse__V1__PeerSummary *p = (const Ecluse__V1__PeerSummary *)msg;
     int json = *(int *)ctx;
-    char age[32] = "never";
-    if (p->last_fetch_unix > 0)
-        cli_age((long long)time(NULL) - p->last_fetch_unix, age, sizeof(age));
+    int64_t now = (int64_t)time(NULL);
     if (json) {
-        json_t *doc =
-            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "site", p->site, "country", p->country,
-                      "endpoint", p->endpoint, "fingerprint", p->fingerprint, "catalog_version",
-                      (json_int_t)p->catalog_version, "last_fetch_unix",
-                      (json_int_t)p->last_fetch_unix, "last_error", p->last_error);
-        char *text = json_dumps(doc, JSON_PRESERVE_ORDER);
+        json_t *doc = peer_json(p, now);
+        char *text = doc ? json_dumps(doc, JSON_PRESERVE_ORDER) : NULL;
         printf("%s\n", text ? text : "{}");
         free(text);
         json_decref(doc);
-    } else
-        printf("%-10s %-3s %-24s catalog v%-4llu fetched %-12s %s%s\n", p->site, p->country,
-               p->endpoint, (unsigned long long)p->catalog_version, age,
-               p->last_error[0] ? "last refused: " : "", p->last_error);
+        return 0;
+    }
+    char key[64], fetched[32], contact[32], since[32];
+    key_words(p, key, sizeof(key));
+    age_or(p->catalog_fetched_unix, now, "never", fetched, sizeof(fetched));
+    age_or(p->last_contact_unix, now, "never", contact, sizeof(contact));
+    age_or(p->error_unix, now, "", since, sizeof(since));
+    printf("%-10s %-2s %-22s key gen %s  catalog v%llu verified %s  contact %s  ", p->site,
+           p->country, p->endpoint, key, (unsigned long long)p->catalog_version, fetched, contact);
+    if (p->error_phrase[0])
+        printf("%s (%s): %s\n", p->error_phrase, since, p->error_detail);
+    else
+        printf("ok\n");
     return 0;
 }
 
@@ -185,22 +264,34 @@ const cli_command cli_peer_export = {
 
 const cli_command cli_peer_add = {
     "peer add",
-    "add a peer site from its bundle, after showing its fingerprint",
-    "Usage: ecluse peer add FILE [--expect-fingerprint FP] [--identity DIR]\n\n"
+    "add a peer site from its bundle, once its fingerprint is confirmed",
+    "Usage: ecluse peer add FILE --expect-fingerprint FP [--identity DIR]\n\n"
     "Verifies the bundle's signature, prints the site and fingerprint, and adds the\n"
     "peer: its gateway may then connect (with a certificate from its own CA only)\n"
-    "and its catalog is fetched. With --expect-fingerprint, nothing is added unless\n"
-    "the fingerprint is the one you were told.\n\n"
-    "Options:\n  --expect-fingerprint FP   refuse a bundle with another fingerprint\n" REMOTE_HELP
+    "and its catalog is fetched. Nothing is added unless the fingerprint is the one\n"
+    "the other site's admin told you: pass it as --expect-fingerprint, or, at a\n"
+    "terminal, type yes when asked. Without either it exits 2 (printing the\n"
+    "bundle's fingerprint); a different fingerprint exits 10.\n\n"
+    "Options:\n  --expect-fingerprint FP   the fingerprint you were told (`peer export` prints\n"
+    "                            it); a bundle with another one is refused\n" REMOTE_HELP
     "\nExample:\n  ecluse peer add lu.peer --expect-fingerprint 3f2a-91c0-...\n",
     run_peer_add,
 };
 
 const cli_command cli_peer_list = {
     "peer list",
-    "list peer sites, their catalog versions and last refusals",
-    "Usage: ecluse peer list [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
-    "  --json           one JSON object per line\n\nExample:\n  ecluse peer list\n",
+    "list peer sites: key generation, catalog held, last contact, last error",
+    "Usage: ecluse peer list [--identity DIR] [--json]\n\n"
+    "One line per peer: site, country, gateway endpoint; the key generation held\n"
+    "(rotations followed from its bundle's key) and whether it is the peer's\n"
+    "newest as of the last contact; the catalog version held and when it was\n"
+    "verified; the last successful contact; then `ok`, or the error held, in\n"
+    "words (\"unreachable\", \"removed us\", \"TLS: certificate expired\",\n"
+    "\"catalog refused: rollback from v7 to v5\", ...; docs/cli.md), when it\n"
+    "happened, and its detail. A later contact that works clears it.\n\n"
+    "Options:\n" REMOTE_HELP
+    "  --json           one JSON object per line (fields in docs/cli.md)\n\n"
+    "Example:\n  ecluse peer list\n",
     run_peer_list,
 };
 

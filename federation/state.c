@@ -16,6 +16,8 @@
 struct fed_state {
     MDB_env *env;
     MDB_dbi datasets, peers, peer_keys, peer_catalogs, peer_status, rotations, meta;
+    MDB_dbi peer_contact;
+    int has_contact; /* 0: a read-only open of a state from before peer_contact */
 };
 
 static int lmdb_fail(ecl_err *err, int rc, const char *what)
@@ -42,7 +44,7 @@ static int state_open(const char *dir, int read_only, fed_state **out, ecl_err *
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     int rc = mdb_env_create(&st->env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(st->env, 8);
+        rc = mdb_env_set_maxdbs(st->env, 12);
     if (rc == 0)
         rc = mdb_env_set_mapsize(st->env, MAP_SIZE);
     if (rc == 0)
@@ -62,6 +64,14 @@ static int state_open(const char *dir, int read_only, fed_state **out, ecl_err *
                {"meta", &st->meta}};
     for (size_t i = 0; rc == 0 && i < sizeof(dbs) / sizeof(dbs[0]); i++)
         rc = mdb_dbi_open(txn, dbs[i].name, read_only ? 0 : MDB_CREATE, dbs[i].dbi);
+    /* Added later: a state written before it is read without it, and the
+     * gateway (read-write) creates it. */
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "peer_contact", read_only ? 0 : MDB_CREATE, &st->peer_contact);
+        st->has_contact = rc == 0;
+        if (rc == MDB_NOTFOUND && read_only)
+            rc = 0;
+    }
     if (rc == 0)
         rc = mdb_txn_commit(txn);
     else if (txn != NULL)
@@ -337,8 +347,8 @@ int fed_state_remove_peer(fed_state *st, const char *site, ecl_err *err)
         mdb_txn_abort(txn);
         return ecl_fail(err, ECL_E_NOT_FOUND, "site '%s' is not a peer", site);
     }
-    MDB_dbi also[] = {st->peer_keys, st->peer_catalogs, st->peer_status};
-    for (size_t i = 0; rc == 0 && i < sizeof(also) / sizeof(also[0]); i++) {
+    MDB_dbi also[] = {st->peer_keys, st->peer_catalogs, st->peer_status, st->peer_contact};
+    for (size_t i = 0; rc == 0 && i < sizeof(also) / sizeof(also[0]) - !st->has_contact; i++) {
         rc = mdb_del(txn, also[i], &k, NULL);
         if (rc == MDB_NOTFOUND)
             rc = 0;
@@ -382,6 +392,8 @@ static int load_peer(fed_state *st, MDB_txn *txn, const MDB_val *bundle_key, con
             out->catalog_version = 0; /* a damaged status reads as none */
         }
     }
+    if (st->has_contact && mdb_get(txn, st->peer_contact, (MDB_val *)bundle_key, &v) == 0)
+        (void)fed_contact_decode(v.mv_data, v.mv_size, &out->contact); /* else: empty */
     return 0;
 }
 
@@ -543,6 +555,131 @@ int fed_state_note_fetch_error(fed_state *st, const char *site, int64_t attempt_
                                const char *error, ecl_err *err)
 {
     return write_status(st, site, attempt_unix, 0, 0, error, err);
+}
+
+/* Read, change and write one peer's contact record in one transaction, so
+ * the sync thread and the checkpointer never undo each other's notes.
+ * `change` returns 1 to write, 0 to leave the record as it was. */
+static int update_contact(fed_state *st, const char *site,
+                          int (*change)(fed_peer_contact *c, void *arg), void *arg, ecl_err *err)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(err, rc, "begin");
+    MDB_val k = key_of(site), v, exists;
+    rc = mdb_get(txn, st->peers, &k, &exists);
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return ecl_fail(err, ECL_E_NOT_FOUND, "site '%s' is not a peer", site);
+    }
+    fed_peer_contact c;
+    memset(&c, 0, sizeof(c));
+    if (rc == 0 && mdb_get(txn, st->peer_contact, &k, &v) == 0)
+        (void)fed_contact_decode(v.mv_data, v.mv_size, &c); /* a bad one starts afresh */
+    if (rc != 0 || !change(&c, arg)) {
+        mdb_txn_abort(txn);
+        return rc == 0 ? 0 : lmdb_fail(err, rc, "reading a peer");
+    }
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (fed_contact_encode(&c, &bytes, &len, err) != 0) {
+        mdb_txn_abort(txn);
+        return -1;
+    }
+    MDB_val nv = {len, bytes};
+    rc = mdb_put(txn, st->peer_contact, &k, &nv, 0);
+    free(bytes);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    return rc == 0 ? 0 : lmdb_fail(err, rc, "noting a contact");
+}
+
+typedef struct contact_ok_arg {
+    int64_t now;
+    fed_contact_kind clears;
+} contact_ok_arg;
+
+static int note_ok(fed_peer_contact *c, void *arg)
+{
+    const contact_ok_arg *a = arg;
+    c->ok_unix = a->now;
+    c->recheck_asked = 0;
+    if (c->error_kind <= a->clears) {
+        c->error_kind = FED_CONTACT_NONE;
+        c->error_unix = 0;
+        c->error_phrase[0] = c->error_detail[0] = '\0';
+    }
+    return 1;
+}
+
+int fed_state_contact_ok(fed_state *st, const char *site, int64_t now_unix, fed_contact_kind clears,
+                         ecl_err *err)
+{
+    contact_ok_arg a = {now_unix, clears};
+    return update_contact(st, site, note_ok, &a, err);
+}
+
+static int note_failed(fed_peer_contact *c, void *arg)
+{
+    const fed_peer_contact *e = arg;
+    c->error_unix = e->error_unix;
+    c->error_kind = e->error_kind;
+    memcpy(c->error_phrase, e->error_phrase, sizeof(c->error_phrase));
+    memcpy(c->error_detail, e->error_detail, sizeof(c->error_detail));
+    return 1;
+}
+
+int fed_state_contact_failed(fed_state *st, const char *site, int64_t now_unix,
+                             fed_contact_kind kind, const char *phrase, const char *detail,
+                             ecl_err *err)
+{
+    fed_peer_contact e;
+    memset(&e, 0, sizeof(e));
+    e.error_unix = now_unix;
+    e.error_kind = kind;
+    snprintf(e.error_phrase, sizeof(e.error_phrase), "%s", phrase);
+    snprintf(e.error_detail, sizeof(e.error_detail), "%s", detail);
+    return update_contact(st, site, note_failed, &e, err);
+}
+
+static int note_generations(fed_peer_contact *c, void *arg)
+{
+    const uint64_t *g = arg;
+    c->key_generation = g[0];
+    c->newest_generation = g[1];
+    return 1;
+}
+
+int fed_state_contact_generations(fed_state *st, const char *site, uint64_t held, uint64_t newest,
+                                  ecl_err *err)
+{
+    uint64_t g[2] = {held, newest};
+    return update_contact(st, site, note_generations, g, err);
+}
+
+typedef struct recheck_arg {
+    fed_contact_kind kind;
+    int *first;
+} recheck_arg;
+
+static int note_recheck(fed_peer_contact *c, void *arg)
+{
+    recheck_arg *a = arg;
+    *a->first = c->error_kind == a->kind && !c->recheck_asked;
+    if (*a->first)
+        c->recheck_asked = 1;
+    return *a->first;
+}
+
+int fed_state_contact_recheck(fed_state *st, const char *site, fed_contact_kind kind, int *first,
+                              ecl_err *err)
+{
+    recheck_arg a = {kind, first};
+    *first = 0;
+    return update_contact(st, site, note_recheck, &a, err);
 }
 
 int fed_state_get_peer_catalog(fed_state *st, const char *site, catalog **out,

@@ -8,6 +8,9 @@
  *   peer_keys      site -> the 32-byte key pinned now (follows rotations)
  *   peer_catalogs  site -> u64le fetched_unix || catalog blob (catalog.h)
  *   peer_status    site -> u64le attempt_unix || last refusal text ("" if OK)
+ *   peer_contact   site -> last good contact, last error in words, key
+ *                  generations (federation/contact.h; absent in a state
+ *                  written before it: read as "nothing known yet")
  *   rotations      u64be sequence -> KeyRotation encoding (this site's keys)
  *   meta           "catalog_version" -> u64le; "trust_generation" -> u64le
  * The catalog version grows with every change to `datasets`; the trust
@@ -42,6 +45,7 @@
 #include "common/err.h"
 #include "federation/bundle.h"
 #include "federation/catalog.h"
+#include "federation/contact.h"
 
 typedef struct fed_state fed_state;
 
@@ -52,6 +56,7 @@ typedef struct fed_peer {
     int64_t fetched_unix;     /* when the held catalog was verified */
     int64_t attempt_unix;     /* last fetch attempt */
     char last_error[512];     /* why the last fetch was refused; "" if it was not */
+    fed_peer_contact contact; /* zeroed when nothing is known yet */
 } fed_peer;
 
 /* Free what `p` holds (info.ca_pem) and zero it; a zeroed fed_peer is fine. */
@@ -113,6 +118,25 @@ int fed_state_put_peer_catalog(fed_state *st, const char *site, const catalog *c
                                int64_t fetched_unix, ecl_err *err) ECL_WUR;
 int fed_state_note_fetch_error(fed_state *st, const char *site, int64_t attempt_unix,
                                const char *error, ecl_err *err) ECL_WUR;
+
+/* The contact record of a peer (contact.h; read with the peer by get and
+ * list). Each is one transaction, and each refuses a site that is no
+ * longer a peer (ECL_E_NOT_FOUND).
+ * ok: a contact succeeded at now_unix; an error held of kind <= `clears`
+ * is cleared, and a recheck may be asked again.
+ * failed: the error in words (the phrase, short and stable) and its detail.
+ * generations: the key generation held and the newest the peer showed.
+ * recheck: *first is 1 if an error of `kind` is held and no recheck was
+ * asked since it happened (the flag is then set), else 0. */
+int fed_state_contact_ok(fed_state *st, const char *site, int64_t now_unix, fed_contact_kind clears,
+                         ecl_err *err) ECL_WUR;
+int fed_state_contact_failed(fed_state *st, const char *site, int64_t now_unix,
+                             fed_contact_kind kind, const char *phrase, const char *detail,
+                             ecl_err *err) ECL_WUR;
+int fed_state_contact_generations(fed_state *st, const char *site, uint64_t held, uint64_t newest,
+                                  ecl_err *err) ECL_WUR;
+int fed_state_contact_recheck(fed_state *st, const char *site, fed_contact_kind kind, int *first,
+                              ecl_err *err) ECL_WUR;
 
 /* The held catalog of a peer (re-verified against the pinned key; expiry is
  * not checked here, callers show it). ECL_E_NOT_FOUND if none. *out is the

@@ -25,7 +25,16 @@ static void fill_summary(const fed_peer *p, Ecluse__V1__PeerSummary *s)
     s->fingerprint = (char *)p->info.fingerprint;
     s->catalog_version = p->catalog_version;
     s->last_fetch_unix = p->attempt_unix;
-    s->last_error = (char *)p->last_error;
+    /* The error held now, in words (peer_status.h); cleared by a later
+     * contact, unlike the last fetch's refusal text. */
+    s->last_error = (char *)p->contact.error_detail;
+    s->key_generation = p->contact.key_generation;
+    s->newest_key_generation = p->contact.newest_generation;
+    s->catalog_fetched_unix = p->catalog_version > 0 ? p->fetched_unix : 0;
+    s->last_contact_unix = p->contact.ok_unix;
+    s->error_phrase = (char *)p->contact.error_phrase;
+    s->error_detail = (char *)p->contact.error_detail;
+    s->error_unix = p->contact.error_unix;
 }
 
 int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ctx, ecl_err *err)

@@ -5,6 +5,7 @@
 
 #include "federation/bundle.h"
 #include "gateway/gateway.h"
+#include "gateway/peer_status.h"
 
 int svc_federation_peer_info(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                              ecl_err *err)
@@ -61,6 +62,7 @@ int svc_federation_get_catalog(rpc_call *call, const ProtobufCMessage *request, 
 {
     const Ecluse__V1__GetCatalogRequest *req = (const Ecluse__V1__GetCatalogRequest *)request;
     gateway *gw = ctx;
+    gateway_peer_heard_from(gw, rpc_call_identity(call)); /* a peer pulling has added us */
     shared_catalog *sc = NULL;
     if (gateway_catalog_acquire(gw, &sc, err) != 0)
         return -1;

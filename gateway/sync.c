@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "federation/bundle.h"
 #include "gateway/gateway.h"
+#include "gateway/peer_status.h"
 
 /* What one GetCatalog stream delivered, before anything is trusted. */
 typedef struct fetched {
@@ -220,6 +221,7 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
         if (rc != 0 && err.remote_status != 0) /* the call failed, not the verification */
             ecl_err_prefix(&err, "%s (timeout %u ms)", peer.info.endpoint,
                            GATEWAY_SETTING(gw, peer_timeout_ms));
+        gateway_peer_contact(gw, &peer, PEER_CONTACT_PULL, rc == 0 ? NULL : &err); /* peer list */
         if (rc != 0) {
             ecl_err note_err;
             /* The note only feeds `peer list`; the refresh's own error is the

@@ -20,6 +20,7 @@
 #include "common/merkle.h"
 #include "common/note.h"
 #include "gateway/gateway.h"
+#include "gateway/peer_status.h"
 
 /* ---- this site's checkpoints --------------------------------------------- */
 
@@ -233,6 +234,7 @@ static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *not
 done:
     protobuf_c_message_free_unpacked(resp, NULL);
     rpc_channel_close(ch);
+    gateway_peer_contact(gw, peer, PEER_CONTACT_WITNESS, ok ? NULL : &err); /* peer list */
     ecluse__v1__witness_outcome__init(out);
     out->witness = strdup(site);
     out->error = strdup(ok ? "" : err.msg);
@@ -466,6 +468,29 @@ static int cosign(gateway *gw, const char *text, size_t text_len, char *line, si
                                    line_len, err);
 }
 
+/* What a witness keeps of a peer's note: its text and the peer's own
+ * signature lines, which it verified. Other lines (cosignatures the peer
+ * kept with it) are dropped: kept, an altered one would later be served as
+ * if it were part of what was cosigned. */
+static size_t origin_lines_only(const char *note, size_t len, size_t text_len, const char *origin,
+                                char *out)
+{
+    char prefix[ECL_NOTE_NAME_MAX + 8];
+    int n = snprintf(prefix, sizeof(prefix), "\xe2\x80\x94 %s ", origin);
+    size_t kept = text_len + 1; /* the text and the blank line */
+    memcpy(out, note, kept);
+    for (size_t at = kept; at < len;) {
+        const char *nl = memchr(note + at, '\n', len - at);
+        size_t line = nl != NULL ? (size_t)(nl - (note + at)) + 1 : len - at;
+        if (line > (size_t)n && memcmp(note + at, prefix, (size_t)n) == 0) {
+            memcpy(out + kept, note + at, line);
+            kept += line;
+        }
+        at += line;
+    }
+    return kept;
+}
+
 int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                   ecl_err *err)
 {
@@ -481,14 +506,17 @@ int svc_federation_add_checkpoint(rpc_call *call, const ProtobufCMessage *reques
     judged j;
     uint64_t witness_size = 0;
     ecl_err why;
+    char origin[ECL_NOTE_NAME_MAX + 1], kept[AUDIT_NOTE_MAX];
     /* One judgement per peer at a time: check and keep must not interleave. */
     pthread_mutex_lock(&gw->witness_lock);
-    int ok =
-        judge(gw, &peer, req, &j, &witness_size, &why) == 0 &&
-        audit_witnessed_put(gw->audit, who->site, j.ckpt.size, (const char *)req->checkpoint.data,
-                            req->checkpoint.len, &why) == 0 &&
-        cosign(gw, (const char *)req->checkpoint.data, j.text_len, line, sizeof(line), &line_len,
-               &why) == 0;
+    int ok = judge(gw, &peer, req, &j, &witness_size, &why) == 0 &&
+             ecl_audit_origin(who->site, origin, sizeof(origin), &why) == 0 &&
+             audit_witnessed_put(gw->audit, who->site, j.ckpt.size, kept,
+                                 origin_lines_only((const char *)req->checkpoint.data,
+                                                   req->checkpoint.len, j.text_len, origin, kept),
+                                 &why) == 0 &&
+             cosign(gw, (const char *)req->checkpoint.data, j.text_len, line, sizeof(line),
+                    &line_len, &why) == 0;
     pthread_mutex_unlock(&gw->witness_lock);
     fed_peer_clear(&peer);
     if (ok) {

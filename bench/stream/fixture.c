@@ -91,19 +91,11 @@ static void make_site(fixture *f, fixture_site *x, const char *id, const char *c
 
 static int export_bundle(fixture *f, fixture_site *x, ecl_err *err)
 {
-    snprintf(x->bundle, sizeof(x->bundle), "%s/%s.peer", f->root, x->s.id);
-    if (must(th_run(out, sizeof(out), "peer", "export", "--identity", x->admin, NULL),
-             "peer export", err) != 0)
-        return -1;
-    char *start = strstr(out, "ecluse-peer-bundle-v1\n");
-    char *end = start != NULL ? strchr(start + 22, '\n') : NULL;
-    if (end == NULL)
-        return ecl_fail(err, ECL_E_INPUT, "peer export printed no bundle:\n%s", out);
-    FILE *file = fopen(x->bundle, "w");
-    if (file == NULL)
-        return ecl_fail(err, ECL_E_IO, "%s: %s", x->bundle, strerror(errno));
-    fwrite(start, 1, (size_t)(end - start) + 1, file);
-    return fclose(file) == 0 ? 0 : ecl_fail(err, ECL_E_IO, "%s: write failed", x->bundle);
+    (void)f;
+    (void)err;
+    /* Aborts if the export fails; keeps the fingerprint for th_peer_add. */
+    th_export_bundle(&x->s, x->admin, x->bundle, sizeof(x->bundle));
+    return 0;
 }
 
 /* ---- the dataset ---------------------------------------------------------------- */
@@ -201,10 +193,10 @@ int fixture_setup(fixture *f, uint64_t rows, ecl_err *err)
     th_gateway_start(&f->lu.s);
     if (export_bundle(f, &f->fi, err) != 0 || export_bundle(f, &f->lu, err) != 0)
         return -1;
-    if (must(th_run(out, sizeof(out), "peer", "add", f->lu.bundle, "--identity", f->fi.admin, NULL),
-             "peer add (at FI)", err) != 0 ||
-        must(th_run(out, sizeof(out), "peer", "add", f->fi.bundle, "--identity", f->lu.admin, NULL),
-             "peer add (at LU)", err) != 0)
+    if (must(th_peer_add(out, sizeof(out), f->lu.bundle, f->fi.admin), "peer add (at FI)", err) !=
+            0 ||
+        must(th_peer_add(out, sizeof(out), f->fi.bundle, f->lu.admin), "peer add (at LU)", err) !=
+            0)
         return -1;
     fprintf(stderr, "stream_bench: sites fi and lu up and peered in %s\n", f->root);
     return publish(f, rows, err);

@@ -84,8 +84,8 @@ static int setup(void **state)
     th_gateway_start(&de.s);
     export_bundle(&lu);
     export_bundle(&de);
-    must(th_run(out, sizeof(out), "peer", "add", lu.bundle, "--identity", de.admin, NULL), "add");
-    must(th_run(out, sizeof(out), "peer", "add", de.bundle, "--identity", lu.admin, NULL), "add");
+    must(th_peer_add(out, sizeof(out), lu.bundle, de.admin), "add");
+    must(th_peer_add(out, sizeof(out), de.bundle, lu.admin), "add");
     must(th_run(out, sizeof(out), "dataset", "add", "breast-cancer", "--from",
                 "examples/data/breast_cancer.csv", "--skip-lines", "1", "--label-column", "-1",
                 "--title", "Wisconsin diagnostic breast cancer", "--policy",

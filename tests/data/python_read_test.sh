@@ -25,10 +25,15 @@ done
 "$ecluse" pki issue --dir "$work/fi" --role researcher --name ana --affiliation "University of Helsinki" --org-type academic >/dev/null
 for s in fi lu; do
     for _ in $(seq 1 $((200 * time_scale))); do grep -q "event=gateway.ready" "$work/$s.log" && break; sleep 0.05; done
-    "$ecluse" peer export --identity "$work/$s/identities/admin-adm" > "$work/$s.peer"
+    "$ecluse" peer export --identity "$work/$s/identities/admin-adm" > "$work/$s.peer" \
+        2> "$work/$s.export.txt"
 done
-"$ecluse" peer add "$work/lu.peer" --identity "$work/fi/identities/admin-adm" >/dev/null
-"$ecluse" peer add "$work/fi.peer" --identity "$work/lu/identities/admin-adm" >/dev/null
+# Each adds the other's bundle with the fingerprint its export printed.
+fp() { awk '/^Fingerprint:/ {print $2}' "$work/$1.export.txt"; }
+"$ecluse" peer add "$work/lu.peer" --expect-fingerprint "$(fp lu)" \
+    --identity "$work/fi/identities/admin-adm" >/dev/null
+"$ecluse" peer add "$work/fi.peer" --expect-fingerprint "$(fp fi)" \
+    --identity "$work/lu/identities/admin-adm" >/dev/null
 "$ecluse" dataset add breast-cancer --from "$csv" --format csv --skip-lines 1 --label-column -1 \
     --title "Breast cancer" --policy "$policy" --identity "$work/lu/identities/admin-adm" >/dev/null
 res="$work/fi/identities/researcher-ana"

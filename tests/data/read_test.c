@@ -138,8 +138,8 @@ static int setup(void **state)
     th_gateway_start(&lu.s);
     export_bundle(&fi);
     export_bundle(&lu);
-    must(th_run(out, sizeof(out), "peer", "add", lu.bundle, "--identity", fi.admin, NULL), "peer");
-    must(th_run(out, sizeof(out), "peer", "add", fi.bundle, "--identity", lu.admin, NULL), "peer");
+    must(th_peer_add(out, sizeof(out), lu.bundle, fi.admin), "peer");
+    must(th_peer_add(out, sizeof(out), fi.bundle, lu.admin), "peer");
     char csv[PATH_MAX + 64], big[PATH_MAX + 16], cwd[PATH_MAX - 64];
     assert_non_null(getcwd(cwd, sizeof(cwd)));
     snprintf(csv, sizeof(csv), "%s/examples/data/breast_cancer.csv", cwd);

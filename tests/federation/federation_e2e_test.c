@@ -59,8 +59,7 @@ static void export_bundle(site *x)
 
 static void add_peer(site *at, const site *peer)
 {
-    must(th_run(out, sizeof(out), "peer", "add", peer->bundle, "--identity", at->admin, NULL),
-         "peer add");
+    must(th_peer_add(out, sizeof(out), peer->bundle, at->admin), "peer add");
 }
 
 static void write_file(const char *path, const char *text)
@@ -345,16 +344,14 @@ static void test_bad_bundles_are_refused(void **state)
     int rc = th_run(out, sizeof(out), "peer", "add", bad, "--identity", fi.admin, NULL);
     assert_true(rc == 3 || rc == 10);
     /* Its own bundle, and a wrong fingerprint. */
-    assert_int_equal(
-        th_run(out, sizeof(out), "peer", "add", fi.bundle, "--identity", fi.admin, NULL), 3);
+    assert_int_equal(th_peer_add(out, sizeof(out), fi.bundle, fi.admin), 3);
     assert_non_null(strstr(out, "does not peer with itself"));
     assert_int_equal(th_run(out, sizeof(out), "peer", "add", lu.bundle, "--identity", fi.admin,
                             "--expect-fingerprint", "0000-0000", NULL),
                      10);
     assert_non_null(strstr(out, "not adding this peer"));
     /* A researcher is not an admin. */
-    assert_int_equal(
-        th_run(out, sizeof(out), "peer", "add", lu.bundle, "--identity", fi.researcher, NULL), 7);
+    assert_int_equal(th_peer_add(out, sizeof(out), lu.bundle, fi.researcher), 7);
 }
 
 int main(void)

@@ -115,8 +115,8 @@ static int setup(void **state)
     th_gateway_start(&lu.s);
     th_export_bundle(&fi.s, fi.admin, fi.bundle, sizeof(fi.bundle));
     th_export_bundle(&lu.s, lu.admin, lu.bundle, sizeof(lu.bundle));
-    must(th_run(out, sizeof(out), "peer", "add", lu.bundle, "--identity", fi.admin, NULL), "peer");
-    must(th_run(out, sizeof(out), "peer", "add", fi.bundle, "--identity", lu.admin, NULL), "peer");
+    must(th_peer_add(out, sizeof(out), lu.bundle, fi.admin), "peer");
+    must(th_peer_add(out, sizeof(out), fi.bundle, lu.admin), "peer");
     char csv[PATH_MAX];
     csv_path(csv, sizeof(csv));
     must(add_dataset(&lu, "bc", csv), "dataset add");
@@ -333,8 +333,7 @@ static void test_a_failed_peer_remove_is_not_a_second_removal(void **state)
          "peer remove");
     assert_int_not_equal(
         th_run(out, sizeof(out), "peer", "remove", "fi", "--identity", lu.admin, NULL), 0);
-    must(th_run(out, sizeof(out), "peer", "add", fi.bundle, "--identity", lu.admin, NULL),
-         "peer add");
+    must(th_peer_add(out, sizeof(out), fi.bundle, lu.admin), "peer add");
     all = query(&lu, "--kind", "peer", NULL);
     json_t *rm = actions(all, "remove", "site", "fi");
     assert_int_equal(json_array_size(rm), 3);

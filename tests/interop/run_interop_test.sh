@@ -50,8 +50,12 @@ for id in fi lu; do
     "$ecluse" peer export --identity "$work/$id/identities/admin-adm" \
         >"$work/$id.peer" 2>"$work/$id.export.txt"
 done
-"$ecluse" peer add "$work/lu.peer" --identity "$work/fi/identities/admin-adm" >/dev/null
-"$ecluse" peer add "$work/fi.peer" --identity "$work/lu/identities/admin-adm" >/dev/null
+# Each adds the other's bundle with the fingerprint its export printed.
+fp() { awk '/^Fingerprint:/ {print $2}' "$work/$1.export.txt"; }
+"$ecluse" peer add "$work/lu.peer" --expect-fingerprint "$(fp lu)" \
+    --identity "$work/fi/identities/admin-adm" >/dev/null
+"$ecluse" peer add "$work/fi.peer" --expect-fingerprint "$(fp fi)" \
+    --identity "$work/lu/identities/admin-adm" >/dev/null
 
 # FI publishes datasets, added out of id order on purpose.
 printf '5.1,3.5,1.4,0\n4.9,3.0,1.4,0\n6.3,3.3,6.0,2\n5.8,2.7,5.1,2\n' >"$work/iris.csv"

@@ -182,6 +182,10 @@ static int run_argv(char *out, size_t cap, char *const argv[])
     if (pid < 0)
         die("fork");
     if (pid == 0) {
+        /* No terminal: a command that would ask a question refuses instead. */
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd >= 0)
+            dup2(null_fd, STDIN_FILENO);
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         command_exec(&c);
@@ -273,6 +277,40 @@ void th_export_bundle(const th_site *s, const char *admin, char *out, size_t cap
     }
     fwrite(start, 1, (size_t)(end - start) + 1, f);
     fclose(f);
+    /* The fingerprint the exporting admin tells the other one, kept beside
+     * the bundle for th_peer_add. */
+    char fp_path[PATH_MAX + 16];
+    char *fp = strstr(text, "Fingerprint: ");
+    size_t fp_len = fp != NULL ? strcspn(fp + 13, "\n") : 0;
+    snprintf(fp_path, sizeof(fp_path), "%s.fp", out);
+    f = fp_len > 0 ? fopen(fp_path, "w") : NULL;
+    if (f == NULL) {
+        fprintf(stderr, "harness: peer export of %s printed no fingerprint:\n%s\n", s->id, text);
+        abort();
+    }
+    fwrite(fp + 13, 1, fp_len, f);
+    fclose(f);
+}
+
+void th_bundle_fingerprint(const char *bundle, char *fp, size_t cap)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s.fp", bundle);
+    char *text = th_read(path);
+    if (text == NULL || snprintf(fp, cap, "%s", text) >= (int)cap) {
+        fprintf(stderr, "harness: no fingerprint kept for %s (exported by th_export_bundle?)\n",
+                bundle);
+        abort();
+    }
+    free(text);
+}
+
+int th_peer_add(char *out, size_t cap, const char *bundle, const char *admin)
+{
+    char fp[128];
+    th_bundle_fingerprint(bundle, fp, sizeof(fp));
+    return th_run(out, cap, "peer", "add", bundle, "--expect-fingerprint", fp, "--identity", admin,
+                  NULL);
 }
 
 void th_peer(const th_site *a, const char *a_admin, const th_site *b, const char *b_admin)
@@ -280,8 +318,8 @@ void th_peer(const th_site *a, const char *a_admin, const th_site *b, const char
     char a_bundle[PATH_MAX + 8], b_bundle[PATH_MAX + 8], text[8192];
     th_export_bundle(a, a_admin, a_bundle, sizeof(a_bundle));
     th_export_bundle(b, b_admin, b_bundle, sizeof(b_bundle));
-    if (th_run(text, sizeof(text), "peer", "add", b_bundle, "--identity", a_admin, NULL) != 0 ||
-        th_run(text, sizeof(text), "peer", "add", a_bundle, "--identity", b_admin, NULL) != 0) {
+    if (th_peer_add(text, sizeof(text), b_bundle, a_admin) != 0 ||
+        th_peer_add(text, sizeof(text), a_bundle, b_admin) != 0) {
         fprintf(stderr, "harness: peering %s and %s failed:\n%s\n", a->id, b->id, text);
         abort();
     }

@@ -65,6 +65,14 @@ int th_gateway_stop(th_site *s, double *seconds);
  * out). Asserts success. */
 void th_export_bundle(const th_site *s, const char *admin, char *out, size_t cap);
 
+/* The fingerprint `peer export` printed for a bundle th_export_bundle wrote
+ * (kept beside it as BUNDLE.fp). Aborts if there is none. */
+void th_bundle_fingerprint(const char *bundle, char *fp, size_t cap);
+
+/* `ecluse peer add BUNDLE --expect-fingerprint FP --identity ADMIN`, FP the
+ * one its export printed; returns th_run's status. */
+int th_peer_add(char *out, size_t cap, const char *bundle, const char *admin);
+
 /* Peer two sites both ways, each admin adding the other's bundle. */
 void th_peer(const th_site *a, const char *a_admin, const th_site *b, const char *b_admin);
 
