@@ -29,8 +29,25 @@ static int left_ms(int64_t deadline)
     return left > 0 ? (int)left : 0;
 }
 
+/* Wait for `events` on fd until the deadline, in short slices so that a
+ * stop (gw->stopping) ends the wait at once: 1 ready, 0 not. */
+static int wait_fd(gateway *gw, int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int left = left_ms(deadline);
+        if (left <= 0 || atomic_load(&gw->stopping))
+            return 0;
+        struct pollfd p = {fd, events, 0};
+        int rc = poll(&p, 1, left < 50 ? left : 50);
+        if (rc == 1)
+            return 1;
+        if (rc < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
 /* A TCP connection to host:port (the last ':' splits), or -1 with why. */
-static int connect_to(const char *endpoint, int64_t deadline, peer_probe *out)
+static int connect_to(gateway *gw, const char *endpoint, int64_t deadline, peer_probe *out)
 {
     char host[256];
     const char *colon = strrchr(endpoint, ':');
@@ -52,10 +69,9 @@ static int connect_to(const char *endpoint, int64_t deadline, peer_probe *out)
     int rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
     freeaddrinfo(ai);
     if (rc != 0 && fd >= 0 && errno == EINPROGRESS) {
-        struct pollfd p = {fd, POLLOUT, 0};
         int e = 0;
         socklen_t n = sizeof(e);
-        if (poll(&p, 1, left_ms(deadline)) == 1 &&
+        if (wait_fd(gw, fd, POLLOUT, deadline) == 1 &&
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &n) == 0 && e == 0)
             rc = 0;
         else
@@ -105,7 +121,7 @@ static SSL_CTX *probe_context(gateway *gw, const fed_peer *peer)
 /* Drive one SSL step (connect or read) on a non-blocking socket until it
  * is done or the time is up: 1 done, 0 failed (see the SSL error), -1 no
  * answer in time. */
-static int step(SSL *ssl, int fd, int reading, int64_t deadline)
+static int step(gateway *gw, SSL *ssl, int fd, int reading, int64_t deadline)
 {
     for (;;) {
         char byte;
@@ -115,8 +131,7 @@ static int step(SSL *ssl, int fd, int reading, int64_t deadline)
         int e = SSL_get_error(ssl, rc);
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
             return 0;
-        struct pollfd p = {fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
-        if (poll(&p, 1, left_ms(deadline)) != 1)
+        if (wait_fd(gw, fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) != 1)
             return -1;
     }
 }
@@ -161,7 +176,7 @@ void peer_probe_tls(gateway *gw, const fed_peer *peer, int timeout_ms, peer_prob
 {
     memset(out, 0, sizeof(*out));
     int64_t deadline = now_ms() + timeout_ms;
-    int fd = connect_to(peer->info.endpoint, deadline, out);
+    int fd = connect_to(gw, peer->info.endpoint, deadline, out);
     if (fd < 0)
         return;
     SSL_CTX *ctx = probe_context(gw, peer);
@@ -173,9 +188,9 @@ void peer_probe_tls(gateway *gw, const fed_peer *peer, int timeout_ms, peer_prob
         /* TLS 1.3: our certificate is judged after our side is done, so the
          * peer's verdict on it comes as an alert on the first read. Waiting
          * for a first byte is enough: a gRPC server speaks first (SETTINGS). */
-        int rc = step(ssl, fd, 0, deadline), shook = rc == 1;
+        int rc = step(gw, ssl, fd, 0, deadline), shook = rc == 1;
         if (shook)
-            rc = step(ssl, fd, 1, deadline);
+            rc = step(gw, ssl, fd, 1, deadline);
         if (rc == 1) {
             out->verdict = PEER_PROBE_ACCEPTED;
             snprintf(out->detail, sizeof(out->detail), "a TLS connection to %.200s works now",

@@ -205,6 +205,8 @@ void gateway_peer_contact(gateway *gw, const fed_peer *peer, peer_contact_what w
                           const ecl_err *err)
 {
     int64_t now = (int64_t)time(NULL);
+    if (err != NULL && atomic_load(&gw->stopping))
+        return; /* a call the stop cancelled says nothing of the peer */
     if (err == NULL)
         contact_ok(gw, peer, what, now);
     else
