@@ -161,9 +161,12 @@ static int check_cosignature(gateway *gw, const fed_peer *peer, const char *witn
     return -1;
 }
 
-/* Hand `note` (of `size` entries) to one peer, as tlog-witness does. */
-static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *note, int timeout_ms,
-                        Ecluse__V1__WitnessOutcome *out)
+/* Hand `sent` (`note` with this site's signature lines only) to one peer,
+ * as tlog-witness does. Its cosignature is checked on `note` as kept: a bad
+ * line of that peer's name kept there is not replaced by a good one (it is
+ * evidence, for `audit verify`). */
+static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *note,
+                        const audit_note *sent, int timeout_ms, Ecluse__V1__WitnessOutcome *out)
 {
     const char *site = peer->info.site;
     char name[ECL_NOTE_NAME_MAX + 1];
@@ -196,7 +199,7 @@ static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *not
         req.old_size = old;
         req.n_consistency_proof = proof.n;
         req.consistency_proof = hashes;
-        req.checkpoint = (ProtobufCBinaryData){note->len, (uint8_t *)note->text};
+        req.checkpoint = (ProtobufCBinaryData){sent->len, (uint8_t *)sent->text};
         protobuf_c_message_free_unpacked(resp, NULL);
         resp = NULL;
         if (rpc_unary(ch, "/ecluse.v1.Federation/AddCheckpoint", &req.base,
@@ -254,8 +257,8 @@ void gateway_checkpoint_result_clear(gateway_checkpoint_result *res)
 
 /* What witnesses are handed: the note with this site's signature lines
  * only. A reused checkpoint carries the cosignatures kept so far; a witness
- * must not keep another's line (forged or not) in what it cosigned, nor have
- * its fresh cosignature checked after a bad line of its own name. */
+ * must not keep another's line (forged or not) in the note it holds and
+ * hands back as cosigned. */
 static int own_lines_only(gateway *gw, audit_note *n, ecl_err *err)
 {
     static const char dash[] = "\xe2\x80\x94 ";
@@ -303,7 +306,7 @@ int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint
         }
     }
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        witness_one(gw, &peers[i], sent, timeout_ms, &res->outcomes[i]);
+        witness_one(gw, &peers[i], &res->note, sent, timeout_ms, &res->outcomes[i]);
         res->count++;
     }
     free(sent);
