@@ -116,6 +116,15 @@ typedef struct gateway {
     int sync_kick; /* fetch now (a peer was just added) */
     pthread_t sync_thread;
     int sync_running;
+    struct sync_peer *sync_peers; /* each peer's pull schedule (sync.c), under sync_lock */
+
+    /* change notices to peers (notify.c): the notifier sleeps on
+     * notify_wake under sync_lock and stops with sync_stop */
+    pthread_cond_t notify_wake;
+    pthread_t notify_thread;
+    int notify_running;
+    int notify_changed;               /* this site's catalog or key changed */
+    struct notify_peer *notify_peers; /* what each peer is owed, under sync_lock */
 
     /* checkpoints (witness.c): the checkpointer sleeps on checkpointer_wake
      * under sync_lock */
@@ -213,11 +222,45 @@ void gateway_catalog_release(gateway *gw, shared_catalog *sc);
 void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh *report);
 void gateway_refresh_report_clear(Ecluse__V1__PeerRefresh *report);
 
-/* The thread that refreshes every peer each catalog_refresh_seconds. */
+/* The thread that refreshes every peer each catalog_refresh_seconds, a
+ * peer that failed sooner (gateway_backoff_ms) and a peer that sent a
+ * change notice at once; it starts and stops the notifier with it. */
 int gateway_sync_start(gateway *gw, ecl_err *err) ECL_WUR;
 void gateway_sync_stop(gateway *gw);
 /* Make the sync thread work out its next fetch again (the interval changed). */
 void gateway_sync_wake(gateway *gw);
+
+/* Peer `site` (authenticated as its gateway) says its catalog changed:
+ * schedule a pull of it. Coalesced: at most one pull in flight and one
+ * pending per peer, pulls a notice asked for at least SYNC_NOTICE_GAP_MS
+ * apart. Returns 1 if a pull was scheduled, 0 if one was already pending
+ * or the gateway is stopping. */
+#define SYNC_NOTICE_GAP_MS 1000
+int gateway_sync_notified(gateway *gw, const char *site);
+
+/* --- change notices to peers (notify.c) --- */
+
+/* This site's catalog or key changed (a dataset added or removed, a key
+ * rotated, a peer added): tell every peer, from the notifier thread. Never
+ * blocks on the network. */
+void gateway_notify_peers(gateway *gw);
+
+/* The notifier thread: sends Federation.NotifyChanged to each peer owed a
+ * notice, each call bounded by peer_timeout_ms; a peer that cannot be told
+ * is retried after gateway_backoff_ms. Started and stopped by sync.c, under
+ * its stop flag; the first round tells every peer (a restart may have
+ * missed changes). */
+int gateway_notify_start(gateway *gw, ecl_err *err) ECL_WUR;
+void gateway_notify_stop(gateway *gw);
+
+/* The wait before retrying after `failures` (>= 1) failures in a row:
+ * 1 s doubling each time, at most `cap_ms`, jittered down by up to a
+ * quarter (so peers that failed together do not retry together, and each
+ * wait is longer than the one before). */
+unsigned gateway_backoff_ms(unsigned failures, unsigned cap_ms);
+
+/* Monotonic milliseconds (timers never use wall time). */
+int64_t gateway_monotonic_ms(void);
 
 /* --- the audit trail (record.c, witness.c) --- */
 
@@ -368,6 +411,8 @@ int svc_federation_get_catalog(rpc_call *call, const ProtobufCMessage *request, 
                                ecl_err *err) ECL_WUR;
 int svc_federation_key_rotations(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                                  ecl_err *err) ECL_WUR;
+int svc_federation_notify_changed(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                  ecl_err *err) ECL_WUR;
 
 int svc_catalog_list(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                      ecl_err *err) ECL_WUR;

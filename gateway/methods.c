@@ -37,6 +37,7 @@ static const rpc_method methods[] = {
     STREAM("Federation", "ForwardRead", forwarded_read_request, GW, svc_federation_forward_read),
     UNARY("Federation", "ForwardReceipt", forwarded_receipt_request, GW,
           svc_federation_forward_receipt),
+    UNARY("Federation", "NotifyChanged", change_notice, GW, svc_federation_notify_changed),
 
     STREAM("Catalog", "List", catalog_query, R | A | ADM, svc_catalog_list),
     UNARY("Catalog", "Get", get_dataset_request, R | A | ADM, svc_catalog_get),

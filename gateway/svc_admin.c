@@ -80,6 +80,9 @@ int svc_admin_add_peer(rpc_call *call, const ProtobufCMessage *request, void *ct
     gw->sync_kick = 1;
     pthread_cond_broadcast(&gw->sync_wake);
     pthread_mutex_unlock(&gw->sync_lock);
+    /* ...and have it fetch ours: if it peered with us first, its own
+     * fetch was refused until now. */
+    gateway_notify_peers(gw);
     return rc;
 }
 
@@ -173,6 +176,7 @@ int svc_admin_rotate_key(rpc_call *call, const ProtobufCMessage *request, void *
         snprintf(seq, sizeof(seq), "%llu", (unsigned long long)sequence);
         ecl_log(ECL_LOG_INFO, "key.rotated", "sequence", seq, "new_key", new_fp, "by",
                 rpc_call_identity(call)->spiffe, NULL);
+        gateway_notify_peers(gw); /* peers follow the rotation at once */
         Ecluse__V1__KeyRotation *r = ecluse__v1__key_rotation__unpack(NULL, rlen, rotation);
         rc = r != NULL ? rpc_call_reply(call, &r->base, err)
                        : ecl_fail(err, ECL_E_INTERNAL, "cannot re-read the rotation");
@@ -439,6 +443,7 @@ int svc_admin_add_dataset(rpc_call *call, const ProtobufCMessage *request, void 
         snprintf(v, sizeof(v), "%llu", (unsigned long long)version + 1);
         ecl_log(ECL_LOG_INFO, "dataset.added", "id", id, "dir", dir, "catalog_version", v, "by", by,
                 NULL);
+        gateway_notify_peers(gw);
         rc = rpc_call_reply(call, &e.base, err);
     }
     free_tensors(&e);
@@ -488,6 +493,7 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
     if (gateway_action_end(&a, rc, err) != 0)
         return -1;
     ecl_log(ECL_LOG_INFO, "dataset.removed", "id", req->id, "by", by, NULL);
+    gateway_notify_peers(gw);
     Ecluse__V1__RemoveDatasetResponse resp = ECLUSE__V1__REMOVE_DATASET_RESPONSE__INIT;
     resp.catalog_version = version + 1;
     return rpc_call_reply(call, &resp.base, err);

@@ -1,8 +1,11 @@
 /* svc_federation.c - what this site tells its peers' gateways. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "federation/bundle.h"
 #include "gateway/gateway.h"
 #include "gateway/peer_status.h"
@@ -130,4 +133,22 @@ int svc_federation_key_rotations(rpc_call *call, const ProtobufCMessage *request
     free(list);
     fed_state_free_list(rows, count);
     return rc;
+}
+
+/* A peer's catalog or key changed: pull it (sync.c decides when). Only a
+ * peer's gateway gets here (methods.c, auth.c); the notice is a hint, so
+ * nothing in it is used but to log. */
+int svc_federation_notify_changed(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                  ecl_err *err)
+{
+    const Ecluse__V1__ChangeNotice *req = (const Ecluse__V1__ChangeNotice *)request;
+    gateway *gw = ctx;
+    const char *site = rpc_call_identity(call)->site;
+    Ecluse__V1__ChangeNoticeReply reply = ECLUSE__V1__CHANGE_NOTICE_REPLY__INIT;
+    reply.pull_scheduled = gateway_sync_notified(gw, site);
+    char v[24];
+    snprintf(v, sizeof(v), "%" PRIu64, req->catalog_version);
+    ecl_log(ECL_LOG_INFO, "peer.notice_received", "site", site, "catalog_version", v, "pull",
+            reply.pull_scheduled ? "scheduled" : "already pending", NULL);
+    return rpc_call_reply(call, &reply.base, err);
 }

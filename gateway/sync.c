@@ -262,59 +262,181 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     report->version = version;
 }
 
-/* ---- the schedule ---------------------------------------------------------- */
+/* ---- the schedule ----------------------------------------------------------
+ *
+ * Each peer has its own: pulled every catalog_refresh_seconds after a
+ * success, sooner and sooner apart after failures (gateway_backoff_ms up to
+ * that interval, so a peer that comes back is caught up with soon), and at
+ * once when it sent a change notice. One thread pulls, so at most one pull
+ * is in flight; a notice during it leaves one pending. */
 
-static void refresh_all(gateway *gw)
+typedef struct sync_peer {
+    char site[ECL_SITE_ID_MAX];
+    int64_t pulled_ms;  /* when the last good pull ended (monotonic) */
+    int64_t retry_ms;   /* after a failure: when to try again */
+    int64_t noticed_ms; /* when the last pull a notice asked for began */
+    unsigned failures;  /* pulls that failed in a row */
+    int wanted;         /* a notice asked for a pull */
+    struct sync_peer *next;
+} sync_peer;
+
+static sync_peer *sched_find(gateway *gw, const char *site)
 {
-    fed_peer *peers = NULL;
-    size_t count = 0;
-    ecl_err err;
-    if (fed_state_list_peers(gw->state, &peers, &count, &err) != 0) {
-        ecl_log(ECL_LOG_ERROR, "catalog.sync", "error", err.msg, NULL);
-        return;
-    }
-    for (size_t i = 0; i < count && !atomic_load(&gw->stopping); i++) {
-        Ecluse__V1__PeerRefresh report;
-        gateway_refresh_peer(gw, peers[i].info.site, &report);
-        gateway_refresh_report_clear(&report);
-    }
-    fed_state_free_peers(peers, count);
+    for (sync_peer *p = gw->sync_peers; p != NULL; p = p->next)
+        if (strcmp(p->site, site) == 0)
+            return p;
+    return NULL;
 }
 
-static time_t monotonic_s(void)
+/* A new peer is due at once (under sync_lock). */
+static sync_peer *sched_add(gateway *gw, const char *site)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
+    sync_peer *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    snprintf(p->site, sizeof(p->site), "%s", site);
+    p->pulled_ms = p->noticed_ms = INT64_MIN / 2;
+    p->next = gw->sync_peers;
+    gw->sync_peers = p;
+    return p;
+}
+
+/* Make the schedule match the peers in the state (under sync_lock). */
+static void sched_match(gateway *gw, const fed_peer *peers, size_t count)
+{
+    for (sync_peer **at = &gw->sync_peers; *at != NULL;) {
+        size_t i = 0;
+        while (i < count && strcmp(peers[i].info.site, (*at)->site) != 0)
+            i++;
+        if (i < count) {
+            at = &(*at)->next;
+            continue;
+        }
+        sync_peer *gone = *at;
+        *at = gone->next;
+        free(gone);
+    }
+    for (size_t i = 0; i < count; i++)
+        if (sched_find(gw, peers[i].info.site) == NULL)
+            (void)sched_add(gw, peers[i].info.site);
+}
+
+/* The peer to pull now (under sync_lock), or NULL; *wake_ms is when the
+ * next one is due. */
+static sync_peer *sched_next(gateway *gw, int64_t now, int64_t *wake_ms)
+{
+    *wake_ms = now + (int64_t)GATEWAY_SETTING(gw, catalog_refresh_s) * 1000;
+    for (sync_peer *p = gw->sync_peers; p != NULL; p = p->next) {
+        /* The interval is read each time round: a reload may change it. */
+        int64_t at = p->failures > 0
+                         ? p->retry_ms
+                         : p->pulled_ms + (int64_t)GATEWAY_SETTING(gw, catalog_refresh_s) * 1000;
+        if (p->wanted && p->noticed_ms + SYNC_NOTICE_GAP_MS < at)
+            at = p->noticed_ms + SYNC_NOTICE_GAP_MS;
+        if (at <= now)
+            return p;
+        if (at < *wake_ms)
+            *wake_ms = at;
+    }
+    return NULL;
+}
+
+int gateway_sync_notified(gateway *gw, const char *site)
+{
+    pthread_mutex_lock(&gw->sync_lock);
+    int scheduled = 0;
+    if (!gw->sync_stop) {
+        sync_peer *p = sched_find(gw, site);
+        if (p == NULL)
+            p = sched_add(gw, site); /* the thread drops it if not a peer */
+        scheduled = p != NULL && !p->wanted;
+        if (scheduled)
+            p->wanted = 1;
+        pthread_cond_broadcast(&gw->sync_wake);
+    }
+    pthread_mutex_unlock(&gw->sync_lock);
+    return scheduled;
+}
+
+/* Pull `p` (under sync_lock on entry and return; the pull is made without
+ * it: only this thread frees entries) and schedule its next pull. */
+static void pull(gateway *gw, sync_peer *p, int64_t now)
+{
+    if (p->wanted && p->noticed_ms + SYNC_NOTICE_GAP_MS <= now) {
+        p->wanted = 0; /* a notice during the pull leaves one pending */
+        p->noticed_ms = now;
+    }
+    char site[ECL_SITE_ID_MAX];
+    snprintf(site, sizeof(site), "%s", p->site);
+    pthread_mutex_unlock(&gw->sync_lock);
+    Ecluse__V1__PeerRefresh report;
+    gateway_refresh_peer(gw, site, &report);
+    int ok = report.ok;
+    gateway_refresh_report_clear(&report);
+    pthread_mutex_lock(&gw->sync_lock);
+    if (!ok && atomic_load(&gw->stopping))
+        return; /* cancelled by the stop: no backoff, no verdict */
+    unsigned interval_ms = GATEWAY_SETTING(gw, catalog_refresh_s) * 1000u;
+    char n[16], d[16];
+    if (ok) {
+        if (p->failures > 0) {
+            snprintf(n, sizeof(n), "%u", p->failures);
+            ecl_log(ECL_LOG_INFO, "catalog.recovered", "site", site, "failures", n, NULL);
+        }
+        p->failures = 0;
+        p->pulled_ms = gateway_monotonic_ms();
+        return;
+    }
+    p->failures++;
+    unsigned delay = gateway_backoff_ms(p->failures, interval_ms);
+    p->retry_ms = gateway_monotonic_ms() + delay;
+    snprintf(n, sizeof(n), "%u", p->failures);
+    snprintf(d, sizeof(d), "%u", delay);
+    ecl_log(ECL_LOG_WARN, "catalog.backoff", "site", site, "failures", n, "retry_in_ms", d, NULL);
+}
+
+/* A kick (a peer was added): every peer not backing off is due now. */
+static void sched_kick(gateway *gw)
+{
+    for (sync_peer *p = gw->sync_peers; p != NULL; p = p->next)
+        if (p->failures == 0)
+            p->pulled_ms = INT64_MIN / 2;
 }
 
 static void *sync_main(void *arg)
 {
     gateway *gw = arg;
-    time_t last_refresh = 0;
-    int refreshed = 0;
     pthread_mutex_lock(&gw->sync_lock);
-    while (!gw->sync_stop) {
+    while (!gw->sync_stop && !atomic_load(&gw->stopping)) {
         int kicked = gw->sync_kick;
         gw->sync_kick = 0;
         pthread_mutex_unlock(&gw->sync_lock);
-        /* The interval is read each time round: a reload may change it. */
-        time_t next_refresh = last_refresh + (time_t)GATEWAY_SETTING(gw, catalog_refresh_s);
-        if (kicked || !refreshed || monotonic_s() >= next_refresh) {
-            refresh_all(gw);
-            last_refresh = monotonic_s();
-            refreshed = 1;
-            next_refresh = last_refresh + (time_t)GATEWAY_SETTING(gw, catalog_refresh_s);
-        }
+        fed_peer *peers = NULL;
+        size_t count = 0;
+        ecl_err err;
+        int listed = fed_state_list_peers(gw->state, &peers, &count, &err);
+        if (listed != 0)
+            ecl_log(ECL_LOG_ERROR, "catalog.sync", "error", err.msg, NULL);
         pthread_mutex_lock(&gw->sync_lock);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec = next_refresh > until.tv_sec ? next_refresh : until.tv_sec + 1;
-        /* Sleep until the interval is over, someone asks for a fetch now, or
-         * a reload changed the interval (gateway_sync_wake): any wake-up
-         * goes round again and works out the time anew. */
-        if (!gw->sync_stop && !gw->sync_kick)
-            (void)pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until);
+        if (listed == 0) {
+            sched_match(gw, peers, count);
+            fed_state_free_peers(peers, count);
+        }
+        int64_t now = gateway_monotonic_ms(), wake_ms;
+        if (kicked)
+            sched_kick(gw);
+        sync_peer *p = sched_next(gw, now, &wake_ms);
+        if (p != NULL) {
+            pull(gw, p, now);
+            continue;
+        }
+        if (gw->sync_stop || gw->sync_kick)
+            continue;
+        /* Sleep until a pull is due, a notice or a kick comes, or a reload
+         * changed the interval (gateway_sync_wake): any wake-up goes round
+         * again and works out the time anew. */
+        struct timespec until = {(time_t)(wake_ms / 1000), (long)(wake_ms % 1000) * 1000000};
+        (void)pthread_cond_timedwait(&gw->sync_wake, &gw->sync_lock, &until);
     }
     pthread_mutex_unlock(&gw->sync_lock);
     return NULL;
@@ -325,7 +447,7 @@ int gateway_sync_start(gateway *gw, ecl_err *err)
     if (pthread_create(&gw->sync_thread, NULL, sync_main, gw) != 0)
         return ecl_fail(err, ECL_E_INTERNAL, "cannot start the catalog sync thread");
     gw->sync_running = 1;
-    return 0;
+    return gateway_notify_start(gw, err);
 }
 
 void gateway_sync_wake(gateway *gw)
@@ -337,12 +459,20 @@ void gateway_sync_wake(gateway *gw)
 
 void gateway_sync_stop(gateway *gw)
 {
-    if (!gw->sync_running)
-        return;
     pthread_mutex_lock(&gw->sync_lock);
-    gw->sync_stop = 1;
+    gw->sync_stop = 1; /* also refuses notices from now on */
     pthread_cond_broadcast(&gw->sync_wake);
     pthread_mutex_unlock(&gw->sync_lock);
-    pthread_join(gw->sync_thread, NULL);
-    gw->sync_running = 0;
+    gateway_notify_stop(gw);
+    if (gw->sync_running) {
+        pthread_join(gw->sync_thread, NULL);
+        gw->sync_running = 0;
+    }
+    pthread_mutex_lock(&gw->sync_lock);
+    while (gw->sync_peers != NULL) {
+        sync_peer *next = gw->sync_peers->next;
+        free(gw->sync_peers);
+        gw->sync_peers = next;
+    }
+    pthread_mutex_unlock(&gw->sync_lock);
 }

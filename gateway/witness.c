@@ -162,9 +162,12 @@ static int check_cosignature(gateway *gw, const fed_peer *peer, const char *witn
     return -1;
 }
 
-/* Hand `note` (of `size` entries) to one peer, as tlog-witness does. */
-static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *note, int timeout_ms,
-                        Ecluse__V1__WitnessOutcome *out)
+/* Hand `sent` (`note` with this site's signature lines only) to one peer,
+ * as tlog-witness does. Its cosignature is checked on `note` as kept: a bad
+ * line of that peer's name kept there is not replaced by a good one (it is
+ * evidence, for `audit verify`). */
+static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *note,
+                        const audit_note *sent, int timeout_ms, Ecluse__V1__WitnessOutcome *out)
 {
     const char *site = peer->info.site;
     char name[ECL_NOTE_NAME_MAX + 1];
@@ -197,7 +200,7 @@ static void witness_one(gateway *gw, const fed_peer *peer, const audit_note *not
         req.old_size = old;
         req.n_consistency_proof = proof.n;
         req.consistency_proof = hashes;
-        req.checkpoint = (ProtobufCBinaryData){note->len, (uint8_t *)note->text};
+        req.checkpoint = (ProtobufCBinaryData){sent->len, (uint8_t *)sent->text};
         protobuf_c_message_free_unpacked(resp, NULL);
         resp = NULL;
         if (rpc_unary(ch, "/ecluse.v1.Federation/AddCheckpoint", &req.base,
@@ -254,6 +257,35 @@ void gateway_checkpoint_result_clear(gateway_checkpoint_result *res)
     memset(res, 0, sizeof(*res));
 }
 
+/* What witnesses are handed: the note with this site's signature lines
+ * only. A reused checkpoint carries the cosignatures kept so far; a witness
+ * must not keep another's line (forged or not) in the note it holds and
+ * hands back as cosigned. */
+static int own_lines_only(gateway *gw, audit_note *n, ecl_err *err)
+{
+    static const char dash[] = "\xe2\x80\x94 ";
+    char origin[ECL_NOTE_NAME_MAX + 1];
+    size_t text_len, origin_len;
+    if (ecl_audit_origin(gw->cfg.site, origin, sizeof(origin), err) != 0 ||
+        ecl_note_split(n->text, n->len, &text_len, err) != 0)
+        return -1;
+    origin_len = strlen(origin);
+    size_t pos = text_len + 1; /* after the blank line: the signature lines */
+    while (pos < n->len) {
+        const char *line = n->text + pos, *eol = memchr(line, '\n', n->len - pos);
+        size_t skip = sizeof(dash) - 1;
+        int own = eol != NULL && (size_t)(eol - line) > skip + origin_len &&
+                  memcmp(line, dash, skip) == 0 && memcmp(line + skip, origin, origin_len) == 0 &&
+                  line[skip + origin_len] == ' ';
+        if (!own)
+            break;
+        pos += (size_t)(eol - line) + 1;
+    }
+    n->len = pos;
+    n->text[pos] = '\0';
+    return 0;
+}
+
 int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint_result *res,
                        ecl_err *err)
 {
@@ -264,15 +296,22 @@ int gateway_checkpoint(gateway *gw, int push, int timeout_ms, gateway_checkpoint
     size_t count = 0;
     if (rc == 0 && push)
         rc = fed_state_list_peers(gw->state, &peers, &count, err);
+    audit_note *sent = NULL;
     if (rc == 0 && count > 0) {
         res->outcomes = calloc(count, sizeof(*res->outcomes));
-        if (res->outcomes == NULL)
+        sent = malloc(sizeof(*sent));
+        if (res->outcomes == NULL || sent == NULL)
             rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        if (rc == 0) {
+            *sent = res->note;
+            rc = own_lines_only(gw, sent, err);
+        }
     }
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        witness_one(gw, &peers[i], &res->note, timeout_ms, &res->outcomes[i]);
+        witness_one(gw, &peers[i], &res->note, sent, timeout_ms, &res->outcomes[i]);
         res->count++;
     }
+    free(sent);
     fed_state_free_peers(peers, count);
     ecl_err ignored;
     if (rc == 0 && count > 0 &&

@@ -51,6 +51,9 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     &ecluse__v1__add_checkpoint_response__descriptor,
     &ecluse__v1__checkpoint_list__descriptor,
     &ecluse__v1__read_receipt__descriptor,
+    /* added later, at the end so earlier seeds keep their selector byte */
+    &ecluse__v1__change_notice__descriptor,
+    &ecluse__v1__change_notice_reply__descriptor,
 };
 
 const ProtobufCMessageDescriptor *const *fz_rpc_descriptors(size_t *count)
