@@ -288,7 +288,8 @@ static sync_peer *sched_find(gateway *gw, const char *site)
     return NULL;
 }
 
-/* A new peer is due at once (under sync_lock). */
+/* A new peer is due at once (under sync_lock). It goes last, so that peers
+ * due together are pulled in the order they were added. */
 static sync_peer *sched_add(gateway *gw, const char *site)
 {
     sync_peer *p = calloc(1, sizeof(*p));
@@ -296,8 +297,10 @@ static sync_peer *sched_add(gateway *gw, const char *site)
         return NULL;
     snprintf(p->site, sizeof(p->site), "%s", site);
     p->pulled_ms = p->noticed_ms = INT64_MIN / 2;
-    p->next = gw->sync_peers;
-    gw->sync_peers = p;
+    sync_peer **end = &gw->sync_peers;
+    while (*end != NULL)
+        end = &(*end)->next;
+    *end = p;
     return p;
 }
 

@@ -112,8 +112,9 @@ static void test_sigterm_with_a_sync_in_flight_stops_within_a_second(void **stat
     assert_true(wait_for_log(&aa, "event=catalog.accepted site=pb", 0));
     assert_true(wait_for_log(&aa, "event=catalog.accepted site=pc", 0));
     assert_true(wait_for_log(&pc, WITNESSED_AA, witnessed_by_pc));
-    assert_false(th_file_contains(aa.log, "site=zz"));
-    assert_false(th_file_contains(aa.log, "peer=zz"));
+    /* Peers due together are pulled in order: pb, pc, then zz, whose pull
+     * hangs on the frozen gateway (until gRPC gives up on the handshake,
+     * some 20 s on, and again after a short backoff). */
 
     double took = 0;
     int rc = th_gateway_stop(&aa, &took);
@@ -128,8 +129,18 @@ static void test_sigterm_with_a_sync_in_flight_stops_within_a_second(void **stat
      * verdict on zz. */
     assert_true(
         log_line_has(&aa, "event=checkpoint.unwitnessed peer=zz", "the caller is stopping"));
-    assert_false(th_file_contains(aa.log, "event=catalog.refused site=zz"));
-    assert_true(th_file_contains(aa.log, "event=catalog.cancelled site=zz"));
+    /* A pull of zz in flight at the stop was cancelled and left no verdict.
+     * (One that ended on its own before the stop - slow runs, under
+     * valgrind - may have left a refusal; none may come after.) */
+    assert_true(th_file_contains(aa.log, "event=catalog.cancelled site=zz") ||
+                th_file_contains(aa.log, "event=catalog.refused site=zz"));
+    char *log = th_read(aa.log);
+    assert_non_null(log);
+    const char *stopping = strstr(log, "event=gateway.stopping");
+    assert_non_null(stopping);
+    assert_null(strstr(stopping, "event=catalog.refused site=zz"));
+    assert_null(strstr(stopping, "event=catalog.backoff site=zz"));
+    free(log);
 
     /* What it leaves behind checks out, read offline. */
     char data_dir[PATH_MAX + 8], site_key[PATH_MAX + 32];

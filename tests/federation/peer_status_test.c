@@ -313,8 +313,10 @@ static void good_gateway_certificate_back(void)
 static void test_a_peer_whose_certificate_expired_is_shown_so(void **state)
 {
     (void)state;
-    /* Long enough for LU to take it on SIGHUP while it is still valid. */
-    long margin = (long)(5 * th_time_scale());
+    /* Long enough for LU to take it on SIGHUP while it is still valid (a
+     * reload takes a few seconds under valgrind), and no longer: the test
+     * then waits for it to run out. */
+    long margin = (long)(5 + th_time_scale());
     time_t expires = time(NULL) + margin;
     short_lived_gateway_certificate(margin);
     reload(&lu.s);
