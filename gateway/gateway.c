@@ -45,6 +45,7 @@ static void init_locks(gateway *gw)
     pthread_mutex_init(&gw->catalog_lock, NULL);
     pthread_mutex_init(&gw->peers_lock, NULL);
     pthread_mutex_init(&gw->sync_lock, NULL);
+    pthread_mutex_init(&gw->follow_lock, NULL);
     pthread_mutex_init(&gw->checkpoint_lock, NULL);
     pthread_mutex_init(&gw->witness_lock, NULL);
     pthread_rwlock_init(&gw->policy_lock, NULL);
@@ -163,6 +164,7 @@ void gateway_close(gateway *gw)
     pthread_mutex_destroy(&gw->catalog_lock);
     pthread_mutex_destroy(&gw->peers_lock);
     pthread_mutex_destroy(&gw->sync_lock);
+    pthread_mutex_destroy(&gw->follow_lock);
     pthread_mutex_destroy(&gw->checkpoint_lock);
     pthread_mutex_destroy(&gw->witness_lock);
     pthread_cond_destroy(&gw->sync_wake);

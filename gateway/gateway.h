@@ -110,7 +110,8 @@ typedef struct gateway {
      * says "changed" or "unchanged" against these (reload.c; main thread) */
     unsigned char rules_digest[32], sccs_digest[32];
 
-    pthread_mutex_t sync_lock; /* sync thread: sleeps on sync_wake */
+    pthread_mutex_t sync_lock;   /* sync thread: sleeps on sync_wake */
+    pthread_mutex_t follow_lock; /* one refresh of a peer or follower of its key at a time */
     pthread_cond_t sync_wake;
     int sync_stop;
     int sync_kick; /* fetch now (a peer was just added) */

@@ -123,22 +123,38 @@ static int follow_rotations(gateway *gw, rpc_channel *ch, const fed_peer *peer,
     return rc;
 }
 
+/* Under follow_lock, from the key the state holds now (a refresh may have
+ * followed the rotation since the caller read `held`). */
+static int follow_peer_key(gateway *gw, const fed_peer *held,
+                           unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
+{
+    fed_peer peer;
+    if (fed_state_get_peer(gw->state, held->info.site, &peer, err) != 0)
+        return -1;
+    rpc_channel *ch = NULL;
+    int rc = gateway_peer_channel(gw, &peer, &ch, err);
+    if (rc == 0)
+        rc = follow_rotations(gw, ch, &peer, current, err);
+    rpc_channel_close(ch);
+    if (rc == 0 && memcmp(current, peer.pinned_key, crypto_sign_PUBLICKEYBYTES) != 0) {
+        rc = fed_state_set_peer_key(gw->state, peer.info.site, current, err);
+        if (rc == 0) {
+            char fp[48];
+            site_key_fingerprint(current, crypto_sign_PUBLICKEYBYTES, fp, sizeof(fp));
+            ecl_log(ECL_LOG_INFO, "peer.key_rotated", "site", peer.info.site, "new_key", fp, NULL);
+        }
+    }
+    fed_peer_clear(&peer);
+    return rc;
+}
+
 int gateway_follow_peer_key(gateway *gw, const fed_peer *peer,
                             unsigned char current[crypto_sign_PUBLICKEYBYTES], ecl_err *err)
 {
-    rpc_channel *ch = NULL;
-    if (gateway_peer_channel(gw, peer, &ch, err) != 0)
-        return -1;
-    int rc = follow_rotations(gw, ch, peer, current, err);
-    rpc_channel_close(ch);
-    if (rc != 0 || memcmp(current, peer->pinned_key, crypto_sign_PUBLICKEYBYTES) == 0)
-        return rc;
-    if (fed_state_set_peer_key(gw->state, peer->info.site, current, err) != 0)
-        return -1;
-    char fp[48];
-    site_key_fingerprint(current, crypto_sign_PUBLICKEYBYTES, fp, sizeof(fp));
-    ecl_log(ECL_LOG_INFO, "peer.key_rotated", "site", peer->info.site, "new_key", fp, NULL);
-    return 0;
+    pthread_mutex_lock(&gw->follow_lock);
+    int rc = follow_peer_key(gw, peer, current, err);
+    pthread_mutex_unlock(&gw->follow_lock);
+    return rc;
 }
 
 static int verify_with(const fed_peer *peer, const unsigned char *key, const fetched *f,
@@ -197,7 +213,7 @@ void gateway_refresh_report_clear(Ecluse__V1__PeerRefresh *report)
     ecluse__v1__peer_refresh__init(report);
 }
 
-void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh *report)
+static void refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh *report)
 {
     ecluse__v1__peer_refresh__init(report);
     report->site = strdup(site);
@@ -260,6 +276,16 @@ void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh
     }
     report->ok = rc == 0;
     report->version = version;
+}
+
+/* Refreshes of one gateway are made one at a time: the sync thread's pull
+ * (a change notice starts one at once) and an admin's Catalog.Refresh would
+ * otherwise both follow the same key rotation from the same pinned key. */
+void gateway_refresh_peer(gateway *gw, const char *site, Ecluse__V1__PeerRefresh *report)
+{
+    pthread_mutex_lock(&gw->follow_lock);
+    refresh_peer(gw, site, report);
+    pthread_mutex_unlock(&gw->follow_lock);
 }
 
 /* ---- the schedule ----------------------------------------------------------
