@@ -388,6 +388,14 @@ int gateway_follow_peer_key(gateway *gw, const fed_peer *peer,
                             unsigned char current[crypto_sign_PUBLICKEYBYTES],
                             ecl_err *err) ECL_WUR;
 
+/* Every signing key of `peer`, from the one its bundle was added with
+ * through each rotation it sends now, each link verified
+ * (federation/key_history.h); *keys is malloc'd, oldest first
+ * (peer_keys.c). */
+int gateway_peer_key_chain(gateway *gw, const fed_peer *peer,
+                           unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n,
+                           ecl_err *err) ECL_WUR;
+
 /* --- access decisions (access.c) --- */
 
 /* Load (or reload, when the files changed) the transfer rules and SCCs.

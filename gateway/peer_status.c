@@ -11,7 +11,6 @@
 #include <openssl/x509_vfy.h>
 
 #include "common/log.h"
-#include "federation/key_history.h"
 #include "gateway/gateway.h"
 
 /* A witnessing success is not written again within this many seconds, and
@@ -113,26 +112,9 @@ fed_contact_kind peer_error_describe(const ecl_err *err, const peer_probe *probe
 static int key_generations(gateway *gw, const fed_peer *peer, uint64_t *held, uint64_t *newest,
                            ecl_err *err)
 {
-    rpc_channel *ch = NULL;
-    if (gateway_peer_channel(gw, peer, &ch, err) != 0)
-        return -1;
-    Ecluse__V1__KeyRotationsRequest req = ECLUSE__V1__KEY_ROTATIONS_REQUEST__INIT;
-    req.since_key.data = (uint8_t *)peer->info.signing_key;
-    req.since_key.len = crypto_sign_PUBLICKEYBYTES;
-    ProtobufCMessage *resp = NULL;
-    int rc = rpc_unary(ch, "/ecluse.v1.Federation/GetKeyRotations", &req.base,
-                       &ecluse__v1__key_rotation_list__descriptor, &resp,
-                       (int)GATEWAY_SETTING(gw, peer_timeout_ms), err);
-    rpc_channel_close(ch);
-    if (rc != 0)
-        return -1;
-    const Ecluse__V1__KeyRotationList *list = (const Ecluse__V1__KeyRotationList *)resp;
     unsigned char(*keys)[crypto_sign_PUBLICKEYBYTES] = NULL;
     size_t n = 0;
-    rc = fed_rotation_keys(peer->info.site, peer->info.signing_key, list->rotations,
-                           list->n_rotations, &keys, &n, err);
-    protobuf_c_message_free_unpacked(resp, NULL);
-    if (rc != 0)
+    if (gateway_peer_key_chain(gw, peer, &keys, &n, err) != 0)
         return -1;
     size_t i = 0;
     while (i < n && memcmp(keys[i], peer->pinned_key, crypto_sign_PUBLICKEYBYTES) != 0)

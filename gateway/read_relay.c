@@ -15,36 +15,9 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "federation/key_history.h"
 #include "gateway/gateway.h"
 #include "gateway/grant.h"
 #include "gateway/relay_scan.h"
-
-/* The peer's keys from the one its bundle was added with, through the
- * rotations it sends now, each link verified (federation/key_history.h). */
-static int peer_key_history(gateway *gw, const fed_peer *peer,
-                            unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n,
-                            ecl_err *err)
-{
-    rpc_channel *ch = NULL;
-    if (gateway_peer_channel(gw, peer, &ch, err) != 0)
-        return -1;
-    Ecluse__V1__KeyRotationsRequest req = ECLUSE__V1__KEY_ROTATIONS_REQUEST__INIT;
-    req.since_key.data = (uint8_t *)peer->info.signing_key;
-    req.since_key.len = crypto_sign_PUBLICKEYBYTES;
-    ProtobufCMessage *resp = NULL;
-    int rc = rpc_unary(ch, "/ecluse.v1.Federation/GetKeyRotations", &req.base,
-                       &ecluse__v1__key_rotation_list__descriptor, &resp,
-                       (int)GATEWAY_SETTING(gw, peer_timeout_ms), err);
-    rpc_channel_close(ch);
-    if (rc != 0)
-        return ecl_err_prefix(err, "the key rotations of site '%s'", peer->info.site);
-    const Ecluse__V1__KeyRotationList *list = (const Ecluse__V1__KeyRotationList *)resp;
-    rc = fed_rotation_keys(peer->info.site, peer->info.signing_key, list->rotations,
-                           list->n_rotations, keys, n, err);
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return rc;
-}
 
 /* The peer's pinned key vouches for the grant before it goes anywhere; a
  * grant signed before the peer rotated its key is vouched for by the key
@@ -60,7 +33,7 @@ static int open_peer_grant(gateway *gw, const fed_peer *peer, const Ecluse__V1__
     ecl_err first = *err;
     unsigned char(*keys)[crypto_sign_PUBLICKEYBYTES] = NULL;
     size_t n = 0;
-    if (peer_key_history(gw, peer, &keys, &n, err) != 0) {
+    if (gateway_peer_key_chain(gw, peer, &keys, &n, err) != 0) {
         ecl_log(ECL_LOG_WARN, "data.peer_keys_unavailable", "site", peer->info.site, "error",
                 err->msg, NULL);
         *err = first;
