@@ -601,16 +601,16 @@ static void test_a_cut_tail_is_caught_by_the_witness(void **state)
 {
     (void)state;
     grow_lu();
-    /* The last entries are checkpointed and cosigned by DE: by the
-     * schedule, or at the clean stop at the latest. */
+    /* The last entries are checkpointed and cosigned by DE by the schedule,
+     * or at the clean stop if DE answers within the stop's short deadline
+     * (under valgrind it may not). What matters is the largest size DE
+     * cosigned: the trail is cut below it. */
     assert_int_equal(th_gateway_stop(&lu.s, NULL), 0);
     trail t;
     trail_open(&t);
-    char note[8192];
-    uint64_t size = latest_checkpoint(&t, note, sizeof(note));
-    MDB_val hk = {4, "head"}, hv;
-    assert_int_equal(mdb_get(t.txn, dbi(&t, "meta"), &hk, &hv), 0);
-    assert_int_equal(size, u64(&hv));
+    MDB_val wk = {17, "ecluse/witness/de"}, wv;
+    assert_int_equal(mdb_get(t.txn, dbi(&t, "cosigned"), &wk, &wv), 0);
+    uint64_t size = u64(&wv);
     uint8_t kb[8 + 32];
     ecl_put_u64be(kb, size);
     memcpy(kb + 8, "ecluse/witness/de", 17);
