@@ -68,10 +68,18 @@ static int covering_checkpoint(gateway *gw, uint64_t seq, unsigned wait_ms, audi
     }
 }
 
+/* A string field still at its init value points at protobuf-c's shared empty
+ * string, which is not ours to free (a receipt that failed half-built). */
+static void free_field(char *s)
+{
+    if (s != protobuf_c_empty_string)
+        free(s);
+}
+
 void gateway_receipt_clear(Ecluse__V1__ReadReceipt *r)
 {
-    free(r->site);
-    free(r->read_id);
+    free_field(r->site);
+    free_field(r->read_id);
     free(r->entry.data);
     free(r->proof);
     free(r->checkpoint.data);
