@@ -210,6 +210,17 @@ def reflection(args, ch):
     expect(error_of(got[10]).error_code == grpc.StatusCode.INVALID_ARGUMENT.value[0],
            "a request asking nothing")
 
+    # Bytes that are no ServerReflectionRequest end the stream, named.
+    raw = ch.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                           request_serializer=lambda b: b, response_deserializer=lambda b: b)
+    try:
+        list(raw(iter([b"\xff\xff\xff"]), timeout=args.timeout))
+        fail("a malformed reflection request was answered")
+    except grpc.RpcError as e:
+        expect(e.code() == grpc.StatusCode.INVALID_ARGUMENT, "malformed: %s" % e.code())
+        expect("not a valid grpc.reflection.v1.ServerReflectionRequest" in e.details(),
+               "malformed: " + e.details())
+
     # A working call from the reflected descriptors alone, in a pool of its own.
     pool = descriptor_pool.DescriptorPool()
     for fd in ecluse_files:
