@@ -146,6 +146,10 @@ typedef struct gateway {
      * failure. */
     _Atomic int64_t peer_calls_give_up_at;
     _Atomic int stopping;
+
+    /* 1 from a write the audit trail refused (ECL_E_UNAVAILABLE) until a
+     * write succeeds again (record.c): grpc.health.v1 then says NOT_SERVING. */
+    _Atomic int audit_unwritable;
 } gateway;
 
 /* Load the configuration and every file it names, and start the signer
@@ -413,6 +417,19 @@ int gateway_decide(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_
 /* Handlers, one file per service. */
 int svc_health_check(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                      ecl_err *err) ECL_WUR;
+
+/* The standard gRPC protocols (docs/protocol.md): grpc.health.v1.Health
+ * (health_std.c) and grpc.reflection.v1 / v1alpha (reflection.c). */
+/* 1 if `service` is "" (the whole gateway) or the full name of a service
+ * this gateway serves ("ecluse.v1.Data": some method of its table is
+ * "/ecluse.v1.Data/..."). */
+int gateway_serves(const gateway *gw, const char *service);
+int svc_health_std_check(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
+int svc_health_std_watch(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
+int svc_reflection_info(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                        ecl_err *err) ECL_WUR;
 
 int svc_federation_peer_info(rpc_call *call, const ProtobufCMessage *request, void *ctx,
                              ecl_err *err) ECL_WUR;

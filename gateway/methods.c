@@ -6,6 +6,8 @@
  * UNIMPLEMENTED with that said, never a hang. */
 #include "gateway/gateway.h"
 #include "proto/ecluse.pb-c.h"
+#include "proto/grpc/health/v1/health.pb-c.h"
+#include "proto/grpc/reflection/v1/reflection.pb-c.h"
 
 #define ROLES_ALL ECL_ROLES_ANY
 #define R         ECL_ROLE_RESEARCHER
@@ -64,6 +66,19 @@ static const rpc_method methods[] = {
     UNARY("Admin", "RotateKey", rotate_key_request, ADM, svc_admin_rotate_key),
     UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, svc_admin_sign_checkpoint),
     UNARY("Admin", "RecordPki", pki_record, ADM, svc_admin_record_pki),
+
+    /* The standard gRPC protocols, for every caller the server lets in, as
+     * ecluse.v1.Health (docs/protocol.md): probes and schema browsers. The
+     * two reflection versions are one protocol on the wire, decoded with
+     * v1's messages. */
+    {"/grpc.health.v1.Health/Check", RPC_UNARY, &grpc__health__v1__health_check_request__descriptor,
+     ROLES_ALL, svc_health_std_check},
+    {"/grpc.health.v1.Health/Watch", RPC_SERVER_STREAMING,
+     &grpc__health__v1__health_check_request__descriptor, ROLES_ALL, svc_health_std_watch},
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", RPC_BIDI_STREAMING,
+     &grpc__reflection__v1__server_reflection_request__descriptor, ROLES_ALL, svc_reflection_info},
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", RPC_BIDI_STREAMING,
+     &grpc__reflection__v1__server_reflection_request__descriptor, ROLES_ALL, svc_reflection_info},
 };
 
 const rpc_method *gateway_methods(size_t *count)

@@ -20,6 +20,10 @@ int gateway_record_entry(gateway *gw, const audit_entry *entry, json_t *detail, 
     uint64_t got = 0;
     int rc = audit_append(gw->audit, &e, &got, err);
     json_decref(detail);
+    /* What the standard health service reports (health_std.c): the trail
+     * refused a write, until one succeeds again. */
+    if (rc == 0 || err->code == ECL_E_UNAVAILABLE)
+        atomic_store(&gw->audit_unwritable, rc != 0);
     if (rc != 0) {
         ecl_log(ECL_LOG_ERROR, "audit.unwritable", "kind", e.kind, "actor", e.actor, "error",
                 err->msg, NULL);

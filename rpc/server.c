@@ -92,7 +92,7 @@ struct rpc_call {
     grpc_byte_buffer *reply;
     struct timespec started;
     /* distinct addresses used as completion tags */
-    char tag_close, tag_send, tag_status, tag_drain;
+    char tag_close, tag_send, tag_status, tag_drain, tag_recv;
 };
 
 static gpr_timespec forever(void)
@@ -243,14 +243,10 @@ static int authorise(rpc_call *c, ecl_err *err)
                     c->identity.spiffe, role_name(c->identity.role));
 }
 
-static ProtobufCMessage *decode_request(rpc_call *c, ecl_err *err)
+static ProtobufCMessage *decode_buffer(rpc_call *c, grpc_byte_buffer *bb, ecl_err *err)
 {
-    if (c->payload == NULL) {
-        ecl_fail(err, ECL_E_INPUT, "%s: the request message is missing", c->path);
-        return NULL;
-    }
     grpc_byte_buffer_reader reader;
-    if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
+    if (!grpc_byte_buffer_reader_init(&reader, bb)) {
         ecl_fail(err, ECL_E_INPUT, "%s: the request message cannot be read", c->path);
         return NULL;
     }
@@ -265,12 +261,42 @@ static ProtobufCMessage *decode_request(rpc_call *c, ecl_err *err)
     return req;
 }
 
+static ProtobufCMessage *decode_request(rpc_call *c, ecl_err *err)
+{
+    if (c->payload == NULL) {
+        ecl_fail(err, ECL_E_INPUT, "%s: the request message is missing", c->path);
+        return NULL;
+    }
+    return decode_buffer(c, c->payload, err);
+}
+
+int rpc_call_recv(rpc_call *c, ProtobufCMessage **out, ecl_err *err)
+{
+    *out = NULL;
+    if (c->method == NULL || c->method->kind != RPC_BIDI_STREAMING)
+        return ecl_fail(err, ECL_E_INTERNAL, "%s: not a client-streaming method", c->path);
+    grpc_byte_buffer *bb = NULL;
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &bb;
+    /* A failed batch or no message: the client closed its side or is gone. */
+    if (run_batch(c, &op, 1, &c->tag_recv) != 0 || bb == NULL) {
+        if (bb != NULL)
+            grpc_byte_buffer_destroy(bb);
+        return 0;
+    }
+    *out = decode_buffer(c, bb, err);
+    grpc_byte_buffer_destroy(bb);
+    return *out == NULL ? -1 : 1;
+}
+
 static int serve(rpc_call *c, ecl_err *err)
 {
     if (c->method == NULL) {
         /* Answer at once: a call nobody requested would hang until its deadline. */
-        return ecl_fail(err, ECL_E_UNIMPLEMENTED, "unimplemented: %s is not a method of ecluse.v1",
-                        c->path);
+        return ecl_fail(err, ECL_E_UNIMPLEMENTED,
+                        "unimplemented: %s is not a method this gateway serves", c->path);
     }
     if (authenticate(c, err) != 0 || authorise(c, err) != 0)
         return -1;
@@ -278,11 +304,13 @@ static int serve(rpc_call *c, ecl_err *err)
         return ecl_fail(err, ECL_E_UNIMPLEMENTED,
                         "unimplemented: %s is part of ecluse.v1 but not served by this gateway",
                         c->path);
-    ProtobufCMessage *req = decode_request(c, err);
-    if (req == NULL)
+    /* A client stream's messages are the handler's to read (rpc_call_recv). */
+    ProtobufCMessage *req = NULL;
+    if (c->method->kind != RPC_BIDI_STREAMING && (req = decode_request(c, err)) == NULL)
         return -1;
     int rc = c->method->handler(c, req, c->srv->opts->handler_ctx, err);
-    protobuf_c_message_free_unpacked(req, NULL);
+    if (req != NULL)
+        protobuf_c_message_free_unpacked(req, NULL);
     if (rc == 0 && c->method->kind == RPC_UNARY && c->reply == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "%s: the handler gave no reply", c->path);
     return rc;
@@ -408,8 +436,11 @@ static int post_slot(request_slot *slot)
     grpc_metadata_array_init(&slot->metadata);
     grpc_call_error e;
     if (slot->method != NULL) {
+        /* gRPC refuses a payload pointer for a method that reads none. */
+        grpc_byte_buffer **payload =
+            slot->method->kind == RPC_BIDI_STREAMING ? NULL : &slot->payload;
         e = grpc_server_request_registered_call(srv->server, slot->registered, &slot->call,
-                                                &slot->deadline, &slot->metadata, &slot->payload,
+                                                &slot->deadline, &slot->metadata, payload,
                                                 slot->call_cq, srv->cq, slot);
     } else {
         grpc_call_details_init(&slot->details);
@@ -685,8 +716,11 @@ static int setup_slots(rpc_server *srv)
     if (srv->registered == NULL || srv->slots == NULL)
         return -1;
     for (size_t m = 0; m < o->method_count; m++) {
-        srv->registered[m] = grpc_server_register_method(
-            srv->server, o->methods[m].path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        grpc_server_register_method_payload_handling payload =
+            o->methods[m].kind == RPC_BIDI_STREAMING ? GRPC_SRM_PAYLOAD_NONE
+                                                     : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER;
+        srv->registered[m] =
+            grpc_server_register_method(srv->server, o->methods[m].path, NULL, payload, 0);
         if (srv->registered[m] == NULL)
             return -1;
         for (size_t k = 0; k < SLOTS_PER_METHOD; k++) {

@@ -46,6 +46,9 @@ typedef int (*rpc_handler_fn)(rpc_call *call, const ProtobufCMessage *request, v
 typedef enum {
     RPC_UNARY = 0,
     RPC_SERVER_STREAMING = 1,
+    /* The client streams too: the handler gets request NULL and reads each
+     * client message with rpc_call_recv (as request_type). */
+    RPC_BIDI_STREAMING = 2,
 } rpc_method_kind;
 
 typedef struct rpc_method {
@@ -133,6 +136,13 @@ int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg, ecl_err *err) ECL
 int rpc_call_send_zero_copy(rpc_call *call, const void *head, size_t head_len, const void *body,
                             size_t body_len, void (*release)(void *), void *release_ctx,
                             ecl_err *err) ECL_WUR;
+
+/* The next message of the client's stream (RPC_BIDI_STREAMING only),
+ * decoded as the method's request_type: 1 with *out set (free it with
+ * protobuf_c_message_free_unpacked), 0 once the client has sent its last
+ * message or gone away, -1 with ECL_E_INPUT naming the method when a
+ * message does not decode. Blocks until one of these happens. */
+int rpc_call_recv(rpc_call *call, ProtobufCMessage **out, ecl_err *err) ECL_WUR;
 
 /* 1 once the client has gone or the server is stopping. */
 int rpc_call_cancelled(rpc_call *call);
