@@ -359,6 +359,11 @@ static int set_str(char *out, size_t cap, const char *what, const char *s, ecl_e
 
 static int of_header(const Ecluse__V1__ReadHeader *h, ecl_fetch_record *r, ecl_err *err)
 {
+    /* Without them no row of the file could be matched to a source row. */
+    if (h->n_row_ranges == 0 && h->total_bytes > 0)
+        return ecl_fail(err, ECL_E_INPUT,
+                        "the read header names no source rows (a gateway from before "
+                        "ReadHeader.row_ranges?): the file's rows cannot be told apart");
     r->rows = calloc(h->n_row_ranges ? h->n_row_ranges : 1, sizeof(*r->rows));
     r->tensors = calloc(h->n_tensors ? h->n_tensors : 1, sizeof(char *));
     if (r->rows == NULL || r->tensors == NULL)

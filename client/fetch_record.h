@@ -61,7 +61,8 @@ typedef struct ecl_fetch_record {
  * made under and the read's header `h` (its read id, rows and tensors),
  * the file's absolute path and SHA-256, the time now. *out is zeroed
  * first; clear it with ecl_fetch_record_clear. Errors: ECL_E_INPUT (the
- * grant body does not decode, a field too long, rows out of order),
+ * grant body does not decode, a field too long, rows out of order, or
+ * data without any row range: no record rather than a wrong one),
  * ECL_E_IO / ECL_E_NOT_FOUND (the file), ECL_E_INTERNAL. */
 int ecl_fetch_record_of_read(const Ecluse__V1__Grant *g, const Ecluse__V1__ReadHeader *h,
                              const char *file, ecl_fetch_record *out, ecl_err *err) ECL_WUR;
