@@ -105,6 +105,17 @@ class LoadFetched(unittest.TestCase):
         finally:
             os.remove(other)
 
+    def test_6_an_unreadable_record_is_refused(self):
+        bad = os.path.join(STATE, "ecluse", "fetches", "0bad.json")
+        with open(bad, "w", encoding="utf-8") as f:
+            f.write("{not json")
+        try:
+            with self.assertRaises(ErasureNoticeError) as caught:
+                load_fetched(FETCHED, notices=[])
+            self.assertIn(bad + ": not a fetch record", str(caught.exception))
+        finally:
+            os.remove(bad)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -58,8 +58,12 @@ def records():
     out = []
     for name in sorted(os.listdir(d)):
         if name.endswith(".json") and not name.startswith("."):
-            with open(os.path.join(d, name), encoding="utf-8") as f:
-                out.append(json.load(f))
+            path = os.path.join(d, name)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    out.append(json.load(f))
+            except ValueError as e:  # fail closed: it might be the record asked for
+                raise ErasureNoticeError("%s: not a fetch record: %s" % (path, e))
     return out
 
 
