@@ -273,6 +273,25 @@ static void test_distribution_is_the_fetched_file(void **state)
     json_decref(doc);
 }
 
+/* A dataset published without --description would reach portals as "":
+ * refused by name before any call, and nothing is published. */
+static void test_add_needs_description(void **state)
+{
+    (void)state;
+    char csv[PATH_MAX + 64], policy[PATH_MAX + 64];
+    snprintf(csv, sizeof(csv), "%s/fi-iris-fi.csv", root);
+    snprintf(policy, sizeof(policy), "%s/fi-policy.json", root);
+    int rc =
+        th_run(out, sizeof(out), "dataset", "add", "undescribed", "--from", csv, "--label-column",
+               "-1", "--title", "No description", "--policy", policy, "--identity", fi.admin, NULL);
+    assert_int_equal(rc, 2);
+    if (strstr(out, "--description TEXT is required") == NULL)
+        fail_msg("the error does not name --description: %s", out);
+    must(th_run(out, sizeof(out), "dataset", "list", "--identity", fi.admin, NULL), "dataset list");
+    assert_null(strstr(out, "undescribed"));
+    assert_non_null(strstr(out, "fi/iris-fi"));
+}
+
 /* A --site that is no site id is refused by name, before any call. */
 static void test_export_bad_site(void **state)
 {
@@ -291,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_export_to_file),
         cmocka_unit_test(test_distribution_is_the_fetched_file),
         cmocka_unit_test(test_export_bad_site),
+        cmocka_unit_test(test_add_needs_description),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
