@@ -108,7 +108,7 @@ static json_t *distribution(const Ecluse__V1__DatasetEntry *e, const char *uri, 
     if (e->file_sha256.len == 32)
         sodium_bin2hex(sha, sizeof(sha), e->file_sha256.data, e->file_sha256.len);
     json_t *d = json_pack(
-        "{s:s, s:s, s:o, s:o, s:{s:s}, s:o, s:o, s:{s:s, s:s}, s:o, s:o, s:o}", "@id", id, "@type",
+        "{s:s, s:s, s:o, s:o, s:{s:s}, s:o, s:o, s:o, s:o, s:o}", "@id", id, "@type",
         "dcat:Distribution", "dct:title", text_en("safetensors file of the whole dataset"),
         "dct:description",
         text_en("The safetensors file `ecluse fetch` writes for the whole dataset (every tensor, "
@@ -116,16 +116,21 @@ static json_t *distribution(const Ecluse__V1__DatasetEntry *e, const char *uri, 
                 "its access policy."),
         "dcat:accessService", "@id", service, "dcat:accessURL",
         typed_iri(endpoint, "rdfs:Resource"), "dct:format",
-        typed_iri(DCAT_EU_FILE_TYPE "BIN", "dct:MediaTypeOrExtent"), "dcat:byteSize", "@value",
-        bytes, "@type", "xsd:nonNegativeInteger", "odrl:hasPolicy", offer_ref, "dcat:mediaType",
+        typed_iri(DCAT_EU_FILE_TYPE "BIN", "dct:MediaTypeOrExtent"), "odrl:hasPolicy", offer_ref,
+        "dcat:mediaType",
         typed_iri(DCAT_IANA_MEDIA_TYPE "application/octet-stream", "dct:MediaType"),
         "ecluse:tensor", tensors(e));
-    if (sha[0] != '\0')
+    /* An entry published before the file was measured states neither. */
+    if (sha[0] != '\0') {
+        json_object_set_new(
+            d, "dcat:byteSize",
+            json_pack("{s:s, s:s}", "@value", bytes, "@type", "xsd:nonNegativeInteger"));
         json_object_set_new(
             d, "spdx:checksum",
             json_pack("{s:s, s:o, s:{s:s, s:s}}", "@type", "spdx:Checksum", "spdx:algorithm",
                       typed_iri(DCAT_SPDX "checksumAlgorithm_sha256", "spdx:ChecksumAlgorithm"),
                       "spdx:checksumValue", "@value", sha, "@type", "xsd:hexBinary"));
+    }
     if (e->licence[0] != '\0')
         json_object_set_new(d, "dct:license", licence_document(e->licence));
     return d;
