@@ -173,6 +173,12 @@ static int parse_add(int argc, char **argv, cli_remote *r, add_args *a, ecl_err 
     }
     if (a->meta.title[0] == '\0' || a->policy_path == NULL)
         return ecl_fail(err, ECL_E_USAGE, "--title and --policy FILE are required");
+    /* A catalog entry without one says nothing to a portal (DCAT-AP requires
+     * dct:description); an empty one would be published as "". */
+    if (a->meta.description[0] == '\0')
+        return ecl_fail(err, ECL_E_USAGE,
+                        "--description TEXT is required: what the data is, for the catalog and "
+                        "its DCAT-AP export");
     return 0;
 }
 
@@ -289,7 +295,8 @@ static int run_dataset_remove(int argc, char **argv, ecl_err *err)
 const cli_command cli_dataset_add = {
     "dataset add",
     "publish a dataset: import its data, describe it, attach its access policy",
-    "Usage: ecluse dataset add NAME --from FILE --title T --policy POLICY.json [options]\n\n"
+    "Usage: ecluse dataset add NAME --from FILE --title T --description D --policy POLICY.json\n"
+    "       [options]\n\n"
     "Imports the data on the gateway's host into the site's tensor store\n"
     "(safetensors), computes each tensor's BLAKE2b-256 digest, and publishes the\n"
     "entry <site>/NAME in the site's signed catalog, with its policy in full.\n"
@@ -306,7 +313,8 @@ const cli_command cli_dataset_add = {
     "  --skip-lines N       CSV: lines to skip first\n"
     "  --delimiter D        CSV: ',' (default), ';', '\\t' or 'whitespace'\n"
     "Description (DCAT-AP):\n"
-    "  --title T  --description D  --licence SPDX-or-URL  --provenance P\n"
+    "  --title T  --description D (both required)  --licence SPDX-or-URL\n"
+    "  --provenance P\n"
     "  --collected-for PURPOSE  --contact EMAIL  --keywords a,b,c\n"
     "  --policy FILE        the access policy (docs/policy.md)\n"
     "Publishing checks (docs/storage.md): refused unless the data can be served:\n"
@@ -317,6 +325,7 @@ const cli_command cli_dataset_add = {
     "\nExample:\n"
     "  ecluse dataset add breast-cancer --from /srv/data/breast_cancer.csv \\\n"
     "      --skip-lines 1 --label-column -1 --title 'Wisconsin breast cancer' \\\n"
+    "      --description 'Fine-needle aspirates of breast masses, with the diagnosis' \\\n"
     "      --licence CC-BY-4.0 --policy health-research.json\n",
     run_dataset_add,
 };

@@ -316,7 +316,7 @@ static int write_output(fetch *f, const Ecluse__V1__ReadHeader *h, ecl_err *err)
         at += t->byte_size;
     }
     if (rc == 0)
-        rc = store_writer_meta(w, "ecluse_dataset", h->dataset, err);
+        rc = store_writer_meta(w, STORE_META_DATASET, h->dataset, err);
     if (rc == 0)
         rc = store_writer_write(w, f->out, err);
     store_writer_free(w);

@@ -1,11 +1,12 @@
 /*
- * dcat.h - a site's catalog as DCAT-AP (JSON-LD), for European data portals.
+ * dcat.h - a site's catalog as DCAT-AP 3.0.1 (JSON-LD), for European data
+ * portals and dataspace connectors; the model is in docs/dcat-ap.md.
  *
- * Each dataset becomes a dcat:Dataset (identifier, title, description,
- * keywords, licence, provenance, contact point, issued/modified, spatial =
- * the holding site's country, access rights RESTRICTED with the ecluse policy
- * attached) with one dcat:Distribution: the safetensors file as a whole,
- * its byte size, and each tensor's BLAKE2b-256 as an spdx:Checksum.
+ * The catalog, its publisher (a foaf:Agent) and the site's gateway (a
+ * dcat:DataService) are the graph's nodes; each dataset has one
+ * dcat:Distribution, the safetensors file a whole fetch writes (its size
+ * and SHA-256, each tensor's BLAKE2b-256 in the ecluse namespace), and an
+ * odrl:Offer of its access policy (federation/dcat_odrl.h).
  */
 #ifndef ECLUSE_FEDERATION_DCAT_H
 #define ECLUSE_FEDERATION_DCAT_H

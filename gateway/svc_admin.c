@@ -286,6 +286,17 @@ static int describe_tensors(store_dataset *ds, Ecluse__V1__DatasetEntry *e, ecl_
     return 0;
 }
 
+/* The size and SHA-256 of the file a whole fetch of the dataset writes. */
+static int describe_file(const store_dataset *ds, Ecluse__V1__DatasetEntry *e, ecl_err *err)
+{
+    uint8_t *sha = malloc(STORE_SHA256_BYTES);
+    if (sha == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    e->file_sha256.data = sha;
+    e->file_sha256.len = STORE_SHA256_BYTES;
+    return store_whole_fetch_measure(ds, e->id, &e->file_bytes, sha, err);
+}
+
 static void free_tensors(Ecluse__V1__DatasetEntry *e)
 {
     for (size_t i = 0; e->tensors != NULL && i < e->n_tensors; i++) {
@@ -296,6 +307,7 @@ static void free_tensors(Ecluse__V1__DatasetEntry *e)
         free(e->tensors[i]);
     }
     free(e->tensors);
+    free(e->file_sha256.data);
 }
 
 /* The policy is checked by the engine that will apply it, for this dataset. */
@@ -389,10 +401,15 @@ static int publish_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *req
     e->issued_unix = e->modified_unix = (int64_t)time(NULL);
     e->n_tensors = 0;
     e->tensors = NULL;
+    e->file_bytes = 0; /* measured here, never taken from the request */
+    e->file_sha256.data = NULL;
+    e->file_sha256.len = 0;
     /* Leaf digests now, once, so that reads need not hash what they send. */
     int rc = store_leaves_build(ds, leaves, err);
     if (rc == 0)
         rc = describe_tensors(ds, e, err);
+    if (rc == 0)
+        rc = describe_file(ds, e, err);
     if (rc == 0) {
         size_t len = ecluse__v1__dataset_entry__get_packed_size(e);
         unsigned char *bytes = malloc(len ? len : 1);

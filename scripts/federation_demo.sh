@@ -94,11 +94,13 @@ say "LU published lu/breast-cancer: special-category health data, research-only 
 "$ecluse" dataset add diabetes --from "$repo/examples/data/diabetes_data_raw.csv.gz" \
     --delimiter whitespace --labels-file "$repo/examples/data/diabetes_target.csv.gz" \
     --title "Diabetes progression (Efron et al. 2004)" --licence BSD-3-Clause \
+    --description "Ten baseline measurements of 442 patients, and disease progression after a year" \
     --keywords "health,diabetes" \
     --policy "$repo/examples/policies/diabetes.json" --identity "$(id lu admin-admin)" >/dev/null
 say "LU published lu/diabetes: special-category health data under the same kind of policy"
 "$ecluse" dataset add digits --from "$repo/examples/data/digits.csv.gz" --label-column -1 \
     --title "Handwritten digits (UCI)" --licence CC-BY-4.0 --keywords "images,digits" \
+    --description "8x8 images of handwritten digits, grey levels 0-16, with the digit" \
     --policy "$repo/examples/policies/digits.json" --identity "$(id fi admin-admin)" >/dev/null
 say "FI published fi/digits: anonymous data, open to any research"
 

@@ -12,4 +12,9 @@
  * upper case ("FI", "LU"); 0 otherwise. */
 int country_is_valid(const char *code);
 
+/* The ISO 3166-1 alpha-3 code of a valid alpha-2 code ("LU" -> "LUX"), which
+ * the EU's country authority table names its countries by; NULL if `code` is
+ * not valid. */
+const char *country_alpha3(const char *code);
+
 #endif

@@ -183,17 +183,31 @@ static char *build_header(const store_writer *w, size_t *len, ecl_err *err)
     return buf;
 }
 
-static int write_all(FILE *f, const void *p, size_t n)
+/* Where the file's bytes go: a FILE, a SHA-256 of them, or both. */
+typedef struct sink {
+    FILE *f;
+    crypto_hash_sha256_state *sha;
+    uint64_t bytes;
+} sink;
+
+static int put(sink *s, const void *p, size_t n)
 {
-    return n == 0 || fwrite(p, 1, n, f) == n ? 0 : -1;
+    if (n == 0)
+        return 0;
+    if (s->f != NULL && fwrite(p, 1, n, s->f) != n)
+        return -1;
+    if (s->sha != NULL)
+        crypto_hash_sha256_update(s->sha, p, n);
+    s->bytes += n;
+    return 0;
 }
 
 /* Header length, header, then each tensor's bytes, hashing as they go. */
-static int write_body(store_writer *w, FILE *f, const char *hdr, size_t hlen)
+static int emit_body(store_writer *w, sink *s, const char *hdr, size_t hlen)
 {
     unsigned char le[8];
     ecl_put_u64le(le, (uint64_t)hlen);
-    if (write_all(f, le, 8) != 0 || write_all(f, hdr, hlen) != 0)
+    if (put(s, le, 8) != 0 || put(s, hdr, hlen) != 0)
         return -1;
     const size_t piece = 1u << 20;
     for (size_t i = 0; i < w->n; i++) {
@@ -203,12 +217,39 @@ static int write_body(store_writer *w, FILE *f, const char *hdr, size_t hlen)
         for (uint64_t at = 0; at < t->byte_size; at += piece) {
             size_t n = t->byte_size - at < piece ? (size_t)(t->byte_size - at) : piece;
             crypto_generichash_update(&st, t->data + at, n);
-            if (write_all(f, t->data + at, n) != 0)
+            if (put(s, t->data + at, n) != 0)
                 return -1;
         }
         crypto_generichash_final(&st, t->digest, STORE_DIGEST_BYTES);
     }
+    return 0;
+}
+
+static int write_body(store_writer *w, FILE *f, const char *hdr, size_t hlen)
+{
+    sink s = {f, NULL, 0};
+    if (emit_body(w, &s, hdr, hlen) != 0)
+        return -1;
     return fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+}
+
+int store_writer_measure(store_writer *w, uint64_t *bytes, unsigned char sha256[STORE_SHA256_BYTES],
+                         ecl_err *err)
+{
+    size_t hlen;
+    char *hdr = build_header(w, &hlen, err);
+    if (hdr == NULL)
+        return -1;
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init(&sha);
+    sink s = {NULL, &sha, 0};
+    int rc = emit_body(w, &s, hdr, hlen);
+    free(hdr);
+    if (rc != 0)
+        return ecl_fail(err, ECL_E_INTERNAL, "cannot measure the safetensors file");
+    crypto_hash_sha256_final(&sha, sha256);
+    *bytes = s.bytes;
+    return 0;
 }
 
 static void sync_dir(const char *path)

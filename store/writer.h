@@ -48,6 +48,14 @@ int store_writer_meta(store_writer *w, const char *key, const char *value, ecl_e
  * is removed), ECL_E_INTERNAL. */
 int store_writer_write(store_writer *w, const char *path, ecl_err *err) ECL_WUR;
 
+#define STORE_SHA256_BYTES 32
+
+/* The size and SHA-256 of the file store_writer_write() would write now,
+ * without writing it: the same header and bytes, so a catalog can state the
+ * checksum of the file a reader gets. Errors: ECL_E_INTERNAL. */
+int store_writer_measure(store_writer *w, uint64_t *bytes, unsigned char sha256[STORE_SHA256_BYTES],
+                         ecl_err *err) ECL_WUR;
+
 /* Number of tensors added. */
 size_t store_writer_count(const store_writer *w);
 
@@ -68,5 +76,16 @@ int store_writer_add_dataset(store_writer *w, const store_dataset *ds, ecl_err *
  * store_writer_write. */
 int store_import_safetensors(const char *src, const char *dst, store_dataset **out,
                              ecl_err *err) ECL_WUR;
+
+/* The "__metadata__" key under which `ecluse fetch` names the dataset a file
+ * holds ("<site>/<name>"). */
+#define STORE_META_DATASET "ecluse_dataset"
+
+/* The size and SHA-256 of the file `ecluse fetch` writes for the whole of
+ * `ds` (every tensor in file order, every row) as dataset `id`: the tensors
+ * and the one metadata entry STORE_META_DATASET, as this writer lays them
+ * out. Errors: those of store_writer_add, _meta and _measure. */
+int store_whole_fetch_measure(const store_dataset *ds, const char *id, uint64_t *bytes,
+                              unsigned char sha256[STORE_SHA256_BYTES], ecl_err *err) ECL_WUR;
 
 #endif

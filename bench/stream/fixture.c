@@ -168,8 +168,8 @@ static int publish(fixture *f, uint64_t rows, ecl_err *err)
     fprintf(stderr, "stream_bench: generated %s (%.1f s)\n", src, th_now() - t);
     t = th_now();
     if (must(th_run(out, sizeof(out), "dataset", "add", "big", "--from", src, "--format",
-                    "safetensors", "--title", "big", "--policy", policy, "--identity", f->lu.admin,
-                    NULL),
+                    "safetensors", "--title", "big", "--description", "test data", "--policy",
+                    policy, "--identity", f->lu.admin, NULL),
              "dataset add", err) != 0)
         return -1;
     fprintf(stderr, "stream_bench: published lu/big (%.1f s)\n", th_now() - t);

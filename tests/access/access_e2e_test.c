@@ -88,8 +88,8 @@ static int setup(void **state)
     must(th_peer_add(out, sizeof(out), de.bundle, lu.admin), "add");
     must(th_run(out, sizeof(out), "dataset", "add", "breast-cancer", "--from",
                 "examples/data/breast_cancer.csv", "--skip-lines", "1", "--label-column", "-1",
-                "--title", "Wisconsin diagnostic breast cancer", "--policy",
-                "examples/policies/breast_cancer.json", "--identity", lu.admin, NULL),
+                "--title", "Wisconsin diagnostic breast cancer", "--description", "test data",
+                "--policy", "examples/policies/breast_cancer.json", "--identity", lu.admin, NULL),
          "dataset add");
     rpc_library_init(0);
     return 0;
@@ -397,7 +397,8 @@ static void test_a_full_audit_trail_refuses_to_decide(void **state)
     th_gateway_start(&be);
     must(th_run(out, sizeof(out), "dataset", "add", "breast-cancer", "--from",
                 "examples/data/breast_cancer.csv", "--skip-lines", "1", "--label-column", "-1",
-                "--title", "BC", "--policy", policy, "--identity", admin, NULL),
+                "--title", "BC", "--description", "test data", "--policy", policy, "--identity",
+                admin, NULL),
          "dataset add");
     assert_int_equal(th_gateway_stop(&be, NULL), 0);
     fill_audit(&be, 1);

@@ -74,7 +74,8 @@ static void publish(const char *tag, const char *csv)
                "[\"features\", \"labels\"], \"max_rows\": 4}}, \"storage\": "
                "{\"max_grant_days\": 30}}\n");
     must(th_run(out, sizeof(out), "dataset", "add", "d", "--from", data, "--label-column", "-1",
-                "--title", "D", "--policy", policy, "--identity", lu.admin, NULL),
+                "--title", "D", "--description", "test data", "--policy", policy, "--identity",
+                lu.admin, NULL),
          "dataset add");
 }
 

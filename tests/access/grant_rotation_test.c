@@ -157,7 +157,8 @@ static int setup(void **state)
                "[\"features\", \"labels\"], \"max_rows\": 4}}, \"storage\": "
                "{\"max_grant_days\": 30}}\n");
     must(th_run(out, sizeof(out), "dataset", "add", "d", "--from", data, "--label-column", "-1",
-                "--title", "D", "--policy", policy, "--identity", lu.admin, NULL),
+                "--title", "D", "--description", "test data", "--policy", policy, "--identity",
+                lu.admin, NULL),
          "dataset add");
     snprintf(lu_grant, sizeof(lu_grant), "%s/lu.grant", root);
     snprintf(fi_grant, sizeof(fi_grant), "%s/fi.grant", root);

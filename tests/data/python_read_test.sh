@@ -35,7 +35,7 @@ fp() { awk '/^Fingerprint:/ {print $2}' "$work/$1.export.txt"; }
 "$ecluse" peer add "$work/fi.peer" --expect-fingerprint "$(fp fi)" \
     --identity "$work/lu/identities/admin-adm" >/dev/null
 "$ecluse" dataset add breast-cancer --from "$csv" --format csv --skip-lines 1 --label-column -1 \
-    --title "Breast cancer" --policy "$policy" --identity "$work/lu/identities/admin-adm" >/dev/null
+    --title "Breast cancer" --description "Fine-needle aspirates, with the diagnosis" --policy "$policy" --identity "$work/lu/identities/admin-adm" >/dev/null
 res="$work/fi/identities/researcher-ana"
 "$ecluse" catalog refresh --identity "$res" >/dev/null
 "$ecluse" access request lu/breast-cancer --purpose HMB --basis art6-1-e+art9-2-j \

@@ -94,12 +94,13 @@ static void publish(site *x, const char *name, const char *from, const char *for
     json_decref(doc);
     if (strcmp(format, "csv") == 0)
         must(th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--format", "csv",
-                    "--skip-lines", "1", "--label-column", "-1", "--title", name, "--policy",
-                    policy, "--identity", x->admin, NULL),
+                    "--skip-lines", "1", "--label-column", "-1", "--title", name, "--description",
+                    "test data", "--policy", policy, "--identity", x->admin, NULL),
              "dataset add csv");
     else
         must(th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--format", format,
-                    "--title", name, "--policy", policy, "--identity", x->admin, NULL),
+                    "--title", name, "--description", "test data", "--policy", policy, "--identity",
+                    x->admin, NULL),
              "dataset add");
 }
 

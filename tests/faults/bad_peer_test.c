@@ -115,8 +115,8 @@ static void publish(const th_site *s, const char *admin, const char *name)
             s->id, name);
     fclose(f);
     assert_int_equal(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv,
-                            "--label-column", "-1", "--title", name, "--policy", policy,
-                            "--identity", admin, NULL),
+                            "--label-column", "-1", "--title", name, "--description", "test data",
+                            "--policy", policy, "--identity", admin, NULL),
                      0);
 }
 

@@ -43,7 +43,7 @@ void fx_publish_noise(const th_site *site, const char *admin, const char *work, 
             site->id, name, (unsigned long long)side);
     fclose(f);
     if (th_run(out, sizeof(out), "dataset", "add", name, "--from", file, "--title", name,
-               "--policy", policy, "--identity", admin, NULL) != 0)
+               "--description", "test data", "--policy", policy, "--identity", admin, NULL) != 0)
         fail_msg("dataset add %s: %s", name, out);
 }
 

@@ -146,8 +146,9 @@ static void test_sigkill_under_load_loses_no_acknowledged_entry(void **state)
     th_gateway_start(&lu);
     assert_int_equal(th_run(out, sizeof(out), "dataset", "add", "breast-cancer", "--from",
                             "examples/data/breast_cancer.csv", "--skip-lines", "1",
-                            "--label-column", "-1", "--title", "BC", "--policy",
-                            "examples/policies/breast_cancer.json", "--identity", admin, NULL),
+                            "--label-column", "-1", "--title", "BC", "--description", "test data",
+                            "--policy", "examples/policies/breast_cancer.json", "--identity", admin,
+                            NULL),
                      0);
     acks = calloc(MAX_ACKS, sizeof(*acks));
     srand((unsigned)getpid());

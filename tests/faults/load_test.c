@@ -146,8 +146,9 @@ static void test_1000_streams_and_10000_decisions(void **state)
     th_gateway_start(&lu);
     assert_int_equal(th_run(out, sizeof(out), "dataset", "add", "breast-cancer", "--from",
                             "examples/data/breast_cancer.csv", "--skip-lines", "1",
-                            "--label-column", "-1", "--title", "BC", "--policy",
-                            "examples/policies/breast_cancer.json", "--identity", admin, NULL),
+                            "--label-column", "-1", "--title", "BC", "--description", "test data",
+                            "--policy", "examples/policies/breast_cancer.json", "--identity", admin,
+                            NULL),
                      0);
     assert_int_equal(th_run(out, sizeof(out), "access", "request", "lu/breast-cancer", "--purpose",
                             "HMB", "--basis", "art6-1-e+art9-2-j", "--job-country", "LU",

@@ -7,10 +7,14 @@
  * identity, which the command once read after freeing it), LU's catalog as
  * FI's gateway holds it (--site lu), and writes one to a file (-o). Each
  * output must be a DCAT-AP document: a dcat:Catalog of that site naming
- * exactly that site's datasets, each with its checksums.
+ * exactly that site's datasets, each with its checksums. The distribution's
+ * byte size and SHA-256 are those of the file a whole fetch writes.
+ * (The export's conformance to the DCAT-AP shapes and its RDF reading are
+ * tests/standards.)
  */
 #include <jansson.h>
 #include <setjmp.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -62,8 +66,9 @@ static void publish(site *x, const char *name, const char *title)
              x->s.id, name);
     write_file(policy, text);
     must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
-                "--title", title, "--licence", "CC-BY-4.0", "--keywords", "test,dcat", "--policy",
-                policy, "--identity", x->admin, NULL),
+                "--title", title, "--description", "Four iris flowers, measured", "--licence",
+                "CC-BY-4.0", "--keywords", "test,dcat", "--policy", policy, "--identity", x->admin,
+                NULL),
          "dataset add");
 }
 
@@ -100,9 +105,35 @@ static int teardown(void **state)
     return bad ? -1 : 0;
 }
 
-/* The document must be a DCAT-AP catalog of `site` in `country` whose only
- * dataset is `dataset`, with a distribution carrying a checksum per tensor. */
-static void assert_dcat(const char *text, const char *site, const char *country,
+/* The graph node whose "@id" is `id`. */
+static json_t *node(json_t *doc, const char *id)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(doc, "@graph"), i, n)
+    {
+        if (strcmp(json_string_value(json_object_get(n, "@id")), id) == 0)
+            return n;
+    }
+    fail_msg("no node %s in the graph", id);
+    return NULL;
+}
+
+static const char *id_of(json_t *o)
+{
+    return json_string_value(json_object_get(o, "@id"));
+}
+
+static const char *value_of(json_t *o)
+{
+    return json_string_value(json_object_get(o, "@value"));
+}
+
+/* The document must be a DCAT-AP catalog of `site` in `country` (EU country
+ * table, alpha-3) whose only dataset is `dataset`, published by the site as
+ * its own agent, with one distribution: the SPDX licence IRI, a SHA-256 of
+ * the file, and each tensor's digest in the ecluse namespace. */
+static void assert_dcat(const char *text, const char *site, const char *country3,
                         const char *dataset)
 {
     json_error_t jerr;
@@ -112,24 +143,44 @@ static void assert_dcat(const char *text, const char *site, const char *country,
     json_t *ctx = json_object_get(doc, "@context");
     assert_string_equal(json_string_value(json_object_get(ctx, "dcat")),
                         "http://www.w3.org/ns/dcat#");
+    assert_string_equal(json_string_value(json_object_get(ctx, "odrl")),
+                        "http://www.w3.org/ns/odrl/2/");
     json_t *cat = json_array_get(json_object_get(doc, "@graph"), 0);
     assert_string_equal(json_string_value(json_object_get(cat, "@type")), "dcat:Catalog");
-    json_t *publisher = json_object_get(cat, "dct:publisher");
-    assert_string_equal(json_string_value(json_object_get(publisher, "foaf:name")), site);
-    assert_string_equal(json_string_value(json_object_get(cat, "dct:spatial")), country);
+    json_t *publisher = node(doc, id_of(json_object_get(cat, "dct:publisher")));
+    assert_string_equal(json_string_value(json_object_get(publisher, "@type")), "foaf:Agent");
+    assert_string_equal(value_of(json_object_get(publisher, "foaf:name")), site);
+    assert_string_not_equal(id_of(publisher), id_of(cat));
+    char where[128];
+    snprintf(where, sizeof(where), "http://publications.europa.eu/resource/authority/country/%s",
+             country3);
+    assert_string_equal(id_of(json_object_get(cat, "dct:spatial")), where);
+    json_t *service = node(doc, id_of(json_array_get(json_object_get(cat, "dcat:service"), 0)));
+    assert_string_equal(json_string_value(json_object_get(service, "@type")), "dcat:DataService");
     json_t *datasets = json_object_get(cat, "dcat:dataset");
     assert_int_equal(json_array_size(datasets), 1);
     json_t *d = json_array_get(datasets, 0);
     assert_string_equal(json_string_value(json_object_get(d, "@type")), "dcat:Dataset");
     assert_string_equal(json_string_value(json_object_get(d, "dct:identifier")), dataset);
-    assert_string_equal(json_string_value(json_object_get(d, "dct:license")), "CC-BY-4.0");
+    assert_string_equal(value_of(json_object_get(d, "dct:description")),
+                        "Four iris flowers, measured");
     json_t *dist = json_array_get(json_object_get(d, "dcat:distribution"), 0);
-    json_t *sums = json_object_get(dist, "spdx:checksum");
-    assert_int_equal(json_array_size(sums), 2); /* features and labels */
-    const char *hex =
-        json_string_value(json_object_get(json_array_get(sums, 0), "spdx:checksumValue"));
+    assert_string_equal(id_of(json_object_get(dist, "dct:license")),
+                        "http://spdx.org/licenses/CC-BY-4.0");
+    assert_string_equal(id_of(json_object_get(dist, "dcat:accessService")), id_of(service));
+    json_t *sum = json_object_get(dist, "spdx:checksum");
+    assert_string_equal(id_of(json_object_get(sum, "spdx:algorithm")),
+                        "http://spdx.org/rdf/terms#checksumAlgorithm_sha256");
+    const char *hex = value_of(json_object_get(sum, "spdx:checksumValue"));
     assert_non_null(hex);
     assert_int_equal(strlen(hex), 64);
+    json_t *tensors = json_object_get(dist, "ecluse:tensor");
+    assert_int_equal(json_array_size(tensors), 2); /* features and labels */
+    assert_int_equal(
+        strlen(json_string_value(json_object_get(json_array_get(tensors, 0), "ecluse:blake2b256"))),
+        64);
+    assert_string_equal(id_of(json_object_get(json_object_get(d, "odrl:hasPolicy"), "odrl:target")),
+                        id_of(d));
     json_decref(doc);
 }
 
@@ -140,7 +191,7 @@ static void test_export_own_site(void **state)
     must(th_run(out, sizeof(out), "catalog", "export", "--format", "dcat-ap", "--identity",
                 fi.researcher, NULL),
          "catalog export");
-    assert_dcat(out, "fi", "FI", "fi/iris-fi");
+    assert_dcat(out, "fi", "FIN", "fi/iris-fi");
     assert_non_null(strstr(out, "\"@id\": \"https://ecluse.invalid/sites/fi\""));
 }
 
@@ -151,7 +202,7 @@ static void test_export_peer_site(void **state)
     must(th_run(out, sizeof(out), "catalog", "export", "--format", "dcat-ap", "--site", "lu",
                 "--base-uri", "https://portal.example/ecluse", "--identity", fi.researcher, NULL),
          "catalog export --site lu");
-    assert_dcat(out, "lu", "LU", "lu/iris-lu");
+    assert_dcat(out, "lu", "LUX", "lu/iris-lu");
     assert_non_null(strstr(out, "https://portal.example/ecluse/lu/datasets/lu/iris-lu"));
 }
 
@@ -167,8 +218,78 @@ static void test_export_to_file(void **state)
     assert_null(strstr(out, "dcat:Catalog"));
     char *text = th_read(path);
     assert_non_null(text);
-    assert_dcat(text, "fi", "FI", "fi/iris-fi");
+    assert_dcat(text, "fi", "FIN", "fi/iris-fi");
     free(text);
+}
+
+/* The distribution is the file a researcher gets: fetch the whole dataset
+ * and compare its size and SHA-256 with what the export states. */
+static void test_distribution_is_the_fetched_file(void **state)
+{
+    (void)state;
+    char grant[PATH_MAX], got[PATH_MAX];
+    snprintf(grant, sizeof(grant), "%s/iris-fi.grant", root);
+    snprintf(got, sizeof(got), "%s/iris-fi.safetensors", root);
+    must(th_run(out, sizeof(out), "access", "request", "fi/iris-fi", "--purpose", "GRU", "--basis",
+                "art6-1-e", "--job-country", "FI", "--save-grant", grant, "--identity",
+                fi.researcher, NULL),
+         "access request");
+    must(th_run(out, sizeof(out), "fetch", "--grant", grant, "-o", got, "--no-progress",
+                "--identity", fi.researcher, NULL),
+         "fetch");
+    FILE *f = fopen(got, "rb");
+    assert_non_null(f);
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    unsigned char buf[4096], sha[crypto_hash_sha256_BYTES];
+    size_t n, size = 0;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        crypto_hash_sha256_update(&st, buf, n);
+        size += n;
+    }
+    assert_int_equal(fclose(f), 0);
+    crypto_hash_sha256_final(&st, sha);
+    char hex[2 * crypto_hash_sha256_BYTES + 1], bytes[24];
+    sodium_bin2hex(hex, sizeof(hex), sha, sizeof(sha));
+    snprintf(bytes, sizeof(bytes), "%zu", size);
+
+    must(th_run(out, sizeof(out), "catalog", "export", "--format", "dcat-ap", "--identity",
+                fi.researcher, NULL),
+         "catalog export");
+    json_t *doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    json_t *cat = json_array_get(json_object_get(doc, "@graph"), 0);
+    json_t *dist =
+        json_array_get(json_object_get(json_array_get(json_object_get(cat, "dcat:dataset"), 0),
+                                       "dcat:distribution"),
+                       0);
+    json_t *size_lit = json_object_get(dist, "dcat:byteSize");
+    assert_string_equal(json_string_value(json_object_get(size_lit, "@type")),
+                        "xsd:nonNegativeInteger");
+    assert_string_equal(value_of(size_lit), bytes);
+    assert_string_equal(
+        value_of(json_object_get(json_object_get(dist, "spdx:checksum"), "spdx:checksumValue")),
+        hex);
+    json_decref(doc);
+}
+
+/* A dataset published without --description would reach portals as "":
+ * refused by name before any call, and nothing is published. */
+static void test_add_needs_description(void **state)
+{
+    (void)state;
+    char csv[PATH_MAX + 64], policy[PATH_MAX + 64];
+    snprintf(csv, sizeof(csv), "%s/fi-iris-fi.csv", root);
+    snprintf(policy, sizeof(policy), "%s/fi-policy.json", root);
+    int rc =
+        th_run(out, sizeof(out), "dataset", "add", "undescribed", "--from", csv, "--label-column",
+               "-1", "--title", "No description", "--policy", policy, "--identity", fi.admin, NULL);
+    assert_int_equal(rc, 2);
+    if (strstr(out, "--description TEXT is required") == NULL)
+        fail_msg("the error does not name --description: %s", out);
+    must(th_run(out, sizeof(out), "dataset", "list", "--identity", fi.admin, NULL), "dataset list");
+    assert_null(strstr(out, "undescribed"));
+    assert_non_null(strstr(out, "fi/iris-fi"));
 }
 
 /* A --site that is no site id is refused by name, before any call. */
@@ -187,7 +308,9 @@ int main(void)
         cmocka_unit_test(test_export_own_site),
         cmocka_unit_test(test_export_peer_site),
         cmocka_unit_test(test_export_to_file),
+        cmocka_unit_test(test_distribution_is_the_fetched_file),
         cmocka_unit_test(test_export_bad_site),
+        cmocka_unit_test(test_add_needs_description),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -86,8 +86,8 @@ static void publish(site *x, const char *name, const char *title)
              x->s.id, name);
     write_file(policy, text);
     must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
-                "--title", title, "--licence", "CC-BY-4.0", "--keywords", "test,federation",
-                "--policy", policy, "--identity", x->admin, NULL),
+                "--title", title, "--description", "test data", "--licence", "CC-BY-4.0",
+                "--keywords", "test,federation", "--policy", policy, "--identity", x->admin, NULL),
          "dataset add");
 }
 

@@ -118,8 +118,8 @@ static void publish(const char *name, const char *purpose)
              name, purpose);
     write_file(policy, text);
     must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
-                "--title", "Iris", "--licence", "CC-BY-4.0", "--policy", policy, "--identity",
-                lu.admin, NULL),
+                "--title", "Iris", "--description", "test data", "--licence", "CC-BY-4.0",
+                "--policy", policy, "--identity", lu.admin, NULL),
          "dataset add");
 }
 

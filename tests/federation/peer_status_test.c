@@ -76,7 +76,8 @@ static void publish(site *x, const char *name)
              x->s.id, name);
     write_file(policy, text);
     must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
-                "--title", name, "--policy", policy, "--identity", x->admin, NULL),
+                "--title", name, "--description", "test data", "--policy", policy, "--identity",
+                x->admin, NULL),
          "dataset add");
 }
 

@@ -72,8 +72,8 @@ static void grow_lu(void)
              name);
     write_file(policy, text);
     must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
-                "--title", "Iris", "--licence", "CC-BY-4.0", "--policy", policy, "--identity",
-                lu.admin, NULL),
+                "--title", "Iris", "--description", "test data", "--licence", "CC-BY-4.0",
+                "--policy", policy, "--identity", lu.admin, NULL),
          "dataset add");
 }
 

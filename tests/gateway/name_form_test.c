@@ -47,7 +47,8 @@ static int add(const char *admin, const char *given, const char *id)
              id);
     write_file(policy, text);
     return th_run(out, sizeof(out), "dataset", "add", given, "--from", csv, "--label-column", "-1",
-                  "--title", "rows", "--policy", policy, "--identity", admin, NULL);
+                  "--title", "rows", "--description", "test data", "--policy", policy, "--identity",
+                  admin, NULL);
 }
 
 static void must(int rc, const char *what)

@@ -93,15 +93,17 @@ static int dataset_add(const char *name, const char *from, const char *policy, c
 {
     if (extra != NULL)
         return th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--label-column",
-                      "-1", "--title", name, "--policy", policy, extra, "--identity", admin, NULL);
+                      "-1", "--title", name, "--description", "test data", "--policy", policy,
+                      extra, "--identity", admin, NULL);
     return th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--label-column", "-1",
-                  "--title", name, "--policy", policy, "--identity", admin, NULL);
+                  "--title", name, "--description", "test data", "--policy", policy, "--identity",
+                  admin, NULL);
 }
 
 static int dataset_add_st(const char *name, const char *from, const char *policy)
 {
     return th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--title", name,
-                  "--policy", policy, "--identity", admin, NULL);
+                  "--description", "test data", "--policy", policy, "--identity", admin, NULL);
 }
 
 /* Nothing of fi/NAME was left: not listed, no stored file, and the trail

@@ -83,8 +83,8 @@ static int add_dataset(const site *x, const char *name, const char *from)
     char policy[PATH_MAX + 64];
     write_policy(x, name, policy, sizeof(policy));
     return th_run(out, sizeof(out), "dataset", "add", name, "--from", from, "--format", "csv",
-                  "--skip-lines", "1", "--label-column", "-1", "--title", name, "--policy", policy,
-                  "--identity", x->admin, NULL);
+                  "--skip-lines", "1", "--label-column", "-1", "--title", name, "--description",
+                  "test data", "--policy", policy, "--identity", x->admin, NULL);
 }
 
 static void csv_path(char *path, size_t cap)

@@ -115,12 +115,12 @@ static void publish_noise(void)
              SIDE);
     write_text(policy, text, 0644);
     if (th_run(out, sizeof(out), "dataset", "add", "noise", "--from", file, "--title", "noise",
-               "--policy", policy, "--identity", admin, NULL) != 0)
+               "--description", "test data", "--policy", policy, "--identity", admin, NULL) != 0)
         fail_msg("dataset add noise: %s", out);
     if (th_run(out, sizeof(out), "dataset", "add", "breast-cancer", "--from",
                "examples/data/breast_cancer.csv", "--skip-lines", "1", "--label-column", "-1",
-               "--title", "BC", "--policy", "examples/policies/breast_cancer.json", "--identity",
-               admin, NULL) != 0)
+               "--title", "BC", "--description", "test data", "--policy",
+               "examples/policies/breast_cancer.json", "--identity", admin, NULL) != 0)
         fail_msg("dataset add breast-cancer: %s", out);
 }
 

@@ -322,7 +322,8 @@ class B_Catalog(VerifierTestCase):
     def test_a_new_dataset_gives_a_newer_version_that_is_accepted(self):
         h0, _ = self.verify()
         run_ecluse("dataset", "add", "beta-iris", "--from", os.path.join(WORK, "iris.csv"),
-                   "--label-column", "-1", "--title", "Iris (beta)", "--licence", "CC-BY-4.0",
+                   "--label-column", "-1", "--title", "Iris (beta)", "--description", "Four iris flowers",
+                   "--licence", "CC-BY-4.0",
                    "--policy", os.path.join(WORK, "policy-beta-iris.json"), "--identity",
                    FI_ADMIN)
         body, sig, entries = v.read_catalog_stream(fetch_parts())

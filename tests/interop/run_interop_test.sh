@@ -71,7 +71,7 @@ for name in zeta-iris alpha-iris mid-iris beta-iris; do
 done
 for name in zeta-iris alpha-iris mid-iris; do
     "$ecluse" dataset add "$name" --from "$work/iris.csv" --label-column -1 \
-        --title "Iris ($name)" --licence CC-BY-4.0 --keywords "iris,interop" \
+        --title "Iris ($name)" --description "Four iris flowers" --licence CC-BY-4.0 --keywords "iris,interop" \
         --contact "data@fi.example" --policy "$work/policy-$name.json" \
         --identity "$work/fi/identities/admin-adm" >/dev/null
 done

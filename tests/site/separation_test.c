@@ -101,8 +101,8 @@ static int setup(void **state)
     must(th_peer_add(out, sizeof(out), de.bundle, lu.admin), "add");
     must(th_run(out, sizeof(out), "dataset", "add", "breast-cancer", "--from",
                 "examples/data/breast_cancer.csv", "--skip-lines", "1", "--label-column", "-1",
-                "--title", "Wisconsin diagnostic breast cancer", "--policy",
-                "examples/policies/breast_cancer.json", "--identity", lu.admin, NULL),
+                "--title", "Wisconsin diagnostic breast cancer", "--description", "test data",
+                "--policy", "examples/policies/breast_cancer.json", "--identity", lu.admin, NULL),
          "dataset add");
     return 0;
 }
