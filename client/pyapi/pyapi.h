@@ -9,12 +9,10 @@
  * terminated, cut to `msg_cap` bytes; msg may be NULL).
  *
  *   eclpy_session *s;   eclpy_session_open("/home/ana/.ecluse", NULL, &s, msg, sizeof msg);
- *   uint64_t n;         eclpy_granted_rows(s, grant, grant_len, &n, msg, sizeof msg);
- *   uint64_t ranges[] = {0, n};
- *   eclpy_read *r;      eclpy_read_open(s, grant, grant_len, NULL, 0, ranges, 1,
- *                                       4 << 20, &r, msg, sizeof msg);
- *   uint64_t rows;
- *   while ((got = eclpy_read_next_window(r, buf, cap, &rows, msg, sizeof msg)) > 0) use(buf, rows);
+ *   uint64_t n, rb;     eclpy_granted_shape(s, grant, grant_len, NULL, 0, &n, &rb, msg, sizeof
+ * msg); uint64_t ranges[] = {0, n}; eclpy_read *r;      eclpy_read_open(s, grant, grant_len, NULL,
+ * 0, ranges, 1, 4 << 20, &r, msg, sizeof msg); uint64_t rows; while ((got =
+ * eclpy_read_next_window(r, buf, cap, &rows, msg, sizeof msg)) > 0) use(buf, rows);
  *   // got == 0: every range arrived and verified; got < 0: msg says what failed
  *   eclpy_read_close(r);  eclpy_session_close(s);
  *
@@ -60,12 +58,16 @@ void eclpy_session_close(eclpy_session *s);
 int64_t eclpy_grant_file(const char *path, void *buf, size_t cap, char *msg,
                          size_t msg_cap) ECL_WUR;
 
-/* The rows the grant (a Grant protobuf encoding) lets its holder read: the
- * dataset's rows as the home gateway's catalog lists them, cut to the
- * grant's max_rows. Errors: -ECL_E_INPUT (not a grant), the catalog's
- * refusal (-ECL_E_NOT_FOUND for a dataset it does not list). */
-int eclpy_granted_rows(eclpy_session *s, const void *grant, size_t grant_len, uint64_t *rows,
-                       char *msg, size_t msg_cap) ECL_WUR;
+/* What the grant (a Grant protobuf encoding) lets its holder read, as the
+ * home gateway's catalog lists the dataset: its rows, cut to the grant's
+ * max_rows, and the bytes of one row over `tensors` (n_tensors 0: the
+ * grant's tensors, or every tensor if it names none). The catalog counts
+ * rows as published: rows erased since are skipped by a read, which then
+ * brings fewer. Errors: -ECL_E_INPUT (not a grant), -ECL_E_NOT_FOUND (a
+ * tensor the entry does not have, or the catalog's refusal). */
+int eclpy_granted_shape(eclpy_session *s, const void *grant, size_t grant_len,
+                        const char *const *tensors, size_t n_tensors, uint64_t *rows,
+                        uint64_t *row_bytes, char *msg, size_t msg_cap) ECL_WUR;
 
 /* Start a read of `n_ranges` row ranges (ranges[2i], ranges[2i+1]) of
  * `tensors` (n_tensors 0: every tensor of the grant), and wait for the
