@@ -33,15 +33,9 @@ for d in rows dtypes big; do
         --job-country FI --ethics ETH-2026-1 --save-grant "$work/$d.grant" --identity "$res" >/dev/null
 done
 
-# Under the sanitizer build the library is instrumented: its runtime must
-# come first in a python3 that is not.
-preload=""
-if [[ "${ECLUSE_SANITIZED:-}" == 1 ]]; then
-    preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
-    export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
-fi
-ECLUSE_RESEARCHER="$res" ECLUSE_WORK="$work" PYTHONPATH="$pymod" LD_PRELOAD="$preload" \
-    /usr/bin/python3 tests/python/loader_test.py
+source tests/python/sanitized_python.sh # py_env: the sanitizer build's LD_PRELOAD
+ECLUSE_RESEARCHER="$res" ECLUSE_WORK="$work" PYTHONPATH="$pymod" \
+    "${py_env[@]}" /usr/bin/python3 tests/python/loader_test.py
 
 trap - EXIT
 kill -TERM "$gateway"
