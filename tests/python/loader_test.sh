@@ -4,6 +4,7 @@
 # bounded memory. One site, its researcher granted three datasets.
 set -euo pipefail
 pymod="$(pwd)/client/python"
+csv="$(pwd)/examples/data/breast_cancer.csv"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/loader-XXXXXX")"
 source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
 ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
@@ -23,6 +24,7 @@ done
 grep -q "event=gateway.ready" "$work/gateway.log" || { cat "$work/gateway.log"; exit 1; }
 
 /usr/bin/python3 tests/python/loader_data.py "$work" "$time_scale"
+sed 's#"lu/breast-cancer"#"fi/bc"#' examples/policies/breast_cancer.json >"$work/bc.json"
 res="$work/fi/identities/researcher-ana"
 for d in rows dtypes big; do
     # dtypes holds random bits, NaNs included: bit-exact is what is tested.
@@ -36,6 +38,20 @@ done
 source tests/python/sanitized_python.sh # py_env: the sanitizer build's LD_PRELOAD
 ECLUSE_RESEARCHER="$res" ECLUSE_WORK="$work" PYTHONPATH="$pymod" \
     "${py_env[@]}" /usr/bin/python3 tests/python/loader_test.py
+
+# The example trains with 2 DataLoader workers on the breast cancer data.
+"$ecluse" dataset add bc --from "$csv" --format csv --skip-lines 1 --label-column -1 \
+    --title "Breast cancer" --policy "$work/bc.json" --identity "$work/fi/identities/admin-adm" >/dev/null
+"$ecluse" access request fi/bc --purpose HMB --basis art6-1-e+art9-2-j \
+    --job-country FI --ethics ETH-2026-1 --save-grant "$work/bc.grant" --identity "$res" >/dev/null
+"${py_env[@]}" /usr/bin/python3 "$pymod/examples/train_loader.py" --identity "$res" \
+    --grant "$work/bc.grant" --epochs 5 --workers 2 | tee "$work/train.out"
+grep -q "epoch 4: 400 rows, 8 batches" "$work/train.out"
+/usr/bin/python3 - "$work/train.out" <<'PY'
+import re, sys
+loss = float(re.search(r"mean loss: ([0-9.]+)", open(sys.argv[1]).read()).group(1))
+assert loss < 0.3, loss
+PY
 
 trap - EXIT
 kill -TERM "$gateway"
