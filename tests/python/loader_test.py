@@ -115,6 +115,15 @@ class Loader(unittest.TestCase):
         self.assertIn("'pixels'", str(e.exception))
         self.assertEqual(e.exception.code, "not_found")
 
+    def test_a_damaged_grant_is_refused_before_anything_is_sent(self):
+        from ecluse import load_grant
+        g = load_grant(grant("rows"))
+        g.signature = bytes([g.signature[0] ^ 1]) + g.signature[1:]
+        with self.assertRaises(_native.NativeError) as e:
+            list(EcluseDataset(RES, g))
+        self.assertEqual(e.exception.code, "crypto")
+        self.assertIn("signature does not verify", str(e.exception))
+
     def test_memory_stays_bounded(self):
         # A fresh interpreter: its high-water mark before and after reading
         # the whole "big" shard (64 MiB; 8 MiB when scaled down for valgrind)
