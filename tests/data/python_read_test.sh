@@ -41,12 +41,13 @@ res="$work/fi/identities/researcher-ana"
 "$ecluse" access request lu/breast-cancer --purpose HMB --basis art6-1-e+art9-2-j \
     --job-country FI --ethics ETH-2026-1 --save-grant "$work/bc.grant" --identity "$res"
 
+source tests/python/sanitized_python.sh # py_env: the sanitizer build's LD_PRELOAD
 ECLUSE_RESEARCHER="$res" ECLUSE_GRANT="$work/bc.grant" ECLUSE_CSV="$csv" PYTHONPATH="$pymod" \
-    ECLUSE_RECEIPT_OUT="$work/py.receipt.json" /usr/bin/python3 "$(pwd)/tests/data/python_read_test.py"
+    ECLUSE_RECEIPT_OUT="$work/py.receipt.json" "${py_env[@]}" /usr/bin/python3 "$(pwd)/tests/data/python_read_test.py"
 # The receipt the Python module kept verifies offline, under LU's key and FI's cosignature.
 "$ecluse" audit receipt verify "$work/py.receipt.json" --site-key "$work/lu/keys/site.key.pub" \
     --witness-key "fi=$work/fi/keys/site.key.pub" | grep "receipt verified: read .* of lu/breast-cancer by spiffe://fi/researcher/ana"
-PYTHONPATH="$pymod" /usr/bin/python3 "$pymod/examples/train_breast_cancer.py" \
+PYTHONPATH="$pymod" "${py_env[@]}" /usr/bin/python3 "$pymod/examples/train_breast_cancer.py" \
     --identity "$res" --grant "$work/bc.grant" --epochs 100 | tee "$work/train.out"
 /usr/bin/python3 - "$work/train.out" <<'PY'
 import re, sys

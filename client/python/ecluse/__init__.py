@@ -4,7 +4,9 @@
     client = Client("~/.ecluse")                 # an identity made by `ecluse pki issue`
     grant = load_grant("lu-bc.grant")            # from `ecluse access request --save-grant`
     tensors = client.read(grant)                 # {"features": ndarray, "labels": ndarray}
-    ds = EcluseDataset(client, grant, batch_size=64)   # torch IterableDataset, sharded by rank
+    ds = EcluseDataset("~/.ecluse", "lu-bc.grant", batch_size=64, shuffle=True)
+    # a torch IterableDataset: windows of verified rows read in C
+    # (libecluse_client.so), sharded by rank x DataLoader worker (README.md)
 
 Every chunk's SHA-256 digest (over its 64 KiB leaves) and the trailer's digest
 of the whole stream (over the chunks' digests) are checked (ecluse.stream.Verifier); a mismatch

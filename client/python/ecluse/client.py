@@ -8,18 +8,19 @@ import warnings
 import grpc
 import numpy as np
 
+from .dtypes import numpy_dtype
 from .stream import IntegrityError, Verifier  # noqa: F401
 
-_stubs = os.environ.get("ECLUSE_PY_STUBS")
-if _stubs and _stubs not in sys.path:
-    sys.path.insert(0, _stubs)
-import ecluse_pb2  # noqa: E402
-import ecluse_pb2_grpc  # noqa: E402
+try:  # the generated code the Bazel-built package ships (//client/python:package)
+    from . import ecluse_pb2, ecluse_pb2_grpc  # noqa: E402
+except ImportError:  # a source checkout: protoc's output in $ECLUSE_PY_STUBS
+    _stubs = os.environ.get("ECLUSE_PY_STUBS")
+    if _stubs and _stubs not in sys.path:
+        sys.path.insert(0, _stubs)
+    import ecluse_pb2  # noqa: E402
+    import ecluse_pb2_grpc  # noqa: E402
 
 GRANT_MAGIC = "ecluse-grant-v1"
-DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64,
-          "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "U16": np.uint16,
-          "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_}
 MAX_MESSAGE = 16 << 20
 RECEIPT_FORMAT = "ecluse-read-receipt-v1"
 
@@ -89,6 +90,7 @@ class Client:
                 ("grpc.max_send_message_length", MAX_MESSAGE)]
         self.channel = grpc.secure_channel(gateway or self.identity["gateway"], creds, opts)
         self.data = ecluse_pb2_grpc.DataStub(self.channel)
+        self.catalog = ecluse_pb2_grpc.CatalogStub(self.channel)
         self.receipts = []  # the receipt of every read(), in order
         self.last_receipt = None
 
@@ -158,6 +160,6 @@ class Client:
             self.receipts.append(self.last_receipt)
         out = {}
         for info, buf in zip(header.tensors, bufs):
-            out[info.name] = np.frombuffer(bytes(buf), dtype=DTYPES[info.dtype]).reshape(
+            out[info.name] = np.frombuffer(buf, dtype=numpy_dtype(info.dtype, info.name)).reshape(
                 tuple(info.shape))
         return out
