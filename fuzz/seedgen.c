@@ -186,12 +186,17 @@ static void rpc_seeds(void)
         uint8_t sel = (uint8_t)i;
         buf b = {0};
         fill(&b, all[i], 0);
-        snprintf(name, sizeof(name), "ok-full-%s", all[i]->short_name);
+        /* ecluse.v1's messages by their short names (as before); the
+         * standard services' by full name: grpc.health.v1 also has a
+         * HealthCheckRequest. */
+        const char *type =
+            strcmp(all[i]->package_name, "ecluse.v1") == 0 ? all[i]->short_name : all[i]->name;
+        snprintf(name, sizeof(name), "ok-full-%s", type);
         seed2("rpc_request", name, &sel, 1, b.p, b.n);
-        snprintf(name, sizeof(name), "ok-empty-%s", all[i]->short_name);
+        snprintf(name, sizeof(name), "ok-empty-%s", type);
         seed2("rpc_request", name, &sel, 1, NULL, 0);
         if (b.n > 2) {
-            snprintf(name, sizeof(name), "bad-truncated-%s", all[i]->short_name);
+            snprintf(name, sizeof(name), "bad-truncated-%s", type);
             seed2("rpc_request", name, &sel, 1, b.p, b.n - 1);
         }
         free(b.p);

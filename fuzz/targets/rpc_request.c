@@ -1,4 +1,5 @@
-/* rpc_request.c - fuzz target: every request message of ecluse.v1 as the
+/* rpc_request.c - fuzz target: every request message of ecluse.v1 (and of
+ * grpc.health.v1 and grpc.reflection.v1, which ecluse also serves) as the
  * gateway decodes it (rpc_server.c: protobuf_c_message_unpack with the
  * method's request descriptor from gateway/methods.c), and the responses a
  * gateway decodes from its peers (gateway/sync.c, gateway/witness.c,
@@ -13,6 +14,8 @@
 
 #include "fuzz/fuzz.h"
 #include "proto/ecluse.pb-c.h"
+#include "proto/grpc/health/v1/health.pb-c.h"
+#include "proto/grpc/reflection/v1/reflection.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const descriptors[] = {
     /* requests, in the order of gateway/methods.c */
@@ -54,6 +57,9 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     /* added later, at the end so earlier seeds keep their selector byte */
     &ecluse__v1__change_notice__descriptor,
     &ecluse__v1__change_notice_reply__descriptor,
+    /* the standard services (grpc.health.v1, grpc.reflection.v1 and v1alpha) */
+    &grpc__health__v1__health_check_request__descriptor,
+    &grpc__reflection__v1__server_reflection_request__descriptor,
 };
 
 const ProtobufCMessageDescriptor *const *fz_rpc_descriptors(size_t *count)

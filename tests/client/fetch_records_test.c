@@ -109,7 +109,8 @@ static int setup(void **st)
         "[\"features\", \"labels\"], \"max_rows\": 10}}, \"storage\": {\"max_grant_days\": 30}}\n";
     write_file(policy, p, strlen(p));
     must(th_run(out, sizeof(out), "dataset", "add", "d", "--from", data, "--label-column", "-1",
-                "--title", "D", "--policy", policy, "--identity", admin, NULL),
+                "--title", "D", "--description", "Rows to fetch and withdraw", "--policy", policy,
+                "--identity", admin, NULL),
          "dataset add");
     snprintf(grant, sizeof(grant), "%s/d.grant", root);
     must(th_run(out, sizeof(out), "access", "request", "lu/d", "--purpose", "GRU", "--basis",

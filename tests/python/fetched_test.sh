@@ -23,7 +23,7 @@ trap stop_gateway EXIT
 for _ in $(seq 1 $((200 * time_scale))); do grep -qs "event=gateway.ready" "$work/lu.log" && break; sleep 0.05; done
 grep -q "event=gateway.ready" "$work/lu.log" || { cat "$work/lu.log"; exit 1; }
 "$ecluse" dataset add breast-cancer --from "$csv" --format csv --skip-lines 1 --label-column -1 \
-    --title "Breast cancer" --policy "$policy" --identity "$work/lu/identities/admin-adm" >/dev/null
+    --title "Breast cancer" --description "Wisconsin diagnostic breast cancer" --policy "$policy" --identity "$work/lu/identities/admin-adm" >/dev/null
 res="$work/lu/identities/researcher-ana"
 "$ecluse" access request lu/breast-cancer --purpose HMB --basis art6-1-e+art9-2-j \
     --job-country LU --ethics ETH-2026-1 --save-grant "$work/bc.grant" --identity "$res" >/dev/null

@@ -29,7 +29,7 @@ res="$work/fi/identities/researcher-ana"
 for d in rows dtypes big; do
     # dtypes holds random bits, NaNs included: bit-exact is what is tested.
     nonfinite=(); [[ "$d" == dtypes ]] && nonfinite=(--allow-nonfinite)
-    "$ecluse" dataset add "$d" --from "$work/$d.safetensors" --title "loader test $d" \
+    "$ecluse" dataset add "$d" --from "$work/$d.safetensors" --title "loader test $d" --description "loader test data" \
         --policy "$work/$d.json" "${nonfinite[@]}" --identity "$work/fi/identities/admin-adm" >/dev/null
     "$ecluse" access request "fi/$d" --purpose HMB --basis art6-1-e+art9-2-j \
         --job-country FI --ethics ETH-2026-1 --save-grant "$work/$d.grant" --identity "$res" >/dev/null
@@ -41,7 +41,7 @@ ECLUSE_RESEARCHER="$res" ECLUSE_WORK="$work" PYTHONPATH="$pymod" \
 
 # The example trains with 2 DataLoader workers on the breast cancer data.
 "$ecluse" dataset add bc --from "$csv" --format csv --skip-lines 1 --label-column -1 \
-    --title "Breast cancer" --policy "$work/bc.json" --identity "$work/fi/identities/admin-adm" >/dev/null
+    --title "Breast cancer" --description "Wisconsin diagnostic breast cancer" --policy "$work/bc.json" --identity "$work/fi/identities/admin-adm" >/dev/null
 "$ecluse" access request fi/bc --purpose HMB --basis art6-1-e+art9-2-j \
     --job-country FI --ethics ETH-2026-1 --save-grant "$work/bc.grant" --identity "$res" >/dev/null
 "${py_env[@]}" /usr/bin/python3 "$pymod/examples/train_loader.py" --identity "$res" \
