@@ -139,8 +139,11 @@ say "carla streams the granted data through DE's gateway (LU -> DE, relayed chun
 
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     say "and trains a small classifier on it with PyTorch, streaming through the Python client:"
+    # ECLUSE_PY_ENV: words put before python3; the test suite's sanitizer
+    # build sets it to preload the runtime its client library needs.
+    # shellcheck disable=SC2086 # split on purpose: "env VAR=value ..."
     ECLUSE_PY_STUBS="${ECLUSE_PY_STUBS:-$repo/bazel-bin/proto}" PYTHONPATH="$repo/client/python" \
-        /usr/bin/python3 "$repo/client/python/examples/train_breast_cancer.py" \
+        ${ECLUSE_PY_ENV:-} /usr/bin/python3 "$repo/client/python/examples/train_breast_cancer.py" \
         --identity "$carla" --grant "$demo/carla.grant" | indent
 else
     say "(python3-torch is not installed here: the training step is skipped; scripts/demo.sh installs it)"

@@ -9,6 +9,8 @@ work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/demo-XXXXXX")"
 out="$work/demo.out"
 export ECLUSE_PY_STUBS="$(pwd)/proto"
 source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
+source tests/python/sanitized_python.sh # py_env: the sanitizer build's preload for python3
+export ECLUSE_PY_ENV="${py_env[*]}"
 ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 if ! bash scripts/federation_demo.sh "$ecluse" "$work/sites" >"$out" 2>&1; then
     cat "$out"
