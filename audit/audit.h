@@ -75,6 +75,10 @@
 #define AUDIT_KIND_ADMIN      "admin"
 #define AUDIT_KIND_WITNESS    "witness"
 #define AUDIT_KIND_RECEIPT    "receipt"
+/* notice      actor; an erasure notice sent, received, refused or
+ *             acknowledged (detail: {"event":string,"notice_id":string,
+ *             "site":string, ...}, docs/erasure-notices.md) */
+#define AUDIT_KIND_NOTICE "notice"
 
 typedef struct audit_log audit_log;
 

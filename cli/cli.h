@@ -64,5 +64,8 @@ extern const cli_command cli_audit_processing;
 extern const cli_command cli_audit_checkpoint;
 extern const cli_command cli_audit_proof;
 extern const cli_command cli_audit_receipt_verify;
+extern const cli_command cli_notices;
+extern const cli_command cli_notices_ack;
+extern const cli_command cli_audit_notices;
 
 #endif

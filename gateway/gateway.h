@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "common/err.h"
 #include "federation/catalog.h"
+#include "federation/erasure.h"
 #include "federation/state.h"
 #include "policy/policy.h"
 #include "policy/transfer.h"
@@ -126,6 +127,12 @@ typedef struct gateway {
     int notify_running;
     int notify_changed;               /* this site's catalog or key changed */
     struct notify_peer *notify_peers; /* what each peer is owed, under sync_lock */
+
+    /* erasure notices (erasure_out.c, erasure_in.c, svc_notices.c): sent
+     * and received ones kept in `notices`; the notifier delivers those
+     * pending, and the acks owed, when erasures_owed (under sync_lock) */
+    notice_store *notices;
+    int erasures_owed;
 
     /* checkpoints (witness.c): the checkpointer sleeps on checkpointer_wake
      * under sync_lock */
@@ -353,6 +360,65 @@ void gateway_identity_spiffe(const Ecluse__V1__Identity *id, char *out, size_t c
 
 /* Free what a receipt built by receipt.c holds, and reset it. */
 void gateway_receipt_clear(Ecluse__V1__ReadReceipt *r);
+
+/* --- erasure notices (docs/erasure-notices.md) --- */
+
+/* One read that carried erased rows: by `reader` (SPIFFE id) through home
+ * site `home_site`, read id `read_id`, the erased rows it carried. */
+typedef struct gateway_erased_read {
+    const char *home_site, *reader, *read_id;
+    const Ecluse__V1__RowRange *rows;
+    size_t n_rows;
+} gateway_erased_read;
+
+/* Rows `rows` of `dataset` (held here) were erased, making its version
+ * `version`: sign one notice per home site of `reads`, keep each in the
+ * outbox (pending) with an audit entry (kind notice, event "queued"), and
+ * wake the notifier to deliver them (erasure_out.c). `actor` is who erased.
+ * A read through this site itself gets no notice (it is not a recipient
+ * elsewhere). Fails (ECL_E_UNAVAILABLE) if a notice cannot be signed, kept
+ * or recorded: notices already kept stay and are delivered. */
+int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, uint64_t version,
+                           const Ecluse__V1__RowRange *rows, size_t n_rows,
+                           const gateway_erased_read *reads, size_t n_reads, ecl_err *err) ECL_WUR;
+
+/* Deliver to peer `site` every notice of the outbox still pending for it,
+ * and every ack of the inbox not yet passed back to it (the notifier's
+ * work, erasure_out.c). 0 when nothing is left owed to `site`. */
+int gateway_erasure_deliver(gateway *gw, const char *site, ecl_err *err) ECL_WUR;
+
+/* The sites owed a notice or an ack now (malloc'd array of site ids,
+ * each ECL_SITE_ID_MAX bytes; *n of them). */
+int gateway_erasure_owed_sites(gateway *gw, char (**sites)[ECL_SITE_ID_MAX], size_t *n,
+                               ecl_err *err) ECL_WUR;
+
+/* An audit entry of kind notice (record.c): `event` about notice
+ * `notice_id` exchanged with site `site`; `reason` (may be NULL) why it was
+ * refused or failed; `dataset` may be NULL. */
+int gateway_record_notice(gateway *gw, const char *actor, const char *dataset, const char *event,
+                          const char *notice_id, const char *site, const char *reason,
+                          uint64_t *seq, ecl_err *err) ECL_WUR;
+
+/* Wake the notifier to deliver erasure notices or acks (under no lock). */
+void gateway_erasure_kick(gateway *gw);
+
+/* Every key of peer `site` to check its signature with: its pinned key,
+ * or, when `history`, its whole verified key chain (asked of the peer,
+ * peer_keys.c). ECL_E_DENIED if `site` is not a peer. */
+int gateway_peer_keys(gateway *gw, const char *site, int history,
+                      unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n,
+                      ecl_err *err) ECL_WUR;
+
+int svc_federation_deliver_erasure_notice(rpc_call *call, const ProtobufCMessage *request,
+                                          void *ctx, ecl_err *err) ECL_WUR;
+int svc_federation_ack_erasure_notice(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                      ecl_err *err) ECL_WUR;
+int svc_notices_list(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
+int svc_notices_ack(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                    ecl_err *err) ECL_WUR;
+int svc_notices_sent(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
 
 /* --- checkpoints and witnessing (witness.c) --- */
 
