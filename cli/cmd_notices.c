@@ -2,6 +2,7 @@
  * concerning its researchers' reads) and `ecluse audit notices` (the
  * holding site: the notices it sent, and which are still unacknowledged). */
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,19 @@ static void print_ranges(FILE *out, Ecluse__V1__RowRange *const *r, size_t n)
                 (unsigned long long)r[i]->end);
 }
 
+/* Base64 (standard, padded) of `d`, for an independent verifier. */
+static json_t *b64(ProtobufCBinaryData d)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(d.len, sodium_base64_VARIANT_ORIGINAL);
+    char *text = malloc(cap);
+    if (text == NULL)
+        return json_string("");
+    sodium_bin2base64(text, cap, d.data, d.len, sodium_base64_VARIANT_ORIGINAL);
+    json_t *j = json_string(text);
+    free(text);
+    return j;
+}
+
 static json_t *view_json(const Ecluse__V1__ErasureNoticeRecord *rec,
                          const Ecluse__V1__ErasureNoticeBody *b)
 {
@@ -52,7 +66,7 @@ static json_t *view_json(const Ecluse__V1__ErasureNoticeRecord *rec,
                               json_pack("{s:s, s:s, s:o}", "read_id", b->reads[i]->read_id,
                                         "reader", b->reads[i]->reader, "rows",
                                         ranges_json(b->reads[i]->rows, b->reads[i]->n_rows)));
-    return json_pack(
+    json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:i, "
         "s:s}",
         "notice_id", b->notice_id, "holding_site", b->holding_site, "home_site", b->home_site,
@@ -60,6 +74,11 @@ static json_t *view_json(const Ecluse__V1__ErasureNoticeRecord *rec,
         ranges_json(b->rows, b->n_rows), "reads", reads, "obligation", b->obligation, "state",
         rec->state, "issued", issued, "delivered", delivered, "acknowledged", acked, "deleted_by",
         rec->deleted_by, "attempts", (int)rec->attempts, "last_error", rec->last_error);
+    if (doc != NULL && rec->notice != NULL) {
+        json_object_set_new(doc, "signed_body", b64(rec->notice->body));
+        json_object_set_new(doc, "signature", b64(rec->notice->signature));
+    }
+    return doc;
 }
 
 typedef struct list_ctx {

@@ -5,11 +5,24 @@
 #include "site/signer.h"
 #include "site/sitekey.h"
 
-void erasure_new_id(char out[ERASURE_ID_LEN])
+#define ID_DOMAIN "ecluse-erasure-notice-id"
+
+void erasure_notice_id(const char *holder, uint64_t erasure_seq, const char *home,
+                       char out[ERASURE_ID_LEN])
 {
-    unsigned char id[16];
-    randombytes_buf(id, sizeof(id));
-    sodium_bin2hex(out, ERASURE_ID_LEN, id, sizeof(id));
+    crypto_generichash_state st;
+    unsigned char zero = 0, seq[8], digest[32];
+    for (int i = 0; i < 8; i++)
+        seq[i] = (unsigned char)(erasure_seq >> (56 - 8 * i));
+    crypto_generichash_init(&st, NULL, 0, sizeof(digest));
+    crypto_generichash_update(&st, (const unsigned char *)ID_DOMAIN, strlen(ID_DOMAIN));
+    crypto_generichash_update(&st, &zero, 1);
+    crypto_generichash_update(&st, (const unsigned char *)holder, strlen(holder));
+    crypto_generichash_update(&st, &zero, 1);
+    crypto_generichash_update(&st, seq, sizeof(seq));
+    crypto_generichash_update(&st, (const unsigned char *)home, strlen(home));
+    crypto_generichash_final(&st, digest, sizeof(digest));
+    sodium_bin2hex(out, ERASURE_ID_LEN, digest, 16);
 }
 
 /* The index of the key in `keys` that signed `body` under `context`, or -1. */

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 #include "proto/ecluse.pb-c.h"
@@ -24,8 +25,13 @@
 /* A notice id: 16 random bytes in hex, and its terminator. */
 #define ERASURE_ID_LEN 33
 
-/* A fresh notice id into `out`. */
-void erasure_new_id(char out[ERASURE_ID_LEN]);
+/* The id of the notice of erasure `erasure_seq` (its audit entry) at site
+ * `holder` for home site `home`: hex of the first 16 bytes of
+ * BLAKE2b-256("ecluse-erasure-notice-id" || 0x00 || holder || 0x00 ||
+ * u64be(erasure_seq) || home). The same erasure always gives the same ids,
+ * so making its notices again (after a crash) adds none twice. */
+void erasure_notice_id(const char *holder, uint64_t erasure_seq, const char *home,
+                       char out[ERASURE_ID_LEN]);
 
 /* Open `n` with any of `keys` (a site's key history, oldest first):
  * ECL_E_CRYPTO if no key signed it, ECL_E_INPUT if the body does not decode
@@ -63,6 +69,11 @@ int notice_store_add(notice_store *ns, notice_box box, const char *id,
 typedef int (*notice_change_fn)(Ecluse__V1__ErasureNoticeRecord *rec, void *ctx, ecl_err *err);
 int notice_store_update(notice_store *ns, notice_box box, const char *id, notice_change_fn change,
                         void *ctx, ecl_err *err) ECL_WUR;
+
+/* Erasure `seq` (its audit entry) has all its notices in the outbox:
+ * mark it, and ask whether it is marked (1) or not (0). */
+int notice_store_mark_erasure(notice_store *ns, uint64_t seq, ecl_err *err) ECL_WUR;
+int notice_store_erasure_done(notice_store *ns, uint64_t seq, int *done, ecl_err *err) ECL_WUR;
 
 /* Every record of `box`, in id order; free with notice_store_free_list. */
 int notice_store_list(notice_store *ns, notice_box box, Ecluse__V1__ErasureNoticeRecord ***out,

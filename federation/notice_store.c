@@ -10,7 +10,8 @@
 
 struct notice_store {
     MDB_env *env;
-    MDB_dbi box[2]; /* outbox, inbox */
+    MDB_dbi box[2];   /* outbox, inbox */
+    MDB_dbi erasures; /* u64be erasure seq -> "" once all its notices are kept */
 };
 
 static int lmdb_fail(ecl_err *err, int rc, const char *what)
@@ -28,7 +29,7 @@ int notice_store_open(const char *dir, notice_store **out, ecl_err *err)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     int rc = mdb_env_create(&ns->env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(ns->env, 2);
+        rc = mdb_env_set_maxdbs(ns->env, 3);
     if (rc == 0)
         rc = mdb_env_set_mapsize(ns->env, MAP_SIZE);
     if (rc == 0)
@@ -40,6 +41,8 @@ int notice_store_open(const char *dir, notice_store **out, ecl_err *err)
         rc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &ns->box[NOTICE_OUTBOX]);
     if (rc == 0)
         rc = mdb_dbi_open(txn, "inbox", MDB_CREATE, &ns->box[NOTICE_INBOX]);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "erasures", MDB_CREATE, &ns->erasures);
     if (rc == 0)
         rc = mdb_txn_commit(txn);
     else if (txn != NULL)
@@ -185,5 +188,45 @@ int notice_store_list(notice_store *ns, notice_box box, Ecluse__V1__ErasureNotic
     }
     *out = list;
     *count = n;
+    return 0;
+}
+
+static void seq_key(uint64_t seq, unsigned char out[8])
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)(seq >> (56 - 8 * i));
+}
+
+int notice_store_mark_erasure(notice_store *ns, uint64_t seq, ecl_err *err)
+{
+    unsigned char key[8];
+    seq_key(seq, key);
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(ns->env, NULL, 0, &txn);
+    if (rc != 0)
+        return lmdb_fail(err, rc, "begin");
+    MDB_val k = {sizeof(key), key}, v = {0, (void *)""};
+    rc = mdb_put(txn, ns->erasures, &k, &v, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    return rc == 0 ? 0 : lmdb_fail(err, rc, "mark an erasure");
+}
+
+int notice_store_erasure_done(notice_store *ns, uint64_t seq, int *done, ecl_err *err)
+{
+    unsigned char key[8];
+    seq_key(seq, key);
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(ns->env, NULL, MDB_RDONLY, &txn);
+    if (rc != 0)
+        return lmdb_fail(err, rc, "begin");
+    MDB_val k = {sizeof(key), key}, v;
+    rc = mdb_get(txn, ns->erasures, &k, &v);
+    mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return lmdb_fail(err, rc, "look up an erasure");
+    *done = rc == 0;
     return 0;
 }

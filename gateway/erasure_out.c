@@ -27,13 +27,12 @@ void gateway_erasure_kick(gateway *gw)
 static int sign_for(gateway *gw, const char *home, const char *dataset, uint64_t version,
                     const Ecluse__V1__RowRange *rows, size_t n_rows,
                     const gateway_erased_read *reads, size_t n_reads,
-                    Ecluse__V1__SignedErasureNotice *out, char id[ERASURE_ID_LEN], ecl_err *err)
+                    Ecluse__V1__SignedErasureNotice *out, const char *id, ecl_err *err)
 {
     Ecluse__V1__ErasureNoticeBody body = ECLUSE__V1__ERASURE_NOTICE_BODY__INIT;
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
     signer_public_key(gw->signer, pk);
-    erasure_new_id(id);
-    body.notice_id = id;
+    body.notice_id = (char *)id;
     body.holding_site = gw->cfg.site;
     body.home_site = (char *)home;
     body.dataset = (char *)dataset;
@@ -83,7 +82,7 @@ static int sign_for(gateway *gw, const char *home, const char *dataset, uint64_t
 }
 
 int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, uint64_t version,
-                           const Ecluse__V1__RowRange *rows, size_t n_rows,
+                           uint64_t erasure_seq, const Ecluse__V1__RowRange *rows, size_t n_rows,
                            const gateway_erased_read *reads, size_t n_reads, ecl_err *err)
 {
     int rc = 0, queued = 0;
@@ -98,6 +97,7 @@ int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, 
             continue; /* that site's notice is made */
         Ecluse__V1__SignedErasureNotice signed_notice = ECLUSE__V1__SIGNED_ERASURE_NOTICE__INIT;
         char id[ERASURE_ID_LEN];
+        erasure_notice_id(gw->cfg.site, erasure_seq, home, id);
         rc = sign_for(gw, home, dataset, version, rows, n_rows, reads, n_reads, &signed_notice, id,
                       err);
         if (rc != 0)
@@ -108,11 +108,17 @@ int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, 
         rc = notice_store_add(gw->notices, NOTICE_OUTBOX, id, &rec, err);
         free(signed_notice.body.data);
         free(signed_notice.signature.data);
+        if (rc != 0 && err->code == ECL_E_EXISTS) {
+            rc = 0; /* made before a crash: kept, and on record */
+            continue;
+        }
         if (rc == 0)
             queued++;
         if (rc == 0)
             rc = gateway_record_notice(gw, actor, dataset, "queued", id, home, NULL, NULL, err);
     }
+    if (rc == 0)
+        rc = notice_store_mark_erasure(gw->notices, erasure_seq, err);
     if (queued > 0)
         gateway_erasure_kick(gw);
     return rc;

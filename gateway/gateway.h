@@ -373,13 +373,16 @@ typedef struct gateway_erased_read {
 
 /* Rows `rows` of `dataset` (held here) were erased, making its version
  * `version`: sign one notice per home site of `reads`, keep each in the
- * outbox (pending) with an audit entry (kind notice, event "queued"), and
- * wake the notifier to deliver them (erasure_out.c). `actor` is who erased.
+ * outbox (pending) with an audit entry (kind notice, event "queued"), mark
+ * erasure `erasure_seq` (its audit entry) as notified, and wake the
+ * notifier to deliver them (erasure_out.c). `actor` is who erased. Notice
+ * ids come from the erasure (erasure_notice_id): calling it again for the
+ * same erasure, after a crash, adds only the notices missing.
  * A read through this site itself gets no notice (it is not a recipient
  * elsewhere). Fails (ECL_E_UNAVAILABLE) if a notice cannot be signed, kept
  * or recorded: notices already kept stay and are delivered. */
 int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, uint64_t version,
-                           const Ecluse__V1__RowRange *rows, size_t n_rows,
+                           uint64_t erasure_seq, const Ecluse__V1__RowRange *rows, size_t n_rows,
                            const gateway_erased_read *reads, size_t n_reads, ecl_err *err) ECL_WUR;
 
 /* Deliver to peer `site` every notice of the outbox still pending for it,
