@@ -65,7 +65,10 @@ int notice_store_add(notice_store *ns, notice_box box, const char *id,
 
 /* Change the record of `id` in one transaction: `change` gets it decoded
  * and returns 0 to store it as it left it, or -1 (with err) to change
- * nothing. ECL_E_NOT_FOUND if there is none. */
+ * nothing. It may point the record's own fields at memory of its own
+ * (borrowed until it returns: nothing of it is kept or freed), but must not
+ * change what the record's fields point to. ECL_E_NOT_FOUND if there is
+ * none. */
 typedef int (*notice_change_fn)(Ecluse__V1__ErasureNoticeRecord *rec, void *ctx, ecl_err *err);
 int notice_store_update(notice_store *ns, notice_box box, const char *id, notice_change_fn change,
                         void *ctx, ecl_err *err) ECL_WUR;

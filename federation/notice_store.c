@@ -128,6 +128,7 @@ int notice_store_update(notice_store *ns, notice_box box, const char *id, notice
         mdb_txn_abort(txn);
         return ecl_fail(err, ECL_E_INPUT, "stored erasure notice %.64s does not decode", id);
     }
+    Ecluse__V1__ErasureNoticeRecord as_read = *rec; /* what free_unpacked must free */
     int done = change(rec, ctx, err);
     if (done == 0) {
         rc = put(ns, txn, box, id, rec, 0);
@@ -140,6 +141,7 @@ int notice_store_update(notice_store *ns, notice_box box, const char *id, notice
     } else {
         mdb_txn_abort(txn);
     }
+    *rec = as_read;
     ecluse__v1__erasure_notice_record__free_unpacked(rec, NULL);
     return done;
 }
