@@ -54,6 +54,7 @@ static const rpc_method methods[] = {
     UNARY("Audit", "Head", head_request, A | GW, svc_audit_head),
     UNARY("Audit", "Prove", proof_request, A | GW, svc_audit_proof),
     STREAM("Audit", "Processing", processing_query, A, svc_audit_processing),
+    STREAM("Audit", "Recipients", recipients_query, A, svc_audit_recipients),
 
     UNARY("Admin", "AddDataset", add_dataset_request, ADM, svc_admin_add_dataset),
     UNARY("Admin", "RemoveDataset", remove_dataset_request, ADM, svc_admin_remove_dataset),
@@ -64,6 +65,7 @@ static const rpc_method methods[] = {
     UNARY("Admin", "RotateKey", rotate_key_request, ADM, svc_admin_rotate_key),
     UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, svc_admin_sign_checkpoint),
     UNARY("Admin", "RecordPki", pki_record, ADM, svc_admin_record_pki),
+    UNARY("Admin", "EraseRows", erase_rows_request, ADM, svc_admin_erase_rows),
 };
 
 const rpc_method *gateway_methods(size_t *count)
