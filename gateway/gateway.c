@@ -48,6 +48,7 @@ static void init_locks(gateway *gw)
     pthread_mutex_init(&gw->follow_lock, NULL);
     pthread_mutex_init(&gw->checkpoint_lock, NULL);
     pthread_mutex_init(&gw->witness_lock, NULL);
+    pthread_mutex_init(&gw->erase_lock, NULL);
     pthread_rwlock_init(&gw->policy_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -160,6 +161,7 @@ void gateway_close(gateway *gw)
     if (gw->own_catalog != NULL)
         gateway_catalog_release(gw, gw->own_catalog);
     gateway_peers_free(gw);
+    gateway_erased_free(gw);
     fed_state_close(gw->state);
     notice_store_close(gw->notices);
     audit_close(gw->audit);
@@ -178,6 +180,7 @@ void gateway_close(gateway *gw)
     pthread_mutex_destroy(&gw->follow_lock);
     pthread_mutex_destroy(&gw->checkpoint_lock);
     pthread_mutex_destroy(&gw->witness_lock);
+    pthread_mutex_destroy(&gw->erase_lock);
     pthread_cond_destroy(&gw->sync_wake);
     pthread_cond_destroy(&gw->checkpointer_wake);
     X509_free(gw->ca);

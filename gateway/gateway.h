@@ -26,12 +26,14 @@
 #include "rpc/server.h"
 #include "site/config.h"
 #include "site/signer.h"
+#include "store/rowset.h"
 
 /* This site's signed catalog, shared by the calls that serve it. */
 typedef struct shared_catalog {
     catalog *catalog;
-    uint64_t state_version; /* the state's catalog version it was made from */
-    int refs;               /* under gateway.catalog_lock */
+    uint64_t state_version;    /* the state's catalog version it was made from */
+    uint64_t erase_generation; /* gateway.erase_generation it was made at */
+    int refs;                  /* under gateway.catalog_lock */
 } shared_catalog;
 
 /* What the gateway knows of its peers, rebuilt when the trust generation of
@@ -153,6 +155,14 @@ typedef struct gateway {
      * failure. */
     _Atomic int64_t peer_calls_give_up_at;
     _Atomic int stopping;
+
+    /* rows withdrawn under Art. 17, per dataset, as the trail has them
+     * (erased.c); one erasure at a time */
+    pthread_mutex_t erase_lock;
+    struct erased_set *erased;
+    _Atomic uint64_t erase_generation; /* one more per erasure: re-sign the catalog */
+    uint64_t erasures_total;           /* in the whole trail, once erasures_known */
+    int erasures_known;
 } gateway;
 
 /* Load the configuration and every file it names, and start the signer
@@ -464,6 +474,45 @@ int gateway_follow_peer_key(gateway *gw, const fed_peer *peer,
 int gateway_peer_key_chain(gateway *gw, const fed_peer *peer,
                            unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n,
                            ecl_err *err) ECL_WUR;
+
+/* --- erasure under GDPR Art. 17 (erased.c, svc_erase.c) ---
+ * The trail is where withdrawn rows are kept: a dataset's are the rows of
+ * its erasure entries with decision "permit" (docs/policy.md, "Erasure"),
+ * so the withdrawal and its audit entry are one commit. */
+
+/* A copy of the rows of this site's dataset `id` ("<site>/<name>")
+ * withdrawn so far (*rows, the caller's; may be NULL) and the number of
+ * erasures that withdrew them (*erasures; may be NULL): its version in the
+ * catalog is one more. Loaded from the trail on first use (an earlier
+ * version's <name>.withdrawn.json is then put on the trail, once).
+ * Errors: ECL_E_INPUT (a stored erasure or the old file does not parse),
+ * ECL_E_UNAVAILABLE, ECL_E_IO, ECL_E_INTERNAL. */
+int gateway_erased(gateway *gw, const char *id, store_rowset **rows, uint64_t *erasures,
+                   ecl_err *err) ECL_WUR;
+
+/* The erasures of the whole trail (of datasets removed since, too): the
+ * site's catalog version is the state's catalog version plus one plus
+ * these, so that it grows with every erasure, also across restarts. */
+int gateway_erasures_total(gateway *gw, uint64_t *n, ecl_err *err) ECL_WUR;
+
+/* For the one writer (svc_erase.c): take erase_lock and the cached set of
+ * `id` (released with gateway_erased_unlock; on failure not held). The
+ * writer holds catalog_lock around it, so that a catalog is signed from
+ * the datasets and erasures of one moment (own_catalog.c). */
+struct erased_set;
+int gateway_erased_lock(gateway *gw, const char *id, struct erased_set **out, ecl_err *err) ECL_WUR;
+void gateway_erased_unlock(gateway *gw);
+const store_rowset *gateway_erased_rows(const struct erased_set *s);
+uint64_t gateway_erased_count(const struct erased_set *s);
+/* After the erasure entry of `rows` committed: the set holds them too, one
+ * erasure more, and the catalog is re-signed at its next use. */
+void gateway_erased_add(gateway *gw, struct erased_set *s, const store_rowset *rows);
+void gateway_erased_free(gateway *gw);
+
+int svc_admin_erase_rows(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
+int svc_audit_recipients(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
 
 /* --- access decisions (access.c) --- */
 

@@ -58,6 +58,7 @@ static const rpc_method methods[] = {
     UNARY("Audit", "Head", head_request, A | GW, svc_audit_head),
     UNARY("Audit", "Prove", proof_request, A | GW, svc_audit_proof),
     STREAM("Audit", "Processing", processing_query, A, svc_audit_processing),
+    STREAM("Audit", "Recipients", recipients_query, A, svc_audit_recipients),
 
     STREAM("Notices", "List", notice_query, R | A | ADM, svc_notices_list),
     UNARY("Notices", "Ack", notice_ack_request, R | ADM, svc_notices_ack),
@@ -72,6 +73,7 @@ static const rpc_method methods[] = {
     UNARY("Admin", "RotateKey", rotate_key_request, ADM, svc_admin_rotate_key),
     UNARY("Admin", "SignCheckpoint", sign_checkpoint_request, ADM, svc_admin_sign_checkpoint),
     UNARY("Admin", "RecordPki", pki_record, ADM, svc_admin_record_pki),
+    UNARY("Admin", "EraseRows", erase_rows_request, ADM, svc_admin_erase_rows),
 };
 
 const rpc_method *gateway_methods(size_t *count)
