@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/recipients.h"
 #include "common/log.h"
 #include "gateway/gateway.h"
 
@@ -369,4 +370,133 @@ int svc_federation_ack_erasure_notice(rpc_call *call, const ProtobufCMessage *re
     if (ack != NULL)
         ecluse__v1__erasure_ack_body__free_unpacked(ack, NULL);
     return rpc_call_reply(call, &reply.base, err);
+}
+
+/* --- making the notices of every erasure on record --- */
+
+/* An erasure on the trail whose notices are not all made yet. */
+typedef struct unnoticed {
+    uint64_t seq, version;
+    char actor[AUDIT_FIELD_MAX + 1], dataset[AUDIT_FIELD_MAX + 1];
+    Ecluse__V1__RowRange *rows;
+    size_t n_rows;
+    struct unnoticed *next;
+} unnoticed;
+
+typedef struct scan {
+    gateway *gw;
+    unnoticed *found;
+    ecl_err err;
+    int failed;
+} scan;
+
+static int collect(const audit_record *rec, void *arg)
+{
+    scan *s = arg;
+    int done = 0;
+    if (strcmp(rec->decision, "permit") != 0)
+        return 0; /* a refused erasure erased nothing */
+    if (notice_store_erasure_done(s->gw->notices, rec->seq, &done, &s->err) != 0) {
+        s->failed = 1;
+        return 1;
+    }
+    if (done)
+        return 0;
+    json_t *d = json_loads(rec->detail_json, 0, NULL);
+    json_t *rows = json_object_get(d, "rows");
+    unnoticed *u = calloc(1, sizeof(*u));
+    size_t n = json_array_size(rows);
+    if (u != NULL)
+        u->rows = calloc(n + 1, sizeof(*u->rows));
+    if (u == NULL || u->rows == NULL) {
+        free(u);
+        json_decref(d);
+        s->failed = 1;
+        ecl_fail(&s->err, ECL_E_INTERNAL, "out of memory");
+        return 1;
+    }
+    u->seq = rec->seq;
+    u->version = (uint64_t)json_integer_value(json_object_get(d, "version"));
+    snprintf(u->actor, sizeof(u->actor), "%s", rec->actor);
+    snprintf(u->dataset, sizeof(u->dataset), "%s", rec->dataset);
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(rows, i);
+        ecluse__v1__row_range__init(&u->rows[i]);
+        u->rows[i].begin = (uint64_t)json_integer_value(json_array_get(r, 0));
+        u->rows[i].end = (uint64_t)json_integer_value(json_array_get(r, 1));
+    }
+    u->n_rows = n;
+    json_decref(d);
+    u->next = s->found;
+    s->found = u;
+    return 0;
+}
+
+/* The notices of one erasure: to the home site of every read that carried
+ * its rows (audit_recipients). */
+static int notify_one(gateway *gw, const unnoticed *u, ecl_err *err)
+{
+    audit_row_range *ask = calloc(u->n_rows + 1, sizeof(*ask));
+    if (ask == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < u->n_rows; i++) {
+        ask[i].begin = u->rows[i].begin;
+        ask[i].end = u->rows[i].end;
+    }
+    audit_recipient *found = NULL;
+    size_t count = 0;
+    int rc = audit_recipients(gw->audit, u->dataset, ask, u->n_rows, &found, &count, err);
+    free(ask);
+    if (rc != 0)
+        return -1;
+    gateway_erased_read *reads = calloc(count + 1, sizeof(*reads));
+    Ecluse__V1__RowRange **ranges = calloc(count + 1, sizeof(*ranges));
+    rc = reads != NULL && ranges != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        ranges[i] = calloc(found[i].n_rows + 1, sizeof(**ranges));
+        if (ranges[i] == NULL) {
+            rc = ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+            break;
+        }
+        for (size_t j = 0; j < found[i].n_rows; j++) {
+            ecluse__v1__row_range__init(&ranges[i][j]);
+            ranges[i][j].begin = found[i].rows[j].begin;
+            ranges[i][j].end = found[i].rows[j].end;
+        }
+        reads[i].home_site = found[i].home_site;
+        reads[i].reader = found[i].reader;
+        reads[i].read_id = found[i].read_id;
+        reads[i].rows = ranges[i];
+        reads[i].n_rows = found[i].n_rows;
+    }
+    if (rc == 0)
+        rc = gateway_erasure_notify(gw, u->actor, u->dataset, u->version, u->seq, u->rows,
+                                    u->n_rows, reads, count, err);
+    for (size_t i = 0; ranges != NULL && i < count; i++)
+        free(ranges[i]);
+    free(ranges);
+    free(reads);
+    audit_recipients_free(found, count);
+    return rc;
+}
+
+int gateway_erasure_recover(gateway *gw, ecl_err *err)
+{
+    scan s = {gw, NULL, {0}, 0};
+    audit_filter f = {0};
+    f.kind = AUDIT_KIND_ERASURE;
+    int rc = audit_query(gw->audit, &f, collect, &s, err);
+    if (rc == 0 && s.failed) {
+        *err = s.err;
+        rc = -1;
+    }
+    while (s.found != NULL) { /* newest first: the order notices go out does not matter */
+        unnoticed *u = s.found;
+        s.found = u->next;
+        if (rc == 0)
+            rc = notify_one(gw, u, err);
+        free(u->rows);
+        free(u);
+    }
+    return rc;
 }

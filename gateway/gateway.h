@@ -395,6 +395,12 @@ int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, 
                            uint64_t erasure_seq, const Ecluse__V1__RowRange *rows, size_t n_rows,
                            const gateway_erased_read *reads, size_t n_reads, ecl_err *err) ECL_WUR;
 
+/* Make the notices of every erasure on the trail (kind erasure, permit)
+ * not yet marked notified: the trail's erasure entry is the truth, so an
+ * erasure whose notices were not all made (a crash, a signer down) gets
+ * them at the notifier's next round (erasure_out.c). */
+int gateway_erasure_recover(gateway *gw, ecl_err *err) ECL_WUR;
+
 /* Deliver to peer `site` every notice of the outbox still pending for it,
  * and every ack of the inbox not yet passed back to it (the notifier's
  * work, erasure_out.c). 0 when nothing is left owed to `site`. */

@@ -188,6 +188,8 @@ static void *notify_main(void *arg)
         char(*owed)[ECL_SITE_ID_MAX] = NULL;
         size_t n_owed = 0;
         ecl_err oerr;
+        if (erasures && gateway_erasure_recover(gw, &oerr) != 0)
+            ecl_log(ECL_LOG_ERROR, "erasure.notice", "error", oerr.msg, NULL);
         if (erasures && gateway_erasure_owed_sites(gw, &owed, &n_owed, &oerr) != 0)
             ecl_log(ECL_LOG_ERROR, "erasure.notice", "error", oerr.msg, NULL);
         fed_peer *peers = NULL;

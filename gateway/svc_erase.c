@@ -204,6 +204,7 @@ int svc_admin_erase_rows(rpc_call *call, const ProtobufCMessage *request, void *
             NULL);
     store_rowset_free(x.rows);
     gateway_notify_peers(gw);
+    gateway_erasure_kick(gw); /* its notices to the recipients (erasure_out.c) */
     return rpc_call_reply(call, &resp.base, err);
 }
 
