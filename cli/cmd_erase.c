@@ -71,8 +71,8 @@ static int run_dataset_erase(int argc, char **argv, ecl_err *err)
     const char *rows = NULL, *reason = NULL;
     if (parse(argc, argv, &r, &rows, &reason, err) != 0 || cli_remote_open(&r, err) != 0)
         return -1;
-    const char *site = ecl_client_identity(r.client)->site;
-    char name[ECL_NAME_MAX];
+    char site[ECL_SITE_ID_MAX], name[ECL_NAME_MAX]; /* both outlive the client */
+    snprintf(site, sizeof(site), "%s", ecl_client_identity(r.client)->site);
     ProtobufCMessage *resp = NULL;
     int rc = cli_own_dataset_name("dataset erase", argv[cli_optind()], site, name, err);
     Ecluse__V1__EraseRowsRequest req = ECLUSE__V1__ERASE_ROWS_REQUEST__INIT;
