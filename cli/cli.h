@@ -59,6 +59,8 @@ extern const cli_command cli_key_rotate;
 extern const cli_command cli_access_request;
 extern const cli_command cli_access_check;
 extern const cli_command cli_fetch;
+extern const cli_command cli_fetches;
+extern const cli_command cli_fetches_erase_rows;
 extern const cli_command cli_audit_query;
 extern const cli_command cli_audit_export;
 extern const cli_command cli_audit_verify;

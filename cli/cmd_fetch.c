@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "client/client.h"
+#include "client/fetch_record.h"
 #include "client/read.h"
 #include "client/receipt.h"
 #include "common/bytes.h"
@@ -345,6 +346,28 @@ static void keep_receipt(const fetch *f, ecl_client *client, const Ecluse__V1__R
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
+/* The record of what was written (client/fetch_record.h), so that rows
+ * withdrawn later can be found and removed. The data is written whatever
+ * happens here: a record that cannot be kept is a warning naming why. */
+static void keep_record(const fetch *f, const Ecluse__V1__Grant *g, const Ecluse__V1__ReadHeader *h)
+{
+    char dir[PATH_MAX];
+    ecl_fetch_record rec;
+    ecl_err err;
+    if (ecl_fetch_records_dir(dir, sizeof(dir), &err) != 0 ||
+        ecl_fetch_record_of_read(g, h, f->out, &rec, &err) != 0) {
+        fprintf(stderr, "ecluse fetch: warning: no fetch record of read %s: %s\n", h->read_id,
+                err.msg);
+        return;
+    }
+    if (ecl_fetch_record_save(dir, &rec, &err) != 0)
+        fprintf(stderr, "ecluse fetch: warning: no fetch record of read %s: %s\n", h->read_id,
+                err.msg);
+    else
+        printf("record: %s/%s.json\n", dir, rec.read_id);
+    ecl_fetch_record_clear(&rec);
+}
+
 static int run_fetch(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {
@@ -446,6 +469,7 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
         remove(f.part);
         remove(f.state);
         remove(f.chunks);
+        keep_record(&f, g, h);
         if (f.receipt)
             keep_receipt(&f, client, h, t);
     }
@@ -477,6 +501,10 @@ const cli_command cli_fetch = {
     "\n"
     "A broken fetch leaves FILE.safetensors.part, .part.json and .part.chunks;\n"
     "the same command (same --chunk-bytes) resumes after the last whole chunk.\n"
+    "\n"
+    "What was written is recorded in $XDG_STATE_HOME/ecluse/fetches/READ_ID.json\n"
+    "(the grant, the read, the source rows, the file and its SHA-256): see\n"
+    "`ecluse fetches` and `ecluse fetches erase-rows`.\n"
     "\n"
     "Options:\n"
     "  --grant FILE        the grant file (first line ecluse-grant-v1)\n"

@@ -42,6 +42,8 @@ static const cli_command *const commands[] = {
     &cli_pki_renew_gateway,
     &cli_pki_revoke,
     &cli_fetch,
+    &cli_fetches_erase_rows, /* before `fetches`, which its words start with */
+    &cli_fetches,
     &cli_signer,
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

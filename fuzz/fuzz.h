@@ -68,6 +68,7 @@ int fz_relay_scan(const uint8_t *data, size_t size);
 int fz_verifier(const uint8_t *data, size_t size);
 int fz_grant_file(const uint8_t *data, size_t size);
 int fz_attestation(const uint8_t *data, size_t size);
+int fz_fetch_record(const uint8_t *data, size_t size);
 
 /* The request types of every method the gateway serves and the response
  * types it decodes from peers, as rpc_server.c / rpc_client.c unpack them

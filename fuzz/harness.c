@@ -32,6 +32,7 @@ static const fz_target targets[] = {
     {"verifier", fz_verifier},
     {"grant_file", fz_grant_file},
     {"attestation", fz_attestation},
+    {"fetch_record", fz_fetch_record},
 };
 
 const fz_target *fz_targets(size_t *count)

@@ -876,6 +876,36 @@ static void attestation_seeds(void)
     free(rb);
 }
 
+/* ---- fetch records and --rows (client/fetch_record.h) -------------------- */
+/* Mode byte '0' (even): a record file; '1' (odd): a --rows text. */
+static void fetch_record_seeds(void)
+{
+    const char *ok =
+        "0{\"ecluse_fetch_record\": 1, \"read_id\": \"0123456789abcdef0123456789abcdef\", "
+        "\"grant_id\": \"00112233445566778899aabbccddeeff\", \"grant_digest\": "
+        "\"1111111111111111111111111111111111111111111111111111111111111111\", \"dataset\": "
+        "\"lu/d\", \"dataset_published_unix\": 1780000000, \"dataset_entry_digest\": "
+        "\"2222222222222222222222222222222222222222222222222222222222222222\", \"rows\": [[0, "
+        "3], [5, 10]], \"tensors\": [\"features\", \"labels\"], \"file\": "
+        "\"/home/ana/d.safetensors\", \"sha256\": "
+        "\"3333333333333333333333333333333333333333333333333333333333333333\", \"fetched_unix\": "
+        "1780000100, \"erased\": [[3, 5]], \"updated_unix\": 1780000200%s}";
+    char text[2048];
+    snprintf(text, sizeof(text), ok, "");
+    seed_str("fetch_record", "ok-record.json", text);
+    snprintf(text, sizeof(text), ok,
+             ", \"pending\": {\"sha256\": "
+             "\"4444444444444444444444444444444444444444444444444444444444444444\", \"erase\": "
+             "[[7, 10]]}");
+    seed_str("fetch_record", "ok-record-pending.json", text);
+    seed_str("fetch_record", "bad-record-not-json.json", "0{\"ecluse_fetch_record\": 1,");
+    seed_str("fetch_record", "bad-record-version.json", "0{\"ecluse_fetch_record\": 2}");
+    seed_str("fetch_record", "ok-rows.txt", "13:5,9,4:6,100:200");
+    seed_str("fetch_record", "bad-rows-empty-range.txt", "15:3");
+    seed_str("fetch_record", "bad-rows-trailing-comma.txt", "13:5,");
+    seed_str("fetch_record", "bad-rows-word.txt", "1three");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -897,5 +927,6 @@ int main(int argc, char **argv)
     stream_seeds();
     grant_file_seeds();
     attestation_seeds();
+    fetch_record_seeds();
     return 0;
 }

@@ -146,6 +146,7 @@ static const struct CMUnitTest tests[] = {
     REPLAY(verifier),
     REPLAY(grant_file),
     REPLAY(attestation),
+    REPLAY(fetch_record),
     cmocka_unit_test(rpc_list_covers_methods),
 };
 
