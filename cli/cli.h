@@ -70,6 +70,7 @@ extern const cli_command cli_audit_proof;
 extern const cli_command cli_audit_receipt_verify;
 extern const cli_command cli_notices;
 extern const cli_command cli_notices_ack;
+extern const cli_command cli_notices_apply;
 extern const cli_command cli_audit_notices;
 
 #endif

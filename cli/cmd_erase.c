@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/dataset_name.h"
 #include "cli/erasures.h"
+#include "cli/notices.h"
 #include "cli/options.h"
 #include "cli/remote.h"
 
@@ -105,6 +106,7 @@ typedef struct listing {
     FILE *out;
     int json;
     size_t count;
+    const cli_sent_notices *sent; /* erasures: the notices sent for them */
 } listing;
 
 static int print_recipient(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
@@ -150,7 +152,7 @@ static int run_audit_recipients(int argc, char **argv, ecl_err *err)
     Ecluse__V1__RecipientsQuery q = ECLUSE__V1__RECIPIENTS_QUERY__INIT;
     q.dataset = id;
     q.rows = (char *)rows;
-    listing l = {stdout, r.json, 0};
+    listing l = {stdout, r.json, 0, NULL};
     if (rc == 0)
         rc = cli_stream(&r, "/ecluse.v1.Audit/Recipients", &q.base,
                         &ecluse__v1__recipient__descriptor, print_recipient, &l, err);
@@ -189,21 +191,23 @@ static int print_erasure(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
     json_int_t version = json_integer_value(json_object_get(d, "version"));
     l->count++;
     if (l->json) {
-        json_t *doc = json_pack("{s:s,s:s,s:I,s:s,s:O,s:I,s:s,s:s}", "record", "erasure", "dataset",
-                                a->dataset, "seq", (json_int_t)a->seq, "time", when, "rows",
-                                rows != NULL ? rows : json_null(), "version", version, "by",
-                                a->actor, "reason", reason ? reason : "");
+        json_t *doc = json_pack("{s:s,s:s,s:I,s:s,s:O,s:I,s:s,s:s,s:o}", "record", "erasure",
+                                "dataset", a->dataset, "seq", (json_int_t)a->seq, "time", when,
+                                "rows", rows != NULL ? rows : json_null(), "version", version, "by",
+                                a->actor, "reason", reason ? reason : "", "notices",
+                                cli_sent_notices_json(l->sent, a->seq));
         char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_COMPACT);
         fprintf(l->out, "%s\n", text ? text : "{}");
         free(text);
         json_decref(doc);
     } else {
-        /* The state of the erasure notices sent to recipients (issue 19,
-         * part 3) is to be shown here, after the erasure it belongs to. */
+        char notices[1024];
+        cli_sent_notices_state(l->sent, a->seq, notices, sizeof(notices));
         fprintf(l->out,
                 "%s erasure at %s (audit entry %" PRIu64 ")\n  rows:    %s\n  version: %lld\n"
-                "  by:      %s\n  reason:  %s\n",
-                a->dataset, when, a->seq, list, (long long)version, a->actor, reason ? reason : "");
+                "  by:      %s\n  reason:  %s\n  notices: %s\n",
+                a->dataset, when, a->seq, list, (long long)version, a->actor, reason ? reason : "",
+                notices);
     }
     json_decref(d);
     return 0;
@@ -215,11 +219,15 @@ int cli_print_erasures(cli_remote *r, const char *dataset, FILE *out, size_t *co
     q.dataset = (char *)dataset;
     q.kind = "erasure";
     q.decision = "permit";
-    listing l = {out, r->json, 0};
+    cli_sent_notices *sent = NULL;
+    if (cli_sent_notices_load(r, &sent, err) != 0)
+        return -1;
+    listing l = {out, r->json, 0, sent};
     if (!r->json)
         fprintf(out, "\nErasures (GDPR Art. 17)\n\n");
     int rc = cli_stream(r, "/ecluse.v1.Audit/Query", &q.base, &ecluse__v1__audit_record__descriptor,
                         print_erasure, &l, err);
+    cli_sent_notices_free(sent);
     *count = l.count;
     return rc;
 }

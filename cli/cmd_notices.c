@@ -9,8 +9,11 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/notices.h"
 #include "cli/options.h"
 #include "cli/remote.h"
+#include "client/erase_rows.h"
+#include "client/fetch_record.h"
 
 static void utc(int64_t t, char *buf, size_t cap)
 {
@@ -191,6 +194,111 @@ static int run_notices_ack(int argc, char **argv, ecl_err *err)
     return rc;
 }
 
+/* --- notices apply: the rows out of the files this person fetched --- */
+
+typedef struct found_notice {
+    const char *id;
+    Ecluse__V1__NoticeView *view; /* a copy, once found */
+} found_notice;
+
+static int keep_if_id(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
+{
+    found_notice *f = ctx;
+    const Ecluse__V1__NoticeView *v = (const Ecluse__V1__NoticeView *)msg;
+    if (v->body == NULL || strcmp(v->body->notice_id, f->id) != 0 || f->view != NULL)
+        return 0;
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    unsigned char *buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    protobuf_c_message_pack(msg, buf);
+    f->view = ecluse__v1__notice_view__unpack(NULL, len, buf);
+    free(buf);
+    return f->view != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+}
+
+/* Remove the erased rows of `read` from the file its fetch record names. */
+static int apply_read(const char *dir, const Ecluse__V1__ErasedRead *read, ecl_err *err)
+{
+    ecl_fetch_record rec;
+    if (!ecl_fetch_read_id_valid(read->read_id))
+        return ecl_fail(err, ECL_E_INPUT, "the notice names read id '%.64s', which cannot be one",
+                        read->read_id);
+    if (ecl_fetch_record_load(dir, read->read_id, &rec, err) != 0) {
+        if (err->code == ECL_E_NOT_FOUND)
+            ecl_fail(err, ECL_E_NOT_FOUND,
+                     "no fetch record of read %s in %s: that copy was not written by `ecluse "
+                     "fetch` here; delete rows of it yourself before you acknowledge",
+                     read->read_id, dir);
+        return -1;
+    }
+    ecl_row_range *rows = calloc(read->n_rows + 1, sizeof(*rows));
+    int rc = rows != NULL ? 0 : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < read->n_rows; i++) {
+        rows[i].begin = read->rows[i]->begin;
+        rows[i].end = read->rows[i]->end;
+    }
+    ecl_erase_result res = {0};
+    if (rc == 0)
+        rc = ecl_erase_rows(dir, &rec, rows, read->n_rows, &res, err);
+    if (rc == 0)
+        printf("read %s: %s: %llu row(s) removed, %llu not in the file, %llu left\n", read->read_id,
+               rec.file, (unsigned long long)res.removed, (unsigned long long)res.absent,
+               (unsigned long long)res.left);
+    else
+        ecl_err_prefix(err, "read %s, file %s", read->read_id, rec.file);
+    free(rows);
+    ecl_fetch_record_clear(&rec);
+    return rc;
+}
+
+static int run_notices_apply(int argc, char **argv, ecl_err *err)
+{
+    cli_remote r;
+    cli_remote_init(&r);
+    if (cli_remote_parse(argc, argv, &r, 1, "a notice id", err) != 0)
+        return -1;
+    char dir[PATH_MAX];
+    if (ecl_fetch_records_dir(dir, sizeof(dir), err) != 0 || cli_remote_open(&r, err) != 0)
+        return -1;
+    char me[ECL_SPIFFE_MAX];
+    snprintf(me, sizeof(me), "%s", ecl_client_identity(r.client)->spiffe);
+    Ecluse__V1__NoticeQuery q = ECLUSE__V1__NOTICE_QUERY__INIT;
+    found_notice f = {argv[cli_optind()], NULL};
+    int rc = cli_stream(&r, "/ecluse.v1.Notices/List", &q.base,
+                        &ecluse__v1__notice_view__descriptor, keep_if_id, &f, err);
+    cli_remote_close(&r);
+    if (rc != 0)
+        return -1;
+    if (f.view == NULL)
+        return ecl_fail(err, ECL_E_NOT_FOUND, "no erasure notice '%.64s' concerns %s", f.id, me);
+    const Ecluse__V1__ErasureNoticeBody *b = f.view->body;
+    size_t mine = 0, failed = 0;
+    ecl_err first = {0};
+    for (size_t i = 0; i < b->n_reads; i++) {
+        if (strcmp(b->reads[i]->reader, me) != 0)
+            continue;
+        mine++;
+        ecl_err e;
+        if (apply_read(dir, b->reads[i], &e) != 0) {
+            fprintf(stderr, "read %s: %s\n", b->reads[i]->read_id, e.msg);
+            if (failed++ == 0)
+                first = e;
+        }
+    }
+    ecluse__v1__notice_view__free_unpacked(f.view, NULL);
+    if (mine == 0)
+        return ecl_fail(err, ECL_E_NOT_FOUND, "erasure notice %s names no read of yours (%s)",
+                        argv[cli_optind()], me);
+    if (failed > 0) {
+        *err = first;
+        return ecl_err_prefix(err, "%zu of %zu read(s) not done", failed, mine);
+    }
+    printf("the rows are out of every file fetched here; now: ecluse notices ack %s\n",
+           argv[cli_optind()]);
+    return 0;
+}
+
 #define REMOTE_HELP                                                                                \
     "  --identity DIR   an identity of this site (default $ECLUSE_IDENTITY)\n"                     \
     "  --gateway H:P    override the gateway named in identity.json\n"                             \
@@ -206,6 +314,21 @@ const cli_command cli_notices_ack = {
     "A researcher acknowledges notices naming their reads; an admin any.\n\nOptions:\n" REMOTE_HELP
     "\nExample:\n  ecluse notices ack 3f2a91c0d4e5f60718293a4b5c6d7e8f\n",
     run_notices_ack,
+};
+
+const cli_command cli_notices_apply = {
+    "notices apply",
+    "remove the rows an erasure notice names from the files you fetched",
+    "Usage: ecluse notices apply ID [--identity DIR]\n\n"
+    "For each read of yours that erasure notice ID names, finds the file `ecluse\n"
+    "fetch` wrote from its fetch record (docs/cli.md, \"Fetch records\") and\n"
+    "removes the erased rows from it in place, safely: the file becomes byte for\n"
+    "byte a fetch of the rows that remain (`fetches erase-rows`). Refuses, and\n"
+    "says why, a read with no fetch record here or a file that changed since its\n"
+    "fetch. It does not acknowledge the notice: run `ecluse notices ack ID` once\n"
+    "every copy is gone.\n\nOptions:\n" REMOTE_HELP
+    "\nExample:\n  ecluse notices apply 3f2a91c0d4e5f60718293a4b5c6d7e8f\n",
+    run_notices_apply,
 };
 
 const cli_command cli_notices = {
@@ -233,3 +356,98 @@ const cli_command cli_audit_notices = {
     "\nExample:\n  ecluse audit notices --pending --identity ~/.ecluse/auditor-lu\n",
     run_audit_notices,
 };
+
+/* --- the notices of each erasure, for audit processing --- */
+
+struct cli_sent_notices {
+    Ecluse__V1__NoticeView **views;
+    size_t count;
+};
+
+static int keep_view(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
+{
+    cli_sent_notices *s = ctx;
+    Ecluse__V1__NoticeView **more = realloc(s->views, (s->count + 1) * sizeof(*more));
+    if (more == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    s->views = more;
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    unsigned char *buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    protobuf_c_message_pack(msg, buf);
+    s->views[s->count] = ecluse__v1__notice_view__unpack(NULL, len, buf);
+    free(buf);
+    if (s->views[s->count] == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    s->count++;
+    return 0;
+}
+
+void cli_sent_notices_free(cli_sent_notices *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->count; i++)
+        ecluse__v1__notice_view__free_unpacked(s->views[i], NULL);
+    free(s->views);
+    free(s);
+}
+
+int cli_sent_notices_load(cli_remote *r, cli_sent_notices **out, ecl_err *err)
+{
+    cli_sent_notices *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    Ecluse__V1__NoticeQuery q = ECLUSE__V1__NOTICE_QUERY__INIT;
+    if (cli_stream(r, "/ecluse.v1.Notices/Sent", &q.base, &ecluse__v1__notice_view__descriptor,
+                   keep_view, s, err) != 0) {
+        cli_sent_notices_free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static int of_erasure(const Ecluse__V1__NoticeView *v, uint64_t seq)
+{
+    return v->record != NULL && v->body != NULL && v->record->erasure_seq == seq;
+}
+
+void cli_sent_notices_state(const cli_sent_notices *s, uint64_t erasure_seq, char *buf, size_t cap)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; s != NULL && i < s->count && at < cap; i++) {
+        const Ecluse__V1__NoticeView *v = s->views[i];
+        if (!of_erasure(v, erasure_seq))
+            continue;
+        const Ecluse__V1__ErasureNoticeRecord *rec = v->record;
+        int w =
+            snprintf(buf + at, cap - at, "%s%s %s", at ? ", " : "", v->body->home_site, rec->state);
+        if (w > 0 && (size_t)w < cap - at && rec->deleted_by[0])
+            w += snprintf(buf + at + w, cap - at - (size_t)w, " (by %s)", rec->deleted_by);
+        else if (w > 0 && (size_t)w < cap - at && rec->last_error[0])
+            w += snprintf(buf + at + w, cap - at - (size_t)w, " (%u attempt(s); last: %s)",
+                          rec->attempts, rec->last_error);
+        if (w < 0)
+            break;
+        at += (size_t)w;
+    }
+    if (at == 0)
+        snprintf(buf, cap, "none sent");
+}
+
+json_t *cli_sent_notices_json(const cli_sent_notices *s, uint64_t erasure_seq)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; s != NULL && i < s->count; i++) {
+        const Ecluse__V1__NoticeView *v = s->views[i];
+        if (of_erasure(v, erasure_seq))
+            json_array_append_new(
+                a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "notice_id", v->body->notice_id, "site",
+                             v->body->home_site, "state", v->record->state, "deleted_by",
+                             v->record->deleted_by, "last_error", v->record->last_error));
+    }
+    return a;
+}

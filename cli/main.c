@@ -36,6 +36,7 @@ static const cli_command *const commands[] = {
     &cli_audit_receipt_verify,
     &cli_audit_notices,
     &cli_notices_ack,
+    &cli_notices_apply,
     &cli_notices,
     &cli_access_request,
     &cli_access_check,

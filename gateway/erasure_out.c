@@ -106,6 +106,7 @@ int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, 
         Ecluse__V1__ErasureNoticeRecord rec = ECLUSE__V1__ERASURE_NOTICE_RECORD__INIT;
         rec.notice = &signed_notice;
         rec.state = "pending";
+        rec.erasure_seq = erasure_seq;
         rc = notice_store_add(gw->notices, NOTICE_OUTBOX, id, &rec, err);
         free(signed_notice.body.data);
         free(signed_notice.signature.data);
