@@ -54,6 +54,12 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     /* added later, at the end so earlier seeds keep their selector byte */
     &ecluse__v1__change_notice__descriptor,
     &ecluse__v1__change_notice_reply__descriptor,
+    /* erasure notices (docs/erasure-notices.md) */
+    &ecluse__v1__signed_erasure_notice__descriptor,
+    &ecluse__v1__signed_erasure_ack__descriptor,
+    &ecluse__v1__erasure_notice_reply__descriptor,
+    &ecluse__v1__notice_query__descriptor,
+    &ecluse__v1__notice_ack_request__descriptor,
 };
 
 const ProtobufCMessageDescriptor *const *fz_rpc_descriptors(size_t *count)
