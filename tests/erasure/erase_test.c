@@ -17,6 +17,10 @@
  *   - a gateway killed right after an erasure comes back with it;
  *   - at EE, whose trail is full, an erasure that cannot be recorded
  *     withdraws nothing: after room returns, its rows are still streamed.
+ *
+ * Built twice, so that each run stays short under valgrind: ERASE_PART 1
+ * is the erasure and its readers (LU and DE), ERASE_PART 2 the killed
+ * gateway and the full trail (LU and EE alone).
  */
 #include <grpc/status.h>
 #include <jansson.h>
@@ -240,6 +244,12 @@ static int setup(void **state)
     (void)state;
     th_tmpdir(root, sizeof(root));
     make_site(&lu, "lu", "LU");
+    if (ERASE_PART == 2) {
+        th_gateway_start(&lu.s);
+        publish(&lu);
+        request(&lu, "lu");
+        return 0;
+    }
     make_site(&de, "de", "DE");
     th_gateway_start(&lu.s);
     th_gateway_start(&de.s);
@@ -528,9 +538,12 @@ static void test_bad_requests_are_refused_and_recorded(void **state)
                         "--reason", c->reason, "--identity", lu.admin, NULL);
         if (rc != c->exit || strstr(out, c->says) == NULL)
             fail_msg("case %zu (--rows '%s'): exit %d, said: %s", i, c->rows, rc, out);
-        assert_int_equal(count_erasures(&lu, "deny"), denied + (int)i + 1);
-        assert_non_null(strstr(out, c->says)); /* detail.refused of the newest */
     }
+    /* Each on the record as a refusal, with its message (detail.refused). */
+    assert_int_equal(count_erasures(&lu, "deny"), denied + (int)(sizeof(cases) / sizeof(cases[0])));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (strstr(out, cases[i].says) == NULL)
+            fail_msg("refusal %zu is not on the record: %s", i, out);
     /* Nothing changed: the same erasures, version and rows. */
     assert_int_equal(count_erasures(&lu, "permit"), permitted);
     long long v2 = 0, e2 = 0;
@@ -560,13 +573,13 @@ static void test_an_erasure_survives_a_killed_gateway(void **state)
     assert_int_equal(waitpid(lu.s.pid, &status, 0), lu.s.pid);
     lu.s.pid = 0;
     th_gateway_start(&lu.s);
-    const uint64_t now_erased[][2] = {{10, 13}, {42, 43}, {100, 102}, {200, 201}};
+    const uint64_t now_erased[][2] = {{100, 102}};
     must(fetch(&lu, "lu-after-kill.safetensors", NULL), "fetch after the restart");
-    expect_file_without("lu-after-kill.safetensors", &lu, now_erased, 4);
+    expect_file_without("lu-after-kill.safetensors", &lu, now_erased, 1);
     long long version = 0, erased = 0;
     catalog_version(&lu, "lu", &version, &erased);
-    assert_int_equal(version, 4);
-    assert_int_equal(erased, 7);
+    assert_int_equal(version, 2);
+    assert_int_equal(erased, 2);
 }
 
 static void test_an_erasure_the_trail_cannot_record_withdraws_nothing(void **state)
@@ -624,13 +637,17 @@ static void test_an_erasure_the_trail_cannot_record_withdraws_nothing(void **sta
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest erasure_and_readers[] = {
         cmocka_unit_test(test_erasure_withdraws_the_rows_from_every_later_read),
         cmocka_unit_test(test_resumed_reads_skip_the_rows_or_do_not_verify),
         cmocka_unit_test(test_recipients_name_the_read_through_de),
         cmocka_unit_test(test_bad_requests_are_refused_and_recorded),
+    };
+    const struct CMUnitTest crashes_and_a_full_trail[] = {
         cmocka_unit_test(test_an_erasure_survives_a_killed_gateway),
         cmocka_unit_test(test_an_erasure_the_trail_cannot_record_withdraws_nothing),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    if (ERASE_PART == 1)
+        return cmocka_run_group_tests(erasure_and_readers, setup, teardown);
+    return cmocka_run_group_tests(crashes_and_a_full_trail, setup, teardown);
 }
