@@ -61,13 +61,17 @@ static int check_rows(const erasure *x, const char *asked, const store_rowset *e
 {
     size_t n = store_rowset_range_count(x->rows);
     uint64_t b, e;
-    store_rowset_range(x->rows, n - 1, &b, &e);
-    if (e > x->dataset_rows)
-        return ecl_fail(err, ECL_E_INPUT,
-                        "rows '%.64s': row %" PRIu64 " is out of range: dataset '%s' has %" PRIu64
-                        " rows (0 to %" PRIu64 ")",
-                        asked, e - 1 > x->dataset_rows ? x->dataset_rows : e - 1, x->id,
-                        x->dataset_rows, x->dataset_rows ? x->dataset_rows - 1 : 0);
+    /* The first row asked for that is not there. */
+    for (size_t i = 0; i < n; i++) {
+        store_rowset_range(x->rows, i, &b, &e);
+        if (e > x->dataset_rows)
+            return ecl_fail(err, ECL_E_INPUT,
+                            "rows '%.64s': row %" PRIu64
+                            " is out of range: dataset '%s' has %" PRIu64 " rows (0 to %" PRIu64
+                            ")",
+                            asked, b > x->dataset_rows ? b : x->dataset_rows, x->id,
+                            x->dataset_rows, x->dataset_rows ? x->dataset_rows - 1 : 0);
+    }
     store_rowset *again = NULL;
     if (store_rowset_new(&again, err) != 0)
         return -1;
@@ -115,9 +119,10 @@ static json_t *text(const char *s, size_t max)
 static void record_refusal(gateway *gw, const char *by, const erasure *x,
                            const Ecluse__V1__EraseRowsRequest *req, const ecl_err *why)
 {
-    json_t *d = json_pack("{s:o,s:o,s:o,s:s}", "rows", ranges_json(x->rows), "asked",
-                          text(req->rows, STORE_ROWLIST_MAX_TEXT), "reason",
-                          text(req->reason, ERASE_REASON_MAX), "refused", why->msg);
+    json_t *d =
+        json_pack("{s:o,s:o,s:o,s:o}", "rows", ranges_json(x->rows), "asked",
+                  text(req->rows, STORE_ROWLIST_MAX_TEXT), "reason",
+                  text(req->reason, ERASE_REASON_MAX), "refused", text(why->msg, sizeof(why->msg)));
     if (d != NULL && x->id[0] == '\0')
         json_object_set_new(d, "dataset_given", text(req->dataset, 300));
     audit_entry e = {0};
@@ -186,6 +191,10 @@ int svc_admin_erase_rows(rpc_call *call, const ProtobufCMessage *request, void *
     if (rc == 0 && strlen(req->reason) > ERASE_REASON_MAX)
         rc = ecl_fail(err, ECL_E_INPUT, "the reason is %zu bytes, more than %u",
                       strlen(req->reason), ERASE_REASON_MAX);
+    json_t *utf8 = rc == 0 ? json_string(req->reason) : NULL;
+    if (rc == 0 && utf8 == NULL)
+        rc = ecl_fail(err, ECL_E_INPUT, "the reason is not valid UTF-8");
+    json_decref(utf8);
     if (rc == 0 && store_rowlist_parse(req->rows, &x.rows, err) != 0)
         rc = -1;
     if (rc == 0)

@@ -54,6 +54,9 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     /* added later, at the end so earlier seeds keep their selector byte */
     &ecluse__v1__change_notice__descriptor,
     &ecluse__v1__change_notice_reply__descriptor,
+    /* erasure (issue 19) */
+    &ecluse__v1__erase_rows_request__descriptor,
+    &ecluse__v1__recipients_query__descriptor,
     /* erasure notices (docs/erasure-notices.md) */
     &ecluse__v1__signed_erasure_notice__descriptor,
     &ecluse__v1__signed_erasure_ack__descriptor,

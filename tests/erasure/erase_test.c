@@ -17,6 +17,11 @@
  *   - a gateway killed right after an erasure comes back with it;
  *   - at EE, whose trail is full, an erasure that cannot be recorded
  *     withdraws nothing: after room returns, its rows are still streamed.
+ *
+ * Built three times, so that each run stays short under valgrind:
+ * ERASE_PART 1 is the erasure and its readers (LU and DE), ERASE_PART 2 the
+ * killed gateway and the full trail (LU and EE alone), ERASE_PART 3 resumed
+ * reads and bad requests (LU alone, rows 10:13 and 42 erased first).
  */
 #include <grpc/status.h>
 #include <jansson.h>
@@ -240,6 +245,16 @@ static int setup(void **state)
     (void)state;
     th_tmpdir(root, sizeof(root));
     make_site(&lu, "lu", "LU");
+    if (ERASE_PART != 1) {
+        th_gateway_start(&lu.s);
+        publish(&lu);
+        request(&lu, "lu");
+        if (ERASE_PART == 3)
+            must(th_run(out, sizeof(out), "dataset", "erase", "d", "--rows", "10:13,42", "--reason",
+                        "DSR-1", "--identity", lu.admin, NULL),
+                 "dataset erase");
+        return 0;
+    }
     make_site(&de, "de", "DE");
     th_gateway_start(&lu.s);
     th_gateway_start(&de.s);
@@ -511,9 +526,9 @@ static void test_bad_requests_are_refused_and_recorded(void **state)
         {"d", "290:301", "r", 3, "row 300 is out of range: dataset 'lu/d' has 300 rows (0 to 299)"},
         {"d", "5,11", "r", 9, "rows 11 of dataset 'lu/d' are already erased: nothing was erased"},
         {"d", "abc", "r", 3, "item 1 'abc' is neither a row (N) nor a range (A:B)"},
+        {"d", "", "r", 3, "no rows given"},
         {"d", "7:3", "r", 3, "item 1 '7:3': begin 7 is not below end 3"},
         {"d", "1,,2", "r", 3, "item 2 '' is neither a row"},
-        {"d", "", "r", 3, "no rows given"},
         {"d", "1:5,3", "r", 3, "item 2 '3' repeats rows an earlier item names"},
         {"d", "5", "", 3, "an erasure needs a reason"},
         {"nope", "5", "r", 5, "dataset 'lu/nope' is not held here"},
@@ -522,15 +537,22 @@ static void test_bad_requests_are_refused_and_recorded(void **state)
     int permitted = count_erasures(&lu, "permit");
     long long version = 0, erased = 0;
     catalog_version(&lu, "lu", &version, &erased);
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    /* Under valgrind the first few only (each is a CLI run): the kinds of
+     * refusal come first. */
+    size_t n_cases = (size_t)th_scaled_count((int)(sizeof(cases) / sizeof(cases[0])), 4);
+    print_message("%zu of %zu bad requests\n", n_cases, sizeof(cases) / sizeof(cases[0]));
+    for (size_t i = 0; i < n_cases; i++) {
         const bad_case *c = &cases[i];
         int rc = th_run(out, sizeof(out), "dataset", "erase", c->dataset, "--rows", c->rows,
                         "--reason", c->reason, "--identity", lu.admin, NULL);
         if (rc != c->exit || strstr(out, c->says) == NULL)
             fail_msg("case %zu (--rows '%s'): exit %d, said: %s", i, c->rows, rc, out);
-        assert_int_equal(count_erasures(&lu, "deny"), denied + (int)i + 1);
-        assert_non_null(strstr(out, c->says)); /* detail.refused of the newest */
     }
+    /* Each on the record as a refusal, with its message (detail.refused). */
+    assert_int_equal(count_erasures(&lu, "deny"), denied + (int)n_cases);
+    for (size_t i = 0; i < n_cases; i++)
+        if (strstr(out, cases[i].says) == NULL)
+            fail_msg("refusal %zu is not on the record: %s", i, out);
     /* Nothing changed: the same erasures, version and rows. */
     assert_int_equal(count_erasures(&lu, "permit"), permitted);
     long long v2 = 0, e2 = 0;
@@ -560,13 +582,13 @@ static void test_an_erasure_survives_a_killed_gateway(void **state)
     assert_int_equal(waitpid(lu.s.pid, &status, 0), lu.s.pid);
     lu.s.pid = 0;
     th_gateway_start(&lu.s);
-    const uint64_t now_erased[][2] = {{10, 13}, {42, 43}, {100, 102}, {200, 201}};
+    const uint64_t now_erased[][2] = {{100, 102}};
     must(fetch(&lu, "lu-after-kill.safetensors", NULL), "fetch after the restart");
-    expect_file_without("lu-after-kill.safetensors", &lu, now_erased, 4);
+    expect_file_without("lu-after-kill.safetensors", &lu, now_erased, 1);
     long long version = 0, erased = 0;
     catalog_version(&lu, "lu", &version, &erased);
-    assert_int_equal(version, 4);
-    assert_int_equal(erased, 7);
+    assert_int_equal(version, 2);
+    assert_int_equal(erased, 2);
 }
 
 static void test_an_erasure_the_trail_cannot_record_withdraws_nothing(void **state)
@@ -624,13 +646,21 @@ static void test_an_erasure_the_trail_cannot_record_withdraws_nothing(void **sta
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest erasure_and_readers[] = {
         cmocka_unit_test(test_erasure_withdraws_the_rows_from_every_later_read),
-        cmocka_unit_test(test_resumed_reads_skip_the_rows_or_do_not_verify),
         cmocka_unit_test(test_recipients_name_the_read_through_de),
-        cmocka_unit_test(test_bad_requests_are_refused_and_recorded),
+    };
+    const struct CMUnitTest crashes_and_a_full_trail[] = {
         cmocka_unit_test(test_an_erasure_survives_a_killed_gateway),
         cmocka_unit_test(test_an_erasure_the_trail_cannot_record_withdraws_nothing),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest resumes_and_bad_requests[] = {
+        cmocka_unit_test(test_resumed_reads_skip_the_rows_or_do_not_verify),
+        cmocka_unit_test(test_bad_requests_are_refused_and_recorded),
+    };
+    if (ERASE_PART == 1)
+        return cmocka_run_group_tests(erasure_and_readers, setup, teardown);
+    if (ERASE_PART == 2)
+        return cmocka_run_group_tests(crashes_and_a_full_trail, setup, teardown);
+    return cmocka_run_group_tests(resumes_and_bad_requests, setup, teardown);
 }
