@@ -66,6 +66,12 @@
  *   witness     actor (the peer gateway concerned); a checkpoint refused,
  *               by a peer of ours or by us as a peer's witness (detail:
  *               {"event":...,"size":int,"reason":string})
+ *   erasure     actor (the admin), dataset, decision: "permit" when rows
+ *               were withdrawn under GDPR Art. 17 by this very entry,
+ *               "deny" for a request refused (nothing withdrawn); detail:
+ *               {"rows":[[begin,end],...] (array; a refusal's may be empty,
+ *               its detail.asked then holds the text given),"reason":string}
+ *               (docs/audit-format.md, "Erasures")
  */
 #define AUDIT_KIND_ACCESS     "access"
 #define AUDIT_KIND_READ_START "read-start"
@@ -75,6 +81,11 @@
 #define AUDIT_KIND_ADMIN      "admin"
 #define AUDIT_KIND_WITNESS    "witness"
 #define AUDIT_KIND_RECEIPT    "receipt"
+#define AUDIT_KIND_ERASURE    "erasure"
+/* notice      actor; an erasure notice sent, received, refused or
+ *             acknowledged (detail: {"event":string,"notice_id":string,
+ *             "site":string, ...}, docs/erasure-notices.md) */
+#define AUDIT_KIND_NOTICE "notice"
 
 typedef struct audit_log audit_log;
 

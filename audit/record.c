@@ -128,12 +128,24 @@ static int check_kind(const audit_entry *e, ecl_err *err)
                        need_detail(k, d, "reason", JSON_STRING, err)
                    ? -1
                    : 0;
+    if (strcmp(k, AUDIT_KIND_ERASURE) == 0)
+        return need(k, "dataset", e->dataset, err) || need(k, "decision", e->decision, err) ||
+                       need_detail(k, d, "rows", JSON_ARRAY, err) ||
+                       need_detail(k, d, "reason", JSON_STRING, err)
+                   ? -1
+                   : 0;
+    if (strcmp(k, AUDIT_KIND_NOTICE) == 0)
+        return need_detail(k, d, "event", JSON_STRING, err) ||
+                       need_detail(k, d, "notice_id", JSON_STRING, err) ||
+                       need_detail(k, d, "site", JSON_STRING, err)
+                   ? -1
+                   : 0;
     if (strcmp(k, AUDIT_KIND_PEER) == 0 || strcmp(k, AUDIT_KIND_CATALOG) == 0 ||
         strcmp(k, AUDIT_KIND_ADMIN) == 0)
         return 0;
     return ecl_fail(err, ECL_E_USAGE,
                     "audit entry: field 'kind': unknown kind '%.64s' (access, read-start, "
-                    "read-end, peer, catalog, admin, witness, receipt)",
+                    "read-end, peer, catalog, admin, witness, receipt, erasure, notice)",
                     k);
 }
 

@@ -48,6 +48,8 @@ extern const cli_command cli_dataset_add;
 extern const cli_command cli_dataset_list;
 extern const cli_command cli_dataset_show;
 extern const cli_command cli_dataset_remove;
+extern const cli_command cli_dataset_erase;
+extern const cli_command cli_audit_recipients;
 extern const cli_command cli_catalog_list;
 extern const cli_command cli_catalog_search;
 extern const cli_command cli_catalog_show;
@@ -66,5 +68,9 @@ extern const cli_command cli_audit_processing;
 extern const cli_command cli_audit_checkpoint;
 extern const cli_command cli_audit_proof;
 extern const cli_command cli_audit_receipt_verify;
+extern const cli_command cli_notices;
+extern const cli_command cli_notices_ack;
+extern const cli_command cli_notices_apply;
+extern const cli_command cli_audit_notices;
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cli/audit_offline.h"
 #include "cli/cli.h"
+#include "cli/erasures.h"
 #include "cli/options.h"
 #include "cli/remote.h"
 
@@ -338,9 +339,14 @@ static int run_audit_processing(int argc, char **argv, ecl_err *err)
                q.dataset);
     int rc = cli_stream(&r, "/ecluse.v1.Audit/Processing", &q.base,
                         &ecluse__v1__processing_record__descriptor, print_processing, &a, err);
-    cli_remote_close(&r);
     if (rc == 0 && !r.json)
         printf("%zu record(s)\n", a.count);
+    size_t erasures = 0;
+    if (rc == 0)
+        rc = cli_print_erasures(&r, q.dataset, stdout, &erasures, err);
+    cli_remote_close(&r);
+    if (rc == 0 && !r.json)
+        printf("%zu erasure(s)\n", erasures);
     return rc;
 }
 
@@ -448,7 +454,9 @@ const cli_command cli_audit_processing = {
     "records-of-processing summary per dataset (GDPR Art. 30)",
     "Usage: ecluse audit processing [--dataset ID] [--json] [--identity DIR]\n\n"
     "For each dataset: who received data, for which purpose, under which lawful\n"
-    "and transfer basis, to which country, how many reads and bytes, when.\n\n"
+    "and transfer basis, to which country, how many reads and bytes, when; then\n"
+    "each erasure of rows (GDPR Art. 17): when, which rows, the version it made,\n"
+    "by whom and why (JSON: objects with \"record\":\"erasure\").\n\n"
     "Options:\n  --dataset ID     one dataset\n  --json           one JSON object per "
     "line\n" REMOTE_HELP "\nExample:\n  ecluse audit processing --dataset lu/breast-cancer\n",
     run_audit_processing,

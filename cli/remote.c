@@ -124,10 +124,18 @@ static json_t *entry_json(const Ecluse__V1__DatasetEntry *e)
                      (json_int_t)e->modified_unix);
 }
 
+/* The entry's version: 0 on the wire is a dataset never erased, version 1. */
+static uint64_t entry_version(const Ecluse__V1__DatasetEntry *e)
+{
+    return e->version > 0 ? e->version : 1;
+}
+
 void cli_print_entry(FILE *out, const Ecluse__V1__DatasetEntry *e, int json)
 {
     if (json) {
         json_t *doc = entry_json(e);
+        json_object_set_new(doc, "version", json_integer((json_int_t)entry_version(e)));
+        json_object_set_new(doc, "erased_rows", json_integer((json_int_t)e->erased_rows));
         char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fprintf(out, "%s\n", text ? text : "{}");
         free(text);
@@ -138,6 +146,10 @@ void cli_print_entry(FILE *out, const Ecluse__V1__DatasetEntry *e, int json)
     if (e->description[0])
         fprintf(out, "  %s\n", e->description);
     fprintf(out, "  rows:        %llu\n", (unsigned long long)e->rows);
+    fprintf(out, "  version:     %llu", (unsigned long long)entry_version(e));
+    if (e->erased_rows > 0)
+        fprintf(out, " (%llu rows erased, GDPR Art. 17)", (unsigned long long)e->erased_rows);
+    fprintf(out, "\n");
     for (size_t i = 0; i < e->n_tensors; i++) {
         const Ecluse__V1__TensorInfo *t = e->tensors[i];
         fprintf(out, "  tensor:      %s %s [", t->name, t->dtype);

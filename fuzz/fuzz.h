@@ -63,6 +63,7 @@ int fz_safetensors(const uint8_t *data, size_t size);
 int fz_npy(const uint8_t *data, size_t size);
 int fz_csv(const uint8_t *data, size_t size);
 int fz_rowset(const uint8_t *data, size_t size);
+int fz_rowlist(const uint8_t *data, size_t size);
 int fz_checkpoint(const uint8_t *data, size_t size);
 int fz_relay_scan(const uint8_t *data, size_t size);
 int fz_verifier(const uint8_t *data, size_t size);

@@ -27,6 +27,7 @@ static const fz_target targets[] = {
     {"npy", fz_npy},
     {"csv", fz_csv},
     {"rowset", fz_rowset},
+    {"rowlist", fz_rowlist},
     {"checkpoint", fz_checkpoint},
     {"relay_scan", fz_relay_scan},
     {"verifier", fz_verifier},

@@ -576,6 +576,14 @@ static void store_seeds(void)
     seed_str("rowset", "bad-empty-range.json", "{\"withdrawn_rows\": [[9, 9]]}");
     seed_str("rowset", "bad-key.json", "{\"withdrawn\": [1]}");
 
+    /* Row lists of dataset erase and audit recipients (store/rowlist.h). */
+    seed_str("rowlist", "ok-doc-example.txt", "17,40:42");
+    seed_str("rowlist", "ok-merging.txt", "1:3,3,4:6,98,99");
+    seed_str("rowlist", "ok-largest-row.txt", "18446744073709551614");
+    seed_str("rowlist", "bad-empty-range.txt", "9:9");
+    seed_str("rowlist", "bad-repeat.txt", "1:5,3");
+    seed_str("rowlist", "bad-empty-item.txt", "1,,2");
+
     /* CSV: options byte then the file (fuzz/targets/csv.c). */
     seed_csv("ok-label-last-skip1.csv", 0x28,
              "569,30,malignant,benign\n17.99,10.38,122.8,0\n20.57,17.77,132.9,1\n");

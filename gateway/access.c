@@ -55,18 +55,13 @@ int gateway_policy_data_refresh(gateway *gw, ecl_err *err)
     return 0;
 }
 
-/* Rows withdrawn under Art. 17 for a dataset of this site (0 if none). */
-static int withdrawn_rows(gateway *gw, const char *name, uint64_t *out, ecl_err *err)
+/* Rows withdrawn under Art. 17 from dataset `id` of this site (erased.c). */
+static int withdrawn_rows(gateway *gw, const char *id, uint64_t rows, uint64_t *out, ecl_err *err)
 {
-    char path[PATH_MAX + 96];
-    snprintf(path, sizeof(path), "%s/datasets/%s.withdrawn.json", gw->cfg.data_dir, name);
-    *out = 0;
     store_rowset *rs = NULL;
-    ecl_err load_err;
-    if (store_rowset_load(path, &rs, &load_err) != 0)
-        return load_err.code == ECL_E_NOT_FOUND ? 0
-                                                : ecl_fail(err, load_err.code, "%s", load_err.msg);
-    *out = store_rowset_rows(rs);
+    if (gateway_erased(gw, id, &rs, NULL, err) != 0)
+        return -1;
+    *out = store_rowset_rows_in(rs, 0, rows);
     store_rowset_free(rs);
     return 0;
 }
@@ -244,7 +239,7 @@ int gateway_decide(gateway *gw, const Ecluse__V1__AccessRequest *req, const ecl_
         return -1;
     uint64_t withdrawn = 0;
     ecl_policy_decision *d = calloc(1, sizeof(*d));
-    int rc = d != NULL ? withdrawn_rows(gw, req->dataset + prefix + 1, &withdrawn, err)
+    int rc = d != NULL ? withdrawn_rows(gw, req->dataset, entry->rows, &withdrawn, err)
                        : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     if (rc == 0) {
         ecl_policy_request pr = {0};

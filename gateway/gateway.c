@@ -48,6 +48,7 @@ static void init_locks(gateway *gw)
     pthread_mutex_init(&gw->follow_lock, NULL);
     pthread_mutex_init(&gw->checkpoint_lock, NULL);
     pthread_mutex_init(&gw->witness_lock, NULL);
+    pthread_mutex_init(&gw->erase_lock, NULL);
     pthread_rwlock_init(&gw->policy_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -104,6 +105,16 @@ static void block_control_signals(sigset_t *set)
     pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/* The erasure notices this site sent and received (federation/erasure.h);
+ * the notifier delivers what is pending from its first round. */
+static int open_notices(gateway *gw, ecl_err *err)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/notices", gw->cfg.data_dir);
+    gw->erasures_owed = 1;
+    return notice_store_open(dir, &gw->notices, err);
+}
+
 int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err *err)
 {
     sigset_t signals;
@@ -129,7 +140,7 @@ int gateway_open(gateway *gw, const char *config_path, const char *exe, ecl_err 
                           err) != 0 ||
         fed_state_open(state_dir, &gw->state, err) != 0 || take_audit_lock(gw, err) != 0 ||
         audit_open(audit_dir, &audit_opts, &gw->audit, err) != 0 ||
-        gateway_policy_data_refresh(gw, err) != 0)
+        gateway_policy_data_refresh(gw, err) != 0 || open_notices(gw, err) != 0)
         goto fail;
     gateway_reload_remember(gw);
     return 0;
@@ -150,7 +161,9 @@ void gateway_close(gateway *gw)
     if (gw->own_catalog != NULL)
         gateway_catalog_release(gw, gw->own_catalog);
     gateway_peers_free(gw);
+    gateway_erased_free(gw);
     fed_state_close(gw->state);
+    notice_store_close(gw->notices);
     audit_close(gw->audit);
     if (gw->audit_lock >= 0)
         close(gw->audit_lock);
@@ -167,6 +180,7 @@ void gateway_close(gateway *gw)
     pthread_mutex_destroy(&gw->follow_lock);
     pthread_mutex_destroy(&gw->checkpoint_lock);
     pthread_mutex_destroy(&gw->witness_lock);
+    pthread_mutex_destroy(&gw->erase_lock);
     pthread_cond_destroy(&gw->sync_wake);
     pthread_cond_destroy(&gw->checkpointer_wake);
     X509_free(gw->ca);

@@ -18,6 +18,7 @@
 #include "audit/audit.h"
 #include "common/err.h"
 #include "federation/catalog.h"
+#include "federation/erasure.h"
 #include "federation/state.h"
 #include "policy/policy.h"
 #include "policy/transfer.h"
@@ -25,12 +26,14 @@
 #include "rpc/server.h"
 #include "site/config.h"
 #include "site/signer.h"
+#include "store/rowset.h"
 
 /* This site's signed catalog, shared by the calls that serve it. */
 typedef struct shared_catalog {
     catalog *catalog;
-    uint64_t state_version; /* the state's catalog version it was made from */
-    int refs;               /* under gateway.catalog_lock */
+    uint64_t state_version;    /* the state's catalog version it was made from */
+    uint64_t erase_generation; /* gateway.erase_generation it was made at */
+    int refs;                  /* under gateway.catalog_lock */
 } shared_catalog;
 
 /* What the gateway knows of its peers, rebuilt when the trust generation of
@@ -127,6 +130,12 @@ typedef struct gateway {
     int notify_changed;               /* this site's catalog or key changed */
     struct notify_peer *notify_peers; /* what each peer is owed, under sync_lock */
 
+    /* erasure notices (erasure_out.c, erasure_in.c, svc_notices.c): sent
+     * and received ones kept in `notices`; the notifier delivers those
+     * pending, and the acks owed, when erasures_owed (under sync_lock) */
+    notice_store *notices;
+    int erasures_owed;
+
     /* checkpoints (witness.c): the checkpointer sleeps on checkpointer_wake
      * under sync_lock */
     pthread_mutex_t checkpoint_lock; /* one checkpoint round at a time */
@@ -150,6 +159,13 @@ typedef struct gateway {
     /* 1 from a write the audit trail refused (ECL_E_UNAVAILABLE) until a
      * write succeeds again (record.c): grpc.health.v1 then says NOT_SERVING. */
     _Atomic int audit_unwritable;
+    /* rows withdrawn under Art. 17, per dataset, as the trail has them
+     * (erased.c); one erasure at a time */
+    pthread_mutex_t erase_lock;
+    struct erased_set *erased;
+    _Atomic uint64_t erase_generation; /* one more per erasure: re-sign the catalog */
+    uint64_t erasures_total;           /* in the whole trail, once erasures_known */
+    int erasures_known;
 } gateway;
 
 /* Load the configuration and every file it names, and start the signer
@@ -358,6 +374,74 @@ void gateway_identity_spiffe(const Ecluse__V1__Identity *id, char *out, size_t c
 /* Free what a receipt built by receipt.c holds, and reset it. */
 void gateway_receipt_clear(Ecluse__V1__ReadReceipt *r);
 
+/* --- erasure notices (docs/erasure-notices.md) --- */
+
+/* One read that carried erased rows: by `reader` (SPIFFE id) through home
+ * site `home_site`, read id `read_id`, the erased rows it carried. */
+typedef struct gateway_erased_read {
+    const char *home_site, *reader, *read_id;
+    const Ecluse__V1__RowRange *rows;
+    size_t n_rows;
+} gateway_erased_read;
+
+/* Rows `rows` of `dataset` (held here) were erased, making its version
+ * `version`: sign one notice per home site of `reads`, keep each in the
+ * outbox (pending) with an audit entry (kind notice, event "queued"), mark
+ * erasure `erasure_seq` (its audit entry) as notified, and wake the
+ * notifier to deliver them (erasure_out.c). `actor` is who erased. Notice
+ * ids come from the erasure (erasure_notice_id): calling it again for the
+ * same erasure, after a crash, adds only the notices missing.
+ * A read through this site itself gets no notice (it is not a recipient
+ * elsewhere). Fails (ECL_E_UNAVAILABLE) if a notice cannot be signed, kept
+ * or recorded: notices already kept stay and are delivered. */
+int gateway_erasure_notify(gateway *gw, const char *actor, const char *dataset, uint64_t version,
+                           uint64_t erasure_seq, const Ecluse__V1__RowRange *rows, size_t n_rows,
+                           const gateway_erased_read *reads, size_t n_reads, ecl_err *err) ECL_WUR;
+
+/* Make the notices of every erasure on the trail (kind erasure, permit)
+ * not yet marked notified: the trail's erasure entry is the truth, so an
+ * erasure whose notices were not all made (a crash, a signer down) gets
+ * them at the notifier's next round (erasure_out.c). */
+int gateway_erasure_recover(gateway *gw, ecl_err *err) ECL_WUR;
+
+/* Deliver to peer `site` every notice of the outbox still pending for it,
+ * and every ack of the inbox not yet passed back to it (the notifier's
+ * work, erasure_out.c). 0 when nothing is left owed to `site`. */
+int gateway_erasure_deliver(gateway *gw, const char *site, ecl_err *err) ECL_WUR;
+
+/* The sites owed a notice or an ack now (malloc'd array of site ids,
+ * each ECL_SITE_ID_MAX bytes; *n of them). */
+int gateway_erasure_owed_sites(gateway *gw, char (**sites)[ECL_SITE_ID_MAX], size_t *n,
+                               ecl_err *err) ECL_WUR;
+
+/* An audit entry of kind notice (record.c): `event` about notice
+ * `notice_id` exchanged with site `site`; `reason` (may be NULL) why it was
+ * refused or failed; `dataset` may be NULL. */
+int gateway_record_notice(gateway *gw, const char *actor, const char *dataset, const char *event,
+                          const char *notice_id, const char *site, const char *reason,
+                          uint64_t *seq, ecl_err *err) ECL_WUR;
+
+/* Wake the notifier to deliver erasure notices or acks (under no lock). */
+void gateway_erasure_kick(gateway *gw);
+
+/* Every key of peer `site` to check its signature with: its pinned key,
+ * or, when `history`, its whole verified key chain (asked of the peer,
+ * peer_keys.c). ECL_E_DENIED if `site` is not a peer. */
+int gateway_peer_keys(gateway *gw, const char *site, int history,
+                      unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n,
+                      ecl_err *err) ECL_WUR;
+
+int svc_federation_deliver_erasure_notice(rpc_call *call, const ProtobufCMessage *request,
+                                          void *ctx, ecl_err *err) ECL_WUR;
+int svc_federation_ack_erasure_notice(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                                      ecl_err *err) ECL_WUR;
+int svc_notices_list(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
+int svc_notices_ack(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                    ecl_err *err) ECL_WUR;
+int svc_notices_sent(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                     ecl_err *err) ECL_WUR;
+
 /* --- checkpoints and witnessing (witness.c) --- */
 
 /* A checkpoint round: the note (with the cosignatures it gathered) and what
@@ -399,6 +483,45 @@ int gateway_follow_peer_key(gateway *gw, const fed_peer *peer,
 int gateway_peer_key_chain(gateway *gw, const fed_peer *peer,
                            unsigned char (**keys)[crypto_sign_PUBLICKEYBYTES], size_t *n,
                            ecl_err *err) ECL_WUR;
+
+/* --- erasure under GDPR Art. 17 (erased.c, svc_erase.c) ---
+ * The trail is where withdrawn rows are kept: a dataset's are the rows of
+ * its erasure entries with decision "permit" (docs/policy.md, "Erasure"),
+ * so the withdrawal and its audit entry are one commit. */
+
+/* A copy of the rows of this site's dataset `id` ("<site>/<name>")
+ * withdrawn so far (*rows, the caller's; may be NULL) and the number of
+ * erasures that withdrew them (*erasures; may be NULL): its version in the
+ * catalog is one more. Loaded from the trail on first use (an earlier
+ * version's <name>.withdrawn.json is then put on the trail, once).
+ * Errors: ECL_E_INPUT (a stored erasure or the old file does not parse),
+ * ECL_E_UNAVAILABLE, ECL_E_IO, ECL_E_INTERNAL. */
+int gateway_erased(gateway *gw, const char *id, store_rowset **rows, uint64_t *erasures,
+                   ecl_err *err) ECL_WUR;
+
+/* The erasures of the whole trail (of datasets removed since, too): the
+ * site's catalog version is the state's catalog version plus one plus
+ * these, so that it grows with every erasure, also across restarts. */
+int gateway_erasures_total(gateway *gw, uint64_t *n, ecl_err *err) ECL_WUR;
+
+/* For the one writer (svc_erase.c): take erase_lock and the cached set of
+ * `id` (released with gateway_erased_unlock; on failure not held). The
+ * writer holds catalog_lock around it, so that a catalog is signed from
+ * the datasets and erasures of one moment (own_catalog.c). */
+struct erased_set;
+int gateway_erased_lock(gateway *gw, const char *id, struct erased_set **out, ecl_err *err) ECL_WUR;
+void gateway_erased_unlock(gateway *gw);
+const store_rowset *gateway_erased_rows(const struct erased_set *s);
+uint64_t gateway_erased_count(const struct erased_set *s);
+/* After the erasure entry of `rows` committed: the set holds them too, one
+ * erasure more, and the catalog is re-signed at its next use. */
+void gateway_erased_add(gateway *gw, struct erased_set *s, const store_rowset *rows);
+void gateway_erased_free(gateway *gw);
+
+int svc_admin_erase_rows(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
+int svc_audit_recipients(rpc_call *call, const ProtobufCMessage *request, void *ctx,
+                         ecl_err *err) ECL_WUR;
 
 /* --- access decisions (access.c) --- */
 

@@ -40,6 +40,10 @@ static const rpc_method methods[] = {
     UNARY("Federation", "ForwardReceipt", forwarded_receipt_request, GW,
           svc_federation_forward_receipt),
     UNARY("Federation", "NotifyChanged", change_notice, GW, svc_federation_notify_changed),
+    UNARY("Federation", "DeliverErasureNotice", signed_erasure_notice, GW,
+          svc_federation_deliver_erasure_notice),
+    UNARY("Federation", "AckErasureNotice", signed_erasure_ack, GW,
+          svc_federation_ack_erasure_notice),
 
     STREAM("Catalog", "List", catalog_query, R | A | ADM, svc_catalog_list),
     UNARY("Catalog", "Get", get_dataset_request, R | A | ADM, svc_catalog_get),
@@ -56,6 +60,11 @@ static const rpc_method methods[] = {
     UNARY("Audit", "Head", head_request, A | GW, svc_audit_head),
     UNARY("Audit", "Prove", proof_request, A | GW, svc_audit_proof),
     STREAM("Audit", "Processing", processing_query, A, svc_audit_processing),
+    STREAM("Audit", "Recipients", recipients_query, A, svc_audit_recipients),
+
+    STREAM("Notices", "List", notice_query, R | A | ADM, svc_notices_list),
+    UNARY("Notices", "Ack", notice_ack_request, R | ADM, svc_notices_ack),
+    STREAM("Notices", "Sent", notice_query, A | ADM, svc_notices_sent),
 
     UNARY("Admin", "AddDataset", add_dataset_request, ADM, svc_admin_add_dataset),
     UNARY("Admin", "RemoveDataset", remove_dataset_request, ADM, svc_admin_remove_dataset),
@@ -79,6 +88,7 @@ static const rpc_method methods[] = {
      &grpc__reflection__v1__server_reflection_request__descriptor, ROLES_ALL, svc_reflection_info},
     {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", RPC_BIDI_STREAMING,
      &grpc__reflection__v1__server_reflection_request__descriptor, ROLES_ALL, svc_reflection_info},
+    UNARY("Admin", "EraseRows", erase_rows_request, ADM, svc_admin_erase_rows),
 };
 
 const rpc_method *gateway_methods(size_t *count)

@@ -22,6 +22,7 @@
 typedef struct notify_peer {
     char site[ECL_SITE_ID_MAX];
     int owed;          /* a change it has not been told of */
+    int erasures;      /* erasure notices or acks to deliver (erasure_out.c) */
     unsigned failures; /* notices that failed in a row */
     int64_t due_ms;    /* not before (monotonic): the backoff */
     struct notify_peer *next;
@@ -120,7 +121,7 @@ static notify_peer *next_due(gateway *gw, int64_t now, int64_t *wake_ms)
 {
     *wake_ms = now + IDLE_WAIT_MS;
     for (notify_peer *p = gw->notify_peers; p != NULL; p = p->next) {
-        if (!p->owed)
+        if (!p->owed && !p->erasures)
             continue;
         if (p->due_ms <= now)
             return p;
@@ -136,12 +137,17 @@ static void tell(gateway *gw, notify_peer *p)
 {
     char site[ECL_SITE_ID_MAX];
     snprintf(site, sizeof(site), "%s", p->site);
+    int change = p->owed, erasures = p->erasures;
     p->owed = 0; /* a change made during the call owes a new notice */
+    p->erasures = 0;
     pthread_mutex_unlock(&gw->sync_lock);
     ecl_err err;
     /* The version this site serves: its state's, plus one (own_catalog.c). */
     uint64_t version = fed_state_catalog_version(gw->state) + 1;
-    int rc = send_notice(gw, site, version, &err);
+    int rc = change ? send_notice(gw, site, version, &err) : 0;
+    int erc = erasures ? gateway_erasure_deliver(gw, site, &err) : 0;
+    if (rc == 0 && erc != 0)
+        rc = -1;
     char v[24];
     snprintf(v, sizeof(v), "%" PRIu64, version);
     pthread_mutex_lock(&gw->sync_lock);
@@ -149,14 +155,16 @@ static void tell(gateway *gw, notify_peer *p)
      * look the peer up again in case it was removed and re-added. */
     p = find(gw, site);
     if (rc == 0) {
-        ecl_log(ECL_LOG_INFO, "peer.notice_sent", "site", site, "catalog_version", v, NULL);
+        if (change)
+            ecl_log(ECL_LOG_INFO, "peer.notice_sent", "site", site, "catalog_version", v, NULL);
         if (p != NULL)
             p->failures = 0;
         return;
     }
     if (p == NULL)
         return;
-    p->owed = 1;
+    p->owed |= change;
+    p->erasures |= erasures;
     p->failures++;
     unsigned delay =
         gateway_backoff_ms(p->failures, GATEWAY_SETTING(gw, catalog_refresh_s) * 1000u);
@@ -173,9 +181,17 @@ static void *notify_main(void *arg)
     gateway *gw = arg;
     pthread_mutex_lock(&gw->sync_lock);
     while (!gw->sync_stop) {
-        int changed = gw->notify_changed;
+        int changed = gw->notify_changed, erasures = gw->erasures_owed;
         gw->notify_changed = 0;
+        gw->erasures_owed = 0;
         pthread_mutex_unlock(&gw->sync_lock);
+        char(*owed)[ECL_SITE_ID_MAX] = NULL;
+        size_t n_owed = 0;
+        ecl_err oerr;
+        if (erasures && gateway_erasure_recover(gw, &oerr) != 0)
+            ecl_log(ECL_LOG_ERROR, "erasure.notice", "error", oerr.msg, NULL);
+        if (erasures && gateway_erasure_owed_sites(gw, &owed, &n_owed, &oerr) != 0)
+            ecl_log(ECL_LOG_ERROR, "erasure.notice", "error", oerr.msg, NULL);
         fed_peer *peers = NULL;
         size_t count = 0;
         ecl_err err;
@@ -189,13 +205,19 @@ static void *notify_main(void *arg)
         }
         for (notify_peer *p = gw->notify_peers; changed && p != NULL; p = p->next)
             p->owed = 1; /* a peer backing off keeps its wait */
+        for (size_t i = 0; i < n_owed; i++) {
+            notify_peer *p = find(gw, owed[i]);
+            if (p != NULL)
+                p->erasures = 1;
+        }
+        free(owed);
         int64_t wake_ms;
         notify_peer *p = next_due(gw, gateway_monotonic_ms(), &wake_ms);
         if (p != NULL) {
             tell(gw, p);
             continue;
         }
-        if (gw->sync_stop || gw->notify_changed)
+        if (gw->sync_stop || gw->notify_changed || gw->erasures_owed)
             continue;
         struct timespec until = {(time_t)(wake_ms / 1000), (long)(wake_ms % 1000) * 1000000};
         (void)pthread_cond_timedwait(&gw->notify_wake, &gw->sync_lock, &until);

@@ -229,12 +229,10 @@ static int open_dataset(data_read *r, ecl_err *err)
                             r->grant->dataset);
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/datasets/%s.withdrawn.json", r->gw->cfg.data_dir, name);
-    if (store_rowset_load(path, &r->withdrawn, err) != 0) {
-        if (err->code != ECL_E_NOT_FOUND)
-            return ecl_err_prefix(err, "withdrawn rows of '%s'", r->grant->dataset);
-        r->withdrawn = NULL; /* none withdrawn */
-    }
+    /* Rows erased under Art. 17 up to now are never sent, whatever the
+     * grant (erased.c): a read after an erasure skips them. */
+    if (gateway_erased(r->gw, r->grant->dataset, &r->withdrawn, NULL, err) != 0)
+        return ecl_err_prefix(err, "withdrawn rows of '%s'", r->grant->dataset);
     open_leaves(r, name);
     return 0;
 }

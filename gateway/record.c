@@ -232,3 +232,14 @@ int gateway_pki_detail(const Ecluse__V1__PkiRecord *r, json_t **out, ecl_err *er
     *out = d;
     return 0;
 }
+
+int gateway_record_notice(gateway *gw, const char *actor, const char *dataset, const char *event,
+                          const char *notice_id, const char *site, const char *reason,
+                          uint64_t *seq, ecl_err *err)
+{
+    json_t *detail =
+        json_pack("{s:s, s:s, s:s}", "event", event, "notice_id", notice_id, "site", site);
+    if (detail != NULL && reason != NULL)
+        json_object_set_new(detail, "reason", json_string(reason));
+    return gateway_record(gw, AUDIT_KIND_NOTICE, actor, dataset, detail, seq, err);
+}

@@ -512,7 +512,10 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
     ecl_log(ECL_LOG_INFO, "dataset.removed", "id", req->id, "by", by, NULL);
     gateway_notify_peers(gw);
     Ecluse__V1__RemoveDatasetResponse resp = ECLUSE__V1__REMOVE_DATASET_RESPONSE__INIT;
-    resp.catalog_version = version + 1;
+    uint64_t erasures = 0; /* each erasure made the catalog one version more */
+    ecl_err ignored;
+    resp.catalog_version =
+        version + 1 + (gateway_erasures_total(gw, &erasures, &ignored) == 0 ? erasures : 0);
     return rpc_call_reply(call, &resp.base, err);
 }
 

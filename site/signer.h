@@ -80,6 +80,8 @@ typedef enum signer_kind {
                                    staged key (signer_rotate_prepare) */
     SIGNER_CHECKPOINT_NOTE = 8, /* raw: a C2SP checkpoint text of this site's log */
     SIGNER_COSIGNATURE = 9,     /* raw: a C2SP cosignature/v1 message */
+    SIGNER_ERASURE_NOTICE = 10, /* "ecluse-erasure-notice-v1": an ErasureNoticeBody */
+    SIGNER_ERASURE_ACK = 11,    /* "ecluse-erasure-ack-v1": an ErasureAckBody */
 } signer_kind;
 
 #define CATALOG_SIGNING_CONTEXT     "ecluse-catalog-v1"
@@ -87,6 +89,8 @@ typedef enum signer_kind {
 #define ATTESTATION_SIGNING_CONTEXT "ecluse-attestation-v1"
 #define BUNDLE_SIGNING_CONTEXT      "ecluse-peer-v1"
 #define ROTATION_SIGNING_CONTEXT    "ecluse-key-rotation-v1"
+#define ERASURE_NOTICE_CONTEXT      "ecluse-erasure-notice-v1"
+#define ERASURE_ACK_CONTEXT         "ecluse-erasure-ack-v1"
 
 /* The largest body the signer accepts. Catalogs sign a header (with a
  * digest of the entries), so every document is small. */

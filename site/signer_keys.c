@@ -92,6 +92,10 @@ const char *signer_context(signer_kind kind)
         return BUNDLE_SIGNING_CONTEXT;
     case SIGNER_ROTATION:
         return ROTATION_SIGNING_CONTEXT;
+    case SIGNER_ERASURE_NOTICE:
+        return ERASURE_NOTICE_CONTEXT;
+    case SIGNER_ERASURE_ACK:
+        return ERASURE_ACK_CONTEXT;
     case SIGNER_CHECKPOINT_NOTE:
     case SIGNER_COSIGNATURE:
         return NULL; /* signed raw (signer.h) */
@@ -172,6 +176,12 @@ static int body_ok(const signer_keys *k, uint32_t kind, const void *msg, size_t 
         break;
     case SIGNER_ROTATION:
         return rotation_ok(k, msg, len, err);
+    case SIGNER_ERASURE_NOTICE:
+        type = &ecluse__v1__erasure_notice_body__descriptor;
+        break;
+    case SIGNER_ERASURE_ACK:
+        type = &ecluse__v1__erasure_ack_body__descriptor;
+        break;
     case SIGNER_CHECKPOINT_NOTE:
         return checkpoint_note_ok(k, msg, len, err);
     case SIGNER_COSIGNATURE: {

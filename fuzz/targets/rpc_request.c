@@ -57,6 +57,15 @@ static const ProtobufCMessageDescriptor *const descriptors[] = {
     /* added later, at the end so earlier seeds keep their selector byte */
     &ecluse__v1__change_notice__descriptor,
     &ecluse__v1__change_notice_reply__descriptor,
+    /* erasure (issue 19) */
+    &ecluse__v1__erase_rows_request__descriptor,
+    &ecluse__v1__recipients_query__descriptor,
+    /* erasure notices (docs/erasure-notices.md) */
+    &ecluse__v1__signed_erasure_notice__descriptor,
+    &ecluse__v1__signed_erasure_ack__descriptor,
+    &ecluse__v1__erasure_notice_reply__descriptor,
+    &ecluse__v1__notice_query__descriptor,
+    &ecluse__v1__notice_ack_request__descriptor,
     /* the standard services (grpc.health.v1, grpc.reflection.v1 and v1alpha) */
     &grpc__health__v1__health_check_request__descriptor,
     &grpc__reflection__v1__server_reflection_request__descriptor,

@@ -141,6 +141,7 @@ static const struct CMUnitTest tests[] = {
     REPLAY(npy),
     REPLAY(csv),
     REPLAY(rowset),
+    REPLAY(rowlist),
     REPLAY(checkpoint),
     REPLAY(relay_scan),
     REPLAY(verifier),
