@@ -261,7 +261,7 @@ static int run_baseline(bench *b, const char *suite, result *res, tls_baseline_r
 static int run_hash_reference(bench *b, result *res, ecl_err *err)
 {
     read_hasher *h = NULL;
-    if (read_hasher_new(&h, err) != 0)
+    if (read_hasher_new(&h, READ_DIGEST_V2, err) != 0)
         return -1;
     cpu_ticks c0, c1;
     if (cpu_ticks_read(&c0, err) != 0) {
