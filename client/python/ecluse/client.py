@@ -8,7 +8,7 @@ import warnings
 import grpc
 import numpy as np
 
-from .stream import IntegrityError, Verifier  # noqa: F401
+from .stream import DIGEST_VERSION, IntegrityError, Verifier  # noqa: F401
 
 _stubs = os.environ.get("ECLUSE_PY_STUBS")
 if _stubs and _stubs not in sys.path:
@@ -103,7 +103,8 @@ class Client:
         Given again, non-empty, with the same selection and chunk_bytes, the
         read resumes after those chunks and they still count in the check of
         the whole (see stream.Verifier)."""
-        req = ecluse_pb2.ReadRequest(grant=grant, tensors=list(tensors), chunk_bytes=chunk_bytes)
+        req = ecluse_pb2.ReadRequest(grant=grant, tensors=list(tensors), chunk_bytes=chunk_bytes,
+                                     digest_version=DIGEST_VERSION)
         if progress:
             req.resume_offset = sum(length for _, length in progress)
         if rows is not None:
