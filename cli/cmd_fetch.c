@@ -144,6 +144,10 @@ static int resume_point(fetch *f, ecl_err *err)
     json_t *s = json_load_file(f->state, 0, &jerr);
     const char *sel = json_string_value(json_object_get(s, "selection"));
     int same = sel != NULL && strcmp(sel, f->selection) == 0;
+    /* The kept chunks were checked in this digest version (none recorded:
+     * a fetch from before version 3, so 2): the resumed read asks for it. */
+    json_t *version = json_object_get(s, "digest_version");
+    uint32_t kept = version != NULL ? (uint32_t)json_integer_value(version) : 2;
     json_decref(s);
     if (!same)
         return ecl_fail(err, ECL_E_EXISTS,
@@ -159,13 +163,16 @@ static int resume_point(fetch *f, ecl_err *err)
                         f->part, (unsigned long long)bytes);
     f->o.resume_offset = bytes;
     f->prefix_chunks = n;
+    if (n > 0)
+        f->o.digest_version = kept;
     return 0;
 }
 
 static int save_state(fetch *f, const Ecluse__V1__ReadHeader *h, ecl_err *err)
 {
-    json_t *s = json_pack("{s:s,s:s,s:I,s:s}", "selection", f->selection, "dataset", h->dataset,
-                          "total_bytes", (json_int_t)h->total_bytes, "read_id", h->read_id);
+    json_t *s = json_pack("{s:s,s:s,s:I,s:s,s:I}", "selection", f->selection, "dataset", h->dataset,
+                          "total_bytes", (json_int_t)h->total_bytes, "read_id", h->read_id,
+                          "digest_version", (json_int_t)ecl_header_digest_version(h));
     int rc = s != NULL && json_dump_file(s, f->state, JSON_INDENT(2)) == 0
                  ? 0
                  : ecl_fail(err, ECL_E_IO, "%s: cannot write the fetch state", f->state);
@@ -464,8 +471,10 @@ static int run_fetch(int argc, char **argv, ecl_err *err)
         sodium_bin2hex(hex, sizeof(hex), t->digest.data, t->digest.len);
         printf("fetched %s: %zu tensor(s), %llu bytes%s into %s\n", h->dataset, h->n_tensors,
                (unsigned long long)h->total_bytes, f.o.resume_offset ? " (resumed)" : "", f.out);
-        printf("digest (SHA-256 of the chunk digests): %s; read %s, audit entry %llu\n", hex,
-               h->read_id, (unsigned long long)t->audit_seq);
+        printf("digest (version %u, %s of the chunk digests): %s; read %s, audit entry %llu\n",
+               ecl_header_digest_version(h),
+               ecl_header_digest_version(h) == 3 ? "BLAKE3" : "SHA-256", hex, h->read_id,
+               (unsigned long long)t->audit_seq);
         remove(f.part);
         remove(f.state);
         remove(f.chunks);

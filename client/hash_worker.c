@@ -59,12 +59,12 @@ static void *work(void *arg)
     return NULL;
 }
 
-int hash_worker_start(hash_worker **out, ecl_err *err)
+int hash_worker_start(hash_worker **out, uint32_t version, ecl_err *err)
 {
     hash_worker *w = calloc(1, sizeof(*w));
     if (w == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    if (read_hasher_new(&w->h, err) != 0) {
+    if (read_hasher_new(&w->h, version, err) != 0) {
         free(w);
         return -1;
     }

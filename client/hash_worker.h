@@ -26,8 +26,9 @@
 
 typedef struct hash_worker hash_worker;
 
-/* Start the thread. Errors: ECL_E_INTERNAL (out of memory, no thread). */
-int hash_worker_start(hash_worker **out, ecl_err *err) ECL_WUR;
+/* Start the thread, computing digests of read digest version `version`.
+ * Errors: ECL_E_USAGE (version), ECL_E_INTERNAL (out of memory, no thread). */
+int hash_worker_start(hash_worker **out, uint32_t version, ecl_err *err) ECL_WUR;
 
 /* Queue the Chunk.digest of bytes [at, at + len) of `m`, which sit at
  * source offset `source_offset` of their tensor. The worker owns `m` from

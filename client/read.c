@@ -249,7 +249,14 @@ int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_er
                         (unsigned long long)sum, (unsigned long long)h->total_bytes,
                         (unsigned long long)h->resume_offset);
     }
-    if (keep_rows(v, h, err) != 0 || read_hasher_new(&v->h, err) != 0) {
+    uint32_t version = ecl_header_digest_version(h);
+    if (!read_digest_known(version)) {
+        ecl_verifier_free(v);
+        return ecl_fail(err, ECL_E_INPUT,
+                        "read header: digest version %u is not one this client knows (%d, %d)",
+                        version, READ_DIGEST_V2, READ_DIGEST_V3);
+    }
+    if (keep_rows(v, h, err) != 0 || read_hasher_new(&v->h, version, err) != 0) {
         ecl_verifier_free(v);
         return -1;
     }
@@ -257,6 +264,11 @@ int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_er
     v->resume = v->pos = v->good = h->resume_offset;
     *out = v;
     return 0;
+}
+
+uint32_t ecl_header_digest_version(const Ecluse__V1__ReadHeader *h)
+{
+    return h->digest_version == 0 ? READ_DIGEST_V2 : h->digest_version;
 }
 
 /* A chunk of the prefix comes before any chunk of the read, inside the prefix. */
@@ -454,6 +466,7 @@ int ecl_stream_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_str
     req.tensors = (char **)o->tensors;
     req.chunk_bytes = o->chunk_bytes;
     req.resume_offset = o->resume_offset;
+    req.digest_version = o->digest_version != 0 ? o->digest_version : READ_DIGEST_NEWEST;
     if (o->rows == ECL_ROWS_RANGE) {
         range.begin = o->row_begin;
         range.end = o->row_end;
@@ -481,6 +494,14 @@ int ecl_stream_open(ecl_client *c, const Ecluse__V1__Grant *grant, const ecl_str
         ecl_fail(err, ECL_E_INPUT, "the gateway ended the read without a header");
     if (n == 1 && r->header_msg->kind_case != ECLUSE__V1__READ_MESSAGE__KIND_HEADER) {
         ecl_fail(err, ECL_E_INPUT, "the first message of the read is not a header");
+        n = -1;
+    }
+    /* A version asked for exactly is one earlier chunks were checked in. */
+    if (n == 1 && o->digest_version != 0 &&
+        ecl_header_digest_version(r->header_msg->header) != o->digest_version) {
+        ecl_fail(err, ECL_E_PRECONDITION,
+                 "asked for read digest version %u, the gateway answered with %u",
+                 o->digest_version, ecl_header_digest_version(r->header_msg->header));
         n = -1;
     }
     if (n != 1 || ecl_verifier_new(r->header_msg->header, &r->v, err) != 0) {
@@ -715,7 +736,7 @@ static int start_hashing(ecl_stream *r, ecl_err *err)
     if (r->hashing == ECL_HASH_AUTO && sysconf(_SC_NPROCESSORS_ONLN) < 2)
         return 0;
     ecl_err why;
-    if (hash_worker_start(&r->hw, &why) == 0)
+    if (hash_worker_start(&r->hw, ecl_header_digest_version(ecl_stream_header(r)), &why) == 0)
         return 0;
     if (r->hashing == ECL_HASH_AUTO)
         return 0; /* hash inline: slower, as safe */

@@ -10,10 +10,12 @@
  *     tensor, starting at the resume offset (ECL_E_INPUT),
  *   - at the end, the byte and chunk counts and the trailer's digest of the
  *     whole selection from offset 0 (ECL_E_CRYPTO if it differs).
- * The digests are defined in common/read_digest.h: a chunk's is SHA-256
- * over the SHA-256 of each piece its bytes make on a fixed 64 KiB grid of
- * their tensor as stored (mapped back through the header's row ranges);
- * the trailer's is SHA-256 over ECL_STREAM_DIGEST_DOMAIN (with its 0x00 byte)
+ * The digests are defined in common/read_digest.h, in the version the
+ * header names (ReadHeader.digest_version: 3, BLAKE3; 2 or 0, SHA-256): a
+ * chunk's is the hash over the hash of each piece its bytes make on a fixed
+ * 64 KiB grid of their tensor as stored (mapped back through the header's
+ * row ranges); the trailer's is the hash over the version's domain string
+ * (ECL_STREAM_DIGEST_DOMAIN for version 2; with its 0x00 byte)
  * and the 32-byte Chunk.digest of every chunk of the selection, in stream
  * order, as a read from offset 0 with the same chunk_bytes cuts them
  * (proto/ecluse.proto, docs/streaming.md). So the verifier hashes each byte
@@ -102,11 +104,16 @@ typedef struct ecl_stream_chunk {
 
 typedef struct ecl_verifier ecl_verifier;
 
-/* A verifier for the stream that `h` starts (copied: `h` may be freed).
- * Errors: ECL_E_INPUT (tensor sizes do not add up to total_bytes, resume
- * offset beyond it, a tensor with no name), ECL_E_INTERNAL. */
+/* A verifier for the stream that `h` starts (copied: `h` may be freed), in
+ * the digest version `h` names. Errors: ECL_E_INPUT (tensor sizes do not
+ * add up to total_bytes, resume offset beyond it, a tensor with no name, a
+ * digest version this client does not know), ECL_E_INTERNAL. */
 int ecl_verifier_new(const Ecluse__V1__ReadHeader *h, ecl_verifier **out, ecl_err *err) ECL_WUR;
 void ecl_verifier_free(ecl_verifier *v);
+
+/* The digest version of a header: ReadHeader.digest_version, 0 (a gateway
+ * from before version 3) being 2. */
+uint32_t ecl_header_digest_version(const Ecluse__V1__ReadHeader *h);
 
 /* The next chunk of the skipped prefix [0, resume_offset), in stream order:
  * its 32-byte `digest` and its length `len`, as an earlier read of the same
@@ -170,11 +177,16 @@ typedef struct ecl_stream_opts {
     uint32_t chunk_bytes;   /* 0 = the gateway's default (4 MiB) */
     uint64_t resume_offset; /* start at this byte of the stream */
     ecl_hashing hashing;    /* where ecl_stream_into computes digests */
+    /* The read digest version (common/read_digest.h). 0: ask for the
+     * newest (3, BLAKE3) and accept 2 from a gateway from before version 3.
+     * 2 or 3: that version exactly (a resumed read whose earlier chunks
+     * were checked in it); a gateway answering another is ECL_E_PRECONDITION. */
+    uint32_t digest_version;
 } ecl_stream_opts;
 
 #define ECL_STREAM_OPTS_INIT                                                                       \
     {                                                                                              \
-        NULL, 0, ECL_ROWS_ALL, 0, 0, 0, 0, 0, 0, ECL_HASH_AUTO                                     \
+        NULL, 0, ECL_ROWS_ALL, 0, 0, 0, 0, 0, 0, ECL_HASH_AUTO, 0                                  \
     }
 
 typedef struct ecl_stream ecl_stream;

@@ -29,9 +29,12 @@ all_targets=$(sed -n 's/^    {"\([a-z_]*\)", fz_[a-z_]*},$/\1/p' fuzz/harness.c)
 targets="${*:-$all_targets}"
 
 # ---- build -------------------------------------------------------------------
+# BLAKE3 (read digests v3) from Debian's librust-blake3-dev, as
+# third_party/blake3 builds it for Bazel.
+b3=/usr/share/cargo/registry/blake3-1.3.1/c
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra
        -fsanitize=address,undefined -fno-sanitize-recover=undefined
-       -I. -I"$out/gen")
+       -I. -I"$out/gen" -I"$b3")
 # gRPC only for the client library's objects (client/read.c holds the
 # stream verifier next to the calls); no target makes a call.
 libs=(-llmdb -lsodium -ljansson -lgrpc -lgpr -lssl -lcrypto -lprotobuf-c -lz -lm -lpthread)
@@ -54,10 +57,13 @@ build() {
                 federation/bundle.c federation/catalog.c
                 site/*.c gateway/grant.c gateway/attestation.c gateway/relay_scan.c
                 rpc/*.c client/*.c
-                store/*.c policy/*.c audit/*.c fuzz/harness.c fuzz/targets/*.c)
+                store/*.c policy/*.c audit/*.c fuzz/harness.c fuzz/targets/*.c
+                "$b3"/blake3.c "$b3"/blake3_dispatch.c "$b3"/blake3_portable.c
+                "$b3"/blake3_sse2_x86-64_unix.S "$b3"/blake3_sse41_x86-64_unix.S
+                "$b3"/blake3_avx2_x86-64_unix.S "$b3"/blake3_avx512_x86-64_unix.S)
     local objs=() src obj
     for src in "${srcs[@]}"; do
-        obj="$out/obj/$(echo "${src#"$out/gen/"}" | tr / _).o"
+        obj="$out/obj/$(echo "${src#"$out/gen/"}" | sed "s|^$b3/|blake3/|" | tr / _).o"
         objs+=("$obj")
         if stale "$obj"; then
             "$cc" "${flags[@]}" -fsanitize=fuzzer-no-link -MMD -MF "$obj.d" -c "$src" -o "$obj" ||

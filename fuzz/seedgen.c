@@ -668,7 +668,8 @@ static void stream_seeds(void)
 {
     ecl_err err;
     read_hasher *h = NULL, *trail = NULL;
-    if (read_hasher_new(&h, &err) != 0 || read_hasher_new(&trail, &err) != 0)
+    if (read_hasher_new(&h, READ_DIGEST_V2, &err) != 0 ||
+        read_hasher_new(&trail, READ_DIGEST_V2, &err) != 0)
         die("read_hasher_new", &err);
     Ecluse__V1__ReadHeader hd;
     stream_header(&hd, 0);

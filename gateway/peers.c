@@ -66,6 +66,12 @@ int gateway_peers_current(gateway *gw, ecl_err *err)
     return 0;
 }
 
+/* Each stream on a peer channel takes in at most this much ahead of the
+ * gateway reading it: a relayed read (read_relay.c) then holds this, the
+ * message being read and the one being passed on, not the tens of MiB gRPC's
+ * window grows to on a fast link (docs/streaming.md, "Relay memory"). */
+#define PEER_WINDOW_BYTES (1u << 20)
+
 int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, ecl_err *err)
 {
     char expect[ECL_SPIFFE_MAX];
@@ -76,7 +82,7 @@ int gateway_peer_channel(gateway *gw, const fed_peer *peer, rpc_channel **out, e
     rpc_channel_options o = {
         peer->info.endpoint,      peer->info.ca_pem, tls->cert_pem, tls->key_pem, expect,
         gw->cfg.max_message_bytes};
-    int rc = rpc_channel_open(&o, out, err);
+    int rc = rpc_channel_open_window(&o, PEER_WINDOW_BYTES, out, err);
     gateway_tls_release(gw, tls);
     if (rc == 0)
         rpc_channel_give_up_at(*out, &gw->peer_calls_give_up_at);

@@ -185,8 +185,9 @@ typedef struct data_read {
     char read_id[33];
     char requester[ECL_SPIFFE_MAX];
     json_t *tensors_json, *rows_json;
-    store_leaves *leaves; /* the dataset's leaf digests; NULL: hash them as sent */
-    read_hasher *hasher;  /* chunk digests and the trailer (common/read_digest.h) */
+    uint32_t digest_version; /* of the chunks and trailer (common/read_digest.h) */
+    store_leaves *leaves;    /* the dataset's leaf digests; NULL: hash them as sent */
+    read_hasher *hasher;     /* chunk digests and the trailer (common/read_digest.h) */
     uint64_t bytes_sent, chunks;
 } data_read;
 
@@ -201,10 +202,11 @@ static void release_dataset(void *ds)
 static void open_leaves(data_read *r, const char *name)
 {
     char path[PATH_MAX + 128];
-    snprintf(path, sizeof(path), "%s/datasets/%s.leaves", r->gw->cfg.data_dir, name);
+    snprintf(path, sizeof(path), "%s/datasets/%s%s", r->gw->cfg.data_dir, name,
+             store_leaves_suffix(r->digest_version));
     int built = 0;
     ecl_err err;
-    if (store_leaves_load(path, r->ds, &r->leaves, &built, &err) != 0) {
+    if (store_leaves_load(path, r->ds, r->digest_version, &r->leaves, &built, &err) != 0) {
         r->leaves = NULL;
         ecl_log(ECL_LOG_WARN, "data.leaves_unavailable", "dataset", r->grant->dataset, "error",
                 err.msg, "effect", "each leaf is hashed as it is sent", NULL);
@@ -310,10 +312,10 @@ void gateway_identity_spiffe(const Ecluse__V1__Identity *id, char *out, size_t c
 
 static int audit_start(data_read *r, ecl_err *err)
 {
-    json_t *detail =
-        json_pack("{s:O,s:O,s:I,s:I,s:s}", "tensors", r->tensors_json, "rows", r->rows_json,
-                  "resume_offset", (json_int_t)r->resume_offset, "chunk_bytes",
-                  (json_int_t)r->chunk_bytes, "requester", r->requester);
+    json_t *detail = json_pack("{s:O,s:O,s:I,s:I,s:s,s:I}", "tensors", r->tensors_json, "rows",
+                               r->rows_json, "resume_offset", (json_int_t)r->resume_offset,
+                               "chunk_bytes", (json_int_t)r->chunk_bytes, "requester", r->requester,
+                               "digest_version", (json_int_t)r->digest_version);
     if (detail == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     if (r->via != NULL)
@@ -376,6 +378,7 @@ static int send_header(data_read *r, ecl_err *err)
     h.read_id = r->read_id;
     h.n_row_ranges = nr;
     h.row_ranges = rptrs;
+    h.digest_version = r->digest_version;
     Ecluse__V1__ReadMessage m = ECLUSE__V1__READ_MESSAGE__INIT;
     m.kind_case = ECLUSE__V1__READ_MESSAGE__KIND_HEADER;
     m.header = &h;
@@ -497,6 +500,18 @@ static int send_chunks(data_read *r, ecl_err *err)
     return 0;
 }
 
+/* The digest version asked for: 0 is what a client from before version 3
+ * sends, and it knows version 2 only. */
+static int digest_version_of(const Ecluse__V1__ReadRequest *req, uint32_t *out, ecl_err *err)
+{
+    *out = req->digest_version == 0 ? READ_DIGEST_V2 : req->digest_version;
+    if (read_digest_known(*out))
+        return 0;
+    return ecl_fail(err, ECL_E_USAGE,
+                    "digest_version %u is not one this gateway serves (%d: SHA-256, %d: BLAKE3)",
+                    req->digest_version, READ_DIGEST_V2, READ_DIGEST_V3);
+}
+
 static void data_read_free(data_read *r)
 {
     store_plan_free(r->plan);
@@ -523,8 +538,10 @@ int data_serve_local(gateway *gw, rpc_call *call, const Ecluse__V1__ReadRequest 
     unsigned char id[16];
     randombytes_buf(id, sizeof(id));
     sodium_bin2hex(r.read_id, sizeof(r.read_id), id, sizeof(id));
-    int rc = read_hasher_new(&r.hasher, err) == 0 && open_dataset(&r, err) == 0 &&
-                     check_held(&r, err) == 0 && make_plan(&r, req, err) == 0
+    int rc = digest_version_of(req, &r.digest_version, err) == 0 &&
+                     read_hasher_new(&r.hasher, r.digest_version, err) == 0 &&
+                     open_dataset(&r, err) == 0 && check_held(&r, err) == 0 &&
+                     make_plan(&r, req, err) == 0
                  ? 0
                  : -1;
     if (rc == 0)

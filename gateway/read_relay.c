@@ -5,8 +5,10 @@
  * calls Federation.ForwardRead on the peer (read_local.c serves it there) and
  * passes every message on as it arrives, unparsed except for the header (its
  * read_id goes into this site's audit entries), the chunk framing (to count
- * bytes) and the trailer. One message is held at a time: a dataset is never
- * buffered whole. */
+ * bytes) and the trailer. One message is held at a time, in the pieces gRPC
+ * received it in, and passed on in the same pieces: a dataset is never
+ * buffered whole, and a chunk is never copied here (docs/streaming.md,
+ * "Relay memory"). */
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -74,9 +76,10 @@ static int relay_audit(relay *r, const char *kind, const char *outcome, ecl_err 
 }
 
 /* The header: its read_id and selection go into this site's read-start. */
-static int take_header(relay *r, const unsigned char *p, size_t len, ecl_err *err)
+static int take_header(relay *r, const rpc_message *msg, ecl_err *err)
 {
-    Ecluse__V1__ReadMessage *m = ecluse__v1__read_message__unpack(NULL, len, p);
+    Ecluse__V1__ReadMessage *m =
+        (Ecluse__V1__ReadMessage *)rpc_message_unpack(msg, &ecluse__v1__read_message__descriptor);
     if (m == NULL || m->kind_case != ECLUSE__V1__READ_MESSAGE__KIND_HEADER) {
         if (m != NULL)
             ecluse__v1__read_message__free_unpacked(m, NULL);
@@ -97,9 +100,10 @@ static int take_header(relay *r, const unsigned char *p, size_t len, ecl_err *er
     return 0;
 }
 
-static void take_trailer(relay *r, const unsigned char *p, size_t len)
+static void take_trailer(relay *r, const rpc_message *msg)
 {
-    Ecluse__V1__ReadMessage *m = ecluse__v1__read_message__unpack(NULL, len, p);
+    Ecluse__V1__ReadMessage *m =
+        (Ecluse__V1__ReadMessage *)rpc_message_unpack(msg, &ecluse__v1__read_message__descriptor);
     if (m == NULL)
         return;
     if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_TRAILER && m->trailer->digest.len == 32)
@@ -107,15 +111,49 @@ static void take_trailer(relay *r, const unsigned char *p, size_t len)
     ecluse__v1__read_message__free_unpacked(m, NULL);
 }
 
-static void free_bytes(void *p)
+/* The pieces of one message, gathered for rpc_call_send_pieces. */
+typedef struct gathered {
+    rpc_piece *pieces;
+    size_t n, cap;
+    int failed;
+} gathered;
+
+static void gather(const unsigned char *p, size_t n, void *arg)
 {
-    free(p);
+    gathered *g = arg;
+    if (g->failed)
+        return;
+    if (g->n == g->cap) {
+        size_t grown = g->cap ? g->cap * 2 : 64;
+        rpc_piece *q = realloc(g->pieces, grown * sizeof(*q));
+        if (q == NULL) {
+            g->failed = 1;
+            return;
+        }
+        g->pieces = q;
+        g->cap = grown;
+    }
+    g->pieces[g->n++] = (rpc_piece){p, n};
 }
 
-/* Pass one message on without copying it again: gRPC frees it when sent. */
-static int pass_on(relay *r, unsigned char *p, size_t len, ecl_err *err)
+static void free_message(void *m)
 {
-    return rpc_call_send_zero_copy(r->call, "", 0, p, len, free_bytes, p, err);
+    rpc_message_free(m);
+}
+
+/* Pass one message on in its pieces: gRPC frees it when sent. */
+static int pass_on(relay *r, rpc_message *m, ecl_err *err)
+{
+    gathered g = {NULL, 0, 0, 0};
+    rpc_message_each(m, 0, rpc_message_length(m), gather, &g);
+    if (g.failed) {
+        free(g.pieces);
+        rpc_message_free(m);
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
+    int rc = rpc_call_send_pieces(r->call, g.pieces, g.n, free_message, m, err);
+    free(g.pieces);
+    return rc;
 }
 
 static int open_forward(gateway *gw, const fed_peer *peer, const Ecluse__V1__ReadRequest *req,
@@ -141,9 +179,8 @@ static int open_forward(gateway *gw, const fed_peer *peer, const Ecluse__V1__Rea
 static int relay_stream(relay *r, rpc_stream *st, ecl_err *err)
 {
     for (;;) {
-        unsigned char *p = NULL;
-        size_t len = 0;
-        int n = rpc_stream_next_raw(st, &p, &len, err);
+        rpc_message *p = NULL;
+        int n = rpc_stream_next_message(st, &p, err);
         if (n == 0)
             return 0;
         if (n < 0) {
@@ -160,29 +197,34 @@ static int relay_stream(relay *r, rpc_stream *st, ecl_err *err)
                                 (unsigned long long)(r->resume_offset + r->bytes), why);
             return ecl_fail(err, code, "site '%s': %s", r->holder, why);
         }
+        /* The framing is in the message's first bytes (a chunk's head is at
+         * most DATA_CHUNK_FRAMING_MAX); the data is passed on unread. */
+        unsigned char head[DATA_CHUNK_FRAMING_MAX];
+        size_t head_len = rpc_message_copy(p, 0, head, sizeof(head));
         int kind = 0;
-        uint64_t data_len = 0;
-        if (relay_scan_message(p, len, &kind, &data_len) != 0 ||
+        uint64_t data_len = 0, data_at = 0;
+        if (relay_scan_head(head, head_len, rpc_message_length(p), &kind, &data_len, &data_at) !=
+                0 ||
             (r->read_id[0] == '\0') != (kind == 1)) {
-            free(p);
+            rpc_message_free(p);
             return ecl_fail(err, ECL_E_UNAVAILABLE,
                             "site '%s' sent a message that is not part of a read stream",
                             r->holder);
         }
         if (kind == 1) {
             /* Write-ahead: the header is not passed on unrecorded. */
-            if (take_header(r, p, len, err) != 0 ||
+            if (take_header(r, p, err) != 0 ||
                 relay_audit(r, AUDIT_KIND_READ_START, NULL, err) != 0) {
-                free(p);
+                rpc_message_free(p);
                 return -1;
             }
         } else if (kind == 2)
-            take_trailer(r, p, len);
+            take_trailer(r, p);
         else {
             r->chunks++;
             r->bytes += data_len;
         }
-        if (pass_on(r, p, len, err) != 0)
+        if (pass_on(r, p, err) != 0)
             return -1;
     }
 }

@@ -20,4 +20,12 @@
  * [p, p + len). */
 int relay_scan_message(const unsigned char *p, size_t len, int *kind, uint64_t *data_len);
 
+/* The same from the first `head_len` bytes of a message of `total` bytes
+ * (its pieces not joined): the oneof field must cover all `total` bytes,
+ * and a chunk's fields must lie in the head up to its `data` field, which
+ * must run to the end of the message (data last, as gateways write a chunk:
+ * read_local.c). *data_at gets where the data starts. Returns 0 or -1. */
+int relay_scan_head(const unsigned char *head, size_t head_len, uint64_t total, int *kind,
+                    uint64_t *data_len, uint64_t *data_at);
+
 #endif

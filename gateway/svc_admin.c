@@ -384,9 +384,12 @@ static int publish_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *req
                            const char *dir, Ecluse__V1__DatasetEntry *e, store_dataset **out,
                            uint64_t *version, ecl_err *err)
 {
-    char dst[PATH_MAX + 80], leaves[PATH_MAX + 80];
+    char dst[PATH_MAX + 80], leaves[PATH_MAX + 80], leaves3[PATH_MAX + 80];
     snprintf(dst, sizeof(dst), "%s/%s.safetensors", dir, req->name);
-    snprintf(leaves, sizeof(leaves), "%s/%s.leaves", dir, req->name);
+    snprintf(leaves, sizeof(leaves), "%s/%s%s", dir, req->name,
+             store_leaves_suffix(READ_DIGEST_V2));
+    snprintf(leaves3, sizeof(leaves3), "%s/%s%s", dir, req->name,
+             store_leaves_suffix(READ_DIGEST_V3));
     store_dataset *ds = NULL;
     if (import_source(req, dst, &ds, err) != 0)
         return -1;
@@ -404,8 +407,11 @@ static int publish_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *req
     e->file_bytes = 0; /* measured here, never taken from the request */
     e->file_sha256.data = NULL;
     e->file_sha256.len = 0;
-    /* Leaf digests now, once, so that reads need not hash what they send. */
-    int rc = store_leaves_build(ds, leaves, err);
+    /* Leaf digests now, once, so that reads need not hash what they send:
+     * of both digest versions, since clients without BLAKE3 ask for 2. */
+    int rc = store_leaves_build(ds, leaves3, READ_DIGEST_V3, err);
+    if (rc == 0)
+        rc = store_leaves_build(ds, leaves, READ_DIGEST_V2, err);
     if (rc == 0)
         rc = describe_tensors(ds, e, err);
     if (rc == 0)
@@ -424,6 +430,7 @@ static int publish_dataset(gateway *gw, const Ecluse__V1__AddDatasetRequest *req
     if (rc != 0) {
         remove(dst);
         remove(leaves);
+        remove(leaves3);
     }
     return rc;
 }
@@ -503,9 +510,11 @@ int svc_admin_remove_dataset(rpc_call *call, const ProtobufCMessage *request, vo
         snprintf(path, sizeof(path), "%s/datasets/%s.safetensors", gw->cfg.data_dir,
                  req->id + prefix + 1);
         remove(path);
-        snprintf(path, sizeof(path), "%s/datasets/%s.leaves", gw->cfg.data_dir,
-                 req->id + prefix + 1);
-        remove(path);
+        for (uint32_t v = READ_DIGEST_V2; v <= READ_DIGEST_V3; v++) {
+            snprintf(path, sizeof(path), "%s/datasets/%s%s", gw->cfg.data_dir, req->id + prefix + 1,
+                     store_leaves_suffix(v));
+            remove(path);
+        }
     }
     if (gateway_action_end(&a, rc, err) != 0)
         return -1;

@@ -8,6 +8,7 @@
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <limits.h>
 #include <openssl/pem.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -58,7 +59,8 @@ static void free_expect(void *userdata)
     free(userdata);
 }
 
-int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err)
+static int open_channel(const rpc_channel_options *opts, size_t window_bytes, rpc_channel **out,
+                        ecl_err *err)
 {
     rpc_channel *ch = calloc(1, sizeof(*ch));
     if (ch == NULL)
@@ -77,7 +79,7 @@ int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err
     }
     grpc_channel_credentials *creds = grpc_ssl_credentials_create_ex(
         opts->ca_pem, opts->cert_pem != NULL ? &pair : NULL, &verify, NULL);
-    grpc_arg args[2];
+    grpc_arg args[4];
     memset(args, 0, sizeof(args));
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -85,7 +87,13 @@ int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
     args[1].value.integer = (int)ch->max_message_bytes;
-    grpc_channel_args channel_args = {2, args};
+    args[2].type = GRPC_ARG_INTEGER;
+    args[2].key = GRPC_ARG_HTTP2_BDP_PROBE;
+    args[2].value.integer = 0;
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES;
+    args[3].value.integer = window_bytes > INT_MAX ? INT_MAX : (int)window_bytes;
+    grpc_channel_args channel_args = {window_bytes > 0 ? 4 : 2, args};
     ch->channel = grpc_channel_create(opts->target, creds, &channel_args);
     grpc_channel_credentials_release(creds);
     if (ch->channel == NULL) {
@@ -94,6 +102,20 @@ int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err
     }
     *out = ch;
     return 0;
+}
+
+int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err)
+{
+    return open_channel(opts, 0, out, err);
+}
+
+int rpc_channel_open_window(const rpc_channel_options *opts, size_t window_bytes, rpc_channel **out,
+                            ecl_err *err)
+{
+    if (window_bytes == 0)
+        return ecl_fail(err, ECL_E_USAGE, "a channel to '%s' with a receive window of 0 bytes",
+                        opts->target);
+    return open_channel(opts, window_bytes, out, err);
 }
 
 void rpc_channel_close(rpc_channel *ch)

@@ -30,6 +30,15 @@ typedef struct rpc_channel_options {
 
 /* Make a channel (connection is lazy: errors show on the first call). */
 int rpc_channel_open(const rpc_channel_options *opts, rpc_channel **out, ecl_err *err) ECL_WUR;
+
+/* The same, with each stream's HTTP/2 receive window held at `window_bytes`
+ * (> 0): gRPC's BDP probing, which otherwise grows the window to what the
+ * link carries in flight (tens of MiB on loopback), is off. What a stream
+ * holds unread is then that window plus the message being read (gRPC opens
+ * the window far enough for a whole message). For relays, whose memory per
+ * stream is what they hold unread. */
+int rpc_channel_open_window(const rpc_channel_options *opts, size_t window_bytes, rpc_channel **out,
+                            ecl_err *err) ECL_WUR;
 void rpc_channel_close(rpc_channel *ch);
 
 /* `*at_ms` is the moment (CLOCK_MONOTONIC ms, rpc_monotonic_ms) past which

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -176,6 +177,56 @@ int rpc_call_send_zero_copy(rpc_call *c, const void *head, size_t head_len, cons
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(slices, n);
     for (size_t i = 0; i < n; i++)
         grpc_slice_unref(slices[i]);
+    return send_buffer(c, bb, err);
+}
+
+/* The release of a message sent in pieces: when gRPC dropped the last. */
+typedef struct pieces_owner {
+    atomic_size_t left;
+    void (*release)(void *);
+    void *ctx;
+} pieces_owner;
+
+static void piece_done(void *p)
+{
+    pieces_owner *o = p;
+    if (atomic_fetch_sub(&o->left, 1) == 1) {
+        if (o->release != NULL)
+            o->release(o->ctx);
+        free(o);
+    }
+}
+
+int rpc_call_send_pieces(rpc_call *c, const rpc_piece *pieces, size_t n, void (*release)(void *),
+                         void *release_ctx, ecl_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += pieces[i].len;
+    grpc_slice *slices = calloc(n ? n : 1, sizeof(*slices));
+    pieces_owner *o = malloc(sizeof(*o));
+    if (total > c->srv->opts->max_message_bytes || slices == NULL || o == NULL) {
+        free(slices);
+        free(o);
+        if (release != NULL)
+            release(release_ctx);
+        return total > c->srv->opts->max_message_bytes
+                   ? ecl_fail(err, ECL_E_LIMIT, "a message of %zu bytes exceeds the %zu-byte limit",
+                              total, c->srv->opts->max_message_bytes)
+                   : ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    }
+    /* One count for this function, dropped after the buffer holds its own. */
+    atomic_init(&o->left, n + 1);
+    o->release = release;
+    o->ctx = release_ctx;
+    for (size_t i = 0; i < n; i++)
+        slices[i] =
+            grpc_slice_new_with_user_data((void *)pieces[i].data, pieces[i].len, piece_done, o);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(slices, n);
+    for (size_t i = 0; i < n; i++)
+        grpc_slice_unref(slices[i]);
+    free(slices);
+    piece_done(o);
     return send_buffer(c, bb, err);
 }
 

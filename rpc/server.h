@@ -144,6 +144,18 @@ int rpc_call_send_zero_copy(rpc_call *call, const void *head, size_t head_len, c
  * message does not decode. Blocks until one of these happens. */
 int rpc_call_recv(rpc_call *call, ProtobufCMessage **out, ecl_err *err) ECL_WUR;
 
+/* Send one message made of `n` pieces, none copied: gRPC references each
+ * until it is done with all of them and then calls release(release_ctx)
+ * once (it may be after this returns; also when the send fails). Used by a
+ * relay to pass on a message in the pieces it was received in (client.h's
+ * rpc_message_each hands them out). */
+typedef struct rpc_piece {
+    const void *data;
+    size_t len;
+} rpc_piece;
+int rpc_call_send_pieces(rpc_call *call, const rpc_piece *pieces, size_t n, void (*release)(void *),
+                         void *release_ctx, ecl_err *err) ECL_WUR;
+
 /* 1 once the client has gone or the server is stopping. */
 int rpc_call_cancelled(rpc_call *call);
 

@@ -10,6 +10,8 @@ packages=(
     libgrpc-dev protobuf-c-compiler libprotobuf-c-dev protobuf-compiler protobuf-compiler-grpc
     # crypto, storage, formats
     libssl-dev libsodium-dev liblmdb-dev lmdb-utils libjansson-dev zlib1g-dev
+    # BLAKE3's reference C sources (the read digests v3, third_party/blake3)
+    librust-blake3-dev
     # tests
     libcmocka-dev python3 python3-grpcio python3-protobuf python3-numpy python3-lmdb python3-nacl python3-torch
     # fuzzing (clang's libFuzzer and sanitizers) and memory checking

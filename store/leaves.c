@@ -22,6 +22,18 @@ struct store_leaves {
     read_leaf_table *tables;
 };
 
+static const char *magic_of(uint32_t version)
+{
+    return version == READ_DIGEST_V3 ? STORE_LEAVES_MAGIC_V3 : STORE_LEAVES_MAGIC;
+}
+
+const char *store_leaves_suffix(uint32_t version)
+{
+    if (version == READ_DIGEST_V2)
+        return ".leaves";
+    return version == READ_DIGEST_V3 ? ".leaves-v3" : NULL;
+}
+
 static uint64_t leaf_count(uint64_t bytes)
 {
     return (bytes + READ_LEAF_BYTES - 1) / READ_LEAF_BYTES;
@@ -32,8 +44,10 @@ static size_t head_bytes(size_t n)
     return MAGIC_BYTES + 8 * (FIXED_WORDS + n);
 }
 
-int store_leaves_build(const store_dataset *ds, const char *path, ecl_err *err)
+int store_leaves_build(const store_dataset *ds, const char *path, uint32_t version, ecl_err *err)
 {
+    if (!read_digest_known(version))
+        return ecl_fail(err, ECL_E_USAGE, "%s: no leaf index of digest version %u", path, version);
     size_t n = store_tensor_count(ds);
     uint64_t leaves = 0;
     for (size_t i = 0; i < n; i++)
@@ -43,12 +57,12 @@ int store_leaves_build(const store_dataset *ds, const char *path, ecl_err *err)
     read_hasher *h = NULL;
     if (buf == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "%s: out of memory for %zu bytes", path, len);
-    if (read_hasher_new(&h, err) != 0) {
+    if (read_hasher_new(&h, version, err) != 0) {
         free(buf);
         return -1;
     }
     const store_stamp *st = store_file_stamp(ds);
-    memcpy(buf, STORE_LEAVES_MAGIC, MAGIC_BYTES);
+    memcpy(buf, magic_of(version), MAGIC_BYTES);
     unsigned char *p = buf + MAGIC_BYTES;
     uint64_t fixed[FIXED_WORDS] = {READ_LEAF_BYTES,        st->dev, st->ino, st->size,
                                    (uint64_t)st->mtime_ns, n};
@@ -103,15 +117,16 @@ static int map_index(const char *path, store_leaves *l, ecl_err *err)
 
 /* The index must be of this leaf size, this version of the file, and its
  * counts must be those of the dataset's tensors, filling the file exactly. */
-static int check_index(const char *path, store_leaves *l, const store_dataset *ds, ecl_err *err)
+static int check_index(const char *path, store_leaves *l, const store_dataset *ds, uint32_t version,
+                       ecl_err *err)
 {
     ecl_rd r;
     ecl_rd_init(&r, l->map, l->map_len);
     const unsigned char *magic;
     if (ecl_rd_take(&r, MAGIC_BYTES, &magic) != 0 ||
-        memcmp(magic, STORE_LEAVES_MAGIC, MAGIC_BYTES) != 0)
-        return ecl_fail(err, ECL_E_INPUT, "%s: not a leaf index (no %s magic)", path,
-                        STORE_LEAVES_MAGIC);
+        memcmp(magic, magic_of(version), MAGIC_BYTES) != 0)
+        return ecl_fail(err, ECL_E_INPUT, "%s: not a leaf index of digest version %u (no %s magic)",
+                        path, version, magic_of(version));
     uint64_t w[FIXED_WORDS];
     for (size_t i = 0; i < FIXED_WORDS; i++)
         if (ecl_rd_u64le(&r, &w[i]) != 0)
@@ -156,12 +171,13 @@ static int check_index(const char *path, store_leaves *l, const store_dataset *d
     return 0;
 }
 
-int store_leaves_open(const char *path, const store_dataset *ds, store_leaves **out, ecl_err *err)
+int store_leaves_open(const char *path, const store_dataset *ds, uint32_t version,
+                      store_leaves **out, ecl_err *err)
 {
     store_leaves *l = calloc(1, sizeof(*l));
     if (l == NULL)
         return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
-    if (map_index(path, l, err) != 0 || check_index(path, l, ds, err) != 0) {
+    if (map_index(path, l, err) != 0 || check_index(path, l, ds, version, err) != 0) {
         store_leaves_free(l);
         return -1;
     }
@@ -169,19 +185,19 @@ int store_leaves_open(const char *path, const store_dataset *ds, store_leaves **
     return 0;
 }
 
-int store_leaves_load(const char *path, const store_dataset *ds, store_leaves **out, int *built,
-                      ecl_err *err)
+int store_leaves_load(const char *path, const store_dataset *ds, uint32_t version,
+                      store_leaves **out, int *built, ecl_err *err)
 {
     *built = 0;
-    if (store_leaves_open(path, ds, out, err) == 0)
+    if (store_leaves_open(path, ds, version, out, err) == 0)
         return 0;
     if (err->code == ECL_E_IO || err->code == ECL_E_INTERNAL)
         return -1;
     /* Missing, stale or damaged: what the dataset file holds decides. */
-    if (store_leaves_build(ds, path, err) != 0)
+    if (store_leaves_build(ds, path, version, err) != 0)
         return -1;
     *built = 1;
-    return store_leaves_open(path, ds, out, err);
+    return store_leaves_open(path, ds, version, out, err);
 }
 
 const read_leaf_table *store_leaves_tensor(const store_leaves *l, size_t i)

@@ -12,14 +12,17 @@
  *             4 MiB per SSL_write, with the cipher suite the gRPC client
  *             picks (probed in this run);
  *   direct    an LU researcher reading at LU's gateway with client/read.h
- *             (every chunk digest and the whole digest checked), 1, 2 and 4
- *             streams at once; the single stream twice, hashing on a
- *             thread of its own (the default) and on the reading thread;
+ *             (every chunk digest and the whole digest checked, digest
+ *             version 3: BLAKE3), 1, 2 and 4 streams at once; the single
+ *             stream three times: hashing on a thread of its own (the
+ *             default), on the reading thread, and in digest version 2
+ *             (SHA-256);
  *   relayed   an FI researcher reading lu/big through FI's gateway;
- *   SHA-256   the digests a verifying client computes, on one thread alone.
+ *   SHA-256, BLAKE3  the digests a verifying client computes (versions 2
+ *             and 3), on one thread alone.
  * CPU: the machine's busy core-seconds during each measurement (/proc/stat)
  * per byte moved, and the cores that kept busy on average. From the
- * baseline's CPU per byte plus SHA-256's, the last line derives the most any
+ * baseline's CPU per byte plus the hash's, the last lines derive the most any
  * verifying stream could reach on this machine's cores.
  * Memory per stream: the peak VmRSS and RssAnon of the gateway processes
  * while the streams run, minus what they held just before, divided by the
@@ -64,6 +67,7 @@ typedef struct reader {
     const Ecluse__V1__Grant *grant;
     uint32_t shard, shards;
     ecl_hashing hashing;
+    uint32_t digest_version;
     unsigned char *buf;
     size_t cap;
     pthread_barrier_t *go;
@@ -83,6 +87,7 @@ static void *read_thread(void *arg)
         return NULL;
     ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.hashing = r->hashing;
+    o.digest_version = r->digest_version;
     if (r->shards > 1) {
         o.rows = ECL_ROWS_SHARD;
         o.shard_index = r->shard;
@@ -123,7 +128,7 @@ static void keep_mem(double *slot, uint64_t peak_kib, uint64_t idle_kib, int n)
 
 /* n streams of `identity` with `grant` at once, shards of the dataset. */
 static int run_streams(bench *b, const char *identity, const Ecluse__V1__Grant *grant, int n,
-                       ecl_hashing hashing, result *res, ecl_err *err)
+                       ecl_hashing hashing, uint32_t digest_version, result *res, ecl_err *err)
 {
     reader rd[MAX_STREAMS];
     pthread_t th[MAX_STREAMS];
@@ -137,6 +142,7 @@ static int run_streams(bench *b, const char *identity, const Ecluse__V1__Grant *
                          .shard = (uint32_t)i,
                          .shards = (uint32_t)n,
                          .hashing = hashing,
+                         .digest_version = digest_version,
                          .buf = b->sink + (size_t)i * per,
                          .cap = per,
                          .go = &go};
@@ -256,12 +262,12 @@ static int run_baseline(bench *b, const char *suite, result *res, tls_baseline_r
 }
 
 /* The hashing a verifying client cannot skip: every chunk digest of the
- * dataset (4 MiB chunks, SHA-256 over its 64 KiB leaves), on one thread,
- * with nothing else to do. */
-static int run_hash_reference(bench *b, result *res, ecl_err *err)
+ * dataset (4 MiB chunks over its 64 KiB leaves) in digest version
+ * `version`, on one thread, with nothing else to do. */
+static int run_hash_reference(bench *b, uint32_t version, result *res, ecl_err *err)
 {
     read_hasher *h = NULL;
-    if (read_hasher_new(&h, err) != 0)
+    if (read_hasher_new(&h, version, err) != 0)
         return -1;
     cpu_ticks c0, c1;
     if (cpu_ticks_read(&c0, err) != 0) {
@@ -303,16 +309,20 @@ static double ns_per_byte(const result *r)
 
 /* What no verifying stream can beat here: the baseline's CPU work per byte
  * plus the client's hashing, spread over every core with no overhead. */
-static void print_ceiling(const result *base, const result *hash)
+static void print_ceiling(const result *base, const result *hash, const char *what,
+                          const result *stream)
 {
     double work = ns_per_byte(base) + hash->seconds * 1e9 / (double)hash->bytes;
     if (base->seconds == 0 || hash->seconds == 0 || work <= 0)
         return;
     double ceiling = cpu_count() * 1e3 / work;
     printf("ceiling for verified streams on this machine: %d cores / (%.2f ns/B baseline CPU + "
-           "%.2f ns/B SHA-256) = %.0f MB/s = %.2f x base\n",
-           cpu_count(), ns_per_byte(base), hash->seconds * 1e9 / (double)hash->bytes, ceiling,
+           "%.2f ns/B %s) = %.0f MB/s = %.2f x base",
+           cpu_count(), ns_per_byte(base), hash->seconds * 1e9 / (double)hash->bytes, what, ceiling,
            ceiling / mbps(base));
+    if (stream->seconds > 0)
+        printf("; %s reaches %.2f of it", stream->name, mbps(stream) / ceiling);
+    printf("\n");
 }
 
 static void print_table(const result *rs, size_t n, const char *cipher, const bench *b)
@@ -429,17 +439,21 @@ static int run_all(bench *b, result *rs, char *cipher, size_t cap, ecl_err *err)
                               cipher);
         }
         if (rc == 0 && (b->only & RUN_BASELINE))
-            rc = run_hash_reference(b, &rs[6], err);
+            rc = run_hash_reference(b, READ_DIGEST_V2, &rs[6], err);
+        if (rc == 0 && (b->only & RUN_BASELINE))
+            rc = run_hash_reference(b, READ_DIGEST_V3, &rs[8], err);
         if (rc == 0 && (b->only & RUN_DIRECT))
-            rc = run_streams(b, b->fx.lu.res, &g_lu, 1, ECL_HASH_AUTO, &rs[1], err);
+            rc = run_streams(b, b->fx.lu.res, &g_lu, 1, ECL_HASH_AUTO, 0, &rs[1], err);
         if (rc == 0 && (b->only & RUN_DIRECT))
-            rc = run_streams(b, b->fx.lu.res, &g_lu, 1, ECL_HASH_INLINE, &rs[2], err);
+            rc = run_streams(b, b->fx.lu.res, &g_lu, 1, ECL_HASH_INLINE, 0, &rs[2], err);
+        if (rc == 0 && (b->only & RUN_DIRECT))
+            rc = run_streams(b, b->fx.lu.res, &g_lu, 1, ECL_HASH_AUTO, READ_DIGEST_V2, &rs[7], err);
         for (int i = 1; i <= 2 && rc == 0; i++)
             if (b->only & RUN_SHARDS)
-                rc = run_streams(b, b->fx.lu.res, &g_lu, 2 << (i - 1), ECL_HASH_AUTO, &rs[2 + i],
+                rc = run_streams(b, b->fx.lu.res, &g_lu, 2 << (i - 1), ECL_HASH_AUTO, 0, &rs[2 + i],
                                  err);
         if (rc == 0 && (b->only & RUN_RELAYED))
-            rc = run_streams(b, b->fx.fi.res, &g_fi, 1, ECL_HASH_AUTO, &rs[5], err);
+            rc = run_streams(b, b->fx.fi.res, &g_fi, 1, ECL_HASH_AUTO, 0, &rs[5], err);
     }
     grant_clear(&g_lu);
     grant_clear(&g_fi);
@@ -459,11 +473,15 @@ int main(int argc, char **argv)
     b.only = only;
     ecl_err err;
     ecl_err_clear(&err);
-    result rs[7] = {
-        {.name = "baseline: plain TLS 1.3"},          {.name = "direct (LU res at LU)"},
-        {.name = "direct, hashing inline"},           {.name = "direct, 2 shards at once"},
-        {.name = "direct, 4 shards at once"},         {.name = "relayed (FI res via FI->LU)"},
-        {.name = "reference: SHA-256 only, 1 thread"}};
+    result rs[9] = {{.name = "baseline: plain TLS 1.3"},
+                    {.name = "direct (LU res at LU)"},
+                    {.name = "direct, hashing inline"},
+                    {.name = "direct, 2 shards at once"},
+                    {.name = "direct, 4 shards at once"},
+                    {.name = "relayed (FI res via FI->LU)"},
+                    {.name = "reference: SHA-256 only, 1 thread"},
+                    {.name = "direct, digest v2 (SHA-256)"},
+                    {.name = "reference: BLAKE3 only, 1 thread"}};
     char cipher[64] = "";
     double t0 = th_now();
     int rc = fixture_setup(&b.fx, mib * (1u << 20) / FIXTURE_COLS, &err);
@@ -472,8 +490,9 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = run_all(&b, rs, cipher, sizeof(cipher), &err);
     if (rc == 0) {
-        print_table(rs, 7, cipher, &b);
-        print_ceiling(&rs[0], &rs[6]);
+        print_table(rs, 9, cipher, &b);
+        print_ceiling(&rs[0], &rs[8], "BLAKE3 (v3)", &rs[1]);
+        print_ceiling(&rs[0], &rs[6], "SHA-256 (v2)", &rs[7]);
         if (rs[1].seconds > 0 && rs[5].seconds > 0)
             printf("relayed / direct: %.2f\n", mbps(&rs[5]) / mbps(&rs[1]));
     } else

@@ -150,7 +150,7 @@ int fz_verifier(const uint8_t *data, size_t size)
         if (ecl_verifier_position(x.v) != x.resume)
             fz_fail("a new verifier starts at %llu, not the resume offset %llu",
                     (unsigned long long)ecl_verifier_position(x.v), (unsigned long long)x.resume);
-        if (read_hasher_new(&x.trail, &err) != 0)
+        if (read_hasher_new(&x.trail, ecl_header_digest_version(h), &err) != 0)
             fz_fail("read_hasher_new: %s", err.msg);
         h->resume_offset = h->total_bytes; /* the shadow: everything is prefix */
         if (x.sign && ecl_verifier_new(h, &x.shadow, &err) != 0)

@@ -60,6 +60,25 @@ class PythonRead(unittest.TestCase):
                 caught = True
         self.assertTrue(caught)
 
+    def test_a_version_3_stream_is_refused_from_its_header(self):
+        """This module checks digest version 2 only (no BLAKE3 in Python's
+        standard library nor in Debian 12): a stream in version 3 is refused
+        from its header, before any data is taken."""
+        self.assertEqual(ecluse.stream.DIGEST_VERSION, 2)
+        req = ecluse.client.ecluse_pb2.ReadRequest(grant=self.grant, chunk_bytes=4096,
+                                                   digest_version=3)
+        call = self.client.data.Read(req)
+        m = next(call)
+        self.assertEqual(m.WhichOneof("kind"), "header")
+        self.assertEqual(m.header.digest_version, 3)
+        with self.assertRaisesRegex(IntegrityError, "digest version 3, this client checks only 2"):
+            Verifier(m.header)
+        call.cancel()
+        # What it asks for itself is version 2, and the gateway says so.
+        headers = [item[1] for item in self.client.stream(self.grant, chunk_bytes=100000)
+                   if item[0] == "header"]
+        self.assertEqual([h.digest_version for h in headers], [2])
+
     def model_digest(self, chunk):
         """The trailer digest by the definition, from the CSV's values: each
         tensor's bytes cut in `chunk`s (no rows withdrawn: one run each)."""

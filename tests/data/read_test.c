@@ -257,16 +257,21 @@ static unsigned char *expected(store_dataset *ds, const char *const *names, size
     return buf;
 }
 
-/* The trailer digest, by the definition (proto/ecluse.proto), of a stream
+/* The digest version clients ask for unless told otherwise. */
+#define V3 3
+
+/* The trailer digest of digest version `version`, by the definition
+ * (docs/streaming.md, tests/data/read_spec.h), of a stream
  * made of `nruns` runs of source rows of each named tensor, cut by hand:
  * inside each tensor, each run is cut into `chunk`-byte pieces from its
  * start. Fills the chunk starts (stream offsets) when `at` is not NULL.
  * Returns the number of chunks. */
-static size_t model_digest(store_dataset *ds, const char *const *names, size_t n,
+static size_t model_digest(uint32_t version, store_dataset *ds, const char *const *names, size_t n,
                            const uint64_t (*runs)[2], size_t nruns, size_t chunk,
                            unsigned char digest[32], uint64_t *at, size_t cap)
 {
-    static const char domain[] = SPEC_DOMAIN;
+    const char *domain = spec_domain(version);
+    size_t domain_len = strlen(domain) + 1; /* with its 0x00 */
     const store_tensor *ts[8];
     size_t count = 0;
     assert_true(n <= 8);
@@ -280,10 +285,10 @@ static size_t model_digest(store_dataset *ds, const char *const *names, size_t n
             count += (size_t)((len + chunk - 1) / chunk);
         }
     }
-    unsigned char *all = malloc(sizeof(domain) + 32 * count), *p = all;
+    unsigned char *all = malloc(domain_len + 32 * count), *p = all;
     assert_non_null(all);
-    memcpy(p, domain, sizeof(domain)); /* with its 0x00 */
-    p += sizeof(domain);
+    memcpy(p, domain, domain_len);
+    p += domain_len;
     size_t k = 0;
     uint64_t pos = 0;
     for (size_t i = 0; i < n; i++) {
@@ -293,7 +298,7 @@ static size_t model_digest(store_dataset *ds, const char *const *names, size_t n
             uint64_t len = (runs[r][1] - runs[r][0]) * row;
             for (uint64_t off = 0; off < len; off += chunk) {
                 uint64_t take = len - off < chunk ? len - off : chunk;
-                spec_chunk(p, src + off, (size_t)take, runs[r][0] * row + off);
+                spec_chunk_v(version, p, src + off, (size_t)take, runs[r][0] * row + off);
                 p += 32;
                 if (at != NULL) {
                     assert_true(k < cap);
@@ -305,7 +310,7 @@ static size_t model_digest(store_dataset *ds, const char *const *names, size_t n
         }
     }
     /* One call over the whole input, not the incremental state. */
-    spec_sha256(digest, all, (size_t)(p - all));
+    spec_hash(version, digest, all, (size_t)(p - all));
     free(all);
     return count;
 }
@@ -399,8 +404,11 @@ static void test_row_range_and_one_tensor(void **state)
 }
 
 /* Rows [100, 569) of the features in one chunk: stored bytes [12000, 68280),
- * across the leaf edge at 65536, so whole leaves come from the index. */
-static int read_rows_from_100(const Ecluse__V1__Grant *g, ecl_err *err)
+ * across the leaf edge at 65536, so whole leaves come from the index. Read
+ * by `identity` (LU's researcher directly, FI's through FI's relay) in
+ * digest version `version`. */
+static int read_rows_from_100(const char *identity, const Ecluse__V1__Grant *g, uint32_t version,
+                              ecl_err *err)
 {
     const char *const feats[] = {"features"};
     ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
@@ -410,9 +418,10 @@ static int read_rows_from_100(const Ecluse__V1__Grant *g, ecl_err *err)
     o.row_begin = 100;
     o.row_end = 569;
     o.chunk_bytes = 70000;
+    o.digest_version = version;
     unsigned char *got = NULL;
     size_t len = 0;
-    int rc = read_all(lu.res, g, &o, &got, &len, NULL, err);
+    int rc = read_all(identity, g, &o, &got, &len, NULL, err);
     if (rc == 0) {
         store_dataset *ds = open_source(&lu, "bc");
         size_t want_len;
@@ -424,6 +433,46 @@ static int read_rows_from_100(const Ecluse__V1__Grant *g, ecl_err *err)
     }
     free(got);
     return rc;
+}
+
+/* The features resumed at byte 65000 of 5000-byte chunks, the prefix given
+ * as the source's bytes: the last chunk, [65000, 68280), holds leaf 1
+ * ([65536, 68280)) whole. */
+static int read_features_resumed(const Ecluse__V1__Grant *g, uint32_t version, ecl_err *err)
+{
+    const char *const feats[] = {"features"};
+    ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
+    o.tensors = feats;
+    o.n_tensors = 1;
+    o.chunk_bytes = 5000;
+    o.resume_offset = 65000;
+    o.digest_version = version;
+    store_dataset *ds = open_source(&lu, "bc");
+    size_t want_len;
+    unsigned char *want = expected(ds, feats, 1, 0, 569, &want_len);
+    store_unref(ds);
+    ecl_client *c = client_for(lu.res);
+    ecl_stream *r = NULL;
+    unsigned char rest[68280 - 65000];
+    int rc = ecl_stream_open(c, g, &o, &r, err);
+    for (uint64_t at = 0; rc == 0 && at < 65000; at += 5000)
+        rc = ecl_stream_prefix_data(r, want + at, 5000, err);
+    if (rc == 0)
+        rc = ecl_stream_into(r, rest, sizeof(rest), err);
+    if (rc == 0)
+        assert_memory_equal(rest, want + 65000, sizeof(rest));
+    ecl_stream_close(r);
+    ecl_client_close(c);
+    free(want);
+    return rc;
+}
+
+static void expect_digest_mismatch(int rc, const ecl_err *err, const char *path)
+{
+    if (rc != -1 || err->code != ECL_E_CRYPTO ||
+        strstr(err->msg, "does not match its digest") == NULL)
+        fail_msg("%s: expected a digest mismatch, got %d, %s: %s", path, rc,
+                 ecl_code_name(err->code), err->msg);
 }
 
 /* Publishing computes the leaf index; reads use it, rebuild it when it is
@@ -495,7 +544,7 @@ static void test_read_into_checks_every_chunk_on_either_thread(void **state)
     Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
     char index[PATH_MAX + 64];
-    snprintf(index, sizeof(index), "%s/datasets/bc.leaves", lu.data);
+    snprintf(index, sizeof(index), "%s/datasets/bc.leaves-v3", lu.data);
     const ecl_hashing modes[] = {ECL_HASH_INLINE, ECL_HASH_THREAD, ECL_HASH_AUTO};
     ecl_err err;
     uint64_t pos = 0;
@@ -522,27 +571,38 @@ static void test_read_into_checks_every_chunk_on_either_thread(void **state)
 static void test_the_leaf_index_serves_reads_and_is_rebuilt(void **state)
 {
     (void)state;
-    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
+    Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT, gfi = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
-    char index[PATH_MAX + 64];
-    snprintf(index, sizeof(index), "%s/datasets/bc.leaves", lu.data);
-    ecl_err err;
-    assert_int_equal(access(index, F_OK), 0);
-    assert_int_equal(read_rows_from_100(&g, &err), 0);
+    make_grant(&lu, "lu/bc", "fi", "res", NULL, 0, 0, 0, &gfi);
+    /* Each digest version has its own index, published with the dataset;
+     * a dataset published before version 3 has none of it (removed here)
+     * and gets it on its first read. */
+    for (uint32_t v = 2; v <= 3; v++) {
+        char index[PATH_MAX + 64];
+        snprintf(index, sizeof(index), "%s/datasets/bc%s", lu.data,
+                 v == 3 ? ".leaves-v3" : ".leaves");
+        ecl_err err;
+        assert_int_equal(access(index, F_OK), 0);
+        assert_int_equal(read_rows_from_100(lu.res, &g, v, &err), 0);
 
-    assert_int_equal(unlink(index), 0);
-    assert_int_equal(read_rows_from_100(&g, &err), 0);
-    assert_int_equal(access(index, F_OK), 0); /* rebuilt by that read */
+        assert_int_equal(unlink(index), 0);
+        assert_int_equal(read_rows_from_100(lu.res, &g, v, &err), 0);
+        assert_int_equal(access(index, F_OK), 0); /* rebuilt by that read */
 
-    /* One leaf digest changed in place: the file is still the right size
-     * and version, so the gateway serves from it, and the client refuses. */
-    flip_features_leaf_1(index);
-    assert_int_equal(read_rows_from_100(&g, &err), -1);
-    if (err.code != ECL_E_CRYPTO || strstr(err.msg, "does not match its digest") == NULL)
-        fail_msg("expected a digest mismatch, got %s: %s", ecl_code_name(err.code), err.msg);
-    assert_int_equal(unlink(index), 0);
-    assert_int_equal(read_rows_from_100(&g, &err), 0);
+        /* One leaf digest changed in place: the file is still the right
+         * size and version, so the gateway serves from it, and the client
+         * refuses, on every path: direct, relayed through FI, resumed. */
+        flip_features_leaf_1(index);
+        expect_digest_mismatch(read_rows_from_100(lu.res, &g, v, &err), &err, "direct");
+        expect_digest_mismatch(read_rows_from_100(fi.res, &gfi, v, &err), &err, "relayed");
+        expect_digest_mismatch(read_features_resumed(&g, v, &err), &err, "resumed");
+        assert_int_equal(unlink(index), 0);
+        assert_int_equal(read_rows_from_100(lu.res, &g, v, &err), 0);
+        assert_int_equal(read_rows_from_100(fi.res, &gfi, v, &err), 0);
+        assert_int_equal(read_features_resumed(&g, v, &err), 0);
+    }
     grant_clear(&g);
+    grant_clear(&gfi);
 }
 
 static void test_shards_cover_the_whole_without_overlap(void **state)
@@ -595,7 +655,7 @@ static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
      * 65000, then labels at 68280 (4552 bytes, one chunk). */
     const uint64_t all_rows[][2] = {{0, 569}};
     unsigned char model[32];
-    assert_int_equal(model_digest(ds, bc_all, 2, all_rows, 1, 5000, model, NULL, 0), 14 + 1);
+    assert_int_equal(model_digest(V3, ds, bc_all, 2, all_rows, 1, 5000, model, NULL, 0), 14 + 1);
     ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 5000;
     ecl_client *c = client_for(lu.res);
@@ -632,7 +692,7 @@ static void test_resumed_read_yields_the_rest_and_checks_the_whole(void **state)
     for (uint64_t at = 0; at < 68280; at += 5000) {
         size_t len = 68280 - at < 5000 ? (size_t)(68280 - at) : 5000;
         unsigned char d[32];
-        spec_chunk(d, want + at, len, at); /* all rows: stored where streamed */
+        spec_chunk_v(V3, d, want + at, len, at); /* all rows: stored where streamed */
         assert_int_equal(ecl_stream_prefix_chunk(r, d, len, &err), 0);
     }
     assert_int_equal(ecl_stream_into(r, got, want_len, &err), 0);
@@ -674,7 +734,7 @@ static void resume_everywhere(ecl_client *c, const Ecluse__V1__Grant *g, ecl_str
     store_dataset *ds = open_source(&lu, "bcw");
     uint64_t at[128];
     unsigned char model[32];
-    size_t nchunks = model_digest(ds, names, n, runs, nruns, o.chunk_bytes, model, at, 128);
+    size_t nchunks = model_digest(V3, ds, names, n, runs, nruns, o.chunk_bytes, model, at, 128);
     ecl_stream *r = NULL;
     ecl_err err;
     /* The offset-0 read: its chunks are the model's; keep their digests. */
@@ -764,16 +824,20 @@ static void test_resume_only_at_chunk_boundaries(void **state)
 }
 
 /* The zero-copy frames are the ordinary encoding: protobuf-c decodes each
- * message and packs it back to the very same bytes. A corrupted chunk is
- * caught by the client's check. */
-static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
+ * message and packs it back to the very same bytes. The digests are those
+ * of the definition (read_spec.h, written apart from the code) in the
+ * version asked for: 0 is what a client from before version 3 sends, and
+ * gets version 2. A corrupted chunk is caught by the client's check. */
+static void frames_of_version(uint32_t asked)
 {
-    (void)state;
+    uint32_t version = asked == 0 ? 2 : asked;
     Ecluse__V1__Grant g = ECLUSE__V1__GRANT__INIT;
     make_grant(&lu, "lu/bc", "lu", "res", NULL, 0, 0, 0, &g);
     Ecluse__V1__ReadRequest req = ECLUSE__V1__READ_REQUEST__INIT;
     req.grant = &g;
     req.chunk_bytes = 3000;
+    req.digest_version = asked;
+    store_dataset *ds = open_source(&lu, "bc");
     ecl_client *c = client_for(lu.res);
     rpc_stream *st = NULL;
     ecl_err err;
@@ -797,7 +861,13 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
             assert_int_equal(ecl_verifier_new(m->header, &reordered, &err), 0);
             assert_int_equal(ecl_verifier_new(m->header, &dropped, &err), 0);
             assert_int_equal(strlen(m->header->read_id), 32);
+            assert_int_equal(m->header->digest_version, version);
         } else if (m->kind_case == ECLUSE__V1__READ_MESSAGE__KIND_CHUNK) {
+            /* All rows are sent: a chunk's source offset is its offset. */
+            unsigned char spec[32];
+            spec_chunk_v(version, spec, m->chunk->data.data, m->chunk->data.len, m->chunk->offset);
+            assert_int_equal(m->chunk->digest.len, 32);
+            assert_memory_equal(m->chunk->digest.data, spec, 32);
             assert_int_equal(ecl_verifier_chunk(v, m->chunk, &rc, &err), 0);
             if (chunks == 5) { /* one bit flipped in transit */
                 m->chunk->data.data[17] ^= 0x04;
@@ -826,6 +896,10 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
             assert_int_equal(ecl_verifier_trailer(v, m->trailer, &err), 0);
             assert_int_equal(m->trailer->chunks, chunks);
             assert_true(m->trailer->audit_seq > 0);
+            const uint64_t all_rows[][2] = {{0, 569}};
+            unsigned char model[32];
+            model_digest(version, ds, bc_all, 2, all_rows, 1, 3000, model, NULL, 0);
+            assert_memory_equal(m->trailer->digest.data, model, 32);
         }
         ecluse__v1__read_message__free_unpacked(m, NULL);
         free(raw);
@@ -839,7 +913,16 @@ static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
     ecl_verifier_free(tampered);
     rpc_stream_close(st);
     ecl_client_close(c);
+    store_unref(ds);
     grant_clear(&g);
+}
+
+static void test_frames_decode_and_a_corrupted_chunk_is_caught(void **state)
+{
+    (void)state;
+    frames_of_version(0);
+    frames_of_version(2);
+    frames_of_version(3);
 }
 
 static void expect_refusal(const char *identity, const Ecluse__V1__Grant *g,
@@ -872,6 +955,11 @@ static void test_reads_beyond_the_grant_are_refused(void **state)
     o.row_end = 101;
     expect_refusal(lu.res, &g, &o, GRPC_STATUS_PERMISSION_DENIED,
                    "rows [50, 101) are beyond grant");
+    /* A digest version the gateway does not know: refused before anything. */
+    o.row_end = 100;
+    o.digest_version = 4;
+    expect_refusal(lu.res, &g, &o, GRPC_STATUS_INVALID_ARGUMENT,
+                   "digest_version 4 is not one this gateway serves (2: SHA-256, 3: BLAKE3)");
     /* No selection: the granted tensor and its first 100 rows only. */
     ecl_stream_opts all = ECL_STREAM_OPTS_INIT;
     unsigned char *got;
@@ -957,7 +1045,7 @@ static void test_holding_site_going_away_is_clear_and_resumable(void **state)
     unsigned char *want = expected(ds, bc_all, 2, 0, 4096, &want_len);
     const uint64_t all_rows[][2] = {{0, 4096}};
     unsigned char model[32];
-    assert_int_equal(model_digest(ds, bc_all, 2, all_rows, 1, 64 * 1024, model, NULL, 0), 257);
+    assert_int_equal(model_digest(V3, ds, bc_all, 2, all_rows, 1, 64 * 1024, model, NULL, 0), 257);
     ecl_stream_opts o = ECL_STREAM_OPTS_INIT;
     o.chunk_bytes = 64 * 1024;
     ecl_client *c = client_for(fi.res);
@@ -1047,9 +1135,11 @@ static void test_fetch_writes_a_safetensors_file(void **state)
 
 /* What a fetch killed after two whole chunks leaves behind: FILE.part with
  * the two chunks and part of the third, FILE.part.chunks with their two
- * records and part of a third, FILE.part.json naming the selection. */
+ * records (digests of `version`) and part of a third, FILE.part.json naming
+ * the selection, and the digest version unless it is 2 (a fetch from
+ * before version 3 did not record it). */
 static void leave_partial_fetch(const char *opath, const Ecluse__V1__Grant *g,
-                                const unsigned char *want, int flip)
+                                const unsigned char *want, int flip, uint32_t version)
 {
     char path[PATH_MAX + 32], sel[256], hex[65];
     unsigned char d[32], rec[40];
@@ -1057,6 +1147,8 @@ static void leave_partial_fetch(const char *opath, const Ecluse__V1__Grant *g,
     sodium_bin2hex(hex, sizeof(hex), d, 32);
     snprintf(sel, sizeof(sel), "grant=%s tensors= rows=2:0:0 shard=1/3 chunk=10000", hex);
     json_t *st = json_pack("{s:s}", "selection", sel);
+    if (version != 2)
+        json_object_set_new(st, "digest_version", json_integer(version));
     snprintf(path, sizeof(path), "%s.part.json", opath);
     assert_int_equal(json_dump_file(st, path, 0), 0);
     json_decref(st);
@@ -1078,7 +1170,7 @@ static void leave_partial_fetch(const char *opath, const Ecluse__V1__Grant *g,
         rec[0] = len & 0xff; /* little-endian */
         rec[1] = len >> 8;
         /* Shard 1/3 is rows [190, 380), 120 bytes each, of the features. */
-        spec_chunk(rec + 8, want + k * 10000, len, 190 * 120 + (uint64_t)k * 10000);
+        spec_chunk_v(version, rec + 8, want + k * 10000, len, 190 * 120 + (uint64_t)k * 10000);
         assert_int_equal(fwrite(rec, 1, k < 2 ? 40 : 20, f), k < 2 ? 40 : 20);
     }
     fclose(f);
@@ -1104,7 +1196,7 @@ static void test_fetch_resumes_after_its_last_whole_chunk(void **state)
     assert_int_equal(want_len, 22800 + 1520);
 
     /* A chunk on disk that no longer matches its record: refused. */
-    leave_partial_fetch(opath, &g, want, 1);
+    leave_partial_fetch(opath, &g, want, 1, V3);
     assert_int_equal(th_run(out, sizeof(out), "fetch", "--grant", gpath, "--shard", "1/3", "-o",
                             opath, "--chunk-bytes", "10000", "--identity", fi.res, NULL),
                      10);
@@ -1116,26 +1208,35 @@ static void test_fetch_resumes_after_its_last_whole_chunk(void **state)
                      6);
     assert_non_null(strstr(out, "partial fetch of another grant, selection or chunk size"));
 
-    leave_partial_fetch(opath, &g, want, 0);
-    must(th_run(out, sizeof(out), "fetch", "--grant", gpath, "--shard", "1/3", "-o", opath,
-                "--chunk-bytes", "10000", "--identity", fi.res, NULL),
-         "resumed fetch");
-    assert_non_null(strstr(out, "bytes (resumed) into"));
-    store_dataset *got = NULL;
-    assert_int_equal(store_open(opath, &got, &err), 0);
-    const store_tensor *f = store_tensor_at(got, 0), *l = store_tensor_at(got, 1);
-    assert_int_equal(f->byte_size, 22800);
-    assert_memory_equal(f->data, want, f->byte_size);
-    assert_memory_equal(l->data, want + f->byte_size, l->byte_size);
-    /* The digest printed is the model's for this cut. */
-    const uint64_t rows[][2] = {{190, 380}};
-    unsigned char model[32];
-    char hex[65];
-    model_digest(src, bc_all, 2, rows, 1, 10000, model, NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), model, 32);
-    assert_non_null(strstr(out, hex));
+    /* A partial fetch of either digest version resumes in its version:
+     * its kept digests are of that version, and so is the whole's. */
+    for (uint32_t version = 2; version <= 3; version++) {
+        leave_partial_fetch(opath, &g, want, 0, version);
+        must(th_run(out, sizeof(out), "fetch", "--grant", gpath, "--shard", "1/3", "-o", opath,
+                    "--chunk-bytes", "10000", "--identity", fi.res, NULL),
+             "resumed fetch");
+        assert_non_null(strstr(out, "bytes (resumed) into"));
+        store_dataset *got = NULL;
+        assert_int_equal(store_open(opath, &got, &err), 0);
+        const store_tensor *f = store_tensor_at(got, 0), *l = store_tensor_at(got, 1);
+        assert_int_equal(f->byte_size, 22800);
+        assert_memory_equal(f->data, want, f->byte_size);
+        assert_memory_equal(l->data, want + f->byte_size, l->byte_size);
+        store_unref(got);
+        /* The digest printed is the model's for this cut, in that version. */
+        const uint64_t rows[][2] = {{190, 380}};
+        unsigned char model[32];
+        char hex[65], said[40];
+        model_digest(version, src, bc_all, 2, rows, 1, 10000, model, NULL, 0);
+        sodium_bin2hex(hex, sizeof(hex), model, 32);
+        if (strstr(out, hex) == NULL)
+            fail_msg("version %u: %s does not print %s", version, out, hex);
+        snprintf(said, sizeof(said), "digest (version %u, %s", version,
+                 version == 3 ? "BLAKE3" : "SHA-256");
+        assert_non_null(strstr(out, said));
+        assert_int_equal(remove(opath), 0);
+    }
     assert_int_equal(access(part, F_OK), -1); /* the sidecars are gone */
-    store_unref(got);
     store_unref(src);
     free(want);
     grant_clear(&g);
@@ -1201,7 +1302,7 @@ static void test_reads_are_audited_at_both_sites(void **state)
     const uint64_t all_rows[][2] = {{0, 569}};
     unsigned char model[32];
     char hex[65], want_digest[80];
-    model_digest(ds, bc_all, 2, all_rows, 1, CHUNK, model, NULL, 0);
+    model_digest(V3, ds, bc_all, 2, all_rows, 1, CHUNK, model, NULL, 0);
     store_unref(ds);
     sodium_bin2hex(hex, sizeof(hex), model, 32);
     snprintf(want_digest, sizeof(want_digest), "\"digest\":\"%s\"", hex);

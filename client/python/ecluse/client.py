@@ -9,7 +9,7 @@ import grpc
 import numpy as np
 
 from .dtypes import numpy_dtype
-from .stream import IntegrityError, Verifier  # noqa: F401
+from .stream import DIGEST_VERSION, IntegrityError, Verifier  # noqa: F401
 
 try:  # the generated code the Bazel-built package ships (//client/python:package)
     from . import ecluse_pb2, ecluse_pb2_grpc  # noqa: E402
@@ -105,7 +105,8 @@ class Client:
         Given again, non-empty, with the same selection and chunk_bytes, the
         read resumes after those chunks and they still count in the check of
         the whole (see stream.Verifier)."""
-        req = ecluse_pb2.ReadRequest(grant=grant, tensors=list(tensors), chunk_bytes=chunk_bytes)
+        req = ecluse_pb2.ReadRequest(grant=grant, tensors=list(tensors), chunk_bytes=chunk_bytes,
+                                     digest_version=DIGEST_VERSION)
         if progress:
             req.resume_offset = sum(length for _, length in progress)
         if rows is not None:

@@ -12,11 +12,18 @@ over every chunk of the whole selection, in stream order, as a read from
 offset 0 with the same chunk_bytes cuts them. A read resumed at offset X is
 checked with the (digest, length) of the chunks before X, kept from the read
 that verified them.
+
+This is digest version 2. Version 3 is the same with BLAKE3 in place of
+SHA-256; Python's standard library has no BLAKE3 and Debian 12 packages
+none for Python, so this module asks for version 2 (DIGEST_VERSION) and
+refuses a stream in any other. The ctypes loader reads through the C
+library, which checks version 3.
 """
 import bisect
 import hashlib
 
 DOMAIN = b"ecluse-read-digest-v2\x00"
+DIGEST_VERSION = 2
 LEAF_BYTES = 65536
 
 
@@ -49,6 +56,10 @@ class Verifier:
     """
 
     def __init__(self, header, progress=None):
+        # 0: a gateway from before version 3, which sends version 2.
+        if header.digest_version not in (0, DIGEST_VERSION):
+            raise IntegrityError("read header: digest version %d, this client checks only %d"
+                                 % (header.digest_version, DIGEST_VERSION))
         self.sizes = [t.byte_size for t in header.tensors]
         self.starts = []
         total = 0
