@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/log.h"
 #include "common/version.h"
 
 static const cli_command *const commands[] = {
@@ -145,8 +146,39 @@ static int unknown(int argc, char **argv)
     return 2;
 }
 
+/* Options before the command: `--log-format json|logfmt` (also
+ * `--log-format=json`). Returns how many words they took, or -1 after
+ * printing what is wrong. */
+static int global_options(int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc && strncmp(argv[i], "--log-format", 12) == 0) {
+        const char *value = NULL;
+        if (argv[i][12] == '=')
+            value = argv[i] + 13;
+        else if (argv[i][12] == '\0' && i + 1 < argc)
+            value = argv[++i];
+        else if (argv[i][12] != '\0')
+            break; /* some other option: the command's to refuse */
+        int format = ecl_log_format_from_name(value);
+        if (format < 0) {
+            fprintf(stderr, "ecluse: error: --log-format takes json or logfmt, not '%s'\n",
+                    value != NULL ? value : "");
+            return -1;
+        }
+        ecl_log_set_format((ecl_log_format)format);
+        i++;
+    }
+    return i - 1;
+}
+
 int main(int argc, char **argv)
 {
+    int globals = global_options(argc, argv);
+    if (globals < 0)
+        return 2;
+    argc -= globals;
+    argv += globals;
     if (argc < 2) {
         print_overview(stderr);
         return 2;
