@@ -14,6 +14,8 @@ packages=(
     libcmocka-dev python3 python3-grpcio python3-protobuf python3-numpy python3-lmdb python3-nacl python3-torch
     # fuzzing (clang's libFuzzer and sanitizers) and memory checking
     clang libclang-rt-14-dev valgrind
+    # operations: sd_notify (libsystemd), systemd-analyze for the unit's test, groff for man pages
+    libsystemd-dev systemd groff-base
 )
 
 missing=()
