@@ -128,6 +128,22 @@ static void print_man(FILE *out)
           out);
 }
 
+/* --json is for the commands whose help offers it (and they print nothing
+ * but JSON); another command that would print text anyway refuses it. */
+static int refuses_json(const cli_command *cmd, int argc, char **argv)
+{
+    if (strstr(cmd->help, "--json") != NULL)
+        return 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0) {
+            fprintf(stderr,
+                    "ecluse %s: error: --json: this command prints no JSON (see ecluse help %s)\n",
+                    cmd->words, cmd->words);
+            return 1;
+        }
+    return 0;
+}
+
 static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -216,6 +232,8 @@ int main(int argc, char **argv)
         fputs(cmd->help, stdout);
         return 0;
     }
+    if (refuses_json(cmd, sub_argc, sub_argv))
+        return 2;
     ecl_err err;
     ecl_err_clear(&err);
     if (cmd->run(sub_argc, sub_argv, &err) != 0)
