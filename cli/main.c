@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/version_info.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -204,7 +205,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("ecluse %s\n", ECLUSE_VERSION);
+        cli_print_version(stdout);
         return 0;
     }
     int used = 0;
