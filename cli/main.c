@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/completion.h"
+#include "cli/manual.h"
 #include "cli/version_info.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -52,7 +54,10 @@ static void print_overview(FILE *out)
             ECLUSE_VERSION);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(out, "  %-16s %s\n", commands[i]->words, commands[i]->summary);
-    fprintf(out, "\nEvery command takes --help. Exit codes are listed in docs/cli.md.\n");
+    fprintf(out, "\nEvery command takes --help. Exit codes are listed in docs/cli.md.\n"
+                 "Global options, before the command: --log-format json|logfmt.\n"
+                 "Also: ecluse --version; ecluse help --man [GROUP] (the man pages);\n"
+                 "ecluse completion bash (bash completion).\n");
 }
 
 /* How many argv words a command's name takes, if argv starts with it. */
@@ -80,53 +85,6 @@ static const cli_command *find(int argc, char **argv, int *used)
         }
     }
     return NULL;
-}
-
-/* roff for one text block: escape what roff would eat, keep the lines. */
-static void roff_text(FILE *out, const char *text)
-{
-    fputs(".nf\n", out);
-    int line_start = 1;
-    for (const char *p = text; *p != '\0'; p++) {
-        if (line_start && (*p == '.' || *p == '\''))
-            fputs("\\&", out);
-        if (*p == '\\')
-            fputs("\\e", out);
-        else
-            fputc(*p, out);
-        line_start = *p == '\n';
-    }
-    fputs(".fi\n", out);
-}
-
-/* ecluse(1), from the same table as --help, so the two cannot drift apart. */
-static void print_man(FILE *out)
-{
-    fprintf(out, ".TH ECLUSE 1 \"\" \"ecluse %s\" \"ecluse manual\"\n", ECLUSE_VERSION);
-    fputs(".SH NAME\necluse \\- a federated data-access gateway for AI factories\n", out);
-    fputs(".SH SYNOPSIS\n.B ecluse\n.I command\n[\\fIoptions\\fR]\n", out);
-    fputs(".SH DESCRIPTION\nEach national site runs one ecluse gateway. Gateways peer over mutual "
-          "TLS, exchange signed catalogs, enforce GDPR access policies on every request, write "
-          "every decision and read to a tamper-evident audit trail, and stream tensors to "
-          "training jobs at other sites.\n",
-          out);
-    fputs(".SH COMMANDS\n", out);
-    for (size_t i = 0; i < COMMAND_COUNT; i++) {
-        fprintf(out, ".SS ecluse %s\n%s.\n.PP\n", commands[i]->words, commands[i]->summary);
-        roff_text(out, commands[i]->help);
-    }
-    fputs(".SH EXIT STATUS\n0 success; 1 internal error; 2 usage; 3 bad input; 4 file or I/O; "
-          "5 not found; 6 already exists; 7 authentication or permission; 8 unavailable; "
-          "9 refused by policy or precondition; 10 a signature or digest does not verify; "
-          "11 a limit was reached; 12 the gateway does not serve what was asked.\n",
-          out);
-    fputs(".SH ENVIRONMENT\n.TP\n.B ECLUSE_IDENTITY\nthe identity directory client commands "
-          "use when --identity is not given.\n.TP\n.B ECLUSE_LOG\ndebug, info, warn or error: "
-          "the gateway's log level.\n",
-          out);
-    fputs(".SH SEE ALSO\nThe documents in docs/ of the ecluse source: design, protocol, "
-          "operations, policy, catalog signing, audit format, storage, streaming.\n",
-          out);
 }
 
 /* --json is for the commands whose help offers it (and they print nothing
@@ -208,11 +166,25 @@ int main(int argc, char **argv)
         cli_print_version(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "completion") == 0) {
+        if (argc == 3 && cli_completion(stdout, argv[2], commands, COMMAND_COUNT) == 0)
+            return 0;
+        fprintf(stderr, "ecluse completion: error: give the shell: ecluse completion bash%s%s%s\n",
+                argc > 2 ? " (not '" : "", argc > 2 ? argv[2] : "", argc > 2 ? "')" : "");
+        return 2;
+    }
     int used = 0;
     if (strcmp(argv[1], "help") == 0) {
         if (argc == 3 && strcmp(argv[2], "--man") == 0) {
-            print_man(stdout);
+            cli_man_main(stdout, commands, COMMAND_COUNT);
             return 0;
+        }
+        if (argc == 4 && strcmp(argv[2], "--man") == 0) {
+            if (cli_man_group(stdout, commands, COMMAND_COUNT, argv[3]) == 0)
+                return 0;
+            fprintf(stderr, "ecluse help: error: --man: no command group '%s'\n\n", argv[3]);
+            print_overview(stderr);
+            return 2;
         }
         if (argc == 2) {
             print_overview(stdout);
