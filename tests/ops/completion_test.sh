@@ -5,12 +5,13 @@
 # from `ecluse --help`, so the test follows the table.
 set -euo pipefail
 
-ecluse="$(pwd)/cli/ecluse"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/completion-XXXXXX")"
 fail() {
     echo "FAILED: $*"
     exit 1
 }
+source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
+ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 "$ecluse" completion bash >"$work/ecluse.bash"
 cmp -s "$work/ecluse.bash" docs/ecluse.bash || fail "docs:completion is not what 'ecluse completion bash' prints"
 bash -n "$work/ecluse.bash" || fail "the completion script is not valid bash"
@@ -81,3 +82,4 @@ rc=0
 [[ "$rc" == 2 ]] || fail "completion zsh exited $rc, not 2"
 grep -qF "'zsh'" "$work/err.txt" || fail "the error does not name the shell: $(cat "$work/err.txt")"
 echo "$checks checks passed"
+ecluse_under_check "$work" || fail "an ecluse run reported errors under ECLUSE_UNDER"

@@ -8,13 +8,14 @@
 # `man -l` without a warning; an unknown group is a usage error.
 set -euo pipefail
 
-ecluse="$(pwd)/cli/ecluse"
 pages="$(pwd)/docs"
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/manual-XXXXXX")"
 fail() {
     echo "FAILED: $*"
     exit 1
 }
+source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in that stage
+ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 checks=0
 
 # The commands, from the overview: a line's command is the shortest run of
@@ -85,3 +86,4 @@ rc=0
 grep -qF "no command group 'no-such-group'" "$work/err.txt" || fail "the error does not name the group: $(cat "$work/err.txt")"
 echo "ok: an unknown group is a usage error naming it"
 echo "$checks checks passed"
+ecluse_under_check "$work" || fail "an ecluse run reported errors under ECLUSE_UNDER"
