@@ -18,22 +18,28 @@ source tests/support/ecluse_under.sh # ECLUSE_UNDER: ecluse under valgrind in th
 ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 checks=0
 
-# The commands, from the overview: a line's command is the shortest run of
-# its first words that `ecluse WORDS --help` knows.
-"$ecluse" --help | awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/ {print}' >"$work/overview.txt"
-: >"$work/commands.txt"
-while read -r -a line_words; do
-    cmd=""
-    for w in "${line_words[@]:0:3}"; do
-        cmd="${cmd:+$cmd }$w"
-        # shellcheck disable=SC2086
-        "$ecluse" $cmd --help >/dev/null 2>&1 && break
-    done
-    # shellcheck disable=SC2086
-    "$ecluse" $cmd --help >/dev/null 2>&1 || fail "no command in the overview line: ${line_words[*]}"
-    echo "$cmd" >>"$work/commands.txt"
-done <"$work/overview.txt"
-(($(wc -l <"$work/commands.txt") >= 20)) || fail "the overview lists too few commands"
+# The commands, as ecluse(1) lists them ("\fBecluse WORDS\fR: summary"); the
+# test checks below that the overview lists the same.
+"$ecluse" help --man >"$work/ecluse.1"
+sed -n 's/^\\fBecluse \(.*\)\\fR: .*/\1/p' "$work/ecluse.1" | sed 's/\\-/-/g' >"$work/commands.txt"
+(($(wc -l <"$work/commands.txt") >= 20)) || fail "ecluse(1) lists too few commands"
+"$ecluse" --help >"$work/overview.txt"
+while read -r cmd; do
+    grep -qE "^  $cmd( |\$)" "$work/overview.txt" || fail "ecluse(1) lists 'ecluse $cmd', the overview does not"
+done <"$work/commands.txt"
+overview_count="$(awk '/^Commands:/ {on = 1; next} on && /^  [a-z]/' "$work/overview.txt" | wc -l)"
+[[ "$overview_count" == "$(wc -l <"$work/commands.txt")" ]] ||
+    fail "the overview lists $overview_count commands, ecluse(1) $(wc -l <"$work/commands.txt")"
+cmp -s "$work/ecluse.1" "$pages/ecluse.1" || fail "docs:man's ecluse.1 is not what 'ecluse help --man' prints"
+
+# Under valgrind (time_scale > 1) each ecluse run takes seconds: there the
+# page-against-help check runs for the first command of each group only.
+if ((time_scale > 1)); then
+    awk '!seen[$1]++' "$work/commands.txt" >"$work/checked.txt"
+    echo "time scale $time_scale: checking $(wc -l <"$work/checked.txt") of $(wc -l <"$work/commands.txt") commands, one per group"
+else
+    cp "$work/commands.txt" "$work/checked.txt"
+fi
 
 render() { # PAGE -> plain text, as a reader sees it
     groff -man -Tascii -P-cbou "$1" 2>/dev/null
@@ -57,8 +63,11 @@ while read -r cmd; do
     page="$pages/ecluse-$group.1"
     checks=$((checks + 1))
     [[ -f "$page" ]] || fail "no page ecluse-$group.1 for 'ecluse $cmd' (add $group to MAN_GROUPS in docs/BUILD)"
-    # The build's page is the one the binary prints.
-    "$ecluse" help --man "$group" | cmp -s - "$page" || fail "docs:man's ecluse-$group.1 is not what 'ecluse help --man $group' prints"
+    # The build's page is the one the binary prints (once per group).
+    if [[ ! -e "$work/printed-$group" ]]; then
+        "$ecluse" help --man "$group" >"$work/printed-$group"
+        cmp -s "$work/printed-$group" "$page" || fail "docs:man's ecluse-$group.1 is not what 'ecluse help --man $group' prints"
+    fi
     grep -qF "ecluse $cmd" "$work/ecluse.txt" || fail "ecluse(1) does not name 'ecluse $cmd'"
     grep -qF "ecluse-$group(1)" "$work/ecluse.txt" || fail "ecluse(1) does not point to ecluse-$group(1)"
     # shellcheck disable=SC2086
@@ -76,8 +85,8 @@ for want in help_lines:
     except ValueError:
         sys.exit(f"ecluse {sys.argv[3]}: the page lacks (in order) the help line: {want!r}")
 PY
-done <"$work/commands.txt"
-echo "ok: every command's --help is in its group's page, line for line"
+done <"$work/checked.txt"
+echo "ok: every checked command's --help is in its group's page, line for line"
 
 checks=$((checks + 1))
 rc=0
