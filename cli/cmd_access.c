@@ -166,7 +166,7 @@ static void print_json(const Ecluse__V1__AccessDecision *d)
             ecluse__v1__grant_body__free_unpacked(g, NULL);
         }
     }
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     printf("%s\n", text ? text : "{}");
     free(text);
     json_decref(doc);

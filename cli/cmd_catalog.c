@@ -254,8 +254,8 @@ static int run_catalog_export(int argc, char **argv, ecl_err *err)
 
 #define REMOTE_HELP                                                                                \
     "  --identity DIR   your identity (default $ECLUSE_IDENTITY)\n"                                \
-    "  --gateway H:P    override the gateway named in identity.json\n"                             \
-    "  --json           print JSON (one object per line for lists)\n"
+    "  --gateway H:P    override the gateway named in identity.json\n"
+#define JSON_HELP "  --json           print JSON (one object per line for lists)\n"
 
 const cli_command cli_catalog_list = {
     "catalog list",
@@ -263,7 +263,7 @@ const cli_command cli_catalog_list = {
     "Usage: ecluse catalog list [--site SITE] [--identity DIR] [--json]\n\n"
     "Shows each dataset with the site and country that hold it, the version of\n"
     "that site's signed catalog, and how fresh it is here.\n\nOptions:\n"
-    "  --site SITE      only this site's datasets\n" REMOTE_HELP
+    "  --site SITE      only this site's datasets\n" REMOTE_HELP JSON_HELP
     "\nExample:\n  ecluse catalog list --identity ~/.ecluse/alice\n",
     run_catalog_list,
 };
@@ -272,7 +272,7 @@ const cli_command cli_catalog_search = {
     "catalog search",
     "find datasets whose id, title, description or keywords match every word",
     "Usage: ecluse catalog search TEXT [--site SITE] [--identity DIR] [--json]\n\nOptions:\n"
-    "  --site SITE      only this site's datasets\n" REMOTE_HELP
+    "  --site SITE      only this site's datasets\n" REMOTE_HELP JSON_HELP
     "\nExample:\n  ecluse catalog search 'breast cancer'\n",
     run_catalog_search,
 };
@@ -282,7 +282,8 @@ const cli_command cli_catalog_show = {
     "show a dataset's whole entry, its access policy included",
     "Usage: ecluse catalog show DATASET [--identity DIR] [--json]\n\n"
     "DATASET is NAME for a dataset of your site, SITE/NAME for any "
-    "site's.\n\nOptions:\n" REMOTE_HELP "\nExample:\n  ecluse catalog show lu/breast-cancer\n",
+    "site's.\n\nOptions:\n" REMOTE_HELP JSON_HELP
+    "\nExample:\n  ecluse catalog show lu/breast-cancer\n",
     cli_show_dataset,
 };
 

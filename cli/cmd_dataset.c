@@ -218,7 +218,8 @@ static int run_dataset_add(int argc, char **argv, ecl_err *err)
         rc = cli_call(&r, "/ecluse.v1.Admin/AddDataset", &a.req.base,
                       &ecluse__v1__dataset_entry__descriptor, &resp, err);
         if (rc == 0) {
-            printf("Published dataset:\n");
+            if (!r.json) /* --json: the entry alone, one JSON line */
+                printf("Published dataset:\n");
             cli_print_entry(stdout, (const Ecluse__V1__DatasetEntry *)resp, r.json);
             protobuf_c_message_free_unpacked(resp, NULL);
         }
@@ -289,8 +290,8 @@ static int run_dataset_remove(int argc, char **argv, ecl_err *err)
 
 #define REMOTE_HELP                                                                                \
     "  --identity DIR   an admin identity of this site (default $ECLUSE_IDENTITY)\n"               \
-    "  --gateway H:P    override the gateway named in identity.json\n"                             \
-    "  --json           print JSON\n"
+    "  --gateway H:P    override the gateway named in identity.json\n"
+#define JSON_HELP "  --json           print JSON (one object per line)\n"
 
 const cli_command cli_dataset_add = {
     "dataset add",
@@ -322,7 +323,7 @@ const cli_command cli_dataset_add = {
     "  NaN/Inf in float tensors; no negative integer labels. To publish anyway:\n"
     "  --allow-nonfinite    NaN/Inf values in float tensors\n"
     "  --allow-negative-labels  negative values in an integer 'labels' tensor\n" REMOTE_HELP
-    "\nExample:\n"
+        JSON_HELP "\nExample:\n"
     "  ecluse dataset add breast-cancer --from /srv/data/breast_cancer.csv \\\n"
     "      --skip-lines 1 --label-column -1 --title 'Wisconsin breast cancer' \\\n"
     "      --description 'Fine-needle aspirates of breast masses, with the diagnosis' \\\n"
@@ -333,7 +334,7 @@ const cli_command cli_dataset_add = {
 const cli_command cli_dataset_list = {
     "dataset list",
     "list this site's datasets",
-    "Usage: ecluse dataset list [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP
+    "Usage: ecluse dataset list [--identity DIR] [--json]\n\nOptions:\n" REMOTE_HELP JSON_HELP
     "\nExample:\n  ecluse dataset list\n",
     run_dataset_list,
 };
@@ -343,7 +344,7 @@ const cli_command cli_dataset_show = {
     "show a dataset's whole entry, policy included",
     "Usage: ecluse dataset show DATASET [--identity DIR] [--json]\n\n"
     "DATASET is NAME for a dataset of your site, SITE/NAME for any "
-    "site's.\n\nOptions:\n" REMOTE_HELP "\nExample:\n  ecluse dataset show fi/digits\n",
+    "site's.\n\nOptions:\n" REMOTE_HELP JSON_HELP "\nExample:\n  ecluse dataset show fi/digits\n",
     cli_show_dataset,
 };
 

@@ -3,6 +3,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/completion.h"
+#include "cli/manual.h"
+#include "cli/version_info.h"
+#include "common/log.h"
 #include "common/version.h"
 
 static const cli_command *const commands[] = {
@@ -58,7 +62,10 @@ static void print_overview(FILE *out)
             ECLUSE_VERSION);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(out, "  %-16s %s\n", commands[i]->words, commands[i]->summary);
-    fprintf(out, "\nEvery command takes --help. Exit codes are listed in docs/cli.md.\n");
+    fprintf(out, "\nEvery command takes --help. Exit codes are listed in docs/cli.md.\n"
+                 "Global options, before the command: --log-format json|logfmt.\n"
+                 "Also: ecluse --version; ecluse help --man [GROUP] (the man pages);\n"
+                 "ecluse completion bash (bash completion).\n");
 }
 
 /* How many argv words a command's name takes, if argv starts with it. */
@@ -88,51 +95,20 @@ static const cli_command *find(int argc, char **argv, int *used)
     return NULL;
 }
 
-/* roff for one text block: escape what roff would eat, keep the lines. */
-static void roff_text(FILE *out, const char *text)
+/* --json is for the commands whose help offers it (and they print nothing
+ * but JSON); another command that would print text anyway refuses it. */
+static int refuses_json(const cli_command *cmd, int argc, char **argv)
 {
-    fputs(".nf\n", out);
-    int line_start = 1;
-    for (const char *p = text; *p != '\0'; p++) {
-        if (line_start && (*p == '.' || *p == '\''))
-            fputs("\\&", out);
-        if (*p == '\\')
-            fputs("\\e", out);
-        else
-            fputc(*p, out);
-        line_start = *p == '\n';
-    }
-    fputs(".fi\n", out);
-}
-
-/* ecluse(1), from the same table as --help, so the two cannot drift apart. */
-static void print_man(FILE *out)
-{
-    fprintf(out, ".TH ECLUSE 1 \"\" \"ecluse %s\" \"ecluse manual\"\n", ECLUSE_VERSION);
-    fputs(".SH NAME\necluse \\- a federated data-access gateway for AI factories\n", out);
-    fputs(".SH SYNOPSIS\n.B ecluse\n.I command\n[\\fIoptions\\fR]\n", out);
-    fputs(".SH DESCRIPTION\nEach national site runs one ecluse gateway. Gateways peer over mutual "
-          "TLS, exchange signed catalogs, enforce GDPR access policies on every request, write "
-          "every decision and read to a tamper-evident audit trail, and stream tensors to "
-          "training jobs at other sites.\n",
-          out);
-    fputs(".SH COMMANDS\n", out);
-    for (size_t i = 0; i < COMMAND_COUNT; i++) {
-        fprintf(out, ".SS ecluse %s\n%s.\n.PP\n", commands[i]->words, commands[i]->summary);
-        roff_text(out, commands[i]->help);
-    }
-    fputs(".SH EXIT STATUS\n0 success; 1 internal error; 2 usage; 3 bad input; 4 file or I/O; "
-          "5 not found; 6 already exists; 7 authentication or permission; 8 unavailable; "
-          "9 refused by policy or precondition; 10 a signature or digest does not verify; "
-          "11 a limit was reached; 12 the gateway does not serve what was asked.\n",
-          out);
-    fputs(".SH ENVIRONMENT\n.TP\n.B ECLUSE_IDENTITY\nthe identity directory client commands "
-          "use when --identity is not given.\n.TP\n.B ECLUSE_LOG\ndebug, info, warn or error: "
-          "the gateway's log level.\n",
-          out);
-    fputs(".SH SEE ALSO\nThe documents in docs/ of the ecluse source: design, protocol, "
-          "operations, policy, catalog signing, audit format, storage, streaming.\n",
-          out);
+    if (strstr(cmd->help, "--json") != NULL)
+        return 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0) {
+            fprintf(stderr,
+                    "ecluse %s: error: --json: this command prints no JSON (see ecluse help %s)\n",
+                    cmd->words, cmd->words);
+            return 1;
+        }
+    return 0;
 }
 
 static int wants_help(int argc, char **argv)
@@ -153,8 +129,39 @@ static int unknown(int argc, char **argv)
     return 2;
 }
 
+/* Options before the command: `--log-format json|logfmt` (also
+ * `--log-format=json`). Returns how many words they took, or -1 after
+ * printing what is wrong. */
+static int global_options(int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc && strncmp(argv[i], "--log-format", 12) == 0) {
+        const char *value = NULL;
+        if (argv[i][12] == '=')
+            value = argv[i] + 13;
+        else if (argv[i][12] == '\0' && i + 1 < argc)
+            value = argv[++i];
+        else if (argv[i][12] != '\0')
+            break; /* some other option: the command's to refuse */
+        int format = ecl_log_format_from_name(value);
+        if (format < 0) {
+            fprintf(stderr, "ecluse: error: --log-format takes json or logfmt, not '%s'\n",
+                    value != NULL ? value : "");
+            return -1;
+        }
+        ecl_log_set_format((ecl_log_format)format);
+        i++;
+    }
+    return i - 1;
+}
+
 int main(int argc, char **argv)
 {
+    int globals = global_options(argc, argv);
+    if (globals < 0)
+        return 2;
+    argc -= globals;
+    argv += globals;
     if (argc < 2) {
         print_overview(stderr);
         return 2;
@@ -164,14 +171,28 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("ecluse %s\n", ECLUSE_VERSION);
+        cli_print_version(stdout);
         return 0;
+    }
+    if (strcmp(argv[1], "completion") == 0) {
+        if (argc == 3 && cli_completion(stdout, argv[2], commands, COMMAND_COUNT) == 0)
+            return 0;
+        fprintf(stderr, "ecluse completion: error: give the shell: ecluse completion bash%s%s%s\n",
+                argc > 2 ? " (not '" : "", argc > 2 ? argv[2] : "", argc > 2 ? "')" : "");
+        return 2;
     }
     int used = 0;
     if (strcmp(argv[1], "help") == 0) {
         if (argc == 3 && strcmp(argv[2], "--man") == 0) {
-            print_man(stdout);
+            cli_man_main(stdout, commands, COMMAND_COUNT);
             return 0;
+        }
+        if (argc == 4 && strcmp(argv[2], "--man") == 0) {
+            if (cli_man_group(stdout, commands, COMMAND_COUNT, argv[3]) == 0)
+                return 0;
+            fprintf(stderr, "ecluse help: error: --man: no command group '%s'\n\n", argv[3]);
+            print_overview(stderr);
+            return 2;
         }
         if (argc == 2) {
             print_overview(stdout);
@@ -192,6 +213,8 @@ int main(int argc, char **argv)
         fputs(cmd->help, stdout);
         return 0;
     }
+    if (refuses_json(cmd, sub_argc, sub_argv))
+        return 2;
     ecl_err err;
     ecl_err_clear(&err);
     if (cmd->run(sub_argc, sub_argv, &err) != 0)

@@ -136,7 +136,8 @@ void cli_print_entry(FILE *out, const Ecluse__V1__DatasetEntry *e, int json)
         json_t *doc = entry_json(e);
         json_object_set_new(doc, "version", json_integer((json_int_t)entry_version(e)));
         json_object_set_new(doc, "erased_rows", json_integer((json_int_t)e->erased_rows));
-        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        /* One line: a list of entries is one object per line. */
+        char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
         fprintf(out, "%s\n", text ? text : "{}");
         free(text);
         json_decref(doc);

@@ -15,6 +15,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "gateway/readiness.h"
 #include "gateway/reload.h"
 #include "site/pki.h"
 #include "site/site.h"
@@ -233,9 +234,12 @@ static int wait_for_stop_signal(gateway *gw, const sigset_t *set)
         if (sig == SIGHUP) {
             ecl_err err;
             ecl_log(ECL_LOG_INFO, "reload.start", "signal", "SIGHUP", NULL);
-            if (gateway_reload(gw, &err) != 0)
+            gateway_notify_reloading();
+            int failed = gateway_reload(gw, &err) != 0;
+            if (failed)
                 ecl_log(ECL_LOG_ERROR, "reload.failed", "error", err.msg, "then",
                         "nothing changed: the gateway runs on as it was", NULL);
+            gateway_notify_reloaded(!failed);
         }
     }
 }
@@ -297,12 +301,14 @@ int gateway_serve(gateway *gw, ecl_err *err)
     snprintf(port, sizeof(port), "%d", rpc_server_port(gw->server));
     ecl_log(ECL_LOG_INFO, "gateway.ready", "site", gw->cfg.site, "country", gw->cfg.country,
             "listen", gw->cfg.listen, "port", port, "version", ECLUSE_VERSION, NULL);
+    gateway_notify_ready(gw->cfg.site, rpc_server_port(gw->server));
 
     int sig = wait_for_stop_signal(gw, &set);
     char active[16];
     snprintf(active, sizeof(active), "%u", rpc_server_active_calls(gw->server));
     ecl_log(ECL_LOG_INFO, "gateway.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
             "active_calls", active, NULL);
+    gateway_notify_stopping();
     cancel_peer_calls(gw);
     gateway_sync_stop(gw);
     gateway_checkpointer_stop(gw);

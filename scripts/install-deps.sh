@@ -20,6 +20,10 @@ packages=(
     nodejs npm python3-rdflib
 )
 
+    # operations: sd_notify (libsystemd), systemd-analyze for the unit's test, groff for man pages
+    libsystemd-dev systemd groff-base
+)
+
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

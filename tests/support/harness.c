@@ -354,14 +354,21 @@ char *th_read(const char *path)
     return buf;
 }
 
-void th_gateway_start(th_site *s)
+void th_gateway_spawn(th_site *s, char *const global[])
 {
     int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         die("open gateway log");
     /* Under ECLUSE_UNDER the valgrind process is the gateway (same pid):
      * signals the test sends reach it. */
-    char *args[] = {"ecluse", "gateway", "--config", s->config, NULL};
+    char *args[16] = {"ecluse"};
+    int n = 1;
+    for (int i = 0; global != NULL && global[i] != NULL && n < 12; i++)
+        args[n++] = global[i];
+    args[n++] = "gateway";
+    args[n++] = "--config";
+    args[n++] = s->config;
+    args[n] = NULL;
     command c;
     command_build(&c, args);
     pid_t pid = fork();
@@ -375,12 +382,19 @@ void th_gateway_start(th_site *s)
     }
     close(fd);
     s->pid = pid;
+}
+
+void th_gateway_start(th_site *s)
+{
+    th_gateway_spawn(s, NULL);
     double give_up = th_now() + 20.0 * th_time_scale();
     while (th_now() < give_up) {
-        if (th_file_contains(s->log, "event=gateway.ready"))
+        /* The ready line in logfmt or in JSON (ECLUSE_LOG_FORMAT=json). */
+        if (th_file_contains(s->log, "event=gateway.ready") ||
+            th_file_contains(s->log, "\"event\":\"gateway.ready\""))
             return;
         int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             char *log = th_read(s->log);
             fprintf(stderr, "harness: gateway %s exited at start:\n%s\n", s->id, log ? log : "");
             free(log);

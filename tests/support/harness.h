@@ -56,6 +56,12 @@ void th_issue(const th_site *s, const char *role, const char *name, char *out, s
  * Asserts that it came up. */
 void th_gateway_start(th_site *s);
 
+/* Start `ecluse [GLOBAL...] gateway --config` (GLOBAL NULL or a
+ * NULL-terminated list of options before the command, such as
+ * "--log-format", "json") and return at once, s->pid set: the test waits
+ * for readiness its own way. */
+void th_gateway_spawn(th_site *s, char *const global[]);
+
 /* SIGTERM the gateway and wait for it; returns its exit status (-1 if killed
  * by a signal) and the seconds it took in *seconds (may be NULL). */
 int th_gateway_stop(th_site *s, double *seconds);
