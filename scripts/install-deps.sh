@@ -18,8 +18,6 @@ packages=(
     clang libclang-rt-14-dev valgrind
     # DCAT-AP checks (tests/standards): the npm SHACL validator, rdflib
     nodejs npm python3-rdflib
-)
-
     # operations: sd_notify (libsystemd), systemd-analyze for the unit's test, groff for man pages
     libsystemd-dev systemd groff-base
 )
