@@ -17,7 +17,8 @@ packages=(
     # fuzzing (clang's libFuzzer and sanitizers) and memory checking
     clang libclang-rt-14-dev valgrind
     # DCAT-AP checks (tests/standards): the npm SHACL validator, rdflib
-    nodejs npm python3-rdflib
+    # (npm: below, as some nodejs builds carry it and conflict with Debian's)
+    nodejs python3-rdflib
     # operations: sd_notify (libsystemd), systemd-analyze for the unit's test, groff for man pages
     libsystemd-dev systemd groff-base
 )
@@ -28,6 +29,12 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
+
+# Debian's nodejs leaves npm to its own package; NodeSource's includes it and
+# conflicts with that package.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 
 if ((${#missing[@]} == 0)); then
     echo "ecluse: all build and test dependencies are installed"
