@@ -15,7 +15,6 @@
 typedef struct listing {
     int json;
     size_t shown, bad;
-    json_t *all;
 } listing;
 
 static void utc(int64_t t, char *out, size_t cap)
@@ -36,10 +35,14 @@ static int show_one(const char *path, const ecl_fetch_record *r, const ecl_err *
     }
     l->shown++;
     if (l->json) {
+        /* One record per line, as stored (docs/cli.md, "--json"). */
         json_error_t jerr;
         json_t *o = json_load_file(path, 0, &jerr);
-        if (o != NULL)
-            json_array_append_new(l->all, o);
+        char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (text != NULL)
+            printf("%s\n", text);
+        free(text);
+        json_decref(o);
         return 0;
     }
     char when[32], rows[256], erased[256];
@@ -57,7 +60,7 @@ static int show_one(const char *path, const ecl_fetch_record *r, const ecl_err *
 static int run_list(int argc, char **argv, ecl_err *err)
 {
     static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
-    listing l = {0, 0, 0, NULL};
+    listing l = {0, 0, 0};
     int c;
     while ((c = cli_getopt(argc, argv, opts, err)) != -1) {
         if (c == 'j')
@@ -69,17 +72,9 @@ static int run_list(int argc, char **argv, ecl_err *err)
     if (cli_expect_positionals(argc, argv, 0, "", err) != 0 ||
         ecl_fetch_records_dir(dir, sizeof(dir), err) != 0)
         return -1;
-    if (l.json && (l.all = json_array()) == NULL)
-        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
     int rc = ecl_fetch_records_each(dir, show_one, &l, err);
-    if (rc == 0 && l.json) {
-        char *text = json_dumps(l.all, JSON_INDENT(2));
-        if (text != NULL)
-            printf("%s\n", text);
-        free(text);
-    } else if (rc == 0 && l.shown == 0)
+    if (rc == 0 && !l.json && l.shown == 0)
         printf("no fetch records in %s\n", dir);
-    json_decref(l.all);
     return rc;
 }
 

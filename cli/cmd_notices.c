@@ -218,7 +218,7 @@ static int keep_if_id(const ProtobufCMessage *msg, void *ctx, ecl_err *err)
 }
 
 /* Remove the erased rows of `read` from the file its fetch record names. */
-static int apply_read(const char *dir, const Ecluse__V1__ErasedRead *read, ecl_err *err)
+static int apply_read(const char *dir, const Ecluse__V1__ErasedRead *read, int json, ecl_err *err)
 {
     ecl_fetch_record rec;
     if (!ecl_fetch_read_id_valid(read->read_id))
@@ -241,7 +241,15 @@ static int apply_read(const char *dir, const Ecluse__V1__ErasedRead *read, ecl_e
     ecl_erase_result res = {0};
     if (rc == 0)
         rc = ecl_erase_rows(dir, &rec, rows, read->n_rows, &res, err);
-    if (rc == 0)
+    if (rc == 0 && json) {
+        json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I}", "read_id", read->read_id, "file",
+                                rec.file, "removed", (json_int_t)res.removed, "not_in_file",
+                                (json_int_t)res.absent, "left", (json_int_t)res.left);
+        char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        printf("%s\n", text != NULL ? text : "{}");
+        free(text);
+        json_decref(doc);
+    } else if (rc == 0)
         printf("read %s: %s: %llu row(s) removed, %llu not in the file, %llu left\n", read->read_id,
                rec.file, (unsigned long long)res.removed, (unsigned long long)res.absent,
                (unsigned long long)res.left);
@@ -280,7 +288,7 @@ static int run_notices_apply(int argc, char **argv, ecl_err *err)
             continue;
         mine++;
         ecl_err e;
-        if (apply_read(dir, b->reads[i], &e) != 0) {
+        if (apply_read(dir, b->reads[i], r.json, &e) != 0) {
             fprintf(stderr, "read %s: %s\n", b->reads[i]->read_id, e.msg);
             if (failed++ == 0)
                 first = e;
@@ -294,8 +302,9 @@ static int run_notices_apply(int argc, char **argv, ecl_err *err)
         *err = first;
         return ecl_err_prefix(err, "%zu of %zu read(s) not done", failed, mine);
     }
-    printf("the rows are out of every file fetched here; now: ecluse notices ack %s\n",
-           argv[cli_optind()]);
+    if (!r.json)
+        printf("the rows are out of every file fetched here; now: ecluse notices ack %s\n",
+               argv[cli_optind()]);
     return 0;
 }
 
@@ -319,14 +328,15 @@ const cli_command cli_notices_ack = {
 const cli_command cli_notices_apply = {
     "notices apply",
     "remove the rows an erasure notice names from the files you fetched",
-    "Usage: ecluse notices apply ID [--identity DIR]\n\n"
+    "Usage: ecluse notices apply ID [--json] [--identity DIR]\n\n"
     "For each read of yours that erasure notice ID names, finds the file `ecluse\n"
     "fetch` wrote from its fetch record (docs/cli.md, \"Fetch records\") and\n"
     "removes the erased rows from it in place, safely: the file becomes byte for\n"
     "byte a fetch of the rows that remain (`fetches erase-rows`). Refuses, and\n"
     "says why, a read with no fetch record here or a file that changed since its\n"
     "fetch. It does not acknowledge the notice: run `ecluse notices ack ID` once\n"
-    "every copy is gone.\n\nOptions:\n" REMOTE_HELP
+    "every copy is gone. With --json, one JSON object per read: read_id, file,\n"
+    "removed, not_in_file, left.\n\nOptions:\n" REMOTE_HELP
     "\nExample:\n  ecluse notices apply 3f2a91c0d4e5f60718293a4b5c6d7e8f\n",
     run_notices_apply,
 };

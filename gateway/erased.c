@@ -19,8 +19,56 @@ struct erased_set {
     char id[ECL_SITE_ID_MAX + ECL_NAME_MAX + 1];
     store_rowset *rows;
     uint64_t erasures;
-    struct erased_set *next;
 };
+
+/* The sets loaded so far, sorted by id: signing the catalog looks up every
+ * dataset, and a site may hold 100000 of them. */
+struct erased_index {
+    struct erased_set **sets;
+    size_t n, cap;
+};
+
+/* Where `id` is, or would go, in the index. */
+static size_t index_position(const struct erased_index *x, const char *id)
+{
+    size_t lo = 0, hi = x != NULL ? x->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(x->sets[mid]->id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static struct erased_set *index_find(const gateway *gw, const char *id)
+{
+    size_t at = index_position(gw->erased, id);
+    return gw->erased != NULL && at < gw->erased->n && strcmp(gw->erased->sets[at]->id, id) == 0
+               ? gw->erased->sets[at]
+               : NULL;
+}
+
+static int index_insert(gateway *gw, struct erased_set *s, ecl_err *err)
+{
+    if (gw->erased == NULL && (gw->erased = calloc(1, sizeof(*gw->erased))) == NULL)
+        return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+    struct erased_index *x = gw->erased;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 64;
+        struct erased_set **grown = realloc(x->sets, cap * sizeof(*grown));
+        if (grown == NULL)
+            return ecl_fail(err, ECL_E_INTERNAL, "out of memory");
+        x->sets = grown;
+        x->cap = cap;
+    }
+    size_t at = index_position(x, s->id);
+    memmove(&x->sets[at + 1], &x->sets[at], (x->n - at) * sizeof(*x->sets));
+    x->sets[at] = s;
+    x->n++;
+    return 0;
+}
 
 typedef struct loader {
     store_rowset *rows;
@@ -163,8 +211,11 @@ static int load(gateway *gw, const char *id, struct erased_set **out, ecl_err *e
     }
     s->rows = l.rows;
     s->erasures = l.erasures;
-    s->next = gw->erased;
-    gw->erased = s;
+    if (index_insert(gw, s, err) != 0) {
+        store_rowset_free(s->rows);
+        free(s);
+        return -1;
+    }
     *out = s;
     return 0;
 }
@@ -172,11 +223,11 @@ static int load(gateway *gw, const char *id, struct erased_set **out, ecl_err *e
 int gateway_erased_lock(gateway *gw, const char *id, struct erased_set **out, ecl_err *err)
 {
     pthread_mutex_lock(&gw->erase_lock);
-    for (struct erased_set *s = gw->erased; s != NULL; s = s->next)
-        if (strcmp(s->id, id) == 0) {
-            *out = s;
-            return 0;
-        }
+    struct erased_set *found = index_find(gw, id);
+    if (found != NULL) {
+        *out = found;
+        return 0;
+    }
     if (load(gw, id, out, err) != 0) {
         pthread_mutex_unlock(&gw->erase_lock);
         return -1;
@@ -202,11 +253,12 @@ uint64_t gateway_erased_count(const struct erased_set *s)
 /* Forget s: the next use loads it from the trail again. */
 static void forget(gateway *gw, struct erased_set *s)
 {
-    for (struct erased_set **p = &gw->erased; *p != NULL; p = &(*p)->next)
-        if (*p == s) {
-            *p = s->next;
-            break;
-        }
+    struct erased_index *x = gw->erased;
+    size_t at = index_position(x, s->id);
+    if (x != NULL && at < x->n && x->sets[at] == s) {
+        memmove(&x->sets[at], &x->sets[at + 1], (x->n - at - 1) * sizeof(*x->sets));
+        x->n--;
+    }
     store_rowset_free(s->rows);
     free(s);
 }
@@ -284,10 +336,13 @@ int gateway_erasures_total(gateway *gw, uint64_t *n, ecl_err *err)
 
 void gateway_erased_free(gateway *gw)
 {
-    while (gw->erased != NULL) {
-        struct erased_set *next = gw->erased->next;
-        store_rowset_free(gw->erased->rows);
-        free(gw->erased);
-        gw->erased = next;
+    struct erased_index *x = gw->erased;
+    for (size_t i = 0; x != NULL && i < x->n; i++) {
+        store_rowset_free(x->sets[i]->rows);
+        free(x->sets[i]);
     }
+    if (x != NULL)
+        free(x->sets);
+    free(x);
+    gw->erased = NULL;
 }

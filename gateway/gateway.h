@@ -162,7 +162,7 @@ typedef struct gateway {
     /* rows withdrawn under Art. 17, per dataset, as the trail has them
      * (erased.c); one erasure at a time */
     pthread_mutex_t erase_lock;
-    struct erased_set *erased;
+    struct erased_index *erased;
     _Atomic uint64_t erase_generation; /* one more per erasure: re-sign the catalog */
     uint64_t erasures_total;           /* in the whole trail, once erasures_known */
     int erasures_known;

@@ -80,8 +80,8 @@ static int publish(void)
              name);
     write_file(policy, text);
     must(th_run(out, sizeof(out), "dataset", "add", name, "--from", csv, "--label-column", "-1",
-                "--title", "Iris", "--licence", "CC-BY-4.0", "--policy", policy, "--identity",
-                lu.admin, NULL),
+                "--title", "Iris", "--description", "Iris measurements", "--licence", "CC-BY-4.0",
+                "--policy", policy, "--identity", lu.admin, NULL),
          "dataset add");
     return datasets;
 }

@@ -25,7 +25,8 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 ECLUSE_SERVICES = ["ecluse.v1." + s for s in
-                   ("Health", "Federation", "Catalog", "Access", "Data", "Audit", "Admin")]
+                   ("Health", "Federation", "Catalog", "Access", "Data", "Audit", "Admin",
+                    "Notices")]
 STANDARD_SERVICES = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                      "grpc.reflection.v1alpha.ServerReflection"]
 

@@ -8,6 +8,7 @@
 set -euo pipefail
 
 work="$(mktemp -d "${TEST_TMPDIR:-/tmp}/json-output-XXXXXX")"
+export XDG_STATE_HOME="$work/state" # where `ecluse fetch` keeps its records
 source tests/support/ecluse_under.sh
 ecluse="$(ecluse_under "$(pwd)/cli/ecluse" "$work")"
 data="$(pwd)/examples/data"
@@ -159,6 +160,21 @@ json_lines 1 0 access request -- lu/breast-cancer --purpose HMB --basis art6-1-e
 quiet fetch --grant "$work/bc.grant" -o "$work/bc.safetensors" --no-progress --identity "$alice"
 json_lines 3 0 audit query -- --identity "$olli"
 json_lines 1 0 audit processing -- --identity "$olli"
+json_lines 1 0 fetches --
+
+# An erasure of rows alice read: its notice reaches FI, her home site.
+json_lines 1 0 dataset erase -- breast-cancer --rows 0:2 --reason 'a data subject withdrew' \
+    --identity "$lu_admin"
+json_lines 1 0 audit recipients -- breast-cancer --rows 0:2 --identity "$olli"
+json_lines 1 0 audit notices -- --identity "$olli"
+for _ in $(seq 1 $((300 * time_scale))); do
+    "$ecluse" notices --json --identity "$alice" 2>/dev/null | grep -q notice_id && break
+    sleep 0.1
+done
+json_lines 1 0 notices -- --identity "$alice"
+notice="$(/usr/bin/python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["notice_id"])' "$work/out.json")"
+json_lines 1 0 notices apply -- "$notice" --identity "$alice"
+json_lines 1 0 notices ack -- "$notice" --identity "$alice"
 
 # Every command whose help offers --json was run above. The commands are
 # the lines of `ecluse --help`: a line's command is the shortest run of its
