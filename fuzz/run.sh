@@ -52,8 +52,16 @@ stale() {
 
 build() {
     protoc-c --proto_path=proto --c_out="$out/gen/proto" proto/ecluse.proto || return 1
+    # The standard health and reflection requests (rpc_request), included as
+    # proto/grpc/... the way proto/BUILD rewrites them.
+    protoc-c --proto_path=proto --c_out="$out/gen/proto" grpc/health/v1/health.proto \
+        grpc/reflection/v1/reflection.proto || return 1
+    sed -i 's,^#include "grpc/,#include "proto/grpc/,' "$out/gen/proto/grpc/health/v1/health.pb-c.c" \
+        "$out/gen/proto/grpc/reflection/v1/reflection.pb-c.c" || return 1
     local srcs=(common/bytes.c common/err.c common/fileio.c common/log.c common/merkle.c common/note.c
                 common/read_digest.c "$out/gen/proto/ecluse.pb-c.c"
+                "$out/gen/proto/grpc/health/v1/health.pb-c.c"
+                "$out/gen/proto/grpc/reflection/v1/reflection.pb-c.c"
                 federation/bundle.c federation/catalog.c
                 site/*.c gateway/grant.c gateway/attestation.c gateway/relay_scan.c
                 rpc/*.c client/*.c
